@@ -1,0 +1,1 @@
+//! Keyword rules, matching, alert mail composition and the outbox sender.

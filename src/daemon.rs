@@ -1,0 +1,1 @@
+//! The long-running service: schedules, polling, signals and systemd notification.

@@ -1,0 +1,1 @@
+//! Flattened paragraphs to exchanges; text normalization and the content hash.

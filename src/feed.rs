@@ -1,0 +1,1 @@
+//! RSS documents rendered from stored briefings and events.

@@ -1,0 +1,13 @@
+//! briefwatch: watch, archive, diff and publish the Chinese Foreign Ministry's press-conference transcripts.
+
+pub mod alert;
+pub mod config;
+pub mod daemon;
+pub mod diff;
+pub mod extract;
+pub mod feed;
+pub mod fetch;
+pub mod model;
+pub mod serve;
+pub mod site;
+pub mod store;

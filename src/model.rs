@@ -1,0 +1,116 @@
+//! The structured record every pipeline stage passes along: a briefing, its exchanges, listing items.
+
+use chrono::{DateTime, FixedOffset, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// Language of a page; each source is one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Lang> {
+        match text {
+            "en" => Some(Lang::En),
+            "zh" => Some(Lang::Zh),
+            _ => None,
+        }
+    }
+}
+
+/// What a page of the spokesperson's column is, decided from its title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    PressConference,
+    Remarks,
+    Qa,
+    Statement,
+    Other,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::PressConference => "press_conference",
+            Kind::Remarks => "remarks",
+            Kind::Qa => "qa",
+            Kind::Statement => "statement",
+            Kind::Other => "other",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Kind> {
+        [
+            Kind::PressConference,
+            Kind::Remarks,
+            Kind::Qa,
+            Kind::Statement,
+            Kind::Other,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One question and its answer, in the order the transcript gives them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exchange {
+    /// 1-based position in the transcript.
+    pub ordinal: u32,
+    /// The outlet that asked, or `Q` / `问` when the transcript is anonymous.
+    pub asker: String,
+    /// Question paragraphs, follow-ups included, labels stripped from the first.
+    pub question: Vec<String>,
+    /// Answer paragraphs, interjections included, the spokesperson label stripped from the first.
+    pub answer: Vec<String>,
+    /// Raised after the press conference ("The following question was raised…", 会后有记者问及).
+    pub after_conference: bool,
+}
+
+/// One page of the ministry, extracted and normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Briefing {
+    pub url: String,
+    pub lang: Lang,
+    pub kind: Kind,
+    pub title: String,
+    /// The briefing date, from the title; never from the URL path.
+    pub date: Option<NaiveDate>,
+    /// Publication time as the page shows it (Beijing time).
+    pub published_at: Option<DateTime<FixedOffset>>,
+    pub spokesperson: Option<String>,
+    /// Announcements before the first question.
+    pub opening: Vec<String>,
+    pub exchanges: Vec<Exchange>,
+    /// SHA-256 (hex) of the canonical text rendering; equal hashes mean equal content.
+    pub content_hash: String,
+}
+
+/// One link of a listing page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListingItem {
+    /// Absolute URL, resolved against the listing page.
+    pub url: String,
+    pub title: String,
+    /// The date the listing shows beside the link, if any.
+    pub date: Option<NaiveDate>,
+}
+
+/// A parsed listing page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listing {
+    pub items: Vec<ListingItem>,
+    /// Total number of pages announced by the pager script.
+    pub page_count: Option<u32>,
+}

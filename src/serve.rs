@@ -1,0 +1,1 @@
+//! HTTP server: feeds with conditional GET, health, the web view.

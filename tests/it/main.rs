@@ -1,0 +1,1 @@
+//! Integration tests: the real binary and library against real servers on loopback.
