@@ -1,0 +1,748 @@
+//! `[[alert]]` rules: config shape, validation, compilation into one automaton, matching with spans.
+//!
+//! Term syntax (one string per entry of `terms` / `exclude`):
+//! - a plain word matches case-insensitively on word boundaries for Latin script (`Taiwan` matches
+//!   "Taiwan's" but not "Taiwanese"); a trailing `*` makes it a prefix (`Taiwan*` matches "Taiwanese");
+//! - a word in Chinese (or any CJK script) matches as a substring (`台湾` matches 台湾地区);
+//! - `"quoted words"` match as a phrase, whitespace-insensitively;
+//! - several tokens in one term must all occur in the scope of the exchange (`"arms sales" Taiwan`).
+//!
+//! `regex` entries are regular expressions (case-insensitive unless they say `(?-i)`), matched on the
+//! paragraph text as stored. All literals of all rules go into one Aho-Corasick automaton and all
+//! regexes into one `RegexSet`, so an exchange is scanned once whatever the number of rules.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use aho_corasick::AhoCorasick;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::{Deserialize, Serialize};
+
+use super::AlertError;
+use crate::model::{Exchange, Lang};
+
+/// One `[[alert]]` table of the config file, as written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertRule {
+    pub name: String,
+    /// Terms, any of which makes the rule match (see the module docs for the syntax).
+    #[serde(default)]
+    pub terms: Vec<String>,
+    /// Regular expressions, any of which makes the rule match.
+    #[serde(default)]
+    pub regex: Vec<String>,
+    /// Terms that veto the rule when they occur in the same scope of the exchange.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default = "both_languages")]
+    pub languages: Vec<Lang>,
+    #[serde(default)]
+    pub scope: Scope,
+    pub recipients: Vec<String>,
+    #[serde(default)]
+    pub mode: Mode,
+    /// Digest window (`mode = "digest"` only), aligned on UTC multiples of its length: `1d` sends at midnight UTC.
+    #[serde(default, with = "humantime_serde")]
+    pub window: Option<Duration>,
+    /// Which events trigger the rule.
+    #[serde(default = "default_triggers")]
+    pub on: Vec<Trigger>,
+}
+
+fn both_languages() -> Vec<Lang> {
+    vec![Lang::En, Lang::Zh]
+}
+
+fn default_triggers() -> Vec<Trigger> {
+    vec![Trigger::New, Trigger::Revised, Trigger::Removed]
+}
+
+/// Which part of an exchange a rule looks at.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Question,
+    Answer,
+    #[default]
+    Both,
+}
+
+impl Scope {
+    fn covers(self, part: Part) -> bool {
+        matches!(
+            (self, part),
+            (Scope::Both, _) | (Scope::Question, Part::Question) | (Scope::Answer, Part::Answer)
+        )
+    }
+}
+
+/// When a rule's matches are mailed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Immediate,
+    Digest,
+}
+
+/// The events a rule can fire on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    /// A briefing seen for the first time.
+    New,
+    /// A substantive revision that adds or removes a match.
+    Revised,
+    /// A matching exchange removed from a transcript, or a matching transcript taken down.
+    Removed,
+    /// A cosmetic revision touching a matching exchange.
+    Cosmetic,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::New => "new",
+            Trigger::Revised => "revised",
+            Trigger::Removed => "removed",
+            Trigger::Cosmetic => "cosmetic",
+        }
+    }
+}
+
+/// Question or answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    Question,
+    Answer,
+}
+
+/// A matched stretch of one paragraph: byte offsets into `exchange.question[paragraph]` or `.answer[paragraph]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Span {
+    pub part: Part,
+    pub paragraph: usize,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// What one rule found in one exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Match {
+    pub rule: String,
+    /// The terms (or regexes) that matched, as written in the config.
+    pub terms: Vec<String>,
+    /// Every occurrence of those terms in the rule's scope, sorted.
+    pub spans: Vec<Span>,
+}
+
+impl Match {
+    /// The matched text of every span, case-folded and sorted: two versions of an exchange "add or
+    /// remove a match" exactly when these differ.
+    pub fn occurrences(&self, exchange: &Exchange) -> Vec<String> {
+        let mut found: Vec<String> = self
+            .spans
+            .iter()
+            .filter_map(|span| span_text(exchange, span))
+            .map(|text| fold(text).text)
+            .collect();
+        found.sort();
+        found
+    }
+}
+
+/// The text a span covers, or `None` if the span does not fit the exchange.
+pub fn span_text<'a>(exchange: &'a Exchange, span: &Span) -> Option<&'a str> {
+    let paragraphs = match span.part {
+        Part::Question => &exchange.question,
+        Part::Answer => &exchange.answer,
+    };
+    paragraphs.get(span.paragraph)?.get(span.start..span.end)
+}
+
+/// A single compiled rule.
+pub struct Rule {
+    set: RuleSet,
+}
+
+impl Rule {
+    pub fn compile(rule: &AlertRule) -> Result<Rule, AlertError> {
+        Ok(Rule {
+            set: RuleSet::compile(std::slice::from_ref(rule))?,
+        })
+    }
+
+    pub fn config(&self) -> &AlertRule {
+        &self.set.rules[0].config
+    }
+
+    /// The rule's terms found in the exchange, or `None` if the rule does not apply.
+    pub fn matches(&self, exchange: &Exchange, lang: Lang) -> Option<Match> {
+        self.set
+            .matches_all(exchange, lang)
+            .into_iter()
+            .next()
+            .map(|(_, found)| found)
+    }
+}
+
+/// Every rule of a config, compiled together.
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    atoms: Vec<Atom>,
+    literals: Option<AhoCorasick>,
+    /// Automaton pattern id to the atoms sharing that folded text.
+    pattern_atoms: Vec<Vec<u32>>,
+    regexes: Vec<Regex>,
+    regex_set: Option<RegexSet>,
+    /// Regex index to its atom.
+    regex_atoms: Vec<u32>,
+}
+
+struct CompiledRule {
+    config: AlertRule,
+    terms: Vec<CompiledTerm>,
+    excludes: Vec<CompiledTerm>,
+}
+
+struct CompiledTerm {
+    written: String,
+    atoms: Vec<u32>,
+}
+
+#[derive(Clone, Copy)]
+enum Atom {
+    Literal {
+        start_boundary: bool,
+        end_boundary: bool,
+    },
+    Regex,
+}
+
+/// One token of a term, folded.
+struct Literal {
+    folded: String,
+    start_boundary: bool,
+    end_boundary: bool,
+}
+
+impl RuleSet {
+    /// Validates and compiles the rules; the first invalid rule or term is the error.
+    pub fn compile(rules: &[AlertRule]) -> Result<RuleSet, AlertError> {
+        let mut builder = Builder::default();
+        let mut names = HashSet::new();
+        let mut compiled = Vec::with_capacity(rules.len());
+        for rule in rules {
+            validate_shape(rule)?;
+            if !names.insert(rule.name.as_str()) {
+                return Err(invalid(rule, "another rule has the same name"));
+            }
+            let mut terms = Vec::new();
+            for term in &rule.terms {
+                let atoms = parse_term(rule, term)?
+                    .into_iter()
+                    .map(|literal| builder.literal(literal))
+                    .collect();
+                terms.push(CompiledTerm {
+                    written: term.clone(),
+                    atoms,
+                });
+            }
+            for pattern in &rule.regex {
+                let regex = compile_regex(rule, pattern)?;
+                let atom = builder.regex(regex, pattern);
+                terms.push(CompiledTerm {
+                    written: pattern.clone(),
+                    atoms: vec![atom],
+                });
+            }
+            let mut excludes = Vec::new();
+            for term in &rule.exclude {
+                let atoms = parse_term(rule, term)?
+                    .into_iter()
+                    .map(|literal| builder.literal(literal))
+                    .collect();
+                excludes.push(CompiledTerm {
+                    written: term.clone(),
+                    atoms,
+                });
+            }
+            compiled.push(CompiledRule {
+                config: rule.clone(),
+                terms,
+                excludes,
+            });
+        }
+        builder.finish(compiled)
+    }
+
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    pub fn rule(&self, index: usize) -> &AlertRule {
+        &self.rules[index].config
+    }
+
+    pub fn rules(&self) -> impl Iterator<Item = &AlertRule> {
+        self.rules.iter().map(|rule| &rule.config)
+    }
+
+    /// Every rule that matches the exchange, as (rule index, match), in config order.
+    pub fn matches_all(&self, exchange: &Exchange, lang: Lang) -> Vec<(usize, Match)> {
+        let active: Vec<usize> = (0..self.rules.len())
+            .filter(|&index| self.rules[index].config.languages.contains(&lang))
+            .collect();
+        if active.is_empty() {
+            return Vec::new();
+        }
+        let wants = |part| {
+            active
+                .iter()
+                .any(|&index| self.rules[index].config.scope.covers(part))
+        };
+        let mut hits: Vec<(u32, Span)> = Vec::new();
+        for (part, paragraphs) in [
+            (Part::Question, &exchange.question),
+            (Part::Answer, &exchange.answer),
+        ] {
+            if wants(part) {
+                for (paragraph, text) in paragraphs.iter().enumerate() {
+                    self.scan(part, paragraph, text, &mut hits);
+                }
+            }
+        }
+        if hits.is_empty() {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        for index in active {
+            let rule = &self.rules[index];
+            let scope = rule.config.scope;
+            let in_scope = |atom: u32| {
+                hits.iter()
+                    .filter(move |(hit, span)| *hit == atom && scope.covers(span.part))
+                    .map(|(_, span)| *span)
+            };
+            let term_matches = |term: &CompiledTerm| {
+                term.atoms
+                    .iter()
+                    .all(|&atom| in_scope(atom).next().is_some())
+            };
+            if rule.excludes.iter().any(term_matches) {
+                continue;
+            }
+            let mut terms = Vec::new();
+            let mut spans = Vec::new();
+            for term in rule.terms.iter().filter(|term| term_matches(term)) {
+                terms.push(term.written.clone());
+                for &atom in &term.atoms {
+                    spans.extend(in_scope(atom));
+                }
+            }
+            if !terms.is_empty() {
+                spans.sort();
+                spans.dedup();
+                found.push((
+                    index,
+                    Match {
+                        rule: rule.config.name.clone(),
+                        terms,
+                        spans,
+                    },
+                ));
+            }
+        }
+        found
+    }
+
+    fn scan(&self, part: Part, paragraph: usize, text: &str, hits: &mut Vec<(u32, Span)>) {
+        if let Some(literals) = &self.literals {
+            let folded = fold(text);
+            for found in literals.find_overlapping_iter(&folded.text) {
+                for &atom in &self.pattern_atoms[found.pattern().as_usize()] {
+                    let Atom::Literal {
+                        start_boundary,
+                        end_boundary,
+                    } = self.atoms[atom as usize]
+                    else {
+                        continue;
+                    };
+                    let before = folded.text[..found.start()].chars().next_back();
+                    let after = folded.text[found.end()..].chars().next();
+                    if (start_boundary && before.is_some_and(is_word_char))
+                        || (end_boundary && after.is_some_and(is_word_char))
+                    {
+                        continue;
+                    }
+                    let (start, end) = folded.original_range(text, found.start(), found.end());
+                    hits.push((
+                        atom,
+                        Span {
+                            part,
+                            paragraph,
+                            start,
+                            end,
+                        },
+                    ));
+                }
+            }
+        }
+        if let Some(set) = &self.regex_set {
+            for index in set.matches(text).iter() {
+                for found in self.regexes[index].find_iter(text) {
+                    if found.is_empty() {
+                        continue;
+                    }
+                    hits.push((
+                        self.regex_atoms[index],
+                        Span {
+                            part,
+                            paragraph,
+                            start: found.start(),
+                            end: found.end(),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Builder {
+    atoms: Vec<Atom>,
+    patterns: Vec<String>,
+    pattern_atoms: Vec<Vec<u32>>,
+    regexes: Vec<Regex>,
+    regex_sources: Vec<String>,
+    regex_atoms: Vec<u32>,
+}
+
+impl Builder {
+    fn literal(&mut self, literal: Literal) -> u32 {
+        let atom = self.atoms.len() as u32;
+        self.atoms.push(Atom::Literal {
+            start_boundary: literal.start_boundary,
+            end_boundary: literal.end_boundary,
+        });
+        match self.patterns.iter().position(|p| *p == literal.folded) {
+            Some(pattern) => self.pattern_atoms[pattern].push(atom),
+            None => {
+                self.patterns.push(literal.folded);
+                self.pattern_atoms.push(vec![atom]);
+            }
+        }
+        atom
+    }
+
+    fn regex(&mut self, regex: Regex, source: &str) -> u32 {
+        let atom = self.atoms.len() as u32;
+        self.atoms.push(Atom::Regex);
+        self.regexes.push(regex);
+        self.regex_sources.push(case_insensitive_source(source));
+        self.regex_atoms.push(atom);
+        atom
+    }
+
+    fn finish(self, rules: Vec<CompiledRule>) -> Result<RuleSet, AlertError> {
+        let literals = if self.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::new(&self.patterns).map_err(|error| AlertError::InvalidRule {
+                    rule: "(all rules)".to_string(),
+                    reason: format!("term automaton: {error}"),
+                })?,
+            )
+        };
+        let regex_set = if self.regex_sources.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSetBuilder::new(&self.regex_sources)
+                    .size_limit(64 << 20)
+                    .build()
+                    .map_err(|error| AlertError::InvalidRule {
+                        rule: "(all rules)".to_string(),
+                        reason: format!("regular expressions together: {error}"),
+                    })?,
+            )
+        };
+        Ok(RuleSet {
+            rules,
+            atoms: self.atoms,
+            literals,
+            pattern_atoms: self.pattern_atoms,
+            regexes: self.regexes,
+            regex_set,
+            regex_atoms: self.regex_atoms,
+        })
+    }
+}
+
+fn case_insensitive_source(source: &str) -> String {
+    format!("(?i:{source})")
+}
+
+fn invalid(rule: &AlertRule, reason: impl Into<String>) -> AlertError {
+    AlertError::InvalidRule {
+        rule: rule.name.clone(),
+        reason: reason.into(),
+    }
+}
+
+fn invalid_term(rule: &AlertRule, term: &str, reason: impl Into<String>) -> AlertError {
+    AlertError::InvalidTerm {
+        rule: rule.name.clone(),
+        term: term.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn validate_shape(rule: &AlertRule) -> Result<(), AlertError> {
+    if rule.name.trim().is_empty() {
+        return Err(invalid(rule, "the name is empty"));
+    }
+    if rule.terms.is_empty() && rule.regex.is_empty() {
+        return Err(invalid(
+            rule,
+            "needs at least one entry in `terms` or `regex`",
+        ));
+    }
+    if rule.recipients.is_empty() {
+        return Err(invalid(rule, "needs at least one recipient"));
+    }
+    for recipient in &rule.recipients {
+        if let Err(error) = recipient.parse::<lettre::Address>() {
+            return Err(invalid(
+                rule,
+                format!("recipient {recipient:?} is not an e-mail address: {error}"),
+            ));
+        }
+    }
+    if rule.languages.is_empty() {
+        return Err(invalid(
+            rule,
+            "`languages` is empty, so the rule can never match",
+        ));
+    }
+    if rule.on.is_empty() {
+        return Err(invalid(rule, "`on` is empty, so the rule can never fire"));
+    }
+    match (rule.mode, rule.window) {
+        (Mode::Digest, None) => Err(invalid(
+            rule,
+            "mode = \"digest\" needs a `window` such as \"1d\"",
+        )),
+        (Mode::Digest, Some(window)) if window < Duration::from_secs(60) => Err(invalid(
+            rule,
+            "a digest `window` must be at least one minute",
+        )),
+        (Mode::Immediate, Some(_)) => {
+            Err(invalid(rule, "`window` applies only to mode = \"digest\""))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn compile_regex(rule: &AlertRule, pattern: &str) -> Result<Regex, AlertError> {
+    let regex = RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .build()
+        .map_err(|error| invalid_term(rule, pattern, error.to_string()))?;
+    if regex.is_match("") {
+        return Err(invalid_term(rule, pattern, "matches the empty string"));
+    }
+    Ok(regex)
+}
+
+/// Splits a term into its tokens: quoted phrases and bare words (a bare word may end with `*`).
+fn parse_term(rule: &AlertRule, term: &str) -> Result<Vec<Literal>, AlertError> {
+    let mut literals = Vec::new();
+    let mut rest = term.trim_start();
+    while !rest.is_empty() {
+        let (token, prefix, remainder) = if let Some(inside) = rest.strip_prefix('"') {
+            let close = inside
+                .find('"')
+                .ok_or_else(|| invalid_term(rule, term, "a quote is not closed"))?;
+            (&inside[..close], false, &inside[close + 1..])
+        } else {
+            let end = rest
+                .find(|c: char| c.is_whitespace() || c == '"')
+                .unwrap_or(rest.len());
+            let word = &rest[..end];
+            let (word, prefix) = match word.strip_suffix('*') {
+                Some(stem) => (stem, true),
+                None => (word, false),
+            };
+            if word.contains('*') {
+                return Err(invalid_term(
+                    rule,
+                    term,
+                    "`*` is only allowed at the end of a word",
+                ));
+            }
+            (word, prefix, &rest[end..])
+        };
+        let folded = fold(token).text.trim().to_string();
+        if !folded.chars().any(|c| c.is_alphanumeric()) {
+            return Err(invalid_term(
+                rule,
+                term,
+                "has no letters or digits to match",
+            ));
+        }
+        let first = folded.chars().next().unwrap_or(' ');
+        let last = folded.chars().next_back().unwrap_or(' ');
+        literals.push(Literal {
+            start_boundary: is_word_char(first),
+            end_boundary: !prefix && is_word_char(last),
+            folded,
+        });
+        rest = remainder.trim_start();
+    }
+    if literals.is_empty() {
+        return Err(invalid_term(rule, term, "is empty"));
+    }
+    Ok(literals)
+}
+
+/// A character that continues a word for boundary purposes: letters and digits, except CJK ideographs
+/// and syllabaries, which are written without spaces and so always match as substrings.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() && !is_cjk(c)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x2E80..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7FF | 0xF900..=0xFAFF
+        | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
+}
+
+/// Text folded for matching, with a map back to the original byte offsets.
+pub(crate) struct Folded {
+    pub text: String,
+    /// For each byte of `text`, the byte offset of the original character it came from.
+    origin: Vec<u32>,
+}
+
+impl Folded {
+    fn original_range(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
+        let from = self.origin[start] as usize;
+        let last = self.origin[end - 1] as usize;
+        let last_len = original[last..].chars().next().map_or(0, char::len_utf8);
+        (from, last + last_len)
+    }
+}
+
+/// Lowercases, collapses whitespace runs (U+3000 and no-break spaces included) to one space and
+/// straightens curly quotes, so that terms match however the page typeset them.
+pub(crate) fn fold(source: &str) -> Folded {
+    let mut text = String::with_capacity(source.len());
+    let mut origin = Vec::with_capacity(source.len());
+    let mut in_space = false;
+    for (offset, c) in source.char_indices() {
+        let offset = offset as u32;
+        if c.is_whitespace() {
+            if !in_space {
+                text.push(' ');
+                origin.push(offset);
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        let c = match c {
+            '\u{2018}' | '\u{2019}' | '\u{02BC}' => '\'',
+            '\u{201C}' | '\u{201D}' => '"',
+            other => other,
+        };
+        if c.is_ascii() {
+            text.push(c.to_ascii_lowercase());
+            origin.push(offset);
+        } else {
+            for lower in c.to_lowercase() {
+                let before = text.len();
+                text.push(lower);
+                origin.extend(std::iter::repeat_n(offset, text.len() - before));
+            }
+        }
+    }
+    Folded { text, origin }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(terms: &[&str]) -> AlertRule {
+        AlertRule {
+            name: "test".into(),
+            terms: terms.iter().map(|t| t.to_string()).collect(),
+            regex: vec![],
+            exclude: vec![],
+            languages: both_languages(),
+            scope: Scope::Both,
+            recipients: vec!["a@example.org".into()],
+            mode: Mode::Immediate,
+            window: None,
+            on: default_triggers(),
+        }
+    }
+
+    fn exchange(question: &str, answer: &str) -> Exchange {
+        Exchange {
+            ordinal: 1,
+            asker: "AFP".into(),
+            question: vec![question.into()],
+            answer: vec![answer.into()],
+            after_conference: false,
+        }
+    }
+
+    fn matched(terms: &[&str], text: &str) -> Vec<String> {
+        let compiled = Rule::compile(&rule(terms)).unwrap();
+        let ex = exchange(text, "");
+        compiled
+            .matches(&ex, Lang::En)
+            .map(|m| {
+                m.spans
+                    .iter()
+                    .map(|s| span_text(&ex, s).unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn fold_maps_back_to_original_offsets() {
+        let source = "Ünited\u{3000}\u{3000}Nations’ İstanbul";
+        let folded = fold(source);
+        assert_eq!(folded.text, "ünited nations' i\u{307}stanbul");
+        let at = folded.text.find("nations'").unwrap();
+        let (start, end) = folded.original_range(source, at, at + "nations'".len());
+        assert_eq!(&source[start..end], "Nations’");
+    }
+
+    #[test]
+    fn word_boundaries_and_prefixes() {
+        assert_eq!(
+            matched(&["Taiwan"], "TAIWAN and Taiwan's and Taiwanese"),
+            ["TAIWAN", "Taiwan"]
+        );
+        assert_eq!(matched(&["Taiwan*"], "Taiwanese"), ["Taiwan"]);
+        assert_eq!(matched(&["U.S."], "the U.S. side"), ["U.S."]);
+    }
+
+    #[test]
+    fn short_words_do_not_match_inside_longer_ones() {
+        assert!(matched(&["US"], "a virus").is_empty());
+    }
+}
