@@ -410,34 +410,48 @@ fn merge_item(items: &mut Vec<AlertItem>, new: AlertItem) {
     }
 }
 
-/// A fallback alignment of two versions' exchanges by their whole text, with word diffs for
-/// reworded pairs. The diff stage's alignment is preferred when available.
+/// A fallback alignment of two versions' exchanges, keyed on the question (questions are edited
+/// less than answers), with word diffs for reworded pairs. The diff stage's alignment is preferred
+/// when available.
 pub fn align_exchanges(old: &Briefing, new: &Briefing) -> Vec<ExchangePair> {
     use similar::{Algorithm, DiffOp, capture_diff_slices};
-    let old_keys: Vec<String> = old.exchanges.iter().map(exchange_text).collect();
-    let new_keys: Vec<String> = new.exchanges.iter().map(exchange_text).collect();
+    let question_key = |e: &Exchange| format!("{}\u{1f}{}", e.asker, e.question.join("\n"));
+    let old_keys: Vec<String> = old.exchanges.iter().map(question_key).collect();
+    let new_keys: Vec<String> = new.exchanges.iter().map(question_key).collect();
+    let pair = |o: Option<usize>, n: Option<usize>| {
+        let diff = match (o, n) {
+            (Some(o), Some(n)) => Some(render_word_diff(
+                &exchange_text(&old.exchanges[o]),
+                &exchange_text(&new.exchanges[n]),
+            )),
+            _ => None,
+        };
+        ExchangePair {
+            old: o,
+            new: n,
+            diff,
+        }
+    };
     let mut pairs = Vec::new();
     for op in capture_diff_slices(Algorithm::Patience, &old_keys, &new_keys) {
         match op {
-            DiffOp::Equal { .. } => {}
+            DiffOp::Equal {
+                old_index,
+                new_index,
+                len,
+            } => {
+                for k in 0..len {
+                    if !same_text(&old.exchanges[old_index + k], &new.exchanges[new_index + k]) {
+                        pairs.push(pair(Some(old_index + k), Some(new_index + k)));
+                    }
+                }
+            }
             DiffOp::Delete {
                 old_index, old_len, ..
-            } => {
-                pairs.extend((old_index..old_index + old_len).map(|i| ExchangePair {
-                    old: Some(i),
-                    new: None,
-                    diff: None,
-                }));
-            }
+            } => pairs.extend((old_index..old_index + old_len).map(|i| pair(Some(i), None))),
             DiffOp::Insert {
                 new_index, new_len, ..
-            } => {
-                pairs.extend((new_index..new_index + new_len).map(|i| ExchangePair {
-                    old: None,
-                    new: Some(i),
-                    diff: None,
-                }));
-            }
+            } => pairs.extend((new_index..new_index + new_len).map(|i| pair(None, Some(i)))),
             DiffOp::Replace {
                 old_index,
                 old_len,
@@ -445,17 +459,10 @@ pub fn align_exchanges(old: &Briefing, new: &Briefing) -> Vec<ExchangePair> {
                 new_len,
             } => {
                 for k in 0..old_len.max(new_len) {
-                    let o = (k < old_len).then_some(old_index + k);
-                    let n = (k < new_len).then_some(new_index + k);
-                    let diff = match (o, n) {
-                        (Some(o), Some(n)) => Some(render_word_diff(&old_keys[o], &new_keys[n])),
-                        _ => None,
-                    };
-                    pairs.push(ExchangePair {
-                        old: o,
-                        new: n,
-                        diff,
-                    });
+                    pairs.push(pair(
+                        (k < old_len).then_some(old_index + k),
+                        (k < new_len).then_some(new_index + k),
+                    ));
                 }
             }
         }

@@ -307,7 +307,7 @@ impl Sender {
             if !outbox::claim(&self.conn, row.id)? {
                 continue;
             }
-            match self.deliver(&row).await {
+            match deliver(&self.transport, &self.compose, &row).await {
                 Outcome::Sent(reply) => {
                     outbox::mark_sent(&self.conn, row.id, Utc::now(), &reply)?;
                     tracing::info!(event = "alert_sent", id = row.id, message_id = %row.message_id, outcome = "sent");
@@ -345,22 +345,6 @@ impl Sender {
         Ok(report)
     }
 
-    async fn deliver(&self, row: &OutboxRow) -> Outcome {
-        let message = match compose(&row.alert, &self.compose) {
-            Ok(message) => message,
-            Err(error) => return Outcome::Dead(error.to_string()),
-        };
-        match self.transport.send(message).await {
-            Ok(response) => Outcome::Sent(format!(
-                "{} {}",
-                response.code(),
-                response.message().collect::<Vec<_>>().join(" ")
-            )),
-            Err(error) if error.is_permanent() => Outcome::Dead(error.to_string()),
-            Err(error) => Outcome::Retry(error.to_string()),
-        }
-    }
-
     /// Delivers until `shutdown` resolves: after each pass it sleeps until the next row is due,
     /// a minute at most, or until `wake` is notified (something was queued).
     pub async fn run(mut self, wake: Arc<Notify>, shutdown: impl Future<Output = ()>) {
@@ -380,6 +364,27 @@ impl Sender {
                 _ = tokio::time::sleep(idle) => {}
             }
         }
+    }
+}
+
+/// Composes and sends one row; the connection is not touched while the SMTP exchange is in flight.
+async fn deliver(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    settings: &ComposeSettings,
+    row: &OutboxRow,
+) -> Outcome {
+    let message = match compose(&row.alert, settings) {
+        Ok(message) => message,
+        Err(error) => return Outcome::Dead(error.to_string()),
+    };
+    match transport.send(message).await {
+        Ok(response) => Outcome::Sent(format!(
+            "{} {}",
+            response.code(),
+            response.message().collect::<Vec<_>>().join(" ")
+        )),
+        Err(error) if error.is_permanent() => Outcome::Dead(error.to_string()),
+        Err(error) => Outcome::Retry(error.to_string()),
     }
 }
 
