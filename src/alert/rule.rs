@@ -4,6 +4,8 @@
 //! - a plain word matches case-insensitively on word boundaries for Latin script (`Taiwan` matches
 //!   "Taiwan's" but not "Taiwanese"); a trailing `*` makes it a prefix (`Taiwan*` matches "Taiwanese");
 //! - a word in Chinese (or any CJK script) matches as a substring (`台湾` matches 台湾地区);
+//! - a word written in capitals only (`WHO`, `US`, `U.S.`) is an acronym and matches only in
+//!   capitals, so that `WHO` does not fire on "who"; write it in lower case to match any case;
 //! - `"quoted words"` match as a phrase, whitespace-insensitively;
 //! - several tokens in one term must all occur in the scope of the exchange (`"arms sales" Taiwan`).
 //!
@@ -199,6 +201,8 @@ pub struct RuleSet {
     regex_set: Option<RegexSet>,
     /// Regex index to its atom.
     regex_atoms: Vec<u32>,
+    /// Acronyms as written, compared with the original text of a candidate match.
+    exact: Vec<String>,
 }
 
 struct CompiledRule {
@@ -217,6 +221,8 @@ enum Atom {
     Literal {
         start_boundary: bool,
         end_boundary: bool,
+        /// Index into `RuleSet::exact` when the literal is an acronym that must match in capitals.
+        exact: Option<u32>,
     },
     Regex,
 }
@@ -226,6 +232,8 @@ struct Literal {
     folded: String,
     start_boundary: bool,
     end_boundary: bool,
+    /// The token as written, when it is an acronym.
+    exact: Option<String>,
 }
 
 impl RuleSet {
@@ -370,6 +378,7 @@ impl RuleSet {
                     let Atom::Literal {
                         start_boundary,
                         end_boundary,
+                        exact,
                     } = self.atoms[atom as usize]
                     else {
                         continue;
@@ -382,6 +391,11 @@ impl RuleSet {
                         continue;
                     }
                     let (start, end) = folded.original_range(text, found.start(), found.end());
+                    if let Some(exact) = exact {
+                        if text[start..end] != self.exact[exact as usize] {
+                            continue;
+                        }
+                    }
                     hits.push((
                         atom,
                         Span {
@@ -423,14 +437,20 @@ struct Builder {
     regexes: Vec<Regex>,
     regex_sources: Vec<String>,
     regex_atoms: Vec<u32>,
+    exact: Vec<String>,
 }
 
 impl Builder {
     fn literal(&mut self, literal: Literal) -> u32 {
         let atom = self.atoms.len() as u32;
+        let exact = literal.exact.map(|written| {
+            self.exact.push(written);
+            (self.exact.len() - 1) as u32
+        });
         self.atoms.push(Atom::Literal {
             start_boundary: literal.start_boundary,
             end_boundary: literal.end_boundary,
+            exact,
         });
         match self.patterns.iter().position(|p| *p == literal.folded) {
             Some(pattern) => self.pattern_atoms[pattern].push(atom),
@@ -483,6 +503,7 @@ impl Builder {
             regexes: self.regexes,
             regex_set,
             regex_atoms: self.regex_atoms,
+            exact: self.exact,
         })
     }
 }
@@ -601,9 +622,13 @@ fn parse_term(rule: &AlertRule, term: &str) -> Result<Vec<Literal>, AlertError> 
         }
         let first = folded.chars().next().unwrap_or(' ');
         let last = folded.chars().next_back().unwrap_or(' ');
+        let capitals = token.chars().filter(|c| c.is_uppercase()).count();
+        let acronym =
+            capitals >= 2 && !token.chars().any(|c| c.is_lowercase() || c.is_whitespace());
         literals.push(Literal {
             start_boundary: is_word_char(first),
             end_boundary: !prefix && is_word_char(last),
+            exact: acronym.then(|| token.to_string()),
             folded,
         });
         rest = remainder.trim_start();
@@ -744,5 +769,177 @@ mod tests {
     #[test]
     fn short_words_do_not_match_inside_longer_ones() {
         assert!(matched(&["US"], "a virus").is_empty());
+    }
+
+    #[test]
+    fn acronyms_match_only_in_capitals() {
+        assert_eq!(matched(&["WHO"], "who said the WHO"), ["WHO"]);
+        assert_eq!(matched(&["US"], "told us the US side"), ["US"]);
+        assert_eq!(matched(&["who"], "Who and WHO"), ["Who", "WHO"]);
+        assert_eq!(
+            matched(&["COVID-19"], "Covid-19 and COVID-19"),
+            ["COVID-19"]
+        );
+        assert_eq!(
+            matched(&["covid-19"], "Covid-19 and COVID-19"),
+            ["Covid-19", "COVID-19"]
+        );
+    }
+
+    fn matched_in(config: AlertRule, ex: &Exchange, lang: Lang) -> Option<Vec<String>> {
+        let compiled = Rule::compile(&config).unwrap();
+        compiled.matches(ex, lang).map(|m| {
+            m.spans
+                .iter()
+                .map(|s| span_text(ex, s).unwrap().to_string())
+                .collect()
+        })
+    }
+
+    #[test]
+    fn chinese_terms_match_as_substrings() {
+        let ex = exchange("中方坚决反对美国与中国台湾地区开展任何官方往来", "");
+        assert_eq!(
+            matched_in(rule(&["台湾"]), &ex, Lang::Zh).unwrap(),
+            ["台湾"]
+        );
+        assert_eq!(
+            matched_in(rule(&["台湾地区"]), &ex, Lang::Zh).unwrap(),
+            ["台湾地区"]
+        );
+        // Latin words inside Chinese text keep their boundaries against CJK neighbours.
+        let mixed = exchange("美国CNN记者问", "");
+        assert_eq!(
+            matched_in(rule(&["CNN"]), &mixed, Lang::Zh).unwrap(),
+            ["CNN"]
+        );
+    }
+
+    #[test]
+    fn phrases_are_whitespace_insensitive_and_unquoted_words_must_all_occur() {
+        let ex = exchange("the South  China\u{a0}Sea issue", "the arbitration award");
+        let phrase = rule(&["\"South China Sea\""]);
+        assert_eq!(
+            matched_in(phrase, &ex, Lang::En).unwrap(),
+            ["South  China\u{a0}Sea"]
+        );
+        assert!(matched_in(rule(&["\"China South\""]), &ex, Lang::En).is_none());
+        assert_eq!(
+            matched_in(rule(&["sea arbitration"]), &ex, Lang::En).unwrap(),
+            ["Sea", "arbitration"]
+        );
+        assert!(matched_in(rule(&["sea tribunal"]), &ex, Lang::En).is_none());
+    }
+
+    #[test]
+    fn excludes_veto_and_scopes_restrict() {
+        let ex = exchange("A question on Hong Kong", "An answer on Taiwan");
+        let mut config = rule(&["Taiwan"]);
+        assert!(matched_in(config.clone(), &ex, Lang::En).is_some());
+        config.scope = Scope::Question;
+        assert!(matched_in(config.clone(), &ex, Lang::En).is_none());
+        config.scope = Scope::Answer;
+        assert!(matched_in(config.clone(), &ex, Lang::En).is_some());
+        config.exclude = vec!["\"hong kong\"".into()];
+        config.scope = Scope::Both;
+        assert!(matched_in(config.clone(), &ex, Lang::En).is_none());
+        // An exclude only counts within the rule's scope.
+        config.scope = Scope::Answer;
+        assert!(matched_in(config, &ex, Lang::En).is_some());
+    }
+
+    #[test]
+    fn languages_restrict_and_regexes_match_case_insensitively() {
+        let ex = exchange("COVID-19 and Covid-19", "");
+        let mut config = rule(&[]);
+        config.regex = vec![r"covid-?19".into()];
+        assert_eq!(
+            matched_in(config.clone(), &ex, Lang::En).unwrap(),
+            ["COVID-19", "Covid-19"]
+        );
+        config.languages = vec![Lang::Zh];
+        assert!(matched_in(config, &ex, Lang::En).is_none());
+    }
+
+    #[test]
+    fn invalid_rules_name_the_rule_and_the_term() {
+        let mut config = rule(&["Taiwan", "\"Taiwan Strait"]);
+        config.name = "strait".into();
+        let error = Rule::compile(&config).err().unwrap().to_string();
+        assert_eq!(
+            error,
+            "alert rule \"strait\": invalid term \"\\\"Taiwan Strait\": a quote is not closed"
+        );
+        let mut config = rule(&["Taiwan"]);
+        config.regex = vec!["(unclosed".into()];
+        let error = Rule::compile(&config).err().unwrap().to_string();
+        assert!(
+            error.starts_with("alert rule \"test\": invalid term \"(unclosed\""),
+            "{error}"
+        );
+        let mut config = rule(&["Tai*wan"]);
+        config.name = "star".into();
+        let error = Rule::compile(&config).err().unwrap().to_string();
+        assert!(
+            error.contains("\"star\"") && error.contains("Tai*wan"),
+            "{error}"
+        );
+        let mut config = rule(&["Taiwan"]);
+        config.regex = vec!["x*".into()];
+        assert!(
+            Rule::compile(&config)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("empty string")
+        );
+        let mut config = rule(&["Taiwan"]);
+        config.mode = Mode::Digest;
+        assert!(
+            Rule::compile(&config)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("window")
+        );
+        let mut config = rule(&["Taiwan"]);
+        config.recipients = vec!["not an address".into()];
+        assert!(
+            Rule::compile(&config)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("not an address")
+        );
+        let twice = [rule(&["a"]), rule(&["b"])];
+        assert!(
+            RuleSet::compile(&twice)
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("same name")
+        );
+    }
+
+    #[test]
+    fn rules_parse_from_toml_with_defaults_and_reject_unknown_keys() {
+        let config: AlertRule =
+            toml::from_str("name = \"t\"\nterms = [\"Taiwan\"]\nrecipients = [\"a@example.org\"]")
+                .unwrap();
+        assert_eq!(config.scope, Scope::Both);
+        assert_eq!(config.mode, Mode::Immediate);
+        assert_eq!(config.languages, [Lang::En, Lang::Zh]);
+        assert_eq!(
+            config.on,
+            [Trigger::New, Trigger::Revised, Trigger::Removed]
+        );
+        let error = toml::from_str::<AlertRule>(
+            "name = \"t\"\nterm = [\"Taiwan\"]\nrecipients = [\"a@example.org\"]",
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `term`"),
+            "{error}"
+        );
     }
 }

@@ -675,3 +675,47 @@ on = ["new", "revised", "removed", "cosmetic"]
             .any(|i| i.rules == ["taiwan"] && i.change.label() == "cosmetic change")
     );
 }
+
+#[tokio::test]
+async fn the_sender_task_delivers_when_woken_and_stops_on_shutdown() {
+    let server = SmtpServer::start().await;
+    let archive = Archive::new();
+    let sender = sender(&archive, smtp_config(server.port(), ""));
+    let wake = Arc::new(Notify::new());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sender.run(wake.clone(), async move {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    archive.ingest(&rules(TAIWAN_RULES), &BriefingEvent::New(&en_briefing()));
+    wake.notify_one();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while server.received().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        server.received().len(),
+        1,
+        "woken sender delivers without waiting a minute"
+    );
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(5), task)
+        .await
+        .expect("the sender stops on shutdown")
+        .unwrap();
+    assert_eq!(states(&archive).get("sent"), Some(&1));
+}
+
+#[test]
+fn the_fifty_rule_config_compiles_and_matches_real_text() {
+    let rules = rules(include_str!("../fixtures/alert/bench-rules.toml"));
+    assert_eq!(rules.len(), 50);
+    let en = en_briefing();
+    let names: Vec<&str> = rules
+        .matches_all(&en.exchanges[0], Lang::En)
+        .into_iter()
+        .map(|(index, _)| rules.rule(index).name.as_str())
+        .collect();
+    // "WHO" is an acronym and does not fire on "who is still in Taiwan".
+    assert_eq!(names, ["taiwan", "religion"]);
+}
