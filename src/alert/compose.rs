@@ -8,7 +8,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use super::AlertError;
-use super::plan::{Alert, AlertItem, BriefingAlert, EventKind};
+use super::plan::{Alert, AlertItem, BriefingAlert, BriefingRef, EventKind};
 use super::rule::{Part, Span};
 use crate::model::{Exchange, Lang};
 
@@ -126,10 +126,14 @@ fn lang_label(lang: Lang) -> &'static str {
     }
 }
 
-fn view_url(settings: &ComposeSettings, ministry_url: &str) -> Option<String> {
+/// briefwatch's page for the briefing (`b/<id>`), or its diff view for a revision.
+fn view_url(settings: &ComposeSettings, briefing: &BriefingRef) -> Option<String> {
     let base = settings.public_url.as_deref()?.trim_end_matches('/');
-    let encoded: String = url::form_urlencoded::byte_serialize(ministry_url.as_bytes()).collect();
-    Some(format!("{base}/view?url={encoded}"))
+    let id = briefing.document_id?;
+    Some(match briefing.revisions {
+        Some((from, to)) => format!("{base}/b/{id}/diff?from={from}&to={to}"),
+        None => format!("{base}/b/{id}"),
+    })
 }
 
 fn answer_label(briefing: &BriefingAlert) -> String {
@@ -175,7 +179,7 @@ fn text_body(alert: &Alert, settings: &ComposeSettings) -> String {
             briefing.event.label()
         );
         let _ = writeln!(out, "Ministry page: {}", meta.url);
-        if let Some(view) = view_url(settings, &meta.url) {
+        if let Some(view) = view_url(settings, meta) {
             let _ = writeln!(out, "In briefwatch: {view}");
         }
         out.push('\n');
@@ -265,7 +269,7 @@ fn html_body(alert: &Alert, settings: &ComposeSettings, subject: &str) -> String
             lang_label(meta.lang),
             briefing.event.label()
         );
-        if let Some(view) = view_url(settings, &meta.url) {
+        if let Some(view) = view_url(settings, meta) {
             let _ = write!(
                 out,
                 " · <a href=\"{}\">view in briefwatch</a>",

@@ -17,7 +17,7 @@ pub use compose::{ComposeSettings, compose};
 pub use outbox::{OutboxRow, OutboxState};
 pub use plan::{
     Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Delivery, ExchangePair,
-    ItemChange, PendingAlert, RenderedDiff, plan_alerts,
+    ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
 };
 pub use rule::{AlertRule, Match, Mode, Part, Rule, RuleSet, Scope, Span, Trigger};
 pub use sender::{DeliveryReport, Security, Sender, SmtpConfig};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::rule::{Match, Mode, RuleSet, Span, Trigger};
+use super::rule::{Match, Mode, RuleSet, Span, Trigger, fold};
 use crate::model::{Briefing, Exchange, Kind, Lang};
 
 /// What an alert says about the briefing it concerns.
@@ -21,6 +21,12 @@ pub struct BriefingRef {
     pub title: String,
     pub date: Option<NaiveDate>,
     pub spokesperson: Option<String>,
+    /// The archive's id of the document, for links to briefwatch's own view.
+    #[serde(default)]
+    pub document_id: Option<i64>,
+    /// Revision numbers compared (from, to), for a link to the diff view.
+    #[serde(default)]
+    pub revisions: Option<(u32, u32)>,
 }
 
 impl BriefingRef {
@@ -32,7 +38,17 @@ impl BriefingRef {
             title: briefing.title.clone(),
             date: briefing.date,
             spokesperson: briefing.spokesperson.clone(),
+            document_id: None,
+            revisions: None,
         }
+    }
+}
+
+/// Records where the archive keeps the briefing, so mails can link to briefwatch's view of it.
+pub fn link_archive(pending: &mut [PendingAlert], document_id: i64, revisions: Option<(u32, u32)>) {
+    for alert in pending {
+        alert.content.briefing.document_id = Some(document_id);
+        alert.content.briefing.revisions = revisions;
     }
 }
 
@@ -164,12 +180,15 @@ pub struct PendingAlert {
     pub content: BriefingAlert,
 }
 
-/// Two aligned versions of an exchange: `old` only when removed, `new` only when added.
+/// Two aligned versions of an exchange: `old` only when removed, `new` only when added. When the
+/// diff split or merged exchanges, the several exchanges of one side are joined into one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExchangePair {
-    pub old: Option<usize>,
-    pub new: Option<usize>,
+    pub old: Option<Exchange>,
+    pub new: Option<Exchange>,
     pub diff: Option<RenderedDiff>,
+    /// True when the diff judged this pair's change cosmetic.
+    pub cosmetic: bool,
 }
 
 /// Something that happened to a briefing, as the archive saw it.
@@ -181,8 +200,6 @@ pub enum BriefingEvent<'a> {
         new: &'a Briefing,
         /// Exchange alignment; unchanged pairs may be included and are skipped.
         pairs: Vec<ExchangePair>,
-        /// True when the diff judged every change cosmetic.
-        cosmetic: bool,
     },
     Gone(&'a Briefing),
 }
@@ -200,19 +217,14 @@ pub fn plan_alerts(rules: &RuleSet, event: &BriefingEvent) -> Vec<PendingAlert> 
             EventKind::Gone,
             whole_briefing(rules, briefing, Trigger::Removed, ItemChange::Removed),
         ),
-        BriefingEvent::Revised {
-            old,
-            new,
-            pairs,
-            cosmetic,
-        } => (
+        BriefingEvent::Revised { old, new, pairs } => (
             *new,
-            if *cosmetic {
+            if pairs.iter().all(|pair| pair.cosmetic) {
                 EventKind::Cosmetic
             } else {
                 EventKind::Revised
             },
-            revision(rules, old, new, pairs, *cosmetic),
+            revision(rules, old, new, pairs),
         ),
     };
     group(rules, BriefingRef::of(briefing), kind, fired)
@@ -252,18 +264,11 @@ fn whole_briefing(
     fired
 }
 
-fn revision(
-    rules: &RuleSet,
-    old: &Briefing,
-    new: &Briefing,
-    pairs: &[ExchangePair],
-    cosmetic: bool,
-) -> Fired {
+fn revision(rules: &RuleSet, old: &Briefing, new: &Briefing, pairs: &[ExchangePair]) -> Fired {
     let mut fired = Vec::new();
     for pair in pairs {
-        let before = pair.old.and_then(|i| old.exchanges.get(i));
-        let after = pair.new.and_then(|i| new.exchanges.get(i));
-        match (before, after) {
+        let cosmetic = pair.cosmetic;
+        match (pair.old.as_ref(), pair.new.as_ref()) {
             (None, Some(added)) => {
                 for (index, found) in rules.matches_all(added, new.lang) {
                     let trigger = if cosmetic {
@@ -411,25 +416,29 @@ fn merge_item(items: &mut Vec<AlertItem>, new: AlertItem) {
 }
 
 /// A fallback alignment of two versions' exchanges, keyed on the question (questions are edited
-/// less than answers), with word diffs for reworded pairs. The diff stage's alignment is preferred
-/// when available.
+/// less than answers), with word diffs for reworded pairs; a pair is cosmetic when only case,
+/// white space or quote style changed. The diff stage's alignment is preferred when available.
 pub fn align_exchanges(old: &Briefing, new: &Briefing) -> Vec<ExchangePair> {
     use similar::{Algorithm, DiffOp, capture_diff_slices};
     let question_key = |e: &Exchange| format!("{}\u{1f}{}", e.asker, e.question.join("\n"));
     let old_keys: Vec<String> = old.exchanges.iter().map(question_key).collect();
     let new_keys: Vec<String> = new.exchanges.iter().map(question_key).collect();
     let pair = |o: Option<usize>, n: Option<usize>| {
-        let diff = match (o, n) {
-            (Some(o), Some(n)) => Some(render_word_diff(
-                &exchange_text(&old.exchanges[o]),
-                &exchange_text(&new.exchanges[n]),
-            )),
-            _ => None,
+        let before = o.map(|o| old.exchanges[o].clone());
+        let after = n.map(|n| new.exchanges[n].clone());
+        let (diff, cosmetic) = match (&before, &after) {
+            (Some(before), Some(after)) => {
+                let (before, after) = (exchange_text(before), exchange_text(after));
+                let cosmetic = fold(&before).text == fold(&after).text;
+                (Some(render_word_diff(&before, &after)), cosmetic)
+            }
+            _ => (None, false),
         };
         ExchangePair {
-            old: o,
-            new: n,
+            old: before,
+            new: after,
             diff,
+            cosmetic,
         }
     };
     let mut pairs = Vec::new();

@@ -9,7 +9,8 @@ use briefwatch::alert::outbox::{self, OutboxState};
 use briefwatch::alert::plan::align_exchanges;
 use briefwatch::alert::sender::resolve_password;
 use briefwatch::alert::{
-    AlertRule, BriefingEvent, ItemChange, RuleSet, Sender, SmtpConfig, plan_alerts,
+    AlertRule, BriefingEvent, ExchangePair, ItemChange, RuleSet, Sender, SmtpConfig, link_archive,
+    plan_alerts,
 };
 use briefwatch::model::{Briefing, Exchange, Kind, Lang};
 use chrono::{Duration, NaiveDate, Utc};
@@ -122,8 +123,9 @@ impl Archive {
     fn ingest(&self, rules: &RuleSet, event: &BriefingEvent) -> Vec<i64> {
         let mut conn = self.conn();
         let tx = conn.transaction().unwrap();
-        let ids =
-            outbox::enqueue(&tx, &plan_alerts(rules, event), Utc::now(), "example.org").unwrap();
+        let mut pending = plan_alerts(rules, event);
+        link_archive(&mut pending, 42, None);
+        let ids = outbox::enqueue(&tx, &pending, Utc::now(), "example.org").unwrap();
         tx.commit().unwrap();
         ids
     }
@@ -236,9 +238,10 @@ async fn new_briefings_are_mailed_with_headers_both_parts_and_highlights() {
         "the unmatched exchange is left out"
     );
     assert!(text.contains(EN_URL));
-    assert!(text.contains(
-        "https://briefwatch.example.org/view?url=https%3A%2F%2Fwww.fmprc.gov.cn%2Fmfa_eng"
-    ));
+    assert!(
+        text.contains("In briefwatch: https://briefwatch.example.org/b/42\n"),
+        "{text}"
+    );
 
     let html = mail.body_html(0).unwrap();
     assert!(html.contains("in <mark>Taiwan</mark> on a visit"), "{html}");
@@ -618,7 +621,6 @@ on = ["new", "revised", "removed", "cosmetic"]
             old: &old,
             new: &new,
             pairs,
-            cosmetic: false,
         },
     );
     assert_eq!(alerts.len(), 1);
@@ -650,14 +652,19 @@ on = ["new", "revised", "removed", "cosmetic"]
     );
 
     // The same change judged cosmetic fires only the rule that asks for cosmetic changes.
-    let pairs = align_exchanges(&old, &new);
+    let pairs = align_exchanges(&old, &new)
+        .into_iter()
+        .map(|pair| ExchangePair {
+            cosmetic: true,
+            ..pair
+        })
+        .collect();
     let cosmetic = plan_alerts(
         &rules,
         &BriefingEvent::Revised {
             old: &old,
             new: &new,
             pairs,
-            cosmetic: true,
         },
     );
     let rules_fired: Vec<&str> = cosmetic[0]
