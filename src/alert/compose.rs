@@ -435,4 +435,73 @@ mod tests {
             "**台湾**地区"
         );
     }
+
+    fn one_item_alert(answer: Vec<String>) -> Alert {
+        use super::super::plan::{BriefingRef, ItemChange};
+        use crate::model::Kind;
+        Alert {
+            message_id: "<1.2@example.org>".into(),
+            recipient: "a@example.org".into(),
+            queued_at: chrono::DateTime::from_timestamp(1_600_000_000, 0).unwrap(),
+            window: None,
+            briefings: vec![BriefingAlert {
+                briefing: BriefingRef {
+                    url: "https://www.fmprc.gov.cn/t1.shtml".into(),
+                    lang: Lang::En,
+                    kind: Kind::PressConference,
+                    title: "T".into(),
+                    date: None,
+                    spokesperson: None,
+                    document_id: None,
+                    revisions: None,
+                },
+                event: EventKind::New,
+                items: vec![AlertItem {
+                    rules: vec!["r".into()],
+                    terms: vec!["x".into()],
+                    change: ItemChange::New,
+                    exchange: Exchange {
+                        ordinal: 4,
+                        asker: "Q".into(),
+                        question: vec!["A <question> & more".into()],
+                        answer,
+                        after_conference: true,
+                    },
+                    spans: vec![],
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn line_breaks_and_paragraphs_survive_in_both_parts() {
+        let alert = one_item_alert(vec!["line one\nline two".into(), "second paragraph".into()]);
+        let settings = ComposeSettings {
+            from: "b <b@example.org>".parse().unwrap(),
+            list_id: "l <l.example.org>".into(),
+            public_url: Some("https://bw.example.org".into()),
+        };
+        let text = text_body(&alert, &settings);
+        assert!(
+            text.contains("A:\n> line one\n> line two\n>\n> second paragraph\n"),
+            "{text}"
+        );
+        assert!(text.contains("after the press conference"));
+        assert!(
+            !text.contains("In briefwatch"),
+            "no link without a document id"
+        );
+        let html = html_body(&alert, &settings, &subject(&alert));
+        assert!(
+            html.contains(
+                "<p><strong>A:</strong> line one<br>\nline two</p>\n<p>second paragraph</p>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("A &lt;question&gt; &amp; more"));
+        assert_eq!(
+            subject(&alert),
+            "[briefwatch] undated spokesperson unknown: r (1 exchange)"
+        );
+    }
 }

@@ -463,3 +463,43 @@ pub fn defer_to_overflow(
     tx.commit().map_err(sql("commit overflow"))?;
     Ok(target)
 }
+
+/// A row as `alerts outbox` shows it: the state and history without the quoted text.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxSummary {
+    pub id: i64,
+    pub state: OutboxState,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: String,
+    pub briefings: usize,
+    pub exchanges: usize,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub server_reply: Option<String>,
+    pub last_error: Option<String>,
+    pub merged_into: Option<i64>,
+}
+
+impl OutboxRow {
+    pub fn summary(&self) -> OutboxSummary {
+        OutboxSummary {
+            id: self.id,
+            state: self.state,
+            recipient: self.recipient.clone(),
+            message_id: self.message_id.clone(),
+            subject: super::compose::subject(&self.alert),
+            briefings: self.alert.briefings.len(),
+            exchanges: self.alert.briefings.iter().map(|b| b.items.len()).sum(),
+            created_at: self.created_at,
+            due_at: self.due_at,
+            attempts: self.attempts,
+            sent_at: self.sent_at,
+            server_reply: self.server_reply.clone(),
+            last_error: self.last_error.clone(),
+            merged_into: self.merged_into,
+        }
+    }
+}
