@@ -247,6 +247,9 @@ pub struct Sender {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     compose: ComposeSettings,
     config: SmtpConfig,
+    /// Set when the server could not be reached: no row is tried before then, so an outage costs
+    /// one attempt per backoff step instead of one per queued row.
+    paused_until: Option<DateTime<Utc>>,
 }
 
 impl Sender {
@@ -270,6 +273,7 @@ impl Sender {
             transport,
             compose,
             config,
+            paused_until: None,
         })
     }
 
@@ -277,9 +281,13 @@ impl Sender {
         &self.conn
     }
 
-    /// One pass over the rows due at `now`.
+    /// One pass over the rows due at `now`. Stops at the first failure to reach the server.
     pub async fn deliver_due(&mut self, now: DateTime<Utc>) -> Result<DeliveryReport, AlertError> {
         let mut report = DeliveryReport::default();
+        if self.paused_until.is_some_and(|until| now < until) {
+            return Ok(report);
+        }
+        self.paused_until = None;
         for row in outbox::due(&self.conn, now, 1000)? {
             let hour_ago = now - chrono::Duration::hours(1);
             let (recent, oldest) = outbox::sent_since(&self.conn, &row.recipient, hour_ago)?;
@@ -313,7 +321,7 @@ impl Sender {
                     tracing::info!(event = "alert_sent", id = row.id, message_id = %row.message_id, outcome = "sent");
                     report.sent += 1;
                 }
-                Outcome::Retry(error) if row.attempts + 1 < self.config.max_attempts => {
+                Outcome::Retry { error, unreachable } => {
                     let jitter = rand::thread_rng().gen_range(0.8..1.2);
                     let delay = retry_delay(
                         row.attempts + 1,
@@ -322,18 +330,23 @@ impl Sender {
                         jitter,
                     );
                     let due = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                    outbox::mark_retry(&self.conn, row.id, due, &error)?;
-                    tracing::warn!(event = "alert_retry", id = row.id, attempts = row.attempts + 1, error = %error, outcome = "retry");
-                    report.retried += 1;
-                }
-                Outcome::Retry(error) => {
-                    let error = format!(
-                        "gave up after {} attempts; last error: {error}",
-                        row.attempts + 1
-                    );
-                    outbox::mark_dead(&self.conn, row.id, &error)?;
-                    tracing::error!(event = "alert_dead", id = row.id, error = %error, outcome = "dead");
-                    report.dead += 1;
+                    if row.attempts + 1 < self.config.max_attempts {
+                        outbox::mark_retry(&self.conn, row.id, due, &error)?;
+                        tracing::warn!(event = "alert_retry", id = row.id, attempts = row.attempts + 1, error = %error, outcome = "retry");
+                        report.retried += 1;
+                    } else {
+                        let error = format!(
+                            "gave up after {} attempts; last error: {error}",
+                            row.attempts + 1
+                        );
+                        outbox::mark_dead(&self.conn, row.id, &error)?;
+                        tracing::error!(event = "alert_dead", id = row.id, error = %error, outcome = "dead");
+                        report.dead += 1;
+                    }
+                    if unreachable {
+                        self.paused_until = Some(due);
+                        break;
+                    }
                 }
                 Outcome::Dead(error) => {
                     outbox::mark_dead(&self.conn, row.id, &error)?;
@@ -353,11 +366,15 @@ impl Sender {
             if let Err(error) = self.deliver_due(Utc::now()).await {
                 tracing::error!(event = "alert_pass_failed", error = %error);
             }
-            let idle = match outbox::next_due_at(&self.conn) {
-                Ok(Some(next)) => (next - Utc::now()).to_std().unwrap_or(Duration::ZERO),
-                _ => Duration::from_secs(60),
-            }
-            .min(Duration::from_secs(60));
+            let next = match outbox::next_due_at(&self.conn) {
+                Ok(next) => next.max(self.paused_until),
+                Err(_) => None,
+            };
+            let idle = next
+                .map_or(Duration::from_secs(60), |next| {
+                    (next - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+                })
+                .min(Duration::from_secs(60));
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = wake.notified() => {}
@@ -384,13 +401,20 @@ async fn deliver(
             response.message().collect::<Vec<_>>().join(" ")
         )),
         Err(error) if error.is_permanent() => Outcome::Dead(error.to_string()),
-        Err(error) => Outcome::Retry(error.to_string()),
+        Err(error) => Outcome::Retry {
+            unreachable: error.status().is_none(),
+            error: error.to_string(),
+        },
     }
 }
 
 enum Outcome {
     Sent(String),
-    Retry(String),
+    /// A 4xx reply, or no reply at all (`unreachable`: refused, reset, timed out, TLS failure).
+    Retry {
+        error: String,
+        unreachable: bool,
+    },
     Dead(String),
 }
 
