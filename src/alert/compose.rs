@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
+use chrono::{DateTime, Utc};
+
 use lettre::Message;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
@@ -52,6 +54,50 @@ pub fn compose(alert: &Alert, settings: &ComposeSettings) -> Result<Message, Ale
             text_body(alert, settings),
             html_body(alert, settings, &subject),
         ))
+        .map_err(|error| failed(error.to_string()))
+}
+
+/// A test mail for `alerts send-test`: the same headers and both parts as an alert, with a
+/// Chinese sample so that the encoding can be checked in the receiving client.
+pub fn compose_test(
+    settings: &ComposeSettings,
+    recipient: &str,
+    now: DateTime<Utc>,
+    message_id: &str,
+) -> Result<Message, AlertError> {
+    let failed = |reason: String| AlertError::Compose {
+        message_id: message_id.to_string(),
+        reason,
+    };
+    let to: Mailbox = recipient
+        .parse()
+        .map_err(|error| failed(format!("recipient {recipient:?}: {error}")))?;
+    let sample = "中方坚决反对美国与中国台湾地区开展任何官方往来。";
+    let text = format!(
+        "This is a test message from briefwatch, sent at {}.\n\nIf you can read it, alerts can reach you.\n\nChinese sample:\n> {}\n",
+        now.format("%Y-%m-%d %H:%M:%S UTC"),
+        sample.replace("台湾", "**台湾**")
+    );
+    let html = format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>briefwatch test</title></head>\n<body>\n<p>This is a test message from briefwatch, sent at {}.</p>\n<p>If you can read it, alerts can reach you.</p>\n<blockquote lang=\"zh-CN\"><p>{}</p></blockquote>\n</body></html>\n",
+        now.format("%Y-%m-%d %H:%M:%S UTC"),
+        sample.replace("台湾", "<mark>台湾</mark>")
+    );
+    Message::builder()
+        .from(settings.from.clone())
+        .to(to)
+        .subject("[briefwatch] test message 测试")
+        .date(SystemTime::from(now))
+        .message_id(Some(message_id.to_string()))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("List-Id"),
+            settings.list_id.clone(),
+        ))
+        .raw_header(HeaderValue::new(
+            HeaderName::new_from_ascii_str("Auto-Submitted"),
+            "auto-generated".to_string(),
+        ))
+        .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|error| failed(error.to_string()))
 }
 

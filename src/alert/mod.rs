@@ -13,7 +13,7 @@ pub mod plan;
 pub mod rule;
 pub mod sender;
 
-pub use compose::{ComposeSettings, compose};
+pub use compose::{ComposeSettings, compose, compose_test};
 pub use outbox::{OutboxRow, OutboxState};
 pub use plan::{
     Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Delivery, ExchangePair,
@@ -46,6 +46,11 @@ pub enum AlertError {
     Outbox {
         operation: &'static str,
         source: rusqlite::Error,
+    },
+    #[error("SMTP delivery to {recipient}: {source}")]
+    Smtp {
+        recipient: String,
+        source: lettre::transport::smtp::Error,
     },
     #[error("outbox row {id} holds an unreadable alert: {source}")]
     OutboxRecord { id: i64, source: serde_json::Error },

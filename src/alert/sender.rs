@@ -231,6 +231,29 @@ pub fn retry_delay(attempt: u32, base: Duration, max: Duration, jitter: f64) -> 
     delay.mul_f64(jitter.clamp(0.5, 1.5))
 }
 
+/// Sends one message at once, outside the outbox (`alerts send-test`); the server's reply on success.
+pub async fn send_now(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    message: lettre::Message,
+) -> Result<String, AlertError> {
+    let recipient = message
+        .envelope()
+        .to()
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let response = transport
+        .send(message)
+        .await
+        .map_err(|source| AlertError::Smtp { recipient, source })?;
+    Ok(format!(
+        "{} {}",
+        response.code(),
+        response.message().collect::<Vec<_>>().join(" ")
+    ))
+}
+
 /// What one delivery pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct DeliveryReport {

@@ -733,3 +733,36 @@ fn the_fifty_rule_config_compiles_and_matches_real_text() {
     // "WHO" is an acronym and does not fire on "who is still in Taiwan".
     assert_eq!(names, ["taiwan", "religion"]);
 }
+
+#[tokio::test]
+async fn a_test_message_arrives_with_alert_headers_and_chinese_intact() {
+    let server = SmtpServer::start().await;
+    let config = smtp_config(server.port(), "");
+    let transport = config.transport(None).unwrap();
+    let settings = config.compose_settings(None).unwrap();
+    let message = briefwatch::alert::compose_test(
+        &settings,
+        "analyst@example.org",
+        Utc::now(),
+        "<test.1@example.org>",
+    )
+    .unwrap();
+    let reply = briefwatch::alert::sender::send_now(&transport, message)
+        .await
+        .unwrap();
+    assert!(reply.starts_with("250"), "{reply}");
+    let received = server.received();
+    let mail = parse(&received[0].data);
+    assert_eq!(mail.subject().unwrap(), "[briefwatch] test message 测试");
+    assert_eq!(mail.message_id().unwrap(), "test.1@example.org");
+    assert_eq!(
+        mail.header_raw("Auto-Submitted").unwrap().trim(),
+        "auto-generated"
+    );
+    assert!(mail.body_text(0).unwrap().contains("中国**台湾**地区"));
+    assert!(
+        mail.body_html(0)
+            .unwrap()
+            .contains("中国<mark>台湾</mark>地区")
+    );
+}
