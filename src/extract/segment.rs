@@ -215,7 +215,11 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
                 text: text.to_string(),
             };
         }
-        "会后有记者问及" | "会后有记者问" | "会后记者问及" => {
+        "会后有记者问及"
+        | "会后有记者问"
+        | "会后记者问及"
+        | "会后，有记者问及"
+        | "会后,有记者问及" => {
             return question("问", true, true);
         }
         _ => {}
@@ -225,10 +229,10 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
             text: text.to_string(),
         };
     }
-    if is_follow_up(label) || label.ends_with("追问") {
+    if is_follow_up(label) {
         return Turn::FollowUp;
     }
-    if matches!(label, "Journalist" | "Journalists" | "Reporter" | "记者") {
+    if is_interjection(label) {
         return Turn::Interjection;
     }
     if lang == Lang::Zh {
@@ -292,12 +296,30 @@ fn is_spokesperson_name(label: &str, spokesperson: Option<&str>) -> bool {
         .any(|(english, chinese)| english.eq_ignore_ascii_case(label) || *chinese == label)
 }
 
+/// `Follow-up:`, `追问：`, `追问一：`, `彭博社记者追问：`.
 fn is_follow_up(label: &str) -> bool {
     let lower = label.to_ascii_lowercase();
     matches!(
         lower.as_str(),
-        "follow-up" | "follow up" | "followup" | "follow-up question" | "follow-on" | "追问"
-    )
+        "follow-up" | "follow up" | "followup" | "follow-up question" | "follow-on"
+    ) || (label.contains("追问") && label.chars().count() <= 20)
+}
+
+/// A journalist's remark inside an answer: `Journalist: Three.`, `Journalist clarifies:`,
+/// `The journalist clarified:`, `记者：`, `记者澄清：`, `记者笑：`.
+fn is_interjection(label: &str) -> bool {
+    let english = label
+        .strip_prefix("The ")
+        .unwrap_or(label)
+        .to_ascii_lowercase();
+    let english_verb = english
+        .strip_prefix("journalists")
+        .or_else(|| english.strip_prefix("journalist"))
+        .or_else(|| english.strip_prefix("reporter"));
+    if let Some(verb) = english_verb {
+        return verb.is_empty() || (verb.starts_with(' ') && verb.split(' ').count() <= 3);
+    }
+    label.starts_with("记者") && label.chars().count() <= 6
 }
 
 /// The English separator before questions raised after the briefing; the wording varies
