@@ -223,6 +223,8 @@ enum Atom {
         end_boundary: bool,
         /// Index into `RuleSet::exact` when the literal is an acronym that must match in capitals.
         exact: Option<u32>,
+        /// A `word*` prefix: the span runs on to the end of the word it starts.
+        prefix: bool,
     },
     Regex,
 }
@@ -234,6 +236,7 @@ struct Literal {
     end_boundary: bool,
     /// The token as written, when it is an acronym.
     exact: Option<String>,
+    prefix: bool,
 }
 
 impl RuleSet {
@@ -379,6 +382,7 @@ impl RuleSet {
                         start_boundary,
                         end_boundary,
                         exact,
+                        prefix,
                     } = self.atoms[atom as usize]
                     else {
                         continue;
@@ -390,7 +394,14 @@ impl RuleSet {
                     {
                         continue;
                     }
-                    let (start, end) = folded.original_range(text, found.start(), found.end());
+                    let (start, mut end) = folded.original_range(text, found.start(), found.end());
+                    if prefix {
+                        end += text[end..]
+                            .chars()
+                            .take_while(|c| is_word_char(*c))
+                            .map(char::len_utf8)
+                            .sum::<usize>();
+                    }
                     if let Some(exact) = exact {
                         if text[start..end] != self.exact[exact as usize] {
                             continue;
@@ -451,6 +462,7 @@ impl Builder {
             start_boundary: literal.start_boundary,
             end_boundary: literal.end_boundary,
             exact,
+            prefix: literal.prefix,
         });
         match self.patterns.iter().position(|p| *p == literal.folded) {
             Some(pattern) => self.pattern_atoms[pattern].push(atom),
@@ -629,6 +641,7 @@ fn parse_term(rule: &AlertRule, term: &str) -> Result<Vec<Literal>, AlertError> 
             start_boundary: is_word_char(first),
             end_boundary: !prefix && is_word_char(last),
             exact: acronym.then(|| token.to_string()),
+            prefix,
             folded,
         });
         rest = remainder.trim_start();
@@ -762,7 +775,10 @@ mod tests {
             matched(&["Taiwan"], "TAIWAN and Taiwan's and Taiwanese"),
             ["TAIWAN", "Taiwan"]
         );
-        assert_eq!(matched(&["Taiwan*"], "Taiwanese"), ["Taiwan"]);
+        assert_eq!(
+            matched(&["Taiwan*"], "Taiwanese, Taiwan"),
+            ["Taiwanese", "Taiwan"]
+        );
         assert_eq!(matched(&["U.S."], "the U.S. side"), ["U.S."]);
     }
 

@@ -766,3 +766,142 @@ async fn a_test_message_arrives_with_alert_headers_and_chinese_intact() {
             .contains("中国<mark>台湾</mark>地区")
     );
 }
+
+/// A fixture page of tests/fixtures/alert/, extracted by the site profile.
+fn extracted(file: &str, profile: &str, url: &str) -> Briefing {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/alert")
+        .join(file);
+    let html = briefwatch::charset::decode_html(&std::fs::read(path).unwrap(), Some("text/html"));
+    briefwatch::site::Profile::builtin(profile)
+        .unwrap()
+        .parse_article(&html, url)
+        .unwrap()
+}
+
+/// (ordinal, matched texts) of every exchange the rule matches.
+fn rule_hits(rule_toml: &str, briefing: &Briefing) -> Vec<(u32, Vec<String>)> {
+    let rules = rules(rule_toml);
+    briefing
+        .exchanges
+        .iter()
+        .filter_map(|exchange| {
+            let (_, found) = rules
+                .matches_all(exchange, briefing.lang)
+                .into_iter()
+                .next()?;
+            let texts = found
+                .spans
+                .iter()
+                .map(|span| {
+                    briefwatch::alert::rule::span_text(exchange, span)
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            Some((exchange.ordinal, texts))
+        })
+        .collect()
+}
+
+fn one_rule(body: &str) -> String {
+    format!("[[alert]]\nname = \"r\"\nrecipients = [\"a@example.org\"]\n{body}\n")
+}
+
+#[test]
+fn rules_on_a_real_english_transcript() {
+    let briefing = extracted("t1644890.shtml", "mfa-en", EN_URL);
+    assert_eq!(briefing.spokesperson.as_deref(), Some("Lu Kang"));
+    // "Taiwan" on word boundaries: Taiwan's counts, Taiwanese does not.
+    let taiwan = rule_hits(&one_rule("terms = [\"Taiwan\"]"), &briefing);
+    let all: Vec<&str> = taiwan
+        .iter()
+        .flat_map(|(_, t)| t.iter().map(String::as_str))
+        .collect();
+    assert!(all.iter().all(|t| *t == "Taiwan"), "{all:?}");
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/alert/t1644890.shtml"),
+    )
+    .unwrap();
+    // Every standalone "Taiwan" in the page, "Taiwan's" included, is found in the exchanges.
+    let in_page = source.matches("Taiwan").count() - source.matches("Taiwanese").count();
+    assert_eq!(all.len(), in_page, "{taiwan:?}");
+    let prefixed = rule_hits(&one_rule("terms = [\"Taiwan*\"]"), &briefing);
+    let prefixed_texts: Vec<&str> = prefixed
+        .iter()
+        .flat_map(|(_, t)| t.iter().map(String::as_str))
+        .collect();
+    assert_eq!(
+        prefixed_texts.iter().filter(|t| **t == "Taiwan").count(),
+        in_page
+    );
+    assert!(
+        prefixed_texts.len() > in_page,
+        "the prefix also finds Taiwanese"
+    );
+
+    // A phrase, case-insensitive; an exclude in the same scope vetoes the exchange.
+    let strait = rule_hits(&one_rule("terms = ['\"taiwan strait\"']"), &briefing);
+    assert_eq!(strait.len(), 1);
+    assert_eq!(strait[0].1, ["Taiwan Strait"]);
+    let vetoed = rule_hits(
+        &one_rule("terms = [\"Taiwan\"]\nexclude = ['\"Taiwan Strait\"']"),
+        &briefing,
+    );
+    assert_eq!(vetoed.len(), taiwan.len() - 1);
+    assert!(!vetoed.iter().any(|(ordinal, _)| *ordinal == strait[0].0));
+
+    // Scopes: the Tsai Ing-wen question names Taiwan in the question; asked about the answer only,
+    // the exchanges found are those whose answer says Taiwan.
+    let answers = rule_hits(
+        &one_rule("terms = [\"Taiwan\"]\nscope = \"answer\""),
+        &briefing,
+    );
+    for (ordinal, _) in &answers {
+        let exchange = &briefing.exchanges[*ordinal as usize - 1];
+        assert!(exchange.answer.iter().any(|p| p.contains("Taiwan")));
+    }
+    let questions = rule_hits(
+        &one_rule("terms = [\"Taiwan\"]\nscope = \"question\""),
+        &briefing,
+    );
+    for (ordinal, _) in &questions {
+        let exchange = &briefing.exchanges[*ordinal as usize - 1];
+        assert!(exchange.question.iter().any(|p| p.contains("Taiwan")));
+    }
+    assert!(!answers.is_empty() && !questions.is_empty());
+    // Chinese terms never fire on the English page, and a Chinese-only rule skips it.
+    assert!(rule_hits(&one_rule("terms = [\"台湾\"]"), &briefing).is_empty());
+    assert!(
+        rule_hits(
+            &one_rule("terms = [\"Taiwan\"]\nlanguages = [\"zh\"]"),
+            &briefing
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn rules_on_a_real_chinese_transcript() {
+    let briefing = extracted("t1644829.shtml", "mfa-zh", ZH_URL);
+    assert_eq!(briefing.spokesperson.as_deref(), Some("陆慷"));
+    let hits = rule_hits(&one_rule("terms = [\"台湾地区\"]"), &briefing);
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    let substring = rule_hits(&one_rule("terms = [\"台湾\"]"), &briefing);
+    assert!(substring.len() >= hits.len());
+    let all: Vec<&str> = substring
+        .iter()
+        .flat_map(|(_, t)| t.iter().map(String::as_str))
+        .collect();
+    let source = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/alert/t1644829.shtml"),
+    )
+    .unwrap();
+    // The page has one more 台湾 than the exchanges: the bold title of a related link, outside the body.
+    assert!(all.len() >= source.matches("台湾").count() - 2, "{all:?}");
+    assert!(all.iter().all(|t| *t == "台湾"));
+    // Words joined by spaces in a term must all occur: 蔡英文 and 过境 are in one question.
+    let both = rule_hits(&one_rule("terms = [\"蔡英文 过境\"]"), &briefing);
+    assert_eq!(both.len(), 1);
+    assert!(rule_hits(&one_rule("terms = [\"蔡英文 香港\"]"), &briefing).is_empty());
+}
