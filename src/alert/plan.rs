@@ -429,7 +429,7 @@ pub fn align_exchanges(old: &Briefing, new: &Briefing) -> Vec<ExchangePair> {
         let (diff, cosmetic) = match (&before, &after) {
             (Some(before), Some(after)) => {
                 let (before, after) = (exchange_text(before), exchange_text(after));
-                let cosmetic = fold(&before).text == fold(&after).text;
+                let cosmetic = fold(&before) == fold(&after);
                 (Some(render_word_diff(&before, &after)), cosmetic)
             }
             _ => (None, false),

@@ -148,7 +148,7 @@ impl Match {
             .spans
             .iter()
             .filter_map(|span| span_text(exchange, span))
-            .map(|text| fold(text).text)
+            .map(fold)
             .collect();
         found.sort();
         found
@@ -307,46 +307,54 @@ impl RuleSet {
 
     /// Every rule that matches the exchange, as (rule index, match), in config order.
     pub fn matches_all(&self, exchange: &Exchange, lang: Lang) -> Vec<(usize, Match)> {
-        let active: Vec<usize> = (0..self.rules.len())
-            .filter(|&index| self.rules[index].config.languages.contains(&lang))
-            .collect();
-        if active.is_empty() {
-            return Vec::new();
+        let mut question = false;
+        let mut answer = false;
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.config.languages.contains(&lang))
+        {
+            question |= rule.config.scope.covers(Part::Question);
+            answer |= rule.config.scope.covers(Part::Answer);
         }
-        let wants = |part| {
-            active
-                .iter()
-                .any(|&index| self.rules[index].config.scope.covers(part))
-        };
-        let mut hits: Vec<(u32, Span)> = Vec::new();
-        for (part, paragraphs) in [
-            (Part::Question, &exchange.question),
-            (Part::Answer, &exchange.answer),
+        let mut scratch = Scratch::default();
+        for (wanted, part, paragraphs) in [
+            (question, Part::Question, &exchange.question),
+            (answer, Part::Answer, &exchange.answer),
         ] {
-            if wants(part) {
+            if wanted {
                 for (paragraph, text) in paragraphs.iter().enumerate() {
-                    self.scan(part, paragraph, text, &mut hits);
+                    self.scan(part, paragraph, text, &mut scratch);
                 }
             }
         }
-        if hits.is_empty() {
+        if scratch.hits.is_empty() {
             return Vec::new();
         }
+        // Which parts each atom occurs in (bit 0 question, bit 1 answer), and the hits sorted by
+        // atom so that a term's spans are one binary search away.
+        let mut parts_hit = vec![0u8; self.atoms.len()];
+        for (atom, span) in &scratch.hits {
+            parts_hit[*atom as usize] |= part_bit(span.part);
+        }
+        let mut hits = scratch.hits;
+        hits.sort_unstable();
         let mut found = Vec::new();
-        for index in active {
-            let rule = &self.rules[index];
-            let scope = rule.config.scope;
-            let in_scope = |atom: u32| {
-                hits.iter()
-                    .filter(move |(hit, span)| *hit == atom && scope.covers(span.part))
-                    .map(|(_, span)| *span)
+        for (index, rule) in self.rules.iter().enumerate() {
+            if !rule.config.languages.contains(&lang) {
+                continue;
+            }
+            let mask = match rule.config.scope {
+                Scope::Question => part_bit(Part::Question),
+                Scope::Answer => part_bit(Part::Answer),
+                Scope::Both => part_bit(Part::Question) | part_bit(Part::Answer),
             };
             let term_matches = |term: &CompiledTerm| {
                 term.atoms
                     .iter()
-                    .all(|&atom| in_scope(atom).next().is_some())
+                    .all(|&atom| parts_hit[atom as usize] & mask != 0)
             };
-            if rule.excludes.iter().any(term_matches) {
+            if !rule.terms.iter().any(term_matches) || rule.excludes.iter().any(term_matches) {
                 continue;
             }
             let mut terms = Vec::new();
@@ -354,29 +362,36 @@ impl RuleSet {
             for term in rule.terms.iter().filter(|term| term_matches(term)) {
                 terms.push(term.written.clone());
                 for &atom in &term.atoms {
-                    spans.extend(in_scope(atom));
+                    let from = hits.partition_point(|(hit, _)| *hit < atom);
+                    let to = hits.partition_point(|(hit, _)| *hit <= atom);
+                    spans.extend(
+                        hits[from..to]
+                            .iter()
+                            .filter(|(_, span)| part_bit(span.part) & mask != 0)
+                            .map(|(_, span)| *span),
+                    );
                 }
             }
-            if !terms.is_empty() {
-                spans.sort();
-                spans.dedup();
-                found.push((
-                    index,
-                    Match {
-                        rule: rule.config.name.clone(),
-                        terms,
-                        spans,
-                    },
-                ));
-            }
+            spans.sort_unstable();
+            spans.dedup();
+            found.push((
+                index,
+                Match {
+                    rule: rule.config.name.clone(),
+                    terms,
+                    spans,
+                },
+            ));
         }
         found
     }
 
-    fn scan(&self, part: Part, paragraph: usize, text: &str, hits: &mut Vec<(u32, Span)>) {
+    fn scan(&self, part: Part, paragraph: usize, text: &str, scratch: &mut Scratch) {
         if let Some(literals) = &self.literals {
-            let folded = fold(text);
-            for found in literals.find_overlapping_iter(&folded.text) {
+            fold_into(text, &mut scratch.folded, None);
+            // The map back to original offsets is built only for paragraphs with a candidate.
+            let mut origin_ready = false;
+            for found in literals.find_overlapping_iter(scratch.folded.as_str()) {
                 for &atom in &self.pattern_atoms[found.pattern().as_usize()] {
                     let Atom::Literal {
                         start_boundary,
@@ -387,14 +402,25 @@ impl RuleSet {
                     else {
                         continue;
                     };
-                    let before = folded.text[..found.start()].chars().next_back();
-                    let after = folded.text[found.end()..].chars().next();
+                    let folded = scratch.folded.as_str();
+                    let before = folded[..found.start()].chars().next_back();
+                    let after = folded[found.end()..].chars().next();
                     if (start_boundary && before.is_some_and(is_word_char))
                         || (end_boundary && after.is_some_and(is_word_char))
                     {
                         continue;
                     }
-                    let (start, mut end) = folded.original_range(text, found.start(), found.end());
+                    if !origin_ready {
+                        fold_into(text, &mut scratch.refolded, Some(&mut scratch.origin));
+                        origin_ready = true;
+                    }
+                    let (start, mut end) =
+                        original_range(&scratch.origin, text, found.start(), found.end());
+                    if let Some(exact) = exact {
+                        if text[start..end] != self.exact[exact as usize] {
+                            continue;
+                        }
+                    }
                     if prefix {
                         end += text[end..]
                             .chars()
@@ -402,12 +428,7 @@ impl RuleSet {
                             .map(char::len_utf8)
                             .sum::<usize>();
                     }
-                    if let Some(exact) = exact {
-                        if text[start..end] != self.exact[exact as usize] {
-                            continue;
-                        }
-                    }
-                    hits.push((
+                    scratch.hits.push((
                         atom,
                         Span {
                             part,
@@ -425,7 +446,7 @@ impl RuleSet {
                     if found.is_empty() {
                         continue;
                     }
-                    hits.push((
+                    scratch.hits.push((
                         self.regex_atoms[index],
                         Span {
                             part,
@@ -438,6 +459,22 @@ impl RuleSet {
             }
         }
     }
+}
+
+fn part_bit(part: Part) -> u8 {
+    match part {
+        Part::Question => 1,
+        Part::Answer => 2,
+    }
+}
+
+/// Buffers reused across the paragraphs of one exchange.
+#[derive(Default)]
+struct Scratch {
+    folded: String,
+    refolded: String,
+    origin: Vec<u32>,
+    hits: Vec<(u32, Span)>,
 }
 
 #[derive(Default)]
@@ -488,10 +525,14 @@ impl Builder {
             None
         } else {
             Some(
-                AhoCorasick::new(&self.patterns).map_err(|error| AlertError::InvalidRule {
-                    rule: "(all rules)".to_string(),
-                    reason: format!("term automaton: {error}"),
-                })?,
+                // A DFA is the fastest overlapping searcher; a few hundred terms keep it small.
+                AhoCorasick::builder()
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .build(&self.patterns)
+                    .map_err(|error| AlertError::InvalidRule {
+                        rule: "(all rules)".to_string(),
+                        reason: format!("term automaton: {error}"),
+                    })?,
             )
         };
         let regex_set = if self.regex_sources.is_empty() {
@@ -624,7 +665,7 @@ fn parse_term(rule: &AlertRule, term: &str) -> Result<Vec<Literal>, AlertError> 
             }
             (word, prefix, &rest[end..])
         };
-        let folded = fold(token).text.trim().to_string();
+        let folded = fold(token).trim().to_string();
         if !folded.chars().any(|c| c.is_alphanumeric()) {
             return Err(invalid_term(
                 rule,
@@ -664,56 +705,66 @@ fn is_cjk(c: char) -> bool {
         | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
 }
 
-/// Text folded for matching, with a map back to the original byte offsets.
-pub(crate) struct Folded {
-    pub text: String,
-    /// For each byte of `text`, the byte offset of the original character it came from.
-    origin: Vec<u32>,
-}
-
-impl Folded {
-    fn original_range(&self, original: &str, start: usize, end: usize) -> (usize, usize) {
-        let from = self.origin[start] as usize;
-        let last = self.origin[end - 1] as usize;
-        let last_len = original[last..].chars().next().map_or(0, char::len_utf8);
-        (from, last + last_len)
-    }
+/// The original byte range of the folded range `start..end`.
+fn original_range(origin: &[u32], original: &str, start: usize, end: usize) -> (usize, usize) {
+    let from = origin[start] as usize;
+    let last = origin[end - 1] as usize;
+    let last_len = original[last..].chars().next().map_or(0, char::len_utf8);
+    (from, last + last_len)
 }
 
 /// Lowercases, collapses whitespace runs (U+3000 and no-break spaces included) to one space and
 /// straightens curly quotes, so that terms match however the page typeset them.
-pub(crate) fn fold(source: &str) -> Folded {
-    let mut text = String::with_capacity(source.len());
-    let mut origin = Vec::with_capacity(source.len());
+pub(crate) fn fold(source: &str) -> String {
+    let mut text = String::new();
+    fold_into(source, &mut text, None);
+    text
+}
+
+fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>) {
+    text.clear();
+    text.reserve(source.len());
+    if let Some(origin) = origin.as_deref_mut() {
+        origin.clear();
+        origin.reserve(source.len());
+    }
     let mut in_space = false;
     for (offset, c) in source.char_indices() {
         let offset = offset as u32;
-        if c.is_whitespace() {
-            if !in_space {
+        let before = text.len();
+        if c.is_ascii() {
+            if c.is_ascii_whitespace() {
+                if in_space {
+                    continue;
+                }
+                in_space = true;
                 text.push(' ');
-                origin.push(offset);
+            } else {
+                in_space = false;
+                text.push(c.to_ascii_lowercase());
+            }
+        } else if c.is_whitespace() {
+            if in_space {
+                continue;
             }
             in_space = true;
-            continue;
-        }
-        in_space = false;
-        let c = match c {
-            '\u{2018}' | '\u{2019}' | '\u{02BC}' => '\'',
-            '\u{201C}' | '\u{201D}' => '"',
-            other => other,
-        };
-        if c.is_ascii() {
-            text.push(c.to_ascii_lowercase());
-            origin.push(offset);
+            text.push(' ');
+        } else if is_cjk(c) {
+            // Ideographs and syllabaries have no case: the common case in Chinese text, kept cheap.
+            in_space = false;
+            text.push(c);
         } else {
-            for lower in c.to_lowercase() {
-                let before = text.len();
-                text.push(lower);
-                origin.extend(std::iter::repeat_n(offset, text.len() - before));
+            in_space = false;
+            match c {
+                '\u{2018}' | '\u{2019}' | '\u{02BC}' => text.push('\''),
+                '\u{201C}' | '\u{201D}' => text.push('"'),
+                other => text.extend(other.to_lowercase()),
             }
         }
+        if let Some(origin) = origin.as_deref_mut() {
+            origin.extend(std::iter::repeat_n(offset, text.len() - before));
+        }
     }
-    Folded { text, origin }
 }
 
 #[cfg(test)]
@@ -762,10 +813,13 @@ mod tests {
     #[test]
     fn fold_maps_back_to_original_offsets() {
         let source = "Ünited\u{3000}\u{3000}Nations’ İstanbul";
-        let folded = fold(source);
-        assert_eq!(folded.text, "ünited nations' i\u{307}stanbul");
-        let at = folded.text.find("nations'").unwrap();
-        let (start, end) = folded.original_range(source, at, at + "nations'".len());
+        let mut folded = String::new();
+        let mut origin = Vec::new();
+        fold_into(source, &mut folded, Some(&mut origin));
+        assert_eq!(folded, "ünited nations' i\u{307}stanbul");
+        assert_eq!(fold(source), folded);
+        let at = folded.find("nations'").unwrap();
+        let (start, end) = original_range(&origin, source, at, at + "nations'".len());
         assert_eq!(&source[start..end], "Nations’");
     }
 
