@@ -10,14 +10,15 @@
 //! - several tokens in one term must all occur in the scope of the exchange (`"arms sales" Taiwan`).
 //!
 //! `regex` entries are regular expressions (case-insensitive unless they say `(?-i)`), matched on the
-//! paragraph text as stored. All literals of all rules go into one Aho-Corasick automaton and all
-//! regexes into one `RegexSet`, so an exchange is scanned once whatever the number of rules.
+//! paragraph text as stored. All literals of all rules go into one Aho-Corasick automaton, so the
+//! text is scanned once whatever the number of term rules; each regex scans on its own, with its
+//! own literal prefilter.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::AlertError;
@@ -198,7 +199,6 @@ pub struct RuleSet {
     /// Automaton pattern id to the atoms sharing that folded text.
     pattern_atoms: Vec<Vec<u32>>,
     regexes: Vec<Regex>,
-    regex_set: Option<RegexSet>,
     /// Regex index to its atom.
     regex_atoms: Vec<u32>,
     /// Acronyms as written, compared with the original text of a candidate match.
@@ -263,7 +263,7 @@ impl RuleSet {
             }
             for pattern in &rule.regex {
                 let regex = compile_regex(rule, pattern)?;
-                let atom = builder.regex(regex, pattern);
+                let atom = builder.regex(regex);
                 terms.push(CompiledTerm {
                     written: pattern.clone(),
                     atoms: vec![atom],
@@ -388,8 +388,9 @@ impl RuleSet {
 
     fn scan(&self, part: Part, paragraph: usize, text: &str, scratch: &mut Scratch) {
         if let Some(literals) = &self.literals {
-            fold_into(text, &mut scratch.folded, None);
-            // The map back to original offsets is built only for paragraphs with a candidate.
+            let identity = fold_into(text, &mut scratch.folded, None);
+            // The map back to original offsets is built only for a paragraph that needs one
+            // and has a candidate.
             let mut origin_ready = false;
             for found in literals.find_overlapping_iter(scratch.folded.as_str()) {
                 for &atom in &self.pattern_atoms[found.pattern().as_usize()] {
@@ -410,12 +411,15 @@ impl RuleSet {
                     {
                         continue;
                     }
-                    if !origin_ready {
-                        fold_into(text, &mut scratch.refolded, Some(&mut scratch.origin));
-                        origin_ready = true;
-                    }
-                    let (start, mut end) =
-                        original_range(&scratch.origin, text, found.start(), found.end());
+                    let (start, mut end) = if identity {
+                        (found.start(), found.end())
+                    } else {
+                        if !origin_ready {
+                            fold_into(text, &mut scratch.refolded, Some(&mut scratch.origin));
+                            origin_ready = true;
+                        }
+                        original_range(&scratch.origin, text, found.start(), found.end())
+                    };
                     if let Some(exact) = exact {
                         if text[start..end] != self.exact[exact as usize] {
                             continue;
@@ -440,22 +444,22 @@ impl RuleSet {
                 }
             }
         }
-        if let Some(set) = &self.regex_set {
-            for index in set.matches(text).iter() {
-                for found in self.regexes[index].find_iter(text) {
-                    if found.is_empty() {
-                        continue;
-                    }
-                    scratch.hits.push((
-                        self.regex_atoms[index],
-                        Span {
-                            part,
-                            paragraph,
-                            start: found.start(),
-                            end: found.end(),
-                        },
-                    ));
+        // Each regex on its own: a set cannot use the literal prefilters that make most regexes
+        // fast, and one regex with a Unicode word boundary sends a whole set to the slow engine.
+        for (index, regex) in self.regexes.iter().enumerate() {
+            for found in regex.find_iter(text) {
+                if found.is_empty() {
+                    continue;
                 }
+                scratch.hits.push((
+                    self.regex_atoms[index],
+                    Span {
+                        part,
+                        paragraph,
+                        start: found.start(),
+                        end: found.end(),
+                    },
+                ));
             }
         }
     }
@@ -483,7 +487,6 @@ struct Builder {
     patterns: Vec<String>,
     pattern_atoms: Vec<Vec<u32>>,
     regexes: Vec<Regex>,
-    regex_sources: Vec<String>,
     regex_atoms: Vec<u32>,
     exact: Vec<String>,
 }
@@ -511,11 +514,10 @@ impl Builder {
         atom
     }
 
-    fn regex(&mut self, regex: Regex, source: &str) -> u32 {
+    fn regex(&mut self, regex: Regex) -> u32 {
         let atom = self.atoms.len() as u32;
         self.atoms.push(Atom::Regex);
         self.regexes.push(regex);
-        self.regex_sources.push(case_insensitive_source(source));
         self.regex_atoms.push(atom);
         atom
     }
@@ -535,34 +537,16 @@ impl Builder {
                     })?,
             )
         };
-        let regex_set = if self.regex_sources.is_empty() {
-            None
-        } else {
-            Some(
-                RegexSetBuilder::new(&self.regex_sources)
-                    .size_limit(64 << 20)
-                    .build()
-                    .map_err(|error| AlertError::InvalidRule {
-                        rule: "(all rules)".to_string(),
-                        reason: format!("regular expressions together: {error}"),
-                    })?,
-            )
-        };
         Ok(RuleSet {
             rules,
             atoms: self.atoms,
             literals,
             pattern_atoms: self.pattern_atoms,
             regexes: self.regexes,
-            regex_set,
             regex_atoms: self.regex_atoms,
             exact: self.exact,
         })
     }
-}
-
-fn case_insensitive_source(source: &str) -> String {
-    format!("(?i:{source})")
 }
 
 fn invalid(rule: &AlertRule, reason: impl Into<String>) -> AlertError {
@@ -717,11 +701,13 @@ fn original_range(origin: &[u32], original: &str, start: usize, end: usize) -> (
 /// straightens curly quotes, so that terms match however the page typeset them.
 pub(crate) fn fold(source: &str) -> String {
     let mut text = String::new();
-    fold_into(source, &mut text, None);
+    let _ = fold_into(source, &mut text, None);
     text
 }
 
-fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>) {
+/// Folds `source` into `text`; true when every byte offset is unchanged (no whitespace run
+/// collapsed, no character folded to a different length), so that no offset map is needed.
+fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>) -> bool {
     text.clear();
     text.reserve(source.len());
     if let Some(origin) = origin.as_deref_mut() {
@@ -729,12 +715,14 @@ fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>)
         origin.reserve(source.len());
     }
     let mut in_space = false;
+    let mut identity = true;
     for (offset, c) in source.char_indices() {
         let offset = offset as u32;
         let before = text.len();
         if c.is_ascii() {
             if c.is_ascii_whitespace() {
                 if in_space {
+                    identity = false;
                     continue;
                 }
                 in_space = true;
@@ -744,6 +732,7 @@ fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>)
                 text.push(c.to_ascii_lowercase());
             }
         } else if c.is_whitespace() {
+            identity = false;
             if in_space {
                 continue;
             }
@@ -761,10 +750,12 @@ fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>)
                 other => text.extend(other.to_lowercase()),
             }
         }
+        identity &= text.len() - before == c.len_utf8();
         if let Some(origin) = origin.as_deref_mut() {
             origin.extend(std::iter::repeat_n(offset, text.len() - before));
         }
     }
+    identity
 }
 
 #[cfg(test)]
@@ -844,6 +835,9 @@ mod tests {
     #[test]
     fn acronyms_match_only_in_capitals() {
         assert_eq!(matched(&["WHO"], "who said the WHO"), ["WHO"]);
+        // Offsets stay right where folding changed lengths before the match.
+        assert_eq!(matched(&["WHO"], "who’s  said\u{3000}the WHO’s"), ["WHO"]);
+        assert_eq!(matched(&["Taiwan*"], "a  “Taiwanese” view"), ["Taiwanese"]);
         assert_eq!(matched(&["US"], "told us the US side"), ["US"]);
         assert_eq!(matched(&["who"], "Who and WHO"), ["Who", "WHO"]);
         assert_eq!(
