@@ -203,6 +203,9 @@ pub struct RuleSet {
     regex_atoms: Vec<u32>,
     /// Acronyms as written, compared with the original text of a candidate match.
     exact: Vec<String>,
+    /// Some term has a space (so white space runs must be folded) or a quote (so curly quotes must be).
+    folds_spaces: bool,
+    folds_quotes: bool,
 }
 
 struct CompiledRule {
@@ -388,11 +391,18 @@ impl RuleSet {
 
     fn scan(&self, part: Part, paragraph: usize, text: &str, scratch: &mut Scratch) {
         if let Some(literals) = &self.literals {
-            let identity = fold_into(text, &mut scratch.folded, None);
-            // The map back to original offsets is built only for a paragraph that needs one
-            // and has a candidate.
+            // Most paragraphs need no folding beyond ASCII case, which the automaton ignores;
+            // the others are folded, and mapped back to original offsets only if a candidate
+            // turns up where folding changed lengths.
+            let (haystack, identity) = if needs_folding(text, self.folds_spaces, self.folds_quotes)
+            {
+                let identity = fold_into(text, &mut scratch.folded, None);
+                (scratch.folded.as_str(), identity)
+            } else {
+                (text, true)
+            };
             let mut origin_ready = false;
-            for found in literals.find_overlapping_iter(scratch.folded.as_str()) {
+            for found in literals.find_overlapping_iter(haystack) {
                 for &atom in &self.pattern_atoms[found.pattern().as_usize()] {
                     let Atom::Literal {
                         start_boundary,
@@ -403,9 +413,8 @@ impl RuleSet {
                     else {
                         continue;
                     };
-                    let folded = scratch.folded.as_str();
-                    let before = folded[..found.start()].chars().next_back();
-                    let after = folded[found.end()..].chars().next();
+                    let before = haystack[..found.start()].chars().next_back();
+                    let after = haystack[found.end()..].chars().next();
                     if (start_boundary && before.is_some_and(is_word_char))
                         || (end_boundary && after.is_some_and(is_word_char))
                     {
@@ -530,6 +539,7 @@ impl Builder {
                 // A DFA is the fastest overlapping searcher; a few hundred terms keep it small.
                 AhoCorasick::builder()
                     .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .ascii_case_insensitive(true)
                     .build(&self.patterns)
                     .map_err(|error| AlertError::InvalidRule {
                         rule: "(all rules)".to_string(),
@@ -537,7 +547,11 @@ impl Builder {
                     })?,
             )
         };
+        let folds_spaces = self.patterns.iter().any(|p| p.contains(' '));
+        let folds_quotes = self.patterns.iter().any(|p| p.contains(['\'', '"']));
         Ok(RuleSet {
+            folds_spaces,
+            folds_quotes,
             rules,
             atoms: self.atoms,
             literals,
@@ -689,6 +703,55 @@ fn is_cjk(c: char) -> bool {
         | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
 }
 
+/// Whether folding would change anything but ASCII case in `text`: white space other than single
+/// spaces (when some term has a space), curly quotes (when some term has a quote), or a non-ASCII
+/// character with a lower case. A byte scan with a fast path for CJK ideographs.
+fn needs_folding(text: &str, spaces: bool, quotes: bool) -> bool {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    let mut after_space = false;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        if byte < 0x80 {
+            if byte.is_ascii_whitespace() {
+                if spaces && (byte != b' ' || after_space) {
+                    return true;
+                }
+                after_space = true;
+            } else {
+                after_space = false;
+            }
+            at += 1;
+            continue;
+        }
+        after_space = false;
+        // U+4000..U+9FFF: ideographs, caseless and never white space.
+        if (0xE4..=0xE9).contains(&byte) {
+            at += 3;
+            continue;
+        }
+        let Some(c) = text.get(at..).and_then(|rest| rest.chars().next()) else {
+            return true;
+        };
+        if c.is_whitespace() {
+            if spaces {
+                return true;
+            }
+        } else if matches!(
+            c,
+            '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{201C}' | '\u{201D}'
+        ) {
+            if quotes {
+                return true;
+            }
+        } else if c.to_lowercase().ne(std::iter::once(c)) {
+            return true;
+        }
+        at += c.len_utf8();
+    }
+    false
+}
+
 /// The original byte range of the folded range `start..end`.
 fn original_range(origin: &[u32], original: &str, start: usize, end: usize) -> (usize, usize) {
     let from = origin[start] as usize;
@@ -825,6 +888,23 @@ mod tests {
             ["Taiwanese", "Taiwan"]
         );
         assert_eq!(matched(&["U.S."], "the U.S. side"), ["U.S."]);
+    }
+
+    #[test]
+    fn needs_folding_only_when_it_changes_more_than_ascii_case() {
+        assert!(!needs_folding(
+            "Taiwan's TAIWAN 台湾地区，“台独”",
+            true,
+            false
+        ));
+        assert!(needs_folding("台湾\u{3000}地区", true, false));
+        assert!(!needs_folding("台湾\u{3000}地区", false, false));
+        assert!(needs_folding("two  spaces", true, false));
+        assert!(needs_folding("line\nbreak", true, false));
+        assert!(needs_folding("China’s", false, true));
+        assert!(needs_folding("CÔTE", false, false));
+        assert!(needs_folding("ＷＨＯ", false, false));
+        assert!(!needs_folding("côte", false, false));
     }
 
     #[test]
