@@ -55,9 +55,9 @@ pub struct Config {
     /// `[[source]]`: one listing of transcripts to watch.
     #[serde(default, rename = "source")]
     pub sources: Vec<SourceConfig>,
-    /// `[sites.<profile>]`: selector overrides of a built-in site profile.
+    /// `[sites.<profile>]`: selector chains tried before the built-in ones of that profile.
     #[serde(default)]
-    pub sites: BTreeMap<String, toml::Table>,
+    pub sites: BTreeMap<String, crate::site::SelectorOverrides>,
     #[serde(default)]
     pub feeds: FeedsConfig,
     /// `[[alert]]`: keyword alert rules.
@@ -472,8 +472,10 @@ impl Config {
                 ));
             }
         }
-        for name in self.sites.keys() {
-            if let Err(error) = crate::site::Profile::builtin(name) {
+        for (name, overrides) in &self.sites {
+            if let Err(error) = crate::site::Profile::builtin(name)
+                .and_then(|profile| profile.with_overrides(overrides))
+            {
                 return Err(invalid(format!("sites.{name}"), error.to_string()));
             }
         }
@@ -622,6 +624,41 @@ lang = "en"
         let error = config.validate("x").unwrap_err();
         assert!(
             matches!(&error, ConfigError::Invalid { key, .. } if key == "schedule.recheck[1].until"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn selector_overrides_are_checked() {
+        let text = format!("{MINIMAL}\n[sites.mfa-en]\nbody = [\".article-body\"]\n");
+        let config = Config::from_toml_str(&text, "x").unwrap();
+        config.validate("x").unwrap();
+        assert_eq!(
+            config.sites["mfa-en"].body.as_deref(),
+            Some(&[".article-body".to_string()][..])
+        );
+
+        let bad = format!("{MINIMAL}\n[sites.mfa-en]\nbody = [\"<<<\"]\n");
+        let error = Config::from_toml_str(&bad, "x")
+            .unwrap()
+            .validate("x")
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Invalid { key, .. } if key == "sites.mfa-en"),
+            "{error}"
+        );
+
+        let unknown = format!("{MINIMAL}\n[sites.mfa-en]\nbodies = [\"p\"]\n");
+        let error = Config::from_toml_str(&unknown, "x").unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                ConfigError::Parse {
+                    line: 12,
+                    column: 1,
+                    ..
+                }
+            ),
             "{error}"
         );
     }
