@@ -1,1 +1,5 @@
 //! Integration tests: the real binary and library against real servers on loopback.
+
+mod archive;
+mod fetch;
+mod support;

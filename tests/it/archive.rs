@@ -1,0 +1,1 @@
+//! The archive end to end: the real binary against the loopback site.
