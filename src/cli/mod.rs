@@ -104,10 +104,11 @@ impl Global {
     }
 }
 
-/// Logs to stderr; `RUST_LOG` picks the level (default `info`).
+/// Logs to stderr; `RUST_LOG` picks the level (default `info`; the HTML parser's complaints about
+/// the ministry's markup are noise).
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -441,7 +441,7 @@ impl TestEnv {
             .arg(&self.config)
             .arg("--state")
             .arg(&self.state)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "warn,html5ever=error")
             .env_remove("BRIEFWATCH_CONFIG")
             .env_remove("BRIEFWATCH_STATE");
         command
