@@ -444,11 +444,9 @@ fn whole_corpus_backfill_then_an_unchanged_cycle() {
     let site = SiteServer::start(root);
     let env = TestEnv::new(&site);
     let out = report(&env.briefwatch(&["backfill", "--json"]));
-    assert_eq!(
-        out["listings"],
-        40 + 2,
-        "40 pages and the two missing ones: {out}"
-    );
+    // 10 English and 31 Chinese listing pages, then the first missing page of each ends its walk.
+    assert_eq!(out["listings"], 41 + 2, "{out}");
+    assert_eq!(out["outcomes"]["gone"], 2, "{out}");
     assert_eq!(out["new_revisions"], 865, "{out}");
     let store = env.store();
     assert_eq!(
