@@ -1,0 +1,483 @@
+//! What changed between two revisions of a briefing, exchange by exchange; the events a revision
+//! raises; and the pairing of one day's English and Chinese transcripts.
+
+mod align;
+mod events;
+mod pair;
+mod render;
+mod text;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Briefing, Exchange, Lang};
+
+pub use events::{
+    EventDraft, EventKind, ExchangeRemovedPayload, GoneReason, PageEventPayload, RevisedPayload,
+    UnpairedPayload, events_for_pairing, events_for_revision,
+};
+pub use pair::{PairRow, Pairing, outlet_of, pair};
+pub use render::{render_html, render_text};
+pub use text::{Op, Segment, TextDiff, canonical, diff_text, escape_html};
+
+/// The `[diff]` section of the configuration file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiffConfig {
+    /// Similarity (word-pair Jaccard, 0–1) above which two exchanges are the same exchange reworded.
+    pub match_threshold: f64,
+    /// Share of an exchange's word pairs found inside another for it to count as a split-off part.
+    pub containment_threshold: f64,
+    /// An edit of at most this many English words (and no sentence added or dropped) is minor.
+    pub minor_max_changed_words: u32,
+    /// An edit of at most this many Chinese characters (and no sentence added or dropped) is minor.
+    pub minor_max_changed_chars: u32,
+    /// Unchanged words kept on each side of a change in English diffs.
+    pub context_words: usize,
+    /// Unchanged characters kept on each side of a change in Chinese diffs.
+    pub context_chars: usize,
+}
+
+impl Default for DiffConfig {
+    fn default() -> Self {
+        DiffConfig {
+            match_threshold: 0.4,
+            containment_threshold: 0.8,
+            minor_max_changed_words: 3,
+            minor_max_changed_chars: 6,
+            context_words: 6,
+            context_chars: 15,
+        }
+    }
+}
+
+/// Why `[diff]` values cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("diff.{field} = {value}: must be between 0 and 1")]
+    OutOfRange { field: &'static str, value: f64 },
+}
+
+impl DiffConfig {
+    pub fn validate(&self) -> Result<(), DiffError> {
+        for (field, value) in [
+            ("match_threshold", self.match_threshold),
+            ("containment_threshold", self.containment_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(DiffError::OutOfRange { field, value });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How much a change matters to a reader, from nothing to a changed statement.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Significance {
+    /// Identical.
+    #[default]
+    None,
+    /// White space, punctuation width, quotes, typography.
+    Cosmetic,
+    /// A few words, a moved exchange, a re-segmentation.
+    Minor,
+    /// An exchange added or removed, a sentence changed, the date or spokesperson changed.
+    Substantive,
+}
+
+impl Significance {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Significance::None => "none",
+            Significance::Cosmetic => "cosmetic",
+            Significance::Minor => "minor",
+            Significance::Substantive => "substantive",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Significance> {
+        [
+            Significance::None,
+            Significance::Cosmetic,
+            Significance::Minor,
+            Significance::Substantive,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// A field that changed from one value to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueChange<T> {
+    pub old: T,
+    pub new: T,
+}
+
+/// One exchange kept in place or moved, with what changed in it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeEdit {
+    /// 1-based ordinal in the old revision.
+    pub old: u32,
+    /// 1-based ordinal in the new revision.
+    pub new: u32,
+    /// The asker in the new revision.
+    pub asker: String,
+    pub significance: Significance,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asker_change: Option<ValueChange<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<TextDiff>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<TextDiff>,
+}
+
+/// What became of one exchange. Entries follow the new revision's order; a removed exchange sits
+/// where it used to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ExchangeChange {
+    Unchanged {
+        old: u32,
+        new: u32,
+        asker: String,
+    },
+    /// Same place in the order, text changed (possibly only cosmetically).
+    Reworded(ExchangeEdit),
+    /// Taken out of the order and put elsewhere; text may also have changed.
+    Moved(ExchangeEdit),
+    Added {
+        new: u32,
+        exchange: Exchange,
+    },
+    /// Quoted in full: the text is gone from the page.
+    Removed {
+        old: u32,
+        exchange: Exchange,
+    },
+    /// One old exchange is now several consecutive ones.
+    Split {
+        old: u32,
+        new: Vec<u32>,
+        significance: Significance,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<TextDiff>,
+    },
+    /// Several consecutive old exchanges are now one.
+    Merged {
+        old: Vec<u32>,
+        new: u32,
+        significance: Significance,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<TextDiff>,
+    },
+}
+
+impl ExchangeChange {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ExchangeChange::Unchanged { .. } => "unchanged",
+            ExchangeChange::Reworded(_) => "reworded",
+            ExchangeChange::Moved(_) => "moved",
+            ExchangeChange::Added { .. } => "added",
+            ExchangeChange::Removed { .. } => "removed",
+            ExchangeChange::Split { .. } => "split",
+            ExchangeChange::Merged { .. } => "merged",
+        }
+    }
+
+    pub fn significance(&self) -> Significance {
+        match self {
+            ExchangeChange::Unchanged { .. } => Significance::None,
+            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => edit.significance,
+            ExchangeChange::Added { .. } | ExchangeChange::Removed { .. } => {
+                Significance::Substantive
+            }
+            ExchangeChange::Split { significance, .. }
+            | ExchangeChange::Merged { significance, .. } => *significance,
+        }
+    }
+}
+
+/// How many exchanges fell in each kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub unchanged: u32,
+    pub reworded: u32,
+    pub moved: u32,
+    pub added: u32,
+    pub removed: u32,
+    pub split: u32,
+    pub merged: u32,
+}
+
+/// Everything that changed from one revision of a briefing to the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// The highest significance of any part.
+    pub significance: Significance,
+    /// One line for a feed title or a mail subject.
+    pub summary: String,
+    pub lang: Lang,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<TextDiff>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<ValueChange<Option<NaiveDate>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spokesperson: Option<ValueChange<Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opening: Option<TextDiff>,
+    pub counts: Counts,
+    pub exchanges: Vec<ExchangeChange>,
+}
+
+impl Change {
+    /// Exchanges that are not unchanged.
+    pub fn changed_exchanges(&self) -> impl Iterator<Item = &ExchangeChange> {
+        self.exchanges
+            .iter()
+            .filter(|entry| !matches!(entry, ExchangeChange::Unchanged { .. }))
+    }
+}
+
+fn paragraphs(list: &[String]) -> String {
+    list.join("\n")
+}
+
+/// Compares two revisions of one document.
+pub fn diff(old: &Briefing, new: &Briefing, cfg: &DiffConfig) -> Change {
+    let lang = new.lang;
+    let title = diff_text(&old.title, &new.title, lang, cfg);
+    let date = (old.date != new.date).then_some(ValueChange {
+        old: old.date,
+        new: new.date,
+    });
+    let spokesperson = (old.spokesperson != new.spokesperson).then(|| ValueChange {
+        old: old.spokesperson.clone(),
+        new: new.spokesperson.clone(),
+    });
+    let opening = diff_text(
+        &paragraphs(&old.opening),
+        &paragraphs(&new.opening),
+        lang,
+        cfg,
+    );
+
+    let alignment = align::align(
+        &old.exchanges,
+        &new.exchanges,
+        cfg.match_threshold,
+        cfg.containment_threshold,
+    );
+    let ordinal = |list: &[Exchange], index: usize| {
+        list.get(index)
+            .map_or(index as u32 + 1, |exchange| exchange.ordinal)
+    };
+
+    // Each entry is placed by its position in the new revision; a removed one right after the new
+    // position of the exchange that preceded it in the old revision, or first if none did.
+    let mut placed: Vec<((usize, usize, usize), ExchangeChange)> = Vec::new();
+    let mut new_position_of_old: Vec<Option<usize>> = vec![None; old.exchanges.len()];
+    for &(o, n, moved) in &alignment.pairs {
+        new_position_of_old[o] = Some(n);
+        let entry = edit_entry(&old.exchanges[o], &new.exchanges[n], moved, lang, cfg);
+        placed.push(((n, 1, o), entry));
+    }
+    for (o, parts) in &alignment.splits {
+        for &n in parts {
+            new_position_of_old[*o] = new_position_of_old[*o].max(Some(n));
+        }
+        let old_text = exchange_display(&old.exchanges[*o]);
+        let new_text = parts
+            .iter()
+            .map(|&n| exchange_display(&new.exchanges[n]))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = diff_text(&old_text, &new_text, lang, cfg);
+        let significance = text.as_ref().map_or(Significance::Minor, |t| {
+            t.significance.max(Significance::Minor)
+        });
+        placed.push((
+            (parts[0], 1, *o),
+            ExchangeChange::Split {
+                old: ordinal(&old.exchanges, *o),
+                new: parts.iter().map(|&n| ordinal(&new.exchanges, n)).collect(),
+                significance,
+                text,
+            },
+        ));
+    }
+    for (parts, n) in &alignment.merges {
+        for &o in parts {
+            new_position_of_old[o] = Some(*n);
+        }
+        let old_text = parts
+            .iter()
+            .map(|&o| exchange_display(&old.exchanges[o]))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let new_text = exchange_display(&new.exchanges[*n]);
+        let text = diff_text(&old_text, &new_text, lang, cfg);
+        let significance = text.as_ref().map_or(Significance::Minor, |t| {
+            t.significance.max(Significance::Minor)
+        });
+        placed.push((
+            (*n, 1, parts[0]),
+            ExchangeChange::Merged {
+                old: parts.iter().map(|&o| ordinal(&old.exchanges, o)).collect(),
+                new: ordinal(&new.exchanges, *n),
+                significance,
+                text,
+            },
+        ));
+    }
+    for &n in &alignment.added {
+        placed.push((
+            (n, 1, 0),
+            ExchangeChange::Added {
+                new: ordinal(&new.exchanges, n),
+                exchange: new.exchanges[n].clone(),
+            },
+        ));
+    }
+    for &o in &alignment.removed {
+        let anchor = (0..o).rev().find_map(|before| new_position_of_old[before]);
+        let key = match anchor {
+            Some(n) => (n, 2, o),
+            None => (0, 0, o),
+        };
+        placed.push((
+            key,
+            ExchangeChange::Removed {
+                old: ordinal(&old.exchanges, o),
+                exchange: old.exchanges[o].clone(),
+            },
+        ));
+    }
+    placed.sort_by_key(|entry| entry.0);
+    let exchanges: Vec<ExchangeChange> = placed.into_iter().map(|(_, entry)| entry).collect();
+
+    let mut counts = Counts::default();
+    for entry in &exchanges {
+        let slot = match entry {
+            ExchangeChange::Unchanged { .. } => &mut counts.unchanged,
+            ExchangeChange::Reworded(_) => &mut counts.reworded,
+            ExchangeChange::Moved(_) => &mut counts.moved,
+            ExchangeChange::Added { .. } => &mut counts.added,
+            ExchangeChange::Removed { .. } => &mut counts.removed,
+            ExchangeChange::Split { .. } => &mut counts.split,
+            ExchangeChange::Merged { .. } => &mut counts.merged,
+        };
+        *slot += 1;
+    }
+
+    let mut significance = exchanges
+        .iter()
+        .map(ExchangeChange::significance)
+        .max()
+        .unwrap_or_default();
+    for part in [&title, &opening].into_iter().flatten() {
+        significance = significance.max(part.significance);
+    }
+    if date.is_some() {
+        significance = Significance::Substantive;
+    }
+    if let Some(change) = &spokesperson {
+        let same = change.old.as_deref().map(canonical) == change.new.as_deref().map(canonical);
+        significance = significance.max(if same {
+            Significance::Cosmetic
+        } else {
+            Significance::Substantive
+        });
+    }
+
+    let mut change = Change {
+        significance,
+        summary: String::new(),
+        lang,
+        title,
+        date,
+        spokesperson,
+        opening,
+        counts,
+        exchanges,
+    };
+    change.summary = render::summary(&change);
+    change
+}
+
+/// An exchange as one text: question paragraphs then answer paragraphs.
+fn exchange_display(exchange: &Exchange) -> String {
+    let mut lines = Vec::with_capacity(exchange.question.len() + exchange.answer.len());
+    lines.extend(exchange.question.iter().cloned());
+    lines.extend(exchange.answer.iter().cloned());
+    lines.join("\n")
+}
+
+fn edit_entry(
+    old: &Exchange,
+    new: &Exchange,
+    moved: bool,
+    lang: Lang,
+    cfg: &DiffConfig,
+) -> ExchangeChange {
+    let question = diff_text(
+        &paragraphs(&old.question),
+        &paragraphs(&new.question),
+        lang,
+        cfg,
+    );
+    let answer = diff_text(
+        &paragraphs(&old.answer),
+        &paragraphs(&new.answer),
+        lang,
+        cfg,
+    );
+    let asker_change = (old.asker != new.asker).then(|| ValueChange {
+        old: old.asker.clone(),
+        new: new.asker.clone(),
+    });
+    let asker_significance = match &asker_change {
+        None => Significance::None,
+        Some(change) if canonical(&change.old) == canonical(&change.new) => Significance::Cosmetic,
+        Some(_) => Significance::Minor,
+    };
+    let mut significance = [&question, &answer]
+        .into_iter()
+        .flatten()
+        .map(|diff| diff.significance)
+        .max()
+        .unwrap_or_default()
+        .max(asker_significance);
+    if old.after_conference != new.after_conference {
+        significance = significance.max(Significance::Minor);
+    }
+    if moved {
+        significance = significance.max(Significance::Minor);
+    }
+    if !moved && significance == Significance::None {
+        return ExchangeChange::Unchanged {
+            old: old.ordinal,
+            new: new.ordinal,
+            asker: new.asker.clone(),
+        };
+    }
+    let edit = ExchangeEdit {
+        old: old.ordinal,
+        new: new.ordinal,
+        asker: new.asker.clone(),
+        significance,
+        asker_change,
+        question,
+        answer,
+    };
+    if moved {
+        ExchangeChange::Moved(edit)
+    } else {
+        ExchangeChange::Reworded(edit)
+    }
+}
