@@ -481,3 +481,307 @@ fn edit_entry(
         ExchangeChange::Reworded(edit)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Kind;
+
+    fn exchange(ordinal: u32, asker: &str, question: &str, answer: &[&str]) -> Exchange {
+        Exchange {
+            ordinal,
+            asker: asker.into(),
+            question: vec![question.into()],
+            answer: answer.iter().map(|p| p.to_string()).collect(),
+            after_conference: false,
+        }
+    }
+
+    /// Four exchanges of the 3 July 2020 English transcript.
+    fn july_third() -> Briefing {
+        let exchanges = vec![
+            exchange(
+                1,
+                "CCTV",
+                "The foreign ministry of Laos issued a statement expressing congratulations and firm support for China's passage of the Law on Safeguarding National Security in the Hong Kong SAR. What's China's comment?",
+                &[
+                    "China highly applauds Laos and Vietnam for their staunch support in China's passage and implementation of the Law on Safeguarding National Security in the Hong Kong SAR. It illustrates a simple truth: fair-minded people can tell right from wrong. Several Western countries' attempt to smear China will never succeed.",
+                    "I'd like to add that after Cuba made a statement on June 30 on behalf of 53 countries at the Human Rights Council to welcome the passage of the Law, representatives of over 20 countries delivered remarks at the UNHRC to endorse the legislation.",
+                ],
+            ),
+            exchange(
+                2,
+                "Beijing Youth Daily",
+                "Ryo Takeuchi, a Japanese director living in Nanjing, filmed a documentary Long Time No See, Wuhan that received an amazing array of responses in China and Japan. Do you have any comment on this film?",
+                &[
+                    "Indeed, the documentary you are following has been warmly received in China and Japan. We hope there will be more documentaries like this one, which will enhance mutual understanding and friendship between China and Japan.",
+                ],
+            ),
+            exchange(
+                3,
+                "China News Service",
+                "The American Chamber of Commerce said in a recent statement that it remains \"committed to Hong Kong as a home base for international business\". I wonder if you have any comment?",
+                &[
+                    "Since its return to the motherland, Hong Kong has given full play to its unique advantage as a global hub backed by the mainland. It ranked second in this year's Index of Economic Freedom released by an American institution.",
+                ],
+            ),
+            exchange(
+                4,
+                "RT",
+                "On July 2, the Belgian State Security Service said that Chinese students in Belgium may engage in espionage for China. What's your comment?",
+                &[
+                    "The Chinese Embassy in Belgium has responded to this. The report you mentioned is groundless and purely malicious smear against China.",
+                ],
+            ),
+        ];
+        Briefing {
+            url: "https://www.fmprc.gov.cn/mfa_eng/xwfw_665399/s2510_665401/2511_665403/t1794629.shtml".into(),
+            lang: Lang::En,
+            kind: Kind::PressConference,
+            title: "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020".into(),
+            date: NaiveDate::from_ymd_opt(2020, 7, 3),
+            published_at: None,
+            spokesperson: Some("Zhao Lijian".into()),
+            opening: vec![],
+            exchanges,
+            content_hash: "old".into(),
+        }
+    }
+
+    fn renumber(briefing: &mut Briefing) {
+        for (index, exchange) in briefing.exchanges.iter_mut().enumerate() {
+            exchange.ordinal = index as u32 + 1;
+        }
+        briefing.content_hash = "new".into();
+    }
+
+    fn kinds(change: &Change) -> Vec<&'static str> {
+        change
+            .changed_exchanges()
+            .map(ExchangeChange::kind)
+            .collect()
+    }
+
+    #[test]
+    fn identical_revisions_have_no_change() {
+        let change = diff(&july_third(), &july_third(), &DiffConfig::default());
+        assert_eq!(change.significance, Significance::None);
+        assert_eq!(change.counts.unchanged, 4);
+        assert!(kinds(&change).is_empty());
+    }
+
+    #[test]
+    fn removed_exchange_is_substantive_and_quoted_in_full() {
+        let old = july_third();
+        let mut new = old.clone();
+        let gone = new.exchanges.remove(1);
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["removed"]);
+        assert_eq!(change.significance, Significance::Substantive);
+        assert_eq!(change.counts.unchanged, 3);
+        // Placed where it used to be: after the first exchange.
+        assert!(
+            matches!(&change.exchanges[1], ExchangeChange::Removed { old: 2, exchange } if *exchange == gone)
+        );
+        assert_eq!(change.summary, "substantive: 1 exchange removed");
+
+        let events = events_for_revision(&old, &new, &DiffConfig::default());
+        let types: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(types, vec!["revised", "exchange_removed"]);
+        let removed: ExchangeRemovedPayload =
+            serde_json::from_value(events[1].payload.clone()).unwrap();
+        assert_eq!(removed.exchange, gone);
+        assert_eq!(removed.old_ordinal, 2);
+    }
+
+    #[test]
+    fn reworded_sentence_is_substantive_and_one_word_is_minor() {
+        let old = july_third();
+        let mut new = old.clone();
+        new.exchanges[0].answer[0] = new.exchanges[0].answer[0].replace(
+            "Several Western countries' attempt to smear China will never succeed.",
+            "The attempt by a handful of Western politicians to smear China is doomed to fail.",
+        );
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["reworded"]);
+        assert_eq!(change.significance, Significance::Substantive);
+        let ExchangeChange::Reworded(edit) = &change.exchanges[0] else {
+            panic!("{change:?}")
+        };
+        assert!(edit.question.is_none());
+        let answer = edit.answer.as_ref().unwrap().render_text();
+        assert!(
+            answer.contains("{+The attempt by a handful of Western politicians"),
+            "{answer}"
+        );
+        assert!(
+            answer.starts_with("… "),
+            "long unchanged start elided: {answer}"
+        );
+
+        let mut new = old.clone();
+        new.exchanges[2].answer[0] =
+            new.exchanges[2].answer[0].replace("ranked second", "ranked third");
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["reworded"]);
+        assert_eq!(change.significance, Significance::Minor);
+        let ExchangeChange::Reworded(edit) = &change.exchanges[2] else {
+            panic!("{change:?}")
+        };
+        assert!(
+            edit.answer
+                .as_ref()
+                .unwrap()
+                .render_text()
+                .contains("ranked [-second-]{+third+} in")
+        );
+    }
+
+    #[test]
+    fn white_space_and_punctuation_width_are_cosmetic() {
+        let old = july_third();
+        let mut new = old.clone();
+        new.exchanges[0].answer[0] = new.exchanges[0].answer[0]
+            .replace("truth: fair", "truth：fair")
+            .replace(", ", "，")
+            .replace("  ", " ");
+        new.exchanges[2].question[0] = new.exchanges[2].question[0].replace('"', "“");
+        new.exchanges[3].answer[0] = format!("\u{3000}\u{3000}{} ", new.exchanges[3].answer[0]);
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["reworded", "reworded", "reworded"]);
+        assert_eq!(change.significance, Significance::Cosmetic);
+        assert!(
+            change
+                .changed_exchanges()
+                .all(|e| e.significance() == Significance::Cosmetic)
+        );
+    }
+
+    #[test]
+    fn moved_exchange_is_minor_and_only_it_moves() {
+        let old = july_third();
+        let mut new = old.clone();
+        let moved = new.exchanges.remove(0);
+        new.exchanges.insert(2, moved);
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["moved"]);
+        assert_eq!(change.significance, Significance::Minor);
+        let Some(ExchangeChange::Moved(edit)) = change.changed_exchanges().next() else {
+            panic!()
+        };
+        assert_eq!((edit.old, edit.new), (1, 3));
+        assert!(edit.question.is_none() && edit.answer.is_none());
+    }
+
+    #[test]
+    fn added_exchange_and_changed_header_fields() {
+        let old = july_third();
+        let mut new = old.clone();
+        new.exchanges.push(exchange(
+            5,
+            "AFP",
+            "Can you confirm that the foreign minister will travel to Europe next month?",
+            &["I have no information to release at the moment."],
+        ));
+        new.date = NaiveDate::from_ymd_opt(2020, 7, 2);
+        new.title = new.title.replace("July 3", "July 2");
+        new.spokesperson = Some("Hua Chunying".into());
+        new.opening =
+            vec!["At the invitation of the government, the minister will visit Europe.".into()];
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["added"]);
+        assert_eq!(change.significance, Significance::Substantive);
+        assert!(
+            change.date.is_some()
+                && change.spokesperson.is_some()
+                && change.title.is_some()
+                && change.opening.is_some()
+        );
+        assert_eq!(
+            change.title.as_ref().unwrap().render_text(),
+            "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July [-3-]{+2+}, 2020"
+        );
+        assert_eq!(
+            change.summary,
+            "substantive: 1 exchange added; title changed; date changed; spokesperson changed; opening remarks changed"
+        );
+    }
+
+    #[test]
+    fn split_exchange_is_one_entry() {
+        let old = july_third();
+        let mut new = old.clone();
+        let mut second_half = new.exchanges[0].clone();
+        second_half.asker = "Follow-up".into();
+        second_half.question =
+            vec!["Cuba spoke on behalf of 53 countries. Can you elaborate?".into()];
+        second_half.answer.remove(0);
+        new.exchanges[0].answer.truncate(1);
+        new.exchanges.insert(1, second_half);
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        assert_eq!(kinds(&change), vec!["split"], "{change:#?}");
+        let Some(ExchangeChange::Split {
+            old: 1, new: parts, ..
+        }) = change.changed_exchanges().next()
+        else {
+            panic!()
+        };
+        assert_eq!(parts, &vec![1, 2]);
+    }
+
+    #[test]
+    fn change_round_trips_through_json_with_kind_tags() {
+        let old = july_third();
+        let mut new = old.clone();
+        new.exchanges.remove(3);
+        new.exchanges[0].answer[1] = new.exchanges[0].answer[1].replace("over 20", "more than 20");
+        renumber(&mut new);
+        let change = diff(&old, &new, &DiffConfig::default());
+        let json = serde_json::to_value(&change).unwrap();
+        assert_eq!(json["significance"], "substantive");
+        assert_eq!(json["exchanges"][0]["kind"], "reworded");
+        assert_eq!(
+            json["exchanges"][0]["answer"]["segments"][1]["op"],
+            "delete"
+        );
+        assert_eq!(json["exchanges"][3]["kind"], "removed");
+        let back: Change = serde_json::from_value(json).unwrap();
+        assert_eq!(back, change);
+        let html = render_html(&change);
+        assert!(
+            html.contains("<section class=\"exchange removed substantive\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<del>over</del><ins>more than</ins>"),
+            "{html}"
+        );
+        let text = render_text(&change);
+        assert!(text.contains("[-over-]{+more than+}"), "{text}");
+        assert!(text.contains("old #4 (RT) removed"), "{text}");
+    }
+
+    #[test]
+    fn config_rejects_unknown_keys_and_fills_defaults() {
+        let cfg: DiffConfig = toml::from_str("minor_max_changed_words = 5").unwrap();
+        assert_eq!(cfg.minor_max_changed_words, 5);
+        assert_eq!(cfg.context_chars, DiffConfig::default().context_chars);
+        let error = toml::from_str::<DiffConfig>("minor_words = 5").unwrap_err();
+        assert!(
+            error.to_string().contains("unknown field `minor_words`"),
+            "{error}"
+        );
+        let bad = DiffConfig {
+            match_threshold: 1.5,
+            ..DiffConfig::default()
+        };
+        assert!(bad.validate().is_err());
+    }
+}
