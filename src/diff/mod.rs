@@ -17,7 +17,7 @@ pub use events::{
     UnpairedPayload, events_for_pairing, events_for_revision,
 };
 pub use pair::{PairRow, Pairing, outlet_of, pair};
-pub use render::{render_html, render_text};
+pub use render::{render_exchange_html, render_exchange_text, render_html, render_text};
 pub use text::{Op, Segment, TextDiff, canonical, diff_text, escape_html};
 
 /// The `[diff]` section of the configuration file.
@@ -187,6 +187,30 @@ impl ExchangeChange {
             ExchangeChange::Removed { .. } => "removed",
             ExchangeChange::Split { .. } => "split",
             ExchangeChange::Merged { .. } => "merged",
+        }
+    }
+
+    /// Ordinals this entry covers in the old revision (empty when added).
+    pub fn old_ordinals(&self) -> Vec<u32> {
+        match self {
+            ExchangeChange::Unchanged { old, .. } | ExchangeChange::Removed { old, .. } => {
+                vec![*old]
+            }
+            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => vec![edit.old],
+            ExchangeChange::Added { .. } => vec![],
+            ExchangeChange::Split { old, .. } => vec![*old],
+            ExchangeChange::Merged { old, .. } => old.clone(),
+        }
+    }
+
+    /// Ordinals this entry covers in the new revision (empty when removed).
+    pub fn new_ordinals(&self) -> Vec<u32> {
+        match self {
+            ExchangeChange::Unchanged { new, .. } | ExchangeChange::Added { new, .. } => vec![*new],
+            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => vec![edit.new],
+            ExchangeChange::Removed { .. } => vec![],
+            ExchangeChange::Split { new, .. } => new.clone(),
+            ExchangeChange::Merged { new, .. } => vec![*new],
         }
     }
 

@@ -136,52 +136,59 @@ pub fn render_text(change: &Change) -> String {
     }
     for entry in change.changed_exchanges() {
         out.push('\n');
-        match entry {
-            ExchangeChange::Unchanged { .. } => {}
-            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
-                let _ = writeln!(out, "{}", edit_label(entry.kind(), edit));
-                if let Some(asker) = &edit.asker_change {
-                    let _ = writeln!(out, "  Asker: {} → {}", asker.old, asker.new);
-                }
-                write_diff_text(&mut out, "Q", &edit.question);
-                write_diff_text(&mut out, "A", &edit.answer);
+        out.push_str(&render_exchange_text(entry));
+    }
+    out
+}
+
+/// Plain-text rendering of one exchange entry (empty for an unchanged one).
+pub fn render_exchange_text(entry: &ExchangeChange) -> String {
+    let mut out = String::new();
+    match entry {
+        ExchangeChange::Unchanged { .. } => {}
+        ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
+            let _ = writeln!(out, "{}", edit_label(entry.kind(), edit));
+            if let Some(asker) = &edit.asker_change {
+                let _ = writeln!(out, "  Asker: {} → {}", asker.old, asker.new);
             }
-            ExchangeChange::Added { new, exchange } => {
-                let _ = writeln!(out, "#{new} ({}) added [substantive]", exchange.asker);
-                write_exchange_text(&mut out, exchange, "+");
-            }
-            ExchangeChange::Removed { old, exchange } => {
-                let _ = writeln!(out, "old #{old} ({}) removed [substantive]", exchange.asker);
-                write_exchange_text(&mut out, exchange, "-");
-            }
-            ExchangeChange::Split {
-                old,
-                new,
-                significance,
-                text,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "#{old} split into {} [{}]",
-                    ordinals(new),
-                    significance.as_str()
-                );
-                write_diff_text(&mut out, "Text", text);
-            }
-            ExchangeChange::Merged {
-                old,
-                new,
-                significance,
-                text,
-            } => {
-                let _ = writeln!(
-                    out,
-                    "{} merged into #{new} [{}]",
-                    ordinals(old),
-                    significance.as_str()
-                );
-                write_diff_text(&mut out, "Text", text);
-            }
+            write_diff_text(&mut out, "Q", &edit.question);
+            write_diff_text(&mut out, "A", &edit.answer);
+        }
+        ExchangeChange::Added { new, exchange } => {
+            let _ = writeln!(out, "#{new} ({}) added [substantive]", exchange.asker);
+            write_exchange_text(&mut out, exchange, "+");
+        }
+        ExchangeChange::Removed { old, exchange } => {
+            let _ = writeln!(out, "old #{old} ({}) removed [substantive]", exchange.asker);
+            write_exchange_text(&mut out, exchange, "-");
+        }
+        ExchangeChange::Split {
+            old,
+            new,
+            significance,
+            text,
+        } => {
+            let _ = writeln!(
+                out,
+                "#{old} split into {} [{}]",
+                ordinals(new),
+                significance.as_str()
+            );
+            write_diff_text(&mut out, "Text", text);
+        }
+        ExchangeChange::Merged {
+            old,
+            new,
+            significance,
+            text,
+        } => {
+            let _ = writeln!(
+                out,
+                "{} merged into #{new} [{}]",
+                ordinals(old),
+                significance.as_str()
+            );
+            write_diff_text(&mut out, "Text", text);
         }
     }
     out
@@ -257,58 +264,65 @@ pub fn render_html(change: &Change) -> String {
         );
     }
     for entry in change.changed_exchanges() {
-        let _ = writeln!(
-            out,
-            "<section class=\"exchange {} {}\">",
-            entry.kind(),
-            significance_class(entry.significance())
-        );
-        match entry {
-            ExchangeChange::Unchanged { .. } => {}
-            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
-                let _ = writeln!(
-                    out,
-                    "<h3>{}</h3>",
-                    escape_html(&edit_label(entry.kind(), edit))
-                );
-                if let Some(asker) = &edit.asker_change {
-                    let _ = writeln!(
-                        out,
-                        "<p><b>Asker:</b> <del>{}</del> <ins>{}</ins></p>",
-                        escape_html(&asker.old),
-                        escape_html(&asker.new)
-                    );
-                }
-                html_diff(&mut out, "Q", &edit.question);
-                html_diff(&mut out, "A", &edit.answer);
-            }
-            ExchangeChange::Added { new, exchange } => {
-                let _ = writeln!(
-                    out,
-                    "<h3>#{new} ({}) added</h3>",
-                    escape_html(&exchange.asker)
-                );
-                html_exchange(&mut out, exchange, "ins");
-            }
-            ExchangeChange::Removed { old, exchange } => {
-                let _ = writeln!(
-                    out,
-                    "<h3>old #{old} ({}) removed</h3>",
-                    escape_html(&exchange.asker)
-                );
-                html_exchange(&mut out, exchange, "del");
-            }
-            ExchangeChange::Split { old, new, text, .. } => {
-                let _ = writeln!(out, "<h3>#{old} split into {}</h3>", ordinals(new));
-                html_diff(&mut out, "Text", text);
-            }
-            ExchangeChange::Merged { old, new, text, .. } => {
-                let _ = writeln!(out, "<h3>{} merged into #{new}</h3>", ordinals(old));
-                html_diff(&mut out, "Text", text);
-            }
-        }
-        out.push_str("</section>\n");
+        out.push_str(&render_exchange_html(entry));
     }
     out.push_str("</div>\n");
+    out
+}
+
+/// HTML rendering of one exchange entry: a `<section class="exchange KIND SIGNIFICANCE">`.
+pub fn render_exchange_html(entry: &ExchangeChange) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "<section class=\"exchange {} {}\">",
+        entry.kind(),
+        significance_class(entry.significance())
+    );
+    match entry {
+        ExchangeChange::Unchanged { .. } => {}
+        ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
+            let _ = writeln!(
+                out,
+                "<h3>{}</h3>",
+                escape_html(&edit_label(entry.kind(), edit))
+            );
+            if let Some(asker) = &edit.asker_change {
+                let _ = writeln!(
+                    out,
+                    "<p><b>Asker:</b> <del>{}</del> <ins>{}</ins></p>",
+                    escape_html(&asker.old),
+                    escape_html(&asker.new)
+                );
+            }
+            html_diff(&mut out, "Q", &edit.question);
+            html_diff(&mut out, "A", &edit.answer);
+        }
+        ExchangeChange::Added { new, exchange } => {
+            let _ = writeln!(
+                out,
+                "<h3>#{new} ({}) added</h3>",
+                escape_html(&exchange.asker)
+            );
+            html_exchange(&mut out, exchange, "ins");
+        }
+        ExchangeChange::Removed { old, exchange } => {
+            let _ = writeln!(
+                out,
+                "<h3>old #{old} ({}) removed</h3>",
+                escape_html(&exchange.asker)
+            );
+            html_exchange(&mut out, exchange, "del");
+        }
+        ExchangeChange::Split { old, new, text, .. } => {
+            let _ = writeln!(out, "<h3>#{old} split into {}</h3>", ordinals(new));
+            html_diff(&mut out, "Text", text);
+        }
+        ExchangeChange::Merged { old, new, text, .. } => {
+            let _ = writeln!(out, "<h3>{} merged into #{new}</h3>", ordinals(old));
+            html_diff(&mut out, "Text", text);
+        }
+    }
+    out.push_str("</section>\n");
     out
 }

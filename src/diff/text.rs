@@ -38,6 +38,27 @@ pub struct TextDiff {
 }
 
 impl TextDiff {
+    /// The segments cut at paragraph breaks, for renderers that lay out one paragraph at a time.
+    pub fn paragraphs(&self) -> Vec<Vec<Segment>> {
+        let mut paragraphs = vec![Vec::new()];
+        for segment in &self.segments {
+            for (index, piece) in segment.text.split('\n').enumerate() {
+                if index > 0 {
+                    paragraphs.push(Vec::new());
+                }
+                if !piece.is_empty() {
+                    let current = paragraphs.last_mut().expect("never empty");
+                    current.push(Segment {
+                        op: segment.op,
+                        text: piece.to_string(),
+                    });
+                }
+            }
+        }
+        paragraphs.retain(|paragraph| !paragraph.is_empty());
+        paragraphs
+    }
+
     /// `[-removed-]{+added+}` inline, paragraphs on their own lines.
     pub fn render_text(&self) -> String {
         let mut out = String::new();
@@ -560,6 +581,33 @@ mod tests {
     fn added_sentence_is_substantive() {
         let diff = diff_text("We oppose it.", "We oppose it. Thanks.", Lang::En, &cfg()).unwrap();
         assert_eq!(diff.significance, Significance::Substantive);
+    }
+
+    #[test]
+    fn paragraphs_split_segments_at_breaks() {
+        let diff = diff_text(
+            "First one.\nSecond two.",
+            "First one.\nSecond three.",
+            Lang::En,
+            &cfg(),
+        )
+        .unwrap();
+        let paragraphs = diff.paragraphs();
+        assert_eq!(paragraphs.len(), 2);
+        assert_eq!(
+            paragraphs[0],
+            vec![Segment {
+                op: Op::Equal,
+                text: "First one.".into()
+            }]
+        );
+        assert_eq!(
+            paragraphs[1][1],
+            Segment {
+                op: Op::Delete,
+                text: "two".into()
+            }
+        );
     }
 
     #[test]
