@@ -809,3 +809,94 @@ mod tests {
         assert!(bad.validate().is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::model::Kind;
+    use proptest::prelude::*;
+
+    fn briefing(exchanges: Vec<Exchange>, lang: Lang) -> Briefing {
+        Briefing {
+            url: "https://example.invalid/t1.shtml".into(),
+            lang,
+            kind: Kind::PressConference,
+            title: "t".into(),
+            date: None,
+            published_at: None,
+            spokesperson: None,
+            opening: vec![],
+            exchanges,
+            content_hash: String::new(),
+        }
+    }
+
+    fn exchange_strategy() -> impl Strategy<Value = Exchange> {
+        let words = prop::sample::select(vec![
+            "China",
+            "the",
+            "United",
+            "States",
+            "中方",
+            "坚决",
+            "反对",
+            "，",
+            "。",
+            "sanctions",
+            "Hong",
+            "Kong",
+            "we",
+            "oppose",
+            "support",
+            "“",
+            "”",
+            " ",
+            "\u{3000}",
+            "law",
+            "2020",
+        ]);
+        (
+            prop::collection::vec(words.clone(), 0..30),
+            prop::collection::vec(words, 0..60),
+            prop::sample::select(vec!["CCTV", "AFP", "Q", "路透社"]),
+        )
+            .prop_map(|(question, answer, asker)| Exchange {
+                ordinal: 0,
+                asker: asker.into(),
+                question: vec![question.join(" ")],
+                answer: vec![answer.join(" ")],
+                after_conference: false,
+            })
+    }
+
+    proptest! {
+        /// Every old and every new exchange is accounted for exactly once, whatever the edit.
+        #[test]
+        fn every_exchange_is_accounted_for(
+            old in prop::collection::vec(exchange_strategy(), 0..8),
+            new in prop::collection::vec(exchange_strategy(), 0..8),
+            lang in prop::sample::select(vec![Lang::En, Lang::Zh]),
+        ) {
+            let number = |list: Vec<Exchange>| -> Vec<Exchange> {
+                list.into_iter().enumerate().map(|(i, mut e)| { e.ordinal = i as u32 + 1; e }).collect()
+            };
+            let (old, new) = (number(old), number(new));
+            let mut mixed = old.clone();
+            mixed.extend(new.iter().cloned());
+            let mixed = number(mixed);
+            for (a, b) in [(&old, &new), (&old, &mixed), (&mixed, &old)] {
+                let change = diff(&briefing(a.clone(), lang), &briefing(b.clone(), lang), &DiffConfig::default());
+                let mut olds: Vec<u32> = change.exchanges.iter().flat_map(ExchangeChange::old_ordinals).collect();
+                let mut news: Vec<u32> = change.exchanges.iter().flat_map(ExchangeChange::new_ordinals).collect();
+                olds.sort_unstable();
+                news.sort_unstable();
+                prop_assert_eq!(olds, (1..=a.len() as u32).collect::<Vec<_>>());
+                prop_assert_eq!(news, (1..=b.len() as u32).collect::<Vec<_>>());
+                let _ = render_html(&change);
+                let _ = render_text(&change);
+            }
+            let same = diff(&briefing(old.clone(), lang), &briefing(old.clone(), lang), &DiffConfig::default());
+            prop_assert_eq!(same.significance, Significance::None);
+        }
+    }
+}
