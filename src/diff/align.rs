@@ -9,6 +9,7 @@ use crate::model::Exchange;
 
 /// Content fingerprint of one exchange.
 pub(crate) struct Fingerprint {
+    pub asker: String,
     /// Hash of the canonical asker, question and answer: equal means cosmetically equal.
     pub key: u64,
     /// Sorted, deduplicated hashes of consecutive word pairs (Latin words, Han characters).
@@ -63,8 +64,10 @@ pub(crate) fn shingles_of(text: &str) -> Vec<u64> {
 
 pub(crate) fn fingerprint(exchange: &Exchange) -> Fingerprint {
     let text = exchange_text(exchange);
-    let key = hash_of(&(canonical(&exchange.asker), canonical(&text)));
+    let asker = canonical(&exchange.asker);
+    let key = hash_of(&(&asker, canonical(&text)));
     Fingerprint {
+        asker,
         key,
         shingles: shingles_of(&text),
     }
@@ -160,7 +163,7 @@ pub(crate) fn align(
                 continue;
             }
             let mut score = jaccard(&old_print.shingles, &new_print.shingles);
-            if canonical(&old[old_index].asker) == canonical(&new[new_index].asker) {
+            if old_print.asker == new_print.asker {
                 score += 0.05;
             }
             if score >= match_threshold {
