@@ -1,1 +1,3 @@
 //! Integration tests: the real binary and library against real servers on loopback.
+
+mod extract;
