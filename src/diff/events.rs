@@ -215,7 +215,7 @@ pub fn events_for_pairing(pairing: &Pairing, en: &Briefing, zh: &Briefing) -> Ve
         let (lang, briefing, other, ordinal) = match row {
             PairRow::EnOnly { en: ordinal, .. } => (Lang::En, en, zh, *ordinal),
             PairRow::ZhOnly { zh: ordinal, .. } => (Lang::Zh, zh, en, *ordinal),
-            PairRow::Paired { .. } => continue,
+            PairRow::Paired { .. } | PairRow::Joined { .. } => continue,
         };
         let Some(exchange) = briefing.exchanges.iter().find(|e| e.ordinal == ordinal) else {
             continue;

@@ -1,3 +1,4 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
+mod diff;
 mod extract;
