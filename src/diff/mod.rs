@@ -54,7 +54,7 @@ impl Default for DiffConfig {
 /// Why `[diff]` values cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DiffError {
-    #[error("diff.{field} = {value}: must be between 0 and 1")]
+    #[error("must be between 0 and 1, not {value}")]
     OutOfRange { field: &'static str, value: f64 },
 }
 
