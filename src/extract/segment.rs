@@ -7,6 +7,8 @@
 //! punctuation, looks like a name (English: capitalized words; Chinese: ends in 记者 or is a known
 //! anonymous label), and a spokesperson label follows somewhere later in the transcript.
 
+use std::ops::Range;
+
 use crate::model::{Exchange, Lang};
 use crate::site::SPOKESPERSONS;
 
@@ -22,10 +24,25 @@ pub fn segment_with_spokesperson(
     lang: Lang,
     spokesperson: Option<&str>,
 ) -> (Vec<String>, Vec<Exchange>) {
+    segment_owned(paragraphs.to_vec(), lang, spokesperson)
+}
+
+/// [`segment_with_spokesperson`] taking the paragraphs by value, so that they move into the
+/// record instead of being copied.
+pub fn segment_owned(
+    paragraphs: Vec<String>,
+    lang: Lang,
+    spokesperson: Option<&str>,
+) -> (Vec<String>, Vec<Exchange>) {
     let turns: Vec<Turn> = paragraphs
         .iter()
         .map(|paragraph| classify(paragraph, lang, spokesperson))
         .collect();
+    // Some transcripts label only the journalists ("新华社记者提问：") and never the spokesperson:
+    // there, the paragraphs after a question are its answer.
+    let implicit_answers = !turns
+        .iter()
+        .any(|turn| matches!(turn, Turn::Spokesperson { .. }));
     // An outlet label is only believed when somebody answers after it: on a statement page or
     // inside a long answer a capitalized "Beijing: …" is not a journalist taking the floor.
     let mut answer_follows = vec![false; turns.len()];
@@ -40,53 +57,107 @@ pub fn segment_with_spokesperson(
     let mut opening = Vec::new();
     let mut exchanges: Vec<Exchange> = Vec::new();
     let mut after_conference = false;
-    for ((paragraph, turn), answer_follows) in paragraphs.iter().zip(turns).zip(answer_follows) {
-        if paragraph.is_empty() {
+    for ((paragraph, turn), answer_follows) in paragraphs.into_iter().zip(turns).zip(answer_follows)
+    {
+        if is_decoration(&paragraph) {
             continue;
         }
         let turn = match turn {
-            Turn::Question { .. } if !answer_follows => Turn::Continuation,
+            Turn::Question { certain: false, .. } if !answer_follows => Turn::Continuation,
             turn => turn,
         };
+        let question_open = exchanges.last().is_some_and(|exchange| {
+            exchange.answer.is_empty() && (!implicit_answers || exchange.question.is_empty())
+        });
         match turn {
             Turn::AfterConferenceNotice => after_conference = true,
             Turn::Question {
                 asker,
                 text,
                 raised_after,
+                ..
             } => {
                 after_conference |= raised_after;
+                if let Some(previous) = exchanges.last_mut() {
+                    recover_unlabelled_answer(previous);
+                }
                 exchanges.push(Exchange {
                     ordinal: exchanges.len() as u32 + 1,
                     asker,
-                    question: non_empty(text),
+                    question: non_empty(take(paragraph, text)),
                     answer: Vec::new(),
                     after_conference,
                 });
             }
             Turn::Spokesperson { text } => match exchanges.last_mut() {
+                // A bare "A:" paragraph keeps its label so the turn is not lost.
+                Some(exchange) if exchange.answer.is_empty() && text.is_empty() => {
+                    exchange.answer.push(paragraph)
+                }
                 Some(exchange) if exchange.answer.is_empty() => {
-                    exchange.answer.extend(non_empty(text));
-                    if exchange.answer.is_empty() {
-                        // A bare "A:" paragraph: keep the label so the turn is not lost.
-                        exchange.answer.push(paragraph.clone());
-                    }
+                    exchange.answer.push(take(paragraph, text))
                 }
-                Some(exchange) => exchange.answer.push(paragraph.clone()),
-                None => opening.extend(non_empty(text)),
+                Some(exchange) => exchange.answer.push(paragraph),
+                None => opening.extend(non_empty(take(paragraph, text))),
             },
-            Turn::Interjection | Turn::FollowUp | Turn::Continuation => {
-                match exchanges.last_mut() {
-                    Some(exchange) if exchange.answer.is_empty() => {
-                        exchange.question.push(paragraph.clone())
-                    }
-                    Some(exchange) => exchange.answer.push(paragraph.clone()),
-                    None => opening.push(paragraph.clone()),
-                }
-            }
+            Turn::FollowUp | Turn::Interjection => match exchanges.last_mut() {
+                Some(exchange) if exchange.answer.is_empty() => exchange.question.push(paragraph),
+                Some(exchange) => exchange.answer.push(paragraph),
+                None => opening.push(paragraph),
+            },
+            Turn::Continuation => match exchanges.last_mut() {
+                Some(exchange) if question_open => exchange.question.push(paragraph),
+                Some(exchange) => exchange.answer.push(paragraph),
+                None => opening.push(paragraph),
+            },
         }
     }
+    if let Some(last) = exchanges.last_mut() {
+        recover_unlabelled_answer(last);
+    }
     (opening, exchanges)
+}
+
+/// Transcripts sometimes drop the spokesperson label of one answer ("中俄印外长会谈是否仍将举行？"
+/// followed directly by "我昨天已经发布了消息…"). When an exchange closes with no answer, the
+/// answer starts at the first unlabelled paragraph after one that ends with a question mark.
+fn recover_unlabelled_answer(exchange: &mut Exchange) {
+    if !exchange.answer.is_empty() {
+        return;
+    }
+    let start = (1..exchange.question.len()).find(|&index| {
+        ends_with_question_mark(&exchange.question[index - 1])
+            && split_label(&exchange.question[index]).is_none_or(|(label, _)| {
+                !is_follow_up(label) && !matches!(label, "Journalist" | "记者" | "Q" | "问")
+            })
+    });
+    if let Some(start) = start {
+        exchange.answer = exchange.question.split_off(start);
+    }
+}
+
+fn ends_with_question_mark(paragraph: &str) -> bool {
+    paragraph
+        .trim_end_matches(['"', '”', '’', '\'', ')', '）', ' '])
+        .ends_with(['?', '？'])
+}
+
+/// An empty paragraph or a rule drawn with characters ("********", "——————").
+fn is_decoration(paragraph: &str) -> bool {
+    !paragraph.chars().any(char::is_alphanumeric)
+}
+
+/// The byte range of `part`, a slice of `paragraph`, within it.
+fn span(paragraph: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - paragraph.as_ptr() as usize;
+    start..start + part.len()
+}
+
+/// The part of an owned paragraph in `range`, reusing its allocation.
+fn take(mut paragraph: String, range: Range<usize>) -> String {
+    paragraph.truncate(range.end);
+    paragraph.drain(..range.start);
+    paragraph
 }
 
 fn non_empty(text: String) -> Vec<String> {
@@ -103,11 +174,15 @@ enum Turn {
     /// A journalist (named outlet or anonymous) takes the floor.
     Question {
         asker: String,
-        text: String,
+        /// Where the question text (label stripped) lies in the paragraph.
+        text: Range<usize>,
         raised_after: bool,
+        /// An unmistakable journalist label (`Q`, `问`, `…记者`), believed even when no
+        /// spokesperson label follows.
+        certain: bool,
     },
     /// The spokesperson answers (`Zhao Lijian:`, `A:`, `答：`).
-    Spokesperson { text: String },
+    Spokesperson { text: Range<usize> },
     /// `Follow-up:` / `追问：` — same journalist, same exchange.
     FollowUp,
     /// `Journalist: Three.` — a remark inside an answer, same exchange.
@@ -124,57 +199,102 @@ const MAX_LABEL_WORDS: usize = 7;
 
 fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
     if is_after_conference_notice(paragraph) {
-        return Turn::AfterConferenceNotice;
+        // "The following question was raised after the press conference: can you …" carries
+        // the question itself after the colon.
+        return match paragraph.split_once(':') {
+            Some((_, question)) if question.trim().chars().any(char::is_alphanumeric) => {
+                Turn::Question {
+                    asker: "Q".to_string(),
+                    text: span(paragraph, question.trim()),
+                    raised_after: true,
+                    certain: true,
+                }
+            }
+            // "After the press conference, a journalist asked if China …": the notice is the
+            // (reported) question.
+            _ if is_reported_question(paragraph) => Turn::Question {
+                asker: "Q".to_string(),
+                text: 0..paragraph.len(),
+                raised_after: true,
+                certain: true,
+            },
+            _ => Turn::AfterConferenceNotice,
+        };
+    }
+    if is_parenthetical(paragraph) {
+        return Turn::Interjection;
     }
     let Some((label, text)) = split_label(paragraph) else {
         return Turn::Continuation;
     };
-    let question = |asker: &str, raised_after: bool| Turn::Question {
+    let question = |asker: &str, raised_after: bool, certain: bool| Turn::Question {
         asker: asker.to_string(),
-        text: text.to_string(),
+        text: span(paragraph, text),
         raised_after,
+        certain,
     };
     match label {
-        "Q" | "Question" | "问" => return question(label, false),
+        "Q" | "Question" | "问" => return question(label, false, true),
         "A" | "Answer" | "答" | "Spokesperson" | "发言人" => {
             return Turn::Spokesperson {
-                text: text.to_string(),
+                text: span(paragraph, text),
             };
         }
-        "会后有记者问及" | "会后有记者问" | "会后记者问及" => {
-            return question("问", true);
+        "会后有记者问及"
+        | "会后有记者问"
+        | "会后记者问及"
+        | "会后，有记者问及"
+        | "会后,有记者问及" => {
+            return question("问", true, true);
         }
         _ => {}
     }
     if is_spokesperson_name(label, spokesperson) {
         return Turn::Spokesperson {
-            text: text.to_string(),
+            text: span(paragraph, text),
         };
     }
     if is_follow_up(label) {
         return Turn::FollowUp;
     }
-    if matches!(label, "Journalist" | "Journalists" | "Reporter" | "记者") {
+    if is_interjection(label) {
         return Turn::Interjection;
     }
-    let outlet = match lang {
-        Lang::En => looks_like_english_outlet(label),
-        Lang::Zh => looks_like_chinese_outlet(label) || looks_like_english_outlet(label),
-    };
-    if outlet {
-        question(label, false)
+    if lang == Lang::Zh {
+        let outlet = label.strip_suffix("提问").unwrap_or(label);
+        if looks_like_chinese_outlet(outlet) {
+            return question(outlet, false, true);
+        }
+    }
+    if looks_like_english_outlet(label) {
+        question(label, false, false)
     } else {
         Turn::Continuation
     }
 }
 
+/// A stage direction or aside in brackets: "(The journalist nodded.)", "（记者：我可以等到明天。）".
+fn is_parenthetical(paragraph: &str) -> bool {
+    (paragraph.starts_with('(') && paragraph.ends_with(')'))
+        || (paragraph.starts_with('（') && paragraph.ends_with('）'))
+}
+
 /// `label: text` or `label：text`, the label trimmed and short; `None` when the paragraph has no
 /// plausible label.
 fn split_label(paragraph: &str) -> Option<(&str, &str)> {
-    let (index, colon) = paragraph
-        .char_indices()
-        .take(MAX_LABEL_CHARS + 1)
-        .find(|(_, c)| *c == ':' || *c == '：')?;
+    let mut previous = ' ';
+    let (index, colon) =
+        paragraph
+            .char_indices()
+            .take(MAX_LABEL_CHARS + 1)
+            .find(|&(index, c)| {
+                // "24:00" is a time, not a label.
+                let is_time = c == ':'
+                    && previous.is_ascii_digit()
+                    && paragraph[index + 1..].starts_with(|next: char| next.is_ascii_digit());
+                previous = c;
+                (c == ':' || c == '：') && !is_time
+            })?;
     let label = paragraph[..index].trim();
     if label.is_empty() {
         return None;
@@ -188,6 +308,11 @@ fn is_spokesperson_name(label: &str, spokesperson: Option<&str>) -> bool {
         .strip_prefix("Spokesperson ")
         .or_else(|| label.strip_prefix("发言人"))
         .unwrap_or(label);
+    // "耿爽表示：", "Geng Shuang said:" introduce the answer the same way the bare name does.
+    let label = ["表示", "说", "称", "回答", " said", " says", " answered"]
+        .iter()
+        .find_map(|verb| label.strip_suffix(verb))
+        .unwrap_or(label);
     if spokesperson.is_some_and(|name| name.eq_ignore_ascii_case(label)) {
         return true;
     }
@@ -196,26 +321,77 @@ fn is_spokesperson_name(label: &str, spokesperson: Option<&str>) -> bool {
         .any(|(english, chinese)| english.eq_ignore_ascii_case(label) || *chinese == label)
 }
 
+/// `Follow-up:`, `追问：`, `追问一：`, `彭博社记者追问：`.
 fn is_follow_up(label: &str) -> bool {
     let lower = label.to_ascii_lowercase();
     matches!(
         lower.as_str(),
-        "follow-up" | "follow up" | "followup" | "follow-up question" | "follow-on" | "追问"
-    )
+        "follow-up" | "follow up" | "followup" | "follow-up question" | "follow-on"
+    ) || (label.contains("追问") && label.chars().count() <= 20)
+}
+
+/// A journalist's remark inside an answer: `Journalist: Three.`, `Journalist clarifies:`,
+/// `The journalist clarified:`, `记者：`, `记者澄清：`, `记者笑：`.
+fn is_interjection(label: &str) -> bool {
+    let english = label
+        .strip_prefix("The ")
+        .unwrap_or(label)
+        .to_ascii_lowercase();
+    let english_verb = english
+        .strip_prefix("journalists")
+        .or_else(|| english.strip_prefix("journalist"))
+        .or_else(|| english.strip_prefix("reporter"));
+    if let Some(verb) = english_verb {
+        return verb.is_empty() || (verb.starts_with(' ') && verb.split(' ').count() <= 3);
+    }
+    label.starts_with("记者") && label.chars().count() <= 6
 }
 
 /// The English separator before questions raised after the briefing; the wording varies
-/// ("The following question was raised after the press conference.", "… is raised …",
-/// "The following questions were asked after …").
+/// ("The following question was raised after the press conference.", "A journalist posed the
+/// following question after the press conference:", "After the press conference, the following
+/// question was raised:", "Question raised after the press conference: …"). Only the part
+/// before a colon is looked at.
 fn is_after_conference_notice(paragraph: &str) -> bool {
-    if paragraph.len() > 160 {
+    let notice = paragraph
+        .split_once(':')
+        .map_or(paragraph, |(notice, _)| notice);
+    if notice.len() > 200 {
         return false;
     }
+    let lower = notice.to_ascii_lowercase();
+    const OPENERS: &[&str] = &[
+        "the following question",
+        "following question",
+        "a journalist asked",
+        "a journalist posed",
+        "journalists asked",
+        "after the press conference",
+        "after the regular press conference",
+        "after the briefing",
+        "this question was",
+        "question raised after",
+        "questions raised after",
+        "question asked after",
+        "questions asked after",
+    ];
+    OPENERS.iter().any(|opener| lower.starts_with(opener))
+        && lower.contains("after")
+        && (lower.contains("press conference") || lower.contains("briefing"))
+}
+
+fn is_reported_question(paragraph: &str) -> bool {
     let lower = paragraph.to_ascii_lowercase();
-    lower.contains("following question")
-        && (lower.contains("after the press conference")
-            || lower.contains("after the regular press conference")
-            || lower.contains("after the briefing"))
+    [
+        "asked if",
+        "asked whether",
+        "asked about",
+        "asked how",
+        "asked what",
+        "asked why",
+    ]
+    .iter()
+    .any(|phrase| lower.contains(phrase))
 }
 
 /// Labels that look like a name but open a note or a quote inside an answer.
@@ -276,7 +452,7 @@ fn looks_like_chinese_outlet(label: &str) -> bool {
     if chars > 30 || label.contains(['，', '。', '？', '！', '；', '“', '”', ',', '?']) {
         return false;
     }
-    label.ends_with("记者") && chars > 2
+    label.ends_with("记者") && chars > 2 && !label.contains(['（', '(', '）', ')'])
 }
 
 #[cfg(test)]

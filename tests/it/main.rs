@@ -1,5 +1,7 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
 mod archive;
+mod diff;
+mod extract;
 mod fetch;
 mod support;
