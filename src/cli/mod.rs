@@ -88,6 +88,7 @@ impl Global {
         let path = config.archive.database_path();
         let mut store = Store::open(&path)?;
         store.set_gone_after(config.archive.gone_after);
+        store.set_diff_config(config.diff.clone());
         Ok(store)
     }
 
