@@ -1149,9 +1149,11 @@ fn merged(mut draft: serde_json::Value, archive: serde_json::Value) -> serde_jso
 
 fn stored_payload(tx: &Transaction<'_>, event_id: i64) -> Result<serde_json::Value> {
     let text: String = tx
-        .query_row("SELECT payload FROM events WHERE id = ?1", [event_id], |row| {
-            row.get(0)
-        })
+        .query_row(
+            "SELECT payload FROM events WHERE id = ?1",
+            [event_id],
+            |row| row.get(0),
+        )
         .map_err(sql("reading an event"))?;
     Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
@@ -1293,7 +1295,14 @@ fn diff_listing_events_in(
     }
     for (id, url, title) in relisted {
         let draft = EventDraft::restored(url, title.as_deref(), "delisted");
-        insert_event(tx, Some(*id), None, draft.kind.as_str(), now, &draft.payload)?;
+        insert_event(
+            tx,
+            Some(*id),
+            None,
+            draft.kind.as_str(),
+            now,
+            &draft.payload,
+        )?;
     }
     Ok(())
 }
