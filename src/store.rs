@@ -880,6 +880,32 @@ impl Store {
         decompress(&data, dictionary.as_deref(), "raw page").map(Some)
     }
 
+    /// The events of one document, oldest first.
+    pub fn document_events(&self, document_id: i64) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, document_id, revision_id, type, created_at, payload FROM events
+                 WHERE document_id = ?1 ORDER BY id",
+            )
+            .map_err(sql("reading events"))?;
+        let rows = stmt
+            .query_map([document_id], |row| {
+                let payload: String = row.get(5)?;
+                Ok(Event {
+                    id: row.get(0)?,
+                    document_id: row.get(1)?,
+                    revision_id: row.get(2)?,
+                    kind: row.get(3)?,
+                    created_at: row.get(4)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(sql("reading events"))?;
+        Ok(rows)
+    }
+
     /// Events, newest first.
     pub fn events(&self, query: &EventQuery<'_>) -> Result<Vec<Event>> {
         let types = serde_json::to_string(query.types).unwrap_or_else(|_| "[]".into());

@@ -693,5 +693,84 @@ mod pipeline {
 
         // Nothing changed: nothing happens.
         assert_eq!(kinds(&poll(&env)), Vec::<&str>::new());
+
+        // The commands read it back.
+        let url = site.url(EN_ARTICLE);
+        let lines: Vec<serde_json::Value> = env
+            .briefwatch(&["history", &url, "--json"])
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect();
+        let revisions: Vec<&str> = lines
+            .iter()
+            .filter(|line| line["type"] == "revision")
+            .map(|line| line["significance"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            revisions,
+            ["new", "substantive", "substantive", "cosmetic", "minor"]
+        );
+        let event_types: Vec<&str> = lines
+            .iter()
+            .filter(|line| line["type"] != "revision")
+            .map(|line| line["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            event_types,
+            [
+                "new",
+                "revised",
+                "exchange_removed",
+                "revised",
+                "revised",
+                "revised",
+                "soft_gone",
+                "restored"
+            ]
+        );
+        let text = env.briefwatch(&["history", &url]);
+        assert!(text.contains("substantive: 1 exchange removed"), "{text}");
+
+        let text = env.briefwatch(&["diff", &url, "--from", "1", "--to", "2"]);
+        assert!(
+            text.contains("old #2 (Beijing Youth Daily) removed [substantive]"),
+            "{text}"
+        );
+        let html = env.briefwatch(&["diff", &url, "--to", "3", "--format", "html"]);
+        assert!(
+            html.contains("<del>Several Western countries&#39; attempt"),
+            "{html}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&env.briefwatch(&["diff", &url, "--format", "json"])).unwrap();
+        assert_eq!(json["significance"], "minor");
+        assert_eq!(json["counts"]["moved"], 1);
+        let refused = env.briefwatch_output(&["diff", &url, "--from", "9"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("has no revision 9"));
+
+        let pairing: serde_json::Value =
+            serde_json::from_str(&env.briefwatch(&["pair", "2020-07-03", "--json"])).unwrap();
+        // The served English page lost one exchange: its Chinese counterpart is unpaired; the
+        // moved CCTV exchange still finds its counterpart, out of order.
+        assert_eq!(pairing["zh_only"], 1, "{pairing}");
+        assert_eq!(pairing["en_only"], 0, "{pairing}");
+        let moved: Vec<&serde_json::Value> = pairing["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["out_of_order"] == true)
+            .collect();
+        assert_eq!(moved.len(), 1, "{pairing}");
+        assert_eq!(moved[0]["outlet"], "CCTV");
+        let side_by_side = env.briefwatch(&["pair", "2020-07-03"]);
+        assert!(
+            side_by_side.contains("UNPAIRED: no English counterpart"),
+            "{side_by_side}"
+        );
+        assert!(
+            side_by_side.contains("《北京青年报》记者"),
+            "{side_by_side}"
+        );
     }
 }
