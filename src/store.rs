@@ -1257,8 +1257,81 @@ fn diff_article_events_in(
             _ => {}
         }
     }
+    if let (Some(briefing), Some((revision_id, _))) = (fetch.briefing, outcome.new_revision) {
+        added.extend(unpaired_events_in(
+            tx,
+            document_id,
+            revision_id,
+            briefing,
+            fetch.log.at,
+        )?);
+    }
     outcome.events.extend(added);
     Ok(())
+}
+
+/// When a day's press conference is archived in both languages, the exchanges found in one only,
+/// each reported once (a later revision that keeps them unpaired adds nothing).
+fn unpaired_events_in(
+    tx: &Transaction<'_>,
+    document_id: i64,
+    revision_id: i64,
+    briefing: &Briefing,
+    at: DateTime<Utc>,
+) -> Result<Vec<EventRef>> {
+    let (Kind::PressConference, Some(date)) = (briefing.kind, briefing.date) else {
+        return Ok(Vec::new());
+    };
+    let other_lang = match briefing.lang {
+        Lang::En => Lang::Zh,
+        Lang::Zh => Lang::En,
+    };
+    let other: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT d.id, r.id FROM documents d JOIN revisions r ON r.document_id = d.id
+             WHERE d.lang = ?1 AND d.briefing_date = ?2 AND d.kind = 'press_conference'
+             ORDER BY r.seq DESC LIMIT 1",
+            params![other_lang.as_str(), date.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(sql("finding the other language's transcript"))?;
+    let Some((other_document, other_revision)) = other else {
+        return Ok(Vec::new());
+    };
+    let other_briefing = record_in(tx, other_revision)?;
+    let (en, zh) = match briefing.lang {
+        Lang::En => (briefing, &other_briefing),
+        Lang::Zh => (&other_briefing, briefing),
+    };
+    let pairing = diff::pair(en, zh);
+    let mut written = Vec::new();
+    for draft in diff::events_for_pairing(&pairing, en, zh) {
+        let (owner, owner_revision) = if draft.payload["lang"] == briefing.lang.as_str() {
+            (document_id, revision_id)
+        } else {
+            (other_document, other_revision)
+        };
+        let already: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE document_id = ?1 AND type = 'unpaired'
+                   AND json_extract(payload, '$.exchange.question') = json_extract(?2, '$.exchange.question'))",
+                params![owner, draft.payload.to_string()],
+                |row| row.get(0),
+            )
+            .map_err(sql("reading events"))?;
+        if !already {
+            written.push(insert_event(
+                tx,
+                Some(owner),
+                Some(owner_revision),
+                draft.kind.as_str(),
+                at,
+                &draft.payload,
+            )?);
+        }
+    }
+    Ok(written)
 }
 
 /// Documents of this listing that were delisted before: (id, url, title).

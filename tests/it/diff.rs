@@ -542,7 +542,11 @@ mod pipeline {
                 block(page, "Beijing Youth Daily</SPAN>", "China News Service: "),
             )
         });
-        assert_eq!(kinds(&events), ["revised", "exchange_removed"]);
+        // The Chinese transcript of the day keeps it: that exchange is now unpaired.
+        assert_eq!(kinds(&events), ["revised", "exchange_removed", "unpaired"]);
+        assert_eq!(events[2].payload["lang"], "zh");
+        assert_eq!(events[2].payload["exchange"]["asker"], "《北京青年报》记者");
+        assert_eq!(events[2].payload["other_url"], site.url(EN_ARTICLE));
         let payload = revised(&events[0]);
         assert_eq!(payload.change.significance, Significance::Substantive);
         assert_eq!(
