@@ -1934,9 +1934,13 @@ mod tests {
                 ..EventQuery::default()
             })
             .unwrap()[0];
+        // The diff stage adds the structured change beside the archive's seqs.
+        assert_eq!(revised.payload["from_seq"], 1);
+        assert_eq!(revised.payload["to_seq"], 2);
+        assert_eq!(revised.payload["significance"], "minor");
         assert_eq!(
-            revised.payload,
-            serde_json::json!({ "from_seq": 1, "to_seq": 2 })
+            revised.payload["change"]["exchanges"][0]["kind"],
+            "reworded"
         );
         let logged: i64 = store
             .connection()
