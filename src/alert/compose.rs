@@ -360,7 +360,7 @@ fn html_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem, html_
     if let Some(diff) = item.change.diff() {
         let _ = write!(
             out,
-            "<p>What changed:</p>\n<div style=\"white-space:pre-wrap\">{}</div>\n",
+            "<p>What changed:</p>\n<div class=\"diff\">{}</div>\n",
             diff.html
         );
     }

@@ -3,17 +3,20 @@
 //! The pieces, in the order an alert flows through them:
 //! - [`rule`]: `[[alert]]` config, compiled once into a [`RuleSet`]; pure matching with spans.
 //! - [`plan`]: which rules fire for a new, revised or removed briefing; groups matches per recipient.
+//! - [`ingest`]: what the archive's ingest transaction calls; the diff's changes as alert pairs.
 //! - [`outbox`]: the SQLite `outbox` table; alerts are queued in the transaction that stored their cause.
 //! - [`compose`]: one alert row to a multipart `lettre::Message` (pure).
 //! - [`sender`]: the `[smtp]` config, credentials, and the task that delivers due rows with retries.
 
 pub mod compose;
+pub mod ingest;
 pub mod outbox;
 pub mod plan;
 pub mod rule;
 pub mod sender;
 
 pub use compose::{ComposeSettings, compose, compose_test};
+pub use ingest::{IngestAlerts, pairs_from_change};
 pub use outbox::{OutboxRow, OutboxState};
 pub use plan::{
     Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Delivery, ExchangePair,

@@ -495,6 +495,7 @@ pub fn render_word_diff(old: &str, new: &str) -> RenderedDiff {
     let diff = TextDiff::configure()
         .algorithm(similar::Algorithm::Patience)
         .diff_unicode_words(old, new);
+    let escape = |value: &str| super::compose::escape_html(value).replace('\n', "<br>\n");
     let mut text = String::new();
     let mut html = String::new();
     for change in diff.iter_all_changes() {
@@ -502,21 +503,15 @@ pub fn render_word_diff(old: &str, new: &str) -> RenderedDiff {
         match change.tag() {
             ChangeTag::Equal => {
                 text.push_str(value);
-                html.push_str(&super::compose::escape_html(value));
+                html.push_str(&escape(value));
             }
             ChangeTag::Delete => {
                 text.push_str(&format!("[-{value}-]"));
-                html.push_str(&format!(
-                    "<del>{}</del>",
-                    super::compose::escape_html(value)
-                ));
+                html.push_str(&format!("<del>{}</del>", escape(value)));
             }
             ChangeTag::Insert => {
                 text.push_str(&format!("{{+{value}+}}"));
-                html.push_str(&format!(
-                    "<ins>{}</ins>",
-                    super::compose::escape_html(value)
-                ));
+                html.push_str(&format!("<ins>{}</ins>", escape(value)));
             }
         }
     }
