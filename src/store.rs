@@ -62,8 +62,9 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -1306,7 +1307,11 @@ fn alert_outbox_in(
     let document_id = outcome.document_id;
     let now = fetch.log.at;
     let mut queued = 0;
-    match (fetch.briefing, outcome.new_revision, outcome.previous_revision) {
+    match (
+        fetch.briefing,
+        outcome.new_revision,
+        outcome.previous_revision,
+    ) {
         (Some(briefing), Some(_), None) => {
             queued += alerts.queue_in(tx, &BriefingEvent::New(briefing), document_id, None, now)?;
         }

@@ -438,6 +438,11 @@ fn highlight(
     out
 }
 
+/// A paragraph with its matched spans (byte ranges) marked `**like this**`, as in the text part.
+pub fn mark_text(paragraph: &str, spans: &[(usize, usize)]) -> String {
+    highlight(paragraph, spans, "**", "**", |s| s.to_string())
+}
+
 pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -10,11 +10,11 @@ use tokio::sync::Notify;
 
 use super::AlertError;
 use super::outbox;
-use super::plan::{
-    BriefingEvent, ExchangePair, RenderedDiff, link_archive, plan_alerts,
-};
+use super::plan::{BriefingEvent, ExchangePair, RenderedDiff, link_archive, plan_alerts};
 use super::rule::RuleSet;
-use crate::diff::{Change, ExchangeChange, Significance, render_exchange_html, render_exchange_text};
+use crate::diff::{
+    Change, ExchangeChange, Significance, render_exchange_html, render_exchange_text,
+};
 use crate::model::{Briefing, Exchange};
 
 /// What the store needs to queue alerts while ingesting.
