@@ -40,8 +40,8 @@ pub enum AlertsCommand {
     /// Alerts queued, sent and dead, newest first, with the server's replies.
     Outbox {
         /// Only rows in this state: queued, sending, sent, dead, merged.
-        #[arg(long)]
-        state: Option<String>,
+        #[arg(long, value_name = "STATE")]
+        only: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
         #[arg(long)]
@@ -55,7 +55,7 @@ pub fn run(global: &Global, args: AlertsArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
     match args.command {
         AlertsCommand::Test { rule, date, json } => test(&config, &rule, date, json),
-        AlertsCommand::Outbox { state, limit, json } => show_outbox(&config, state, limit, json),
+        AlertsCommand::Outbox { only, limit, json } => show_outbox(&config, only, limit, json),
         AlertsCommand::SendTest { address } => send_test(&config, &address),
     }
 }

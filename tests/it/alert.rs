@@ -905,3 +905,243 @@ fn rules_on_a_real_chinese_transcript() {
     assert_eq!(both.len(), 1);
     assert!(rule_hits(&one_rule("terms = [\"蔡英文 香港\"]"), &briefing).is_empty());
 }
+
+// Through the archive: the real binary, the loopback ministry site and the loopback SMTP server.
+
+fn archive_env(
+    site: &crate::support::SiteServer,
+    smtp_port: u16,
+    extra: &str,
+) -> crate::support::TestEnv {
+    crate::support::TestEnv::with_config(&crate::support::test_config(
+        site,
+        &format!(
+            r#"
+[[alert]]
+name = "india"
+terms = ["India", "印度"]
+recipients = ["desk@example.org"]
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "briefwatch <alerts@example.org>"
+timeout = "5s"
+retry_base = "10ms"
+retry_max = "50ms"
+{extra}"#
+        ),
+    ))
+}
+
+fn outbox_rows(env: &crate::support::TestEnv) -> Vec<serde_json::Value> {
+    let json = env.briefwatch(&["alerts", "outbox", "--json"]);
+    serde_json::from_str(&json).expect("outbox JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_is_silent_and_a_revision_that_adds_a_match_is_mailed_with_its_diff() {
+    let smtp = SmtpServer::start().await;
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, smtp.port(), "");
+    let backfill = env.briefwatch(&["backfill"]);
+    assert!(!backfill.contains("alerts:"), "{backfill}");
+    assert!(outbox_rows(&env).is_empty(), "a backfill queues nothing");
+    assert!(smtp.received().is_empty());
+
+    // The ministry edits the 3 July transcript: an exchange about Hong Kong now names India.
+    let page = String::from_utf8(site.page(crate::support::EN_ARTICLE)).unwrap();
+    site.set_page(
+        crate::support::EN_ARTICLE,
+        page.replacen("Hong Kong", "India", 1),
+    );
+    let poll = env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(poll.contains("alerts: 1 sent"), "{poll}");
+
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_to, ["desk@example.org"]);
+    let mail = parse(&received[0].data);
+    assert_eq!(
+        mail.subject().unwrap(),
+        "[briefwatch] revised 2020-07-03 Zhao Lijian: india (1 exchange)"
+    );
+    assert_eq!(
+        mail.header_raw("Auto-Submitted").unwrap().trim(),
+        "auto-generated"
+    );
+    let text = mail.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(text.contains("(revised) · rules: india"), "{text}");
+    assert!(text.contains("**India**"), "{text}");
+    assert!(text.contains("What changed"), "{text}");
+    assert!(
+        text.contains("Hong Kong") && text.contains("India"),
+        "the diff names both"
+    );
+    let html = mail.body_html(0).unwrap();
+    assert!(html.contains("<mark>India</mark>"), "{html}");
+    assert!(html.contains("<div class=\"diff\">"), "{html}");
+
+    let rows = outbox_rows(&env);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["state"], "sent");
+    assert_eq!(
+        format!("<{}>", mail.message_id().unwrap()),
+        rows[0]["message_id"].as_str().unwrap()
+    );
+    // Polling again sends nothing more.
+    let again = env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(again.contains("alerts: 0 sent"), "{again}");
+    assert_eq!(smtp.received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_with_alerts_delivers_and_a_5xx_shows_as_dead_in_the_outbox() {
+    let smtp = SmtpServer::start().await;
+    smtp.push_fault(Fault::RejectData(
+        "550 5.1.1 <desk@example.org>: mailbox unavailable".into(),
+    ));
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, smtp.port(), "");
+    let backfill = env.briefwatch(&["backfill", "--alerts"]);
+    let rows = outbox_rows(&env);
+    let dead: Vec<&serde_json::Value> = rows.iter().filter(|r| r["state"] == "dead").collect();
+    let sent = rows.iter().filter(|r| r["state"] == "sent").count();
+    assert_eq!(dead.len(), 1, "{rows:?}");
+    assert!(sent >= 1, "{rows:?}");
+    assert!(
+        backfill.contains(&format!("alerts: {sent} sent, 0 to retry, 1 dead")),
+        "{backfill}"
+    );
+    assert_eq!(
+        smtp.received().len(),
+        sent,
+        "the refused message is not stored"
+    );
+    let error = dead[0]["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("550") && error.contains("mailbox unavailable"),
+        "{error}"
+    );
+
+    let listing = env.briefwatch(&["alerts", "outbox"]);
+    assert!(listing.contains(&format!("dead 1")), "{listing}");
+    assert!(
+        listing.contains("error: permanent error (550)"),
+        "{listing}"
+    );
+    assert!(listing.contains("mailbox unavailable"), "{listing}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_wait_in_the_outbox_while_smtp_is_down_and_go_out_once_when_it_returns() {
+    let smtp = SmtpServer::start().await;
+    let addr = smtp.stop();
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, addr.port(), "");
+    let backfill = env.briefwatch(&["backfill", "--alerts"]);
+    assert!(
+        backfill.contains("alerts: 0 sent, 1 to retry, 0 dead"),
+        "{backfill}"
+    );
+    let queued = outbox_rows(&env);
+    assert!(queued.len() >= 2, "{queued:?}");
+    assert!(queued.iter().all(|r| r["state"] == "queued"));
+
+    let smtp = SmtpServer::start_on(addr)
+        .await
+        .expect("the port is free again");
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let poll = env.briefwatch(&["poll", "--once"]);
+    assert!(
+        poll.contains(&format!("alerts: {} sent", queued.len())),
+        "{poll}"
+    );
+    let mut delivered = message_ids(&smtp);
+    delivered.sort();
+    let mut expected: Vec<String> = queued
+        .iter()
+        .map(|r| {
+            r["message_id"]
+                .as_str()
+                .unwrap()
+                .trim_matches(['<', '>'])
+                .to_string()
+        })
+        .collect();
+    expected.sort();
+    assert_eq!(
+        delivered, expected,
+        "every queued alert once, with the Message-ID it was queued with"
+    );
+    env.briefwatch(&["poll", "--once"]);
+    assert_eq!(smtp.received().len(), expected.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_test_shows_what_a_rule_matches_and_send_test_reaches_the_server() {
+    let smtp = SmtpServer::start().await;
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, smtp.port(), "");
+    env.briefwatch(&["backfill"]);
+    let shown = env.briefwatch(&["alerts", "test", "india", "--date", "2020-07-03"]);
+    assert!(shown.contains("**India**"), "{shown}");
+    assert!(shown.contains("2020-07-03 [en]"), "{shown}");
+    assert!(shown.contains("rule \"india\":"), "{shown}");
+    let json = env.briefwatch(&["alerts", "test", "india", "--json"]);
+    let hits: Vec<serde_json::Value> = serde_json::from_str(&json).unwrap();
+    assert!(
+        hits.iter()
+            .all(|h| h["paragraphs"].as_array().unwrap().iter().all(|p| {
+                let p = p.as_str().unwrap();
+                p.contains("**India**") || p.contains("**印度**")
+            }))
+    );
+    let unknown = env.briefwatch_output(&["alerts", "test", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr)
+            .contains("no alert rule named \"nope\" (rules: india)")
+    );
+
+    let sent = env.briefwatch(&["alerts", "send-test", "me@example.org"]);
+    assert!(sent.contains("250"), "{sent}");
+    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(smtp.received()[0].rcpt_to, ["me@example.org"]);
+    assert!(
+        outbox_rows(&env).is_empty(),
+        "a test message bypasses the outbox"
+    );
+}
+
+#[test]
+fn check_config_names_the_invalid_rule_and_term_and_requires_smtp() {
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, 2525, "");
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, text.replace("\"India\",", "'\"India',")).unwrap();
+    let output = env.briefwatch_output(&["check-config"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("alert rule \"india\": invalid term \"\\\"India\": a quote is not closed"),
+        "{stderr}"
+    );
+
+    let without_smtp = crate::support::TestEnv::with_config(&crate::support::test_config(
+        &site,
+        "\n[[alert]]\nname = \"x\"\nterms = [\"x\"]\nrecipients = [\"a@example.org\"]\n",
+    ));
+    let output = without_smtp.briefwatch_output(&["check-config"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("alert rules need an [smtp] section"));
+
+    let with_password =
+        crate::support::TestEnv::with_config(&format!("{text}password = \"hunter2\"\n"));
+    let output = with_password.briefwatch_output(&["check-config"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `password`"), "{stderr}");
+    assert!(!stderr.contains("hunter2"));
+}
