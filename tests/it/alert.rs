@@ -1026,7 +1026,7 @@ async fn backfill_with_alerts_delivers_and_a_5xx_shows_as_dead_in_the_outbox() {
     );
 
     let listing = env.briefwatch(&["alerts", "outbox"]);
-    assert!(listing.contains(&format!("dead 1")), "{listing}");
+    assert!(listing.contains("dead 1"), "{listing}");
     assert!(
         listing.contains("error: permanent error (550)"),
         "{listing}"
