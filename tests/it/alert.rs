@@ -1145,3 +1145,57 @@ fn check_config_names_the_invalid_rule_and_term_and_requires_smtp() {
     assert!(stderr.contains("unknown field `password`"), "{stderr}");
     assert!(!stderr.contains("hunter2"));
 }
+
+/// Runs the daemon until `done` holds (or 20 s pass), then interrupts it; returns whether `done` held.
+fn run_daemon_until(env: &crate::support::TestEnv, args: &[&str], done: impl Fn() -> bool) -> bool {
+    let mut child = env.command().arg("run").args(args).spawn().unwrap();
+    let started = std::time::Instant::now();
+    let mut reached = false;
+    while started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if done() {
+            reached = true;
+            break;
+        }
+    }
+    let interrupted = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupted.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    reached
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_fills_an_empty_archive_silently_and_delivers_with_alerts_on() {
+    let smtp = SmtpServer::start().await;
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let revisions = |env: &crate::support::TestEnv| {
+        briefwatch::store::Store::open(&env.database())
+            .map_or(0, |store| crate::support::count(&store, "revisions"))
+    };
+
+    let silent = archive_env(&site, smtp.port(), "\n[schedule]\ntick = \"200ms\"\n");
+    assert!(run_daemon_until(&silent, &[], || revisions(&silent) >= 6));
+    assert_eq!(crate::support::count(&silent.store(), "outbox"), 0);
+    assert!(smtp.received().is_empty());
+
+    let loud = archive_env(&site, smtp.port(), "\n[schedule]\ntick = \"200ms\"\n");
+    let settled = || {
+        revisions(&loud) >= 6
+            && !smtp.received().is_empty()
+            && crate::support::count(&loud.store(), "outbox WHERE state <> 'sent'") == 0
+    };
+    assert!(run_daemon_until(&loud, &["--alerts"], settled));
+    let rows = outbox_rows(&loud);
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r["state"] == "sent"), "{rows:?}");
+    let mut ids = message_ids(&smtp);
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "each alert delivered once");
+    assert_eq!(count, rows.len());
+}
