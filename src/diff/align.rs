@@ -228,9 +228,19 @@ pub(crate) fn align(
         if print.shingles.len() < MIN_PART_SHINGLES {
             continue;
         }
-        if let Some(old_index) =
-            best_container(&print.shingles, old.len(), old_print, containment_threshold)
-        {
+        // A part sits next to the rest of its exchange: the old exchange matched by a neighbour,
+        // or one left unmatched.
+        let neighbours = [new_index.checked_sub(1), Some(new_index + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| new_to_old.get(n).copied().flatten());
+        let candidates = neighbours.chain((0..old.len()).filter(|&o| old_to_new[o].is_none()));
+        if let Some(old_index) = best_container(
+            &print.shingles,
+            candidates,
+            old_print,
+            containment_threshold,
+        ) {
             parts_of_old.entry(old_index).or_default().push(new_index);
         }
     }
@@ -275,8 +285,17 @@ pub(crate) fn align(
         if print.shingles.len() < MIN_PART_SHINGLES {
             continue;
         }
-        let container =
-            best_container(&print.shingles, new.len(), new_print, containment_threshold);
+        let neighbours = [old_index.checked_sub(1), Some(old_index + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|o| old_to_new.get(o).copied().flatten());
+        let candidates = neighbours.chain((0..new.len()).filter(|&n| new_to_old[n].is_none()));
+        let container = best_container(
+            &print.shingles,
+            candidates,
+            new_print,
+            containment_threshold,
+        );
         if let Some(new_index) = container.filter(|&n| !in_group_new[n]) {
             parts_of_new.entry(new_index).or_default().push(old_index);
         }
@@ -335,11 +354,11 @@ pub(crate) fn align(
 
 fn best_container<'a>(
     part: &[u64],
-    count: usize,
+    candidates: impl Iterator<Item = usize>,
     whole: impl Fn(usize) -> &'a Fingerprint,
     threshold: f64,
 ) -> Option<usize> {
-    (0..count)
+    candidates
         .map(|index| (containment(part, &whole(index).shingles), index))
         .filter(|(score, _)| *score >= threshold)
         .max_by(|a, b| a.0.total_cmp(&b.0))
