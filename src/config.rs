@@ -63,8 +63,9 @@ pub struct Config {
     /// `[[alert]]`: keyword alert rules.
     #[serde(default, rename = "alert")]
     pub alerts: Vec<AlertConfig>,
+    /// `[smtp]`: required when there are alert rules.
     #[serde(default)]
-    pub smtp: SmtpConfig,
+    pub smtp: Option<SmtpConfig>,
     #[serde(default)]
     pub diff: DiffConfig,
     #[serde(default)]
@@ -278,15 +279,8 @@ fn default_poll_interval() -> Duration {
 #[serde(deny_unknown_fields, default)]
 pub struct FeedsConfig {}
 
-/// `[[alert]]`: one keyword alert rule.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertConfig {}
-
-/// `[smtp]`: the mail relay for alerts.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmtpConfig {}
+/// `[[alert]]` and `[smtp]`: owned by the alert stage.
+pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig};
 
 /// `[diff]`: how revisions are compared; owned by the diff stage.
 pub use crate::diff::DiffConfig;
@@ -394,6 +388,23 @@ impl Config {
             if value.is_zero() {
                 return Err(invalid(key.into(), "must be longer than 0s".into()));
             }
+        }
+        if let Err(error) = crate::alert::RuleSet::compile(&self.alerts) {
+            return Err(invalid("alert".into(), error.to_string()));
+        }
+        match &self.smtp {
+            Some(smtp) => {
+                if let Err(error) = smtp.validate() {
+                    return Err(invalid("smtp".into(), error.to_string()));
+                }
+            }
+            None if !self.alerts.is_empty() => {
+                return Err(invalid(
+                    "smtp".into(),
+                    "alert rules need an [smtp] section to deliver them".into(),
+                ));
+            }
+            None => {}
         }
         if let Err(error) = self.diff.validate() {
             let crate::diff::DiffError::OutOfRange { field, .. } = &error;

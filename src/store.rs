@@ -16,6 +16,7 @@ use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::alert::{BriefingEvent, IngestAlerts, pairs_from_change};
 use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, Kind, Lang, Listing};
@@ -31,6 +32,8 @@ pub enum StoreError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot queue alerts: {0}")]
+    Alerts(#[from] crate::alert::AlertError),
     #[error("cannot migrate database schema: {0}")]
     Migrate(#[from] rusqlite_migration::Error),
     #[error("database error while {context}: {source}")]
@@ -59,8 +62,9 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -167,7 +171,10 @@ CREATE TABLE hosts (
     blocked_url TEXT
 );
 "#,
-    )])
+        ),
+        // The alert stage's outbox: alerts queued in the ingest transaction that caused them.
+        M::up(crate::alert::outbox::MIGRATION),
+    ])
 }
 
 /// Timestamps are stored as fixed-width UTC text so that string order is time order.
@@ -431,6 +438,7 @@ pub struct Store {
     dictionaries: HashMap<String, (i64, Vec<u8>)>,
     gone_after: u32,
     diff: DiffConfig,
+    alerts: Option<IngestAlerts>,
 }
 
 impl Store {
@@ -469,7 +477,13 @@ impl Store {
             dictionaries: HashMap::new(),
             gone_after: 2,
             diff: DiffConfig::default(),
+            alerts: None,
         })
+    }
+
+    /// Queue alerts for what ingestion stores (none until set; see `IngestAlerts::set_enabled`).
+    pub fn set_alerts(&mut self, alerts: Option<IngestAlerts>) {
+        self.alerts = alerts;
     }
 
     /// Consecutive gone answers before a document is declared gone (default 2).
@@ -521,12 +535,20 @@ impl Store {
         };
         let gone_after = self.gone_after;
         let diff_config = self.diff.clone();
+        let alerts = self.alerts.clone();
         let tx = self.begin()?;
         let mut outcome = ingest_article_in(&tx, fetch, dictionary.as_ref(), gone_after)?;
         // Later stages that react to an ingestion (diff events, alert outbox rows) add their rows
         // here, inside the same transaction, from `outcome`.
         diff_article_events_in(&tx, fetch, &mut outcome, &diff_config)?;
+        let queued = match &alerts {
+            Some(alerts) => alert_outbox_in(&tx, fetch, &outcome, alerts, &diff_config)?,
+            None => 0,
+        };
         tx.commit().map_err(sql("committing an article"))?;
+        if let (Some(alerts), true) = (&alerts, queued > 0) {
+            alerts.wake.notify_one();
+        }
         Ok(outcome)
     }
 
@@ -1268,6 +1290,53 @@ fn diff_article_events_in(
     }
     outcome.events.extend(added);
     Ok(())
+}
+
+/// Queues the alerts an ingested article causes, in its transaction: a first revision is a new
+/// briefing, a later one a revision (compared by the diff stage), a gone event a removal.
+fn alert_outbox_in(
+    tx: &Transaction<'_>,
+    fetch: &ArticleFetch<'_>,
+    outcome: &IngestOutcome,
+    alerts: &IngestAlerts,
+    config: &DiffConfig,
+) -> Result<usize> {
+    if !alerts.is_enabled() {
+        return Ok(0);
+    }
+    let document_id = outcome.document_id;
+    let now = fetch.log.at;
+    let mut queued = 0;
+    match (
+        fetch.briefing,
+        outcome.new_revision,
+        outcome.previous_revision,
+    ) {
+        (Some(briefing), Some(_), None) => {
+            queued += alerts.queue_in(tx, &BriefingEvent::New(briefing), document_id, None, now)?;
+        }
+        (Some(briefing), Some((_, new_seq)), Some((previous_id, previous_seq))) => {
+            let previous = record_in(tx, previous_id)?;
+            let change = diff::diff(&previous, briefing, config);
+            let event = BriefingEvent::Revised {
+                old: &previous,
+                new: briefing,
+                pairs: pairs_from_change(&change, &previous, briefing),
+            };
+            let seqs = Some((previous_seq as u32, new_seq as u32));
+            queued += alerts.queue_in(tx, &event, document_id, seqs, now)?;
+        }
+        _ => {}
+    }
+    // The diff stage rewrites a gone event as `gone` or `soft_gone` (the site's error page).
+    let taken_down = |kind: &str| kind == event_type::GONE || kind == EventKind::SoftGone.as_str();
+    if outcome.events.iter().any(|event| taken_down(event.kind)) {
+        if let Some((last_id, _)) = outcome.previous_revision {
+            let last = record_in(tx, last_id)?;
+            queued += alerts.queue_in(tx, &BriefingEvent::Gone(&last), document_id, None, now)?;
+        }
+    }
+    Ok(queued)
 }
 
 /// When a day's press conference is archived in both languages, the exchanges found in one only,

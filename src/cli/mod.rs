@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use briefwatch::config::Config;
 use briefwatch::store::Store;
 
+mod alerts;
 mod backfill;
 mod check_config;
 mod diff;
@@ -69,6 +70,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// What changed between two revisions of a document.
     Diff(diff::DiffArgs),
+    /// Keyword alerts: test a rule on the archive, show the outbox, send a test message.
+    Alerts(alerts::AlertsArgs),
     /// One day's English and Chinese press conferences side by side, unpaired exchanges marked.
     Pair(pair::PairArgs),
 }
@@ -152,5 +155,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(&global, args),
         Command::Diff(args) => diff::run(&global, args),
         Command::Pair(args) => pair::run(&global, args),
+        Command::Alerts(args) => alerts::run(&global, args),
     }
 }

@@ -1,7 +1,9 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
+mod alert;
 mod archive;
 mod diff;
 mod extract;
 mod fetch;
+mod smtp_server;
 mod support;
