@@ -1199,3 +1199,27 @@ async fn the_daemon_fills_an_empty_archive_silently_and_delivers_with_alerts_on(
     assert_eq!(ids.len(), count, "each alert delivered once");
     assert_eq!(count, rows.len());
 }
+
+#[test]
+fn the_shipped_config_with_its_alert_example_uncommented_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("# [[alert]]").expect("the alert example");
+    let (before, example) = text.split_at(start);
+    let uncommented: String = example
+        .lines()
+        .filter(|line| !line.starts_with("# The password") && !line.starts_with("# $CREDENTIALS"))
+        .map(|line| {
+            line.strip_prefix("# ")
+                .or(line.strip_prefix('#'))
+                .unwrap_or(line)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config =
+        briefwatch::config::Config::from_toml_str(&format!("{before}{uncommented}\n"), "example")
+            .expect("the example parses");
+    config.validate("example").expect("the example is valid");
+    assert_eq!(config.alerts.len(), 2);
+    assert!(config.smtp.is_some());
+}
