@@ -1223,3 +1223,67 @@ fn the_shipped_config_with_its_alert_example_uncommented_is_valid() {
     assert_eq!(config.alerts.len(), 2);
     assert!(config.smtp.is_some());
 }
+
+#[test]
+fn fifty_rules_on_every_exchange_of_the_corpus() {
+    let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS")
+        .map(|dir| Path::new(&dir).join("mfa-2020"))
+        .filter(|dir| dir.is_dir())
+    else {
+        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
+        return;
+    };
+    let rules = rules(include_str!("../fixtures/alert/bench-rules.toml"));
+    let english = briefwatch::site::Profile::builtin("mfa-en").unwrap();
+    let chinese = briefwatch::site::Profile::builtin("mfa-zh").unwrap();
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
+    let mut fired = vec![0usize; rules.len()];
+    let mut exchanges = 0;
+    for line in manifest.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [url, "200", _, file, ..] = fields.as_slice() else {
+            continue;
+        };
+        if !file.contains("/t") {
+            continue;
+        }
+        let profile = if url.contains("/mfa_eng/") {
+            &english
+        } else {
+            &chinese
+        };
+        let html =
+            briefwatch::charset::decode_html(&std::fs::read(corpus.join(file)).unwrap(), None);
+        let Ok(briefing) = profile.parse_article(&html, url) else {
+            continue;
+        };
+        for exchange in &briefing.exchanges {
+            exchanges += 1;
+            for (index, found) in rules.matches_all(exchange, briefing.lang) {
+                fired[index] += 1;
+                for span in &found.spans {
+                    let text =
+                        briefwatch::alert::rule::span_text(exchange, span).unwrap_or_else(|| {
+                            panic!("span {span:?} outside {url} #{}", exchange.ordinal)
+                        });
+                    assert!(!text.is_empty());
+                    if rules.rule(index).name == "taiwan" {
+                        assert!(
+                            text.eq_ignore_ascii_case("taiwan") || text == "台湾",
+                            "{text:?} in {url}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(exchanges > 7000, "{exchanges} exchanges extracted");
+    let silent: Vec<&str> = (0..rules.len())
+        .filter(|&i| fired[i] == 0)
+        .map(|i| rules.rule(i).name.as_str())
+        .collect();
+    assert!(
+        silent.len() <= 5,
+        "rules that never fire on two years of transcripts: {silent:?}"
+    );
+}
