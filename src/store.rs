@@ -948,15 +948,7 @@ impl Store {
         if let Some(found) = self.dictionaries_by_id.borrow().get(&id) {
             return Ok(found.clone());
         }
-        let compressed: Vec<u8> = self
-            .conn
-            .query_row(
-                "SELECT content FROM zstd_dictionaries WHERE id = ?1",
-                [id],
-                |row| row.get(0),
-            )
-            .map_err(sql("reading a dictionary"))?;
-        let bytes = std::sync::Arc::new(decompress(&compressed, None, "dictionary")?);
+        let bytes = std::sync::Arc::new(read_dictionary(&self.conn, id)?);
         self.dictionaries_by_id
             .borrow_mut()
             .insert(id, bytes.clone());
@@ -1233,16 +1225,32 @@ pub fn insert_event(
     })
 }
 
-/// The extracted record of a revision, read inside a transaction.
-fn record_in(tx: &Transaction<'_>, revision_id: i64) -> Result<Briefing> {
-    let record: Vec<u8> = tx
+/// A compression dictionary's bytes.
+fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>> {
+    let compressed: Vec<u8> = conn
         .query_row(
-            "SELECT record FROM revisions WHERE id = ?1",
-            [revision_id],
+            "SELECT content FROM zstd_dictionaries WHERE id = ?1",
+            [id],
             |row| row.get(0),
         )
+        .map_err(sql("reading a dictionary"))?;
+    decompress(&compressed, None, "dictionary")
+}
+
+/// The extracted record of a revision, read inside a transaction.
+fn record_in(tx: &Transaction<'_>, revision_id: i64) -> Result<Briefing> {
+    let (record, dictionary_id): (Vec<u8>, Option<i64>) = tx
+        .query_row(
+            "SELECT record, record_dictionary_id FROM revisions WHERE id = ?1",
+            [revision_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .map_err(sql("reading a revision"))?;
-    let json = decompress(&record, None, "record")?;
+    let dictionary = match dictionary_id {
+        Some(id) => Some(read_dictionary(tx, id)?),
+        None => None,
+    };
+    let json = decompress(&record, dictionary.as_deref(), "record")?;
     serde_json::from_slice(&json).map_err(|source| StoreError::Record {
         revision_id,
         source,
