@@ -1287,3 +1287,27 @@ fn fifty_rules_on_every_exchange_of_the_corpus() {
         "rules that never fire on two years of transcripts: {silent:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transcript_taken_down_mails_its_matching_exchanges_as_removed() {
+    let smtp = SmtpServer::start().await;
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, smtp.port(), "");
+    env.briefwatch(&["backfill"]);
+    site.remove_page(crate::support::EN_ARTICLE);
+    // A page counts as gone after `gone_after` (2) failed fetches in a row.
+    env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(smtp.received().is_empty(), "one 404 is not yet a removal");
+    let poll = env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(poll.contains("alerts: 1 sent"), "{poll}");
+    let received = smtp.received();
+    let mail = parse(&received[0].data);
+    let subject = mail.subject().unwrap();
+    assert!(
+        subject.starts_with("[briefwatch] taken down 2020-07-03 Zhao Lijian: india ("),
+        "{subject}"
+    );
+    let text = mail.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(text.contains("(removed) · rules: india"), "{text}");
+    assert!(text.contains("**India**"), "{text}");
+}
