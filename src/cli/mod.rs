@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 mod extract;
 
 #[derive(Parser)]
-#[command(name = "briefwatch", version, about = "Watch the Chinese Foreign Ministry's press-conference transcripts")]
+#[command(
+    name = "briefwatch",
+    version,
+    about = "Watch the Chinese Foreign Ministry's press-conference transcripts"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
