@@ -538,7 +538,18 @@ mod tests {
     fn marks_wrap_valid_ranges_and_skip_bad_ones() {
         let mut html = Html::new();
         let text = "台湾 and Taiwan";
-        write_marked(&mut html, text, &[0..6, 11..17, 1..3, 5..4, 15..99, 12..14]);
+        write_marked(
+            &mut html,
+            text,
+            &[
+                0..6,
+                11..17,
+                1..3,
+                Range { start: 5, end: 4 },
+                15..99,
+                12..14,
+            ],
+        );
         assert_eq!(html.finish(), "<mark>台湾</mark> and <mark>Taiwan</mark>");
     }
 
