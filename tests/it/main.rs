@@ -1,1 +1,4 @@
 //! Integration tests: the real binary and library against real servers on loopback.
+
+mod feed;
+mod serve;
