@@ -1,4 +1,5 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
+mod extract;
 mod feed;
 mod serve;

@@ -1,1 +1,0 @@
-//! Flattened paragraphs to exchanges; text normalization and the content hash.

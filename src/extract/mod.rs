@@ -1,0 +1,181 @@
+//! Flattened paragraphs to exchanges; text normalization and the content hash.
+//!
+//! Everything here is pure: strings in, strings out. The site profiles (`crate::site`) find the
+//! paragraphs in a page; this module decides who speaks and what counts as content.
+
+mod segment;
+
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::model::Briefing;
+
+pub use segment::{segment, segment_with_spokesperson};
+
+/// Fold every kind of white space (NBSP, U+3000 ideographic space, tabs, line breaks, thin spaces)
+/// to one ASCII space, drop zero-width characters, trim, and put the text in Unicode NFC.
+///
+/// Markup-only differences (a word split across `<SPAN>`s, `&nbsp;` instead of a space, a
+/// U+3000 indent) disappear here, which is what makes the content hash insensitive to them.
+pub fn normalize(text: &str) -> String {
+    let mut folded = String::with_capacity(text.len());
+    let mut pending_space = false;
+    for c in text.chars() {
+        if is_zero_width(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && !folded.is_empty() {
+            folded.push(' ');
+        }
+        pending_space = false;
+        folded.push(c);
+    }
+    if folded.is_ascii() {
+        return folded;
+    }
+    folded.nfc().collect()
+}
+
+fn is_zero_width(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+    )
+}
+
+/// Version tag of the canonical rendering; part of the hashed text so that a deliberate change of
+/// the rendering is visible rather than silently colliding with old hashes.
+const CANONICAL_VERSION: &str = "briefwatch-canonical-v1";
+
+/// The text the content hash is computed over: title, briefing date, spokesperson, opening
+/// paragraphs and every exchange (asker, after-conference flag, question and answer paragraphs),
+/// one item per line.
+///
+/// Left out on purpose: the URL (a re-published transcript is the same content), the publication
+/// time (the site re-stamps pages without editing them), the language and kind (the language is a
+/// property of the source; the kind is derived from the title, which is included).
+/// Paragraphs are normalized and never contain a line break, so the line structure is unambiguous.
+pub fn canonical_text(briefing: &Briefing) -> String {
+    let mut text = String::with_capacity(4096);
+    let mut line = |tag: &str, value: &str| {
+        text.push_str(tag);
+        text.push('\t');
+        text.push_str(&normalize(value));
+        text.push('\n');
+    };
+    line("version", CANONICAL_VERSION);
+    line("title", &briefing.title);
+    line(
+        "date",
+        &briefing
+            .date
+            .map(|date| date.format("%Y-%m-%d").to_string())
+            .unwrap_or_default(),
+    );
+    line(
+        "spokesperson",
+        briefing.spokesperson.as_deref().unwrap_or_default(),
+    );
+    for paragraph in &briefing.opening {
+        line("opening", paragraph);
+    }
+    for exchange in &briefing.exchanges {
+        line("exchange", &exchange.ordinal.to_string());
+        line("asker", &exchange.asker);
+        if exchange.after_conference {
+            line("after_conference", "true");
+        }
+        for paragraph in &exchange.question {
+            line("question", paragraph);
+        }
+        for paragraph in &exchange.answer {
+            line("answer", paragraph);
+        }
+    }
+    text
+}
+
+/// SHA-256 (lower-case hex) of [`canonical_text`].
+pub fn content_hash(briefing: &Briefing) -> String {
+    hex::encode(Sha256::digest(canonical_text(briefing).as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Exchange, Kind, Lang};
+
+    #[test]
+    fn normalize_folds_spaces_and_composes() {
+        assert_eq!(
+            normalize("\u{3000}\u{3000}赵立坚：\u{a0} 中方\n\t高度赞赏 "),
+            "赵立坚： 中方 高度赞赏"
+        );
+        assert_eq!(normalize("Cafe\u{301}\u{200b}!"), "Café!");
+        assert_eq!(normalize(" \u{a0} "), "");
+    }
+
+    fn briefing() -> Briefing {
+        Briefing {
+            url: "https://example.test/a".into(),
+            lang: Lang::En,
+            kind: Kind::PressConference,
+            title: "T".into(),
+            date: chrono::NaiveDate::from_ymd_opt(2020, 7, 3),
+            published_at: None,
+            spokesperson: Some("Zhao Lijian".into()),
+            opening: vec!["Opening.".into()],
+            exchanges: vec![Exchange {
+                ordinal: 1,
+                asker: "CCTV".into(),
+                question: vec!["Q?".into()],
+                answer: vec!["A.".into(), "More.".into()],
+                after_conference: false,
+            }],
+            content_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn hash_ignores_url_and_publication_time_but_not_content() {
+        let base = briefing();
+        let hash = content_hash(&base);
+        assert_eq!(hash.len(), 64);
+
+        let mut moved = base.clone();
+        moved.url = "https://example.test/republished".into();
+        moved.published_at = chrono::DateTime::parse_from_rfc3339("2020-07-03T21:19:00+08:00").ok();
+        assert_eq!(content_hash(&moved), hash);
+
+        let mut spaced = base.clone();
+        spaced.exchanges[0].answer[0] = "A.\u{a0}".into();
+        assert_eq!(content_hash(&spaced), hash);
+
+        let edits: [fn(&mut Briefing); 9] = [
+            |b| b.title.push('!'),
+            |b| b.date = None,
+            |b| b.spokesperson = None,
+            |b| b.opening.clear(),
+            |b| b.exchanges[0].asker = "AFP".into(),
+            |b| b.exchanges[0].after_conference = true,
+            |b| b.exchanges[0].question[0].push('?'),
+            |b| {
+                b.exchanges[0].answer.pop();
+            },
+            // Moving a paragraph from the answer to the question is a content change too.
+            |b| {
+                let first = b.exchanges[0].answer.remove(0);
+                b.exchanges[0].question.push(first);
+            },
+        ];
+        for edit in edits {
+            let mut changed = base.clone();
+            edit(&mut changed);
+            assert_ne!(content_hash(&changed), hash, "{changed:?}");
+        }
+    }
+}
