@@ -701,3 +701,141 @@ print(json.dumps(result))
         format!("tag:briefwatch,2024:briefing:{EN_URL}")
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Real transcripts, extracted from saved pages.
+
+use briefwatch::charset::decode_html;
+use briefwatch::feed::clean_text;
+use briefwatch::site::{Profile, is_listing_url, is_soft_404};
+
+fn extract_page(path: &std::path::Path, url: &str) -> Option<Briefing> {
+    let html = decode_html(&std::fs::read(path).unwrap(), Some("text/html"));
+    if is_soft_404(&html) {
+        return None;
+    }
+    Profile::detect(url, &html)
+        .and_then(|profile| profile.parse_article(&html, url))
+        .ok()
+}
+
+/// Renders `briefings` into a feed set large enough to hold all of them, and checks that every
+/// transcript reads back from feed-rs with its title, link and full text intact.
+fn check_real_briefings(briefings: Vec<Briefing>) -> FeedSet {
+    let first_seen = Utc.with_ymd_and_hms(2020, 7, 4, 3, 0, 0).unwrap();
+    let inputs = FeedInputs {
+        briefings: briefings
+            .iter()
+            .map(|briefing| BriefingEntry {
+                briefing: briefing.clone(),
+                first_seen,
+            })
+            .collect(),
+        ..FeedInputs::default()
+    };
+    let set = FeedSet::build(&settings(10_000), &inputs, &FeedSet::default(), now()).unwrap();
+    let feed = parse(&xml(&set, "briefings"));
+    assert_eq!(feed.entries.len(), briefings.len());
+    for briefing in &briefings {
+        let guid = format!("tag:briefwatch,2024:briefing:{}", briefing.url);
+        let entry = feed
+            .entries
+            .iter()
+            .find(|entry| entry.id == guid)
+            .unwrap_or_else(|| panic!("{guid} in the feed"));
+        assert_eq!(
+            entry.title.as_ref().unwrap().content,
+            clean_text(&briefing.title),
+            "{}",
+            briefing.url
+        );
+        assert_eq!(entry.links[0].href, briefing.url);
+        let text = visible_text(&entry.summary.as_ref().unwrap().content);
+        for paragraph in briefing.opening.iter().chain(
+            briefing
+                .exchanges
+                .iter()
+                .flat_map(|e| e.question.iter().chain(&e.answer)),
+        ) {
+            // The rendering shows non-breaking spaces as such; everything else verbatim.
+            assert!(
+                text.contains(clean_text(paragraph).as_ref()),
+                "{}: paragraph missing from the description: {paragraph:?}",
+                briefing.url
+            );
+        }
+    }
+    set
+}
+
+#[test]
+fn real_transcripts_render_and_read_back() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
+    let index = std::fs::read_to_string(dir.join("FIXTURES.tsv")).unwrap();
+    let briefings: Vec<Briefing> = index
+        .lines()
+        .skip(1)
+        .map(|line| line.split('\t').collect::<Vec<_>>())
+        .filter(|fields| fields[2] == "article")
+        .filter_map(|fields| extract_page(&dir.join(fields[0]), fields[1]))
+        .collect();
+    assert!(
+        briefings.len() >= 7,
+        "{} fixture transcripts",
+        briefings.len()
+    );
+    let chinese = briefings.iter().filter(|b| b.lang == Lang::Zh).count();
+    assert!(chinese > 0);
+    let set = check_real_briefings(briefings);
+    assert_eq!(parse(&xml(&set, "briefings-zh")).entries.len(), chinese);
+}
+
+#[test]
+fn whole_corpus_feeds() {
+    let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS")
+        .map(std::path::PathBuf::from)
+        .filter(|dir| dir.join("mfa-2020/MANIFEST.tsv").is_file())
+    else {
+        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
+        return;
+    };
+    let root = corpus.join("mfa-2020");
+    let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).unwrap();
+    let briefings: Vec<Briefing> = manifest
+        .lines()
+        .skip(1)
+        .map(|line| line.split('\t').collect::<Vec<_>>())
+        .filter(|fields| fields[1] == "200" && !is_listing_url(fields[0]))
+        .filter_map(|fields| extract_page(&root.join(fields[3]), fields[0]))
+        .collect();
+    assert!(
+        briefings.len() > 800,
+        "{} transcripts extracted",
+        briefings.len()
+    );
+    let set = check_real_briefings(briefings);
+
+    let probe = Command::new("python3")
+        .args(["-c", "import feedparser"])
+        .output();
+    if !probe.is_ok_and(|output| output.status.success()) {
+        eprintln!("python3 feedparser not importable: feedparser part of the corpus test skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    set.write_dir(dir.path()).unwrap();
+    for name in ["briefings-en", "briefings-zh"] {
+        let path = dir.path().join(format!("{name}.xml"));
+        let output = Command::new("python3")
+            .arg("-c")
+            .arg("import sys, feedparser; d = feedparser.parse(sys.argv[1]); print(d.bozo, len(d.entries), d.get('bozo_exception', ''))")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            stdout.starts_with("False "),
+            "{name}: feedparser says {stdout}"
+        );
+    }
+}
