@@ -14,7 +14,7 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, FixedOffset};
 use rss::extension::atom::{AtomExtension, Link as AtomLink};
 use rss::extension::dublincore::DublinCoreExtension;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub use html::clean_text;
 pub use items::{
@@ -44,7 +44,7 @@ pub enum FeedError {
 }
 
 /// The `[feeds]` section of the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FeedsConfig {
     /// Items per feed, newest first.
