@@ -1,5 +1,8 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
+mod archive;
 mod extract;
 mod feed;
+mod fetch;
 mod serve;
+mod support;
