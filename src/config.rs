@@ -6,7 +6,6 @@
 //! owns its own struct and its own defaults.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -238,20 +237,8 @@ impl Default for ScheduleConfig {
     }
 }
 
-/// `[http]`: the feed and web server.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    pub listen: SocketAddr,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
-        }
-    }
-}
+/// `[http]`: the feed and web server (defined with the server).
+pub use crate::serve::HttpConfig;
 
 /// `[[source]]`: one listing of one language.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -273,10 +260,8 @@ fn default_poll_interval() -> Duration {
     Duration::from_secs(30 * 60)
 }
 
-/// `[feeds]`: RSS feeds.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FeedsConfig {}
+/// `[feeds]`: RSS feeds (defined with the feeds).
+pub use crate::feed::FeedsConfig;
 
 /// `[[alert]]`: one keyword alert rule.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -397,6 +382,12 @@ impl Config {
                 return Err(invalid(key.into(), "must be longer than 0s".into()));
             }
         }
+        self.feeds
+            .validate()
+            .map_err(|error| invalid("feeds.items".into(), error.to_string()))?;
+        self.http
+            .validate()
+            .map_err(|error| invalid("http.public_url".into(), error.to_string()))?;
         if self.archive.gone_after == 0 {
             return Err(invalid(
                 "archive.gone_after".into(),

@@ -12,6 +12,7 @@ use briefwatch::store::Store;
 mod backfill;
 mod check_config;
 mod extract;
+mod feeds;
 mod import;
 mod list;
 mod poll;
@@ -62,6 +63,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Validate the configuration and print it with defaults filled in.
     CheckConfig(check_config::CheckConfigArgs),
+    /// Write every RSS feed from the archive as static files.
+    Feeds(feeds::FeedsArgs),
 }
 
 /// What every command that touches the archive needs.
@@ -139,5 +142,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::run(&global, args),
         Command::Status(args) => status::run(&global, args),
         Command::CheckConfig(args) => check_config::run(&global, args),
+        Command::Feeds(args) => feeds::run(&global, args),
     }
 }

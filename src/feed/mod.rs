@@ -4,6 +4,7 @@
 //! module turns each into a [`FeedItem`] with a stable guid and sanitized HTML, and [`render`] writes
 //! one RSS 2.0 document. [`FeedSet`] renders every feed once per change and hands out the bytes.
 
+mod archive;
 mod html;
 mod items;
 mod set;
@@ -16,6 +17,7 @@ use rss::extension::atom::{AtomExtension, Link as AtomLink};
 use rss::extension::dublincore::DublinCoreExtension;
 use serde::{Deserialize, Serialize};
 
+pub use archive::{Publisher, inputs_from_store, revision_blocks};
 pub use html::clean_text;
 pub use items::{
     BriefingEntry, ChangeBlock, EventEntry, EventKind, KeywordEntry, Mark, Part, Place, Segment,
@@ -36,6 +38,10 @@ pub enum FeedError {
     InvalidItemCount(usize),
     #[error("writing RSS for feed {feed}: {source}")]
     Xml { feed: String, source: rss::Error },
+    #[error("reading the archive for feeds: {source}")]
+    Store { source: crate::store::StoreError },
+    #[error("feed settings: {0}")]
+    Config(String),
     #[error("writing feed file {path}: {source}")]
     Io {
         path: PathBuf,

@@ -839,3 +839,152 @@ fn whole_corpus_feeds() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// From the archive: `briefwatch feeds --out` after a backfill and a revision.
+
+use crate::support::{
+    EN_ARTICLE, FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, fixture_site,
+    test_config,
+};
+
+/// The English article of 3 July with its second exchange (Beijing Youth Daily) cut out and one
+/// answer reworded.
+fn revised_article(site: &SiteServer) -> Vec<u8> {
+    let page = String::from_utf8(site.page(EN_ARTICLE)).unwrap();
+    let kept: Vec<&str> = page
+        .lines()
+        .filter(|line| {
+            !line.contains(">Beijing Youth Daily</SPAN>")
+                && !line.contains("Indeed, the documentary")
+        })
+        .collect();
+    assert_eq!(
+        kept.len() + 2,
+        page.lines().count(),
+        "fixture layout changed"
+    );
+    kept.join("\n")
+        .replacen("highly applauds", "appreciates", 1)
+        .into_bytes()
+}
+
+#[test]
+fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::with_config(&test_config(&site, "\n[feeds]\nitems = 20\n"));
+    env.briefwatch(&["backfill"]);
+    let out = env.dir.path().join("public");
+    let printed = env.briefwatch(&["feeds", "--out", out.to_str().unwrap()]);
+    assert_eq!(
+        printed
+            .lines()
+            .filter(|line| line.starts_with("written "))
+            .count(),
+        4,
+        "{printed}"
+    );
+
+    let read = |name: &str| std::fs::read_to_string(out.join(format!("{name}.xml"))).unwrap();
+    let english = parse(&read("briefings-en"));
+    assert_eq!(english.entries.len(), FIXTURE_EN_ARTICLES.len());
+    assert_eq!(
+        parse(&read("briefings-zh")).entries.len(),
+        FIXTURE_ZH_ARTICLES.len()
+    );
+    assert_eq!(
+        parse(&read("briefings")).entries.len(),
+        FIXTURE_EN_ARTICLES.len() + FIXTURE_ZH_ARTICLES.len()
+    );
+    let july3 = english
+        .entries
+        .iter()
+        .find(|entry| entry.links[0].href == site.url(EN_ARTICLE))
+        .expect("the 3 July briefing");
+    assert_eq!(
+        july3.title.as_ref().unwrap().content,
+        "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020"
+    );
+    let text = visible_text(&july3.summary.as_ref().unwrap().content);
+    assert!(
+        text.contains("Beijing Youth Daily: Ryo Takeuchi, a Japanese director"),
+        "{text}"
+    );
+    assert!(parse(&read("revisions")).entries.is_empty());
+
+    // Nothing changed: nothing is rewritten.
+    let printed = env.briefwatch(&["feeds", "--out", out.to_str().unwrap()]);
+    assert!(
+        printed.lines().all(|line| line.starts_with("unchanged ")),
+        "{printed}"
+    );
+
+    site.set_page(EN_ARTICLE, revised_article(&site));
+    env.briefwatch(&["poll", "--once", "--all"]);
+    let printed = env.briefwatch(&["feeds", "--out", out.to_str().unwrap()]);
+    let written: Vec<&str> = printed
+        .lines()
+        .filter_map(|line| line.strip_prefix("written "))
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        written.len(),
+        3,
+        "briefings, briefings-en, revisions: {printed}"
+    );
+
+    let english = parse(&read("briefings-en"));
+    let edited = english
+        .entries
+        .iter()
+        .find(|entry| entry.links[0].href == site.url(EN_ARTICLE))
+        .unwrap();
+    assert_eq!(edited.id, july3.id, "an edit keeps the briefing's guid");
+
+    let revisions = parse(&read("revisions"));
+    assert_eq!(revisions.entries.len(), 1);
+    let revised = &revisions.entries[0];
+    assert_eq!(
+        revised.title.as_ref().unwrap().content,
+        "Revised: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020"
+    );
+    assert_eq!(revised.links[0].href, site.url(EN_ARTICLE));
+    let html = &revised.summary.as_ref().unwrap().content;
+    assert!(
+        html.contains("<del>highly applauds</del><ins>appreciates</ins>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Exchange 2 removed (Beijing Youth Daily)"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<strong>Beijing Youth Daily: Ryo Takeuchi"),
+        "{html}"
+    );
+    let document_id = env
+        .store()
+        .document(briefwatch::store::DocumentKey::Url(&site.url(EN_ARTICLE)))
+        .unwrap()
+        .unwrap()
+        .id;
+    assert!(
+        html.contains(&format!(
+            "href=\"http://127.0.0.1:0/b/{document_id}/diff?from=1&amp;to=2\""
+        )),
+        "{html}"
+    );
+}
+
+#[test]
+fn feeds_command_without_a_directory_says_how_to_give_one() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    let output = env.briefwatch_output(&["feeds"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("pass --out DIR or set [feeds] out_dir"),
+        "{stderr}"
+    );
+}

@@ -482,11 +482,16 @@ pub fn assert_success(output: &Output, args: &[&str]) {
     );
 }
 
-/// A config for `site`: both 2020 listings, no pacing, 2 s timeout, millisecond backoff.
+/// A config for `site`: both 2020 listings, no pacing, 2 s timeout, millisecond backoff, the HTTP
+/// server on any free port.
 /// `extra` is appended (more sections, or overrides of sections not written here).
 pub fn test_config(site: &SiteServer, extra: &str) -> String {
     format!(
-        r#"[fetch]
+        r#"[http]
+# Any free port: tests run in parallel, and a fixed port may be taken.
+listen = "127.0.0.1:0"
+
+[fetch]
 contact = "mailto:tests@example.org"
 min_request_interval = "0s"
 connect_timeout = "2s"
