@@ -220,3 +220,105 @@ async fn binding_a_taken_port_names_the_address() {
     let error = serve::bind(addr).await.unwrap_err();
     assert!(error.to_string().contains(&addr.to_string()), "{error}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// The daemon: `briefwatch run` serves the feeds it keeps up to date.
+
+use crate::support::{
+    FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, fixture_site, test_config,
+};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_serves_feeds_it_refreshes_and_survives_a_reload() {
+    let site = SiteServer::start(fixture_site());
+    let port = free_port();
+    let config = test_config(&site, "\n[schedule]\ntick = \"200ms\"\n").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let public = tempfile::tempdir().unwrap();
+    let out_dir = public.path().join("feeds");
+    let env = TestEnv::with_config(&format!(
+        "{config}\n[feeds]\nout_dir = \"{}\"\n",
+        out_dir.display()
+    ));
+
+    let mut child = env.command().arg("run").spawn().unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/feeds/briefings.xml");
+    let expected = FIXTURE_EN_ARTICLES.len() + FIXTURE_ZH_ARTICLES.len();
+    let started = std::time::Instant::now();
+    let mut latest = None;
+    while started.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let Ok(response) = client.get(&url).send().await else {
+            continue;
+        };
+        assert_eq!(response.status(), StatusCode::OK);
+        let etag = response.headers()[ETAG].to_str().unwrap().to_string();
+        let body = response.text().await.unwrap();
+        let count = feed_rs::parser::parse(body.as_bytes())
+            .unwrap()
+            .entries
+            .len();
+        latest = Some((etag, count));
+        // Polling reads first listing pages only: all but the second English page's items.
+        if count >= expected - 2 {
+            break;
+        }
+    }
+    let (etag, count) = latest.expect("the daemon answered");
+    assert_eq!(count, expected - 2, "items served");
+    let again = client
+        .get(&url)
+        .header(IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let on_disk = std::fs::read_to_string(out_dir.join("briefings.xml")).unwrap();
+    assert_eq!(
+        feed_rs::parser::parse(on_disk.as_bytes())
+            .unwrap()
+            .entries
+            .len(),
+        expected - 2,
+        "static copy in [feeds] out_dir"
+    );
+
+    // A reload keeps the daemon and its listener alive.
+    signal(&child, "HUP");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still running after SIGHUP"
+    );
+    let health = client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+
+    signal(&child, "TERM");
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}");
+}
