@@ -487,11 +487,7 @@ pub fn assert_success(output: &Output, args: &[&str]) {
 /// `extra` is appended (more sections, or overrides of sections not written here).
 pub fn test_config(site: &SiteServer, extra: &str) -> String {
     format!(
-        r#"[http]
-# Any free port: tests run in parallel, and a fixed port may be taken.
-listen = "127.0.0.1:0"
-
-[fetch]
+        r#"[fetch]
 contact = "mailto:tests@example.org"
 min_request_interval = "0s"
 connect_timeout = "2s"
@@ -512,7 +508,11 @@ name = "mfa-zh"
 profile = "mfa-zh"
 listing_url = "{zh}"
 lang = "zh"
-{extra}"#,
+{extra}
+[http]
+# Any free port: tests run in parallel, and a fixed port may be taken.
+listen = "127.0.0.1:0"
+"#,
         en = site.url(EN_LISTING),
         zh = site.url(ZH_LISTING),
     )
