@@ -942,8 +942,33 @@ fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
     assert_eq!(edited.id, july3.id, "an edit keeps the briefing's guid");
 
     let revisions = parse(&read("revisions"));
-    assert_eq!(revisions.entries.len(), 1);
-    let revised = &revisions.entries[0];
+    let titles: Vec<&str> = revisions
+        .entries
+        .iter()
+        .map(|entry| entry.title.as_ref().unwrap().content.as_str())
+        .collect();
+    // The removal is reported three ways: the revision, the removed exchange quoted on its own,
+    // and the Chinese exchange of that day that lost its English counterpart.
+    assert_eq!(
+        titles,
+        [
+            "Exchange removed: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020",
+            "Missing from the other language: 2020年7月3日外交部发言人赵立坚主持例行记者会",
+            "Revised: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020",
+        ]
+    );
+    let revised = revisions
+        .entries
+        .iter()
+        .find(|entry| {
+            entry
+                .title
+                .as_ref()
+                .unwrap()
+                .content
+                .starts_with("Revised: ")
+        })
+        .expect("a revised item");
     assert_eq!(
         revised.title.as_ref().unwrap().content,
         "Revised: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020"
