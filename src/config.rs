@@ -6,7 +6,6 @@
 //! owns its own struct and its own defaults.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -239,20 +238,8 @@ impl Default for ScheduleConfig {
     }
 }
 
-/// `[http]`: the feed and web server.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    pub listen: SocketAddr,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
-        }
-    }
-}
+/// `[http]`: the feed and web server (defined with the server).
+pub use crate::serve::HttpConfig;
 
 /// `[[source]]`: one listing of one language.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -274,10 +261,8 @@ fn default_poll_interval() -> Duration {
     Duration::from_secs(30 * 60)
 }
 
-/// `[feeds]`: RSS feeds.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FeedsConfig {}
+/// `[feeds]`: RSS feeds (defined with the feeds).
+pub use crate::feed::FeedsConfig;
 
 /// `[[alert]]` and `[smtp]`: owned by the alert stage.
 pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig};
@@ -410,6 +395,12 @@ impl Config {
             let crate::diff::DiffError::OutOfRange { field, .. } = &error;
             return Err(invalid(format!("diff.{field}"), error.to_string()));
         }
+        self.feeds
+            .validate()
+            .map_err(|error| invalid("feeds.items".into(), error.to_string()))?;
+        self.http
+            .validate()
+            .map_err(|error| invalid("http.public_url".into(), error.to_string()))?;
         if self.archive.gone_after == 0 {
             return Err(invalid(
                 "archive.gone_after".into(),

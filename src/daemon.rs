@@ -940,6 +940,17 @@ impl Engine {
 /// A cycle in progress is abandoned at its next await point; every page already handled is in the
 /// archive, and none is half-written.
 pub async fn run(engine: &mut Engine, clock: &dyn Clock, shutdown: impl Future<Output = ()>) {
+    run_with(engine, clock, shutdown, |_, _| {}).await
+}
+
+/// [`run`], calling `after_cycle` with the engine and the report of every finished cycle (the
+/// feeds are re-rendered there when the cycle stored something).
+pub async fn run_with(
+    engine: &mut Engine,
+    clock: &dyn Clock,
+    shutdown: impl Future<Output = ()>,
+    mut after_cycle: impl FnMut(&Engine, &Report),
+) {
     let mut ticker = tokio::time::interval(engine.config.schedule.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
@@ -953,6 +964,7 @@ pub async fn run(engine: &mut Engine, clock: &dyn Clock, shutdown: impl Future<O
                         if report.listings + report.articles > 0 {
                             tracing::info!(summary = %report.summary(), "cycle done");
                         }
+                        after_cycle(engine, &report);
                     }
                 }
             }
@@ -961,6 +973,66 @@ pub async fn run(engine: &mut Engine, clock: &dyn Clock, shutdown: impl Future<O
     // A cycle cut short may hold 304 answers back; they are worth their log rows.
     engine.flush_unchanged(&mut Report::default());
     tracing::info!("shutting down");
+}
+
+/// What a signal asks the daemon to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM (systemctl stop) or SIGINT (Ctrl-C).
+    Stop,
+    /// SIGHUP (systemctl reload): re-read the configuration.
+    Reload,
+}
+
+/// The signals the daemon reacts to, registered once at start so none is lost between waits.
+pub struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    pub async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.terminate.recv() => Signal::Stop,
+            _ = self.interrupt.recv() => Signal::Stop,
+            _ = self.hangup.recv() => Signal::Reload,
+        }
+    }
+}
+
+/// Tells systemd (`Type=notify`) about a state change; a no-op when not started by systemd.
+pub fn notify(state: sd_notify::NotifyState<'_>) {
+    if let Err(error) = sd_notify::notify(false, &[state]) {
+        tracing::warn!(%error, "cannot notify systemd");
+    }
+}
+
+/// Pings the systemd watchdog at half its period, from the runtime's worker threads: a wedged
+/// runtime stops the pings and systemd restarts the service. `None` when no watchdog is set.
+pub fn spawn_watchdog() -> Option<tokio::task::JoinHandle<()>> {
+    let mut usec = 0;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return None;
+    }
+    let period = Duration::from_micros(usec / 2);
+    Some(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            notify(sd_notify::NotifyState::Watchdog);
+        }
+    }))
 }
 
 #[cfg(test)]

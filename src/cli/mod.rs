@@ -14,6 +14,7 @@ mod backfill;
 mod check_config;
 mod diff;
 mod extract;
+mod feeds;
 mod history;
 mod import;
 mod list;
@@ -74,6 +75,8 @@ pub enum Command {
     Alerts(alerts::AlertsArgs),
     /// One day's English and Chinese press conferences side by side, unpaired exchanges marked.
     Pair(pair::PairArgs),
+    /// Write every RSS feed from the archive as static files.
+    Feeds(feeds::FeedsArgs),
 }
 
 /// What every command that touches the archive needs.
@@ -156,5 +159,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Diff(args) => diff::run(&global, args),
         Command::Pair(args) => pair::run(&global, args),
         Command::Alerts(args) => alerts::run(&global, args),
+        Command::Feeds(args) => feeds::run(&global, args),
     }
 }

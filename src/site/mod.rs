@@ -16,7 +16,7 @@ use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{content_hash, normalize, segment_owned};
+use crate::extract::{content_hash_of_extracted, normalize, segment_owned};
 use crate::model::{Briefing, Lang, Listing, ListingItem};
 
 pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
@@ -323,7 +323,7 @@ impl Profile {
             exchanges,
             content_hash: String::new(),
         };
-        briefing.content_hash = content_hash(&briefing);
+        briefing.content_hash = content_hash_of_extracted(&briefing);
         Ok(briefing)
     }
 

@@ -4,6 +4,8 @@ mod alert;
 mod archive;
 mod diff;
 mod extract;
+mod feed;
 mod fetch;
+mod serve;
 mod smtp_server;
 mod support;
