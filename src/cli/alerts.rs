@@ -255,7 +255,7 @@ fn transport(
 
 fn send_test(config: &Config, address: &str) -> anyhow::Result<ExitCode> {
     let smtp = smtp(config)?;
-    let settings = smtp.compose_settings(None)?;
+    let settings = smtp.compose_settings(public_url(config)?)?;
     let now = Utc::now();
     let message_id = outbox::new_message_id(now, &smtp.message_id_domain());
     let message = compose_test(&settings, address, now, &message_id)?;
@@ -263,6 +263,15 @@ fn send_test(config: &Config, address: &str) -> anyhow::Result<ExitCode> {
     let reply = super::runtime()?.block_on(send_now(&transport, message))?;
     println!("sent {message_id} to {address}: {reply}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `[http] public_url` when it is set: mails link to briefwatch's own view only at an address
+/// readers can reach, never at the loopback default.
+fn public_url(config: &Config) -> anyhow::Result<Option<String>> {
+    match &config.http.public_url {
+        Some(_) => Ok(Some(config.http.public_url()?)),
+        None => Ok(None),
+    }
 }
 
 /// True when no document has a revision yet: the first fill of the archive, which indexes silently.
@@ -297,7 +306,7 @@ pub fn sender(config: &Config) -> anyhow::Result<Option<Sender>> {
     let sender = Sender::new(
         conn,
         transport(smtp)?,
-        smtp.compose_settings(None)?,
+        smtp.compose_settings(public_url(config)?)?,
         smtp.clone(),
     )?;
     Ok(Some(sender))

@@ -945,6 +945,11 @@ async fn a_backfill_is_silent_and_a_revision_that_adds_a_match_is_mailed_with_it
     let smtp = SmtpServer::start().await;
     let site = crate::support::SiteServer::start(crate::support::fixture_site());
     let env = archive_env(&site, smtp.port(), "");
+    let config = std::fs::read_to_string(&env.config).unwrap().replace(
+        "listen = \"127.0.0.1:0\"",
+        "listen = \"127.0.0.1:0\"\npublic_url = \"https://briefwatch.example.org/\"",
+    );
+    std::fs::write(&env.config, config).unwrap();
     let backfill = env.briefwatch(&["backfill"]);
     assert!(!backfill.contains("alerts:"), "{backfill}");
     assert!(outbox_rows(&env).is_empty(), "a backfill queues nothing");
@@ -975,6 +980,12 @@ async fn a_backfill_is_silent_and_a_revision_that_adds_a_match_is_mailed_with_it
     assert!(text.contains("(revised) · rules: india"), "{text}");
     assert!(text.contains("**India**"), "{text}");
     assert!(text.contains("What changed"), "{text}");
+    // The link to briefwatch's own diff view, from [http] public_url and the revision numbers.
+    let view = regex::Regex::new(
+        r"In briefwatch: https://briefwatch\.example\.org/b/\d+/diff\?from=1&to=2\n",
+    )
+    .unwrap();
+    assert!(view.is_match(&text), "{text}");
     assert!(
         text.contains("Hong Kong") && text.contains("India"),
         "the diff names both"
