@@ -1235,14 +1235,27 @@ pub fn insert_event(
 
 /// The extracted record of a revision, read inside a transaction.
 fn record_in(tx: &Transaction<'_>, revision_id: i64) -> Result<Briefing> {
-    let record: Vec<u8> = tx
+    let (record, dictionary_id): (Vec<u8>, Option<i64>) = tx
         .query_row(
-            "SELECT record FROM revisions WHERE id = ?1",
+            "SELECT record, record_dictionary_id FROM revisions WHERE id = ?1",
             [revision_id],
-            |row| row.get(0),
+            |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .map_err(sql("reading a revision"))?;
-    let json = decompress(&record, None, "record")?;
+    let dictionary = match dictionary_id {
+        Some(id) => {
+            let compressed: Vec<u8> = tx
+                .query_row(
+                    "SELECT content FROM zstd_dictionaries WHERE id = ?1",
+                    [id],
+                    |row| row.get(0),
+                )
+                .map_err(sql("reading a dictionary"))?;
+            Some(decompress(&compressed, None, "dictionary")?)
+        }
+        None => None,
+    };
+    let json = decompress(&record, dictionary.as_deref(), "record")?;
     serde_json::from_slice(&json).map_err(|source| StoreError::Record {
         revision_id,
         source,
