@@ -62,8 +62,9 @@ pub struct Config {
     /// `[[alert]]`: keyword alert rules.
     #[serde(default, rename = "alert")]
     pub alerts: Vec<AlertConfig>,
+    /// `[smtp]`: required when there are alert rules.
     #[serde(default)]
-    pub smtp: SmtpConfig,
+    pub smtp: Option<SmtpConfig>,
     #[serde(default)]
     pub diff: DiffConfig,
     #[serde(default)]
@@ -263,20 +264,11 @@ fn default_poll_interval() -> Duration {
 /// `[feeds]`: RSS feeds (defined with the feeds).
 pub use crate::feed::FeedsConfig;
 
-/// `[[alert]]`: one keyword alert rule.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertConfig {}
+/// `[[alert]]` and `[smtp]`: owned by the alert stage.
+pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig};
 
-/// `[smtp]`: the mail relay for alerts.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmtpConfig {}
-
-/// `[diff]`: how revisions are compared.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiffConfig {}
+/// `[diff]`: how revisions are compared; owned by the diff stage.
+pub use crate::diff::DiffConfig;
 
 /// `[service]`: running under systemd.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -381,6 +373,27 @@ impl Config {
             if value.is_zero() {
                 return Err(invalid(key.into(), "must be longer than 0s".into()));
             }
+        }
+        if let Err(error) = crate::alert::RuleSet::compile(&self.alerts) {
+            return Err(invalid("alert".into(), error.to_string()));
+        }
+        match &self.smtp {
+            Some(smtp) => {
+                if let Err(error) = smtp.validate() {
+                    return Err(invalid("smtp".into(), error.to_string()));
+                }
+            }
+            None if !self.alerts.is_empty() => {
+                return Err(invalid(
+                    "smtp".into(),
+                    "alert rules need an [smtp] section to deliver them".into(),
+                ));
+            }
+            None => {}
+        }
+        if let Err(error) = self.diff.validate() {
+            let crate::diff::DiffError::OutOfRange { field, .. } = &error;
+            return Err(invalid(format!("diff.{field}"), error.to_string()));
         }
         self.feeds
             .validate()

@@ -231,7 +231,20 @@ pub struct Engine {
     profiles: HashMap<String, Profile>,
     /// Hosts found blocked in this process, with the time the block ends.
     blocked: HashMap<String, DateTime<Utc>>,
+    /// 304 answers waiting to be written together (see [`Store::ingest_articles`]).
+    unchanged: Vec<Unchanged>,
 }
+
+/// A 304 answer to write later: it cannot make a revision, so it need not cost a commit of its own.
+struct Unchanged {
+    source: String,
+    lang: crate::model::Lang,
+    record: FetchRecord,
+    validators: Validators,
+    next_check: DateTime<Utc>,
+}
+
+const UNCHANGED_BATCH: usize = 128;
 
 fn host_of(url: &str) -> Option<String> {
     Url::parse(url)
@@ -258,12 +271,14 @@ impl Engine {
             profiles.insert(source.name.clone(), profile);
         }
         store.set_gone_after(config.archive.gone_after);
+        store.set_diff_config(config.diff.clone());
         Ok(Engine {
             config,
             store,
             fetcher,
             profiles,
             blocked: HashMap::new(),
+            unchanged: Vec::new(),
         })
     }
 
@@ -523,6 +538,20 @@ impl Engine {
             now,
             outcome,
         );
+        if outcome == Outcome::NotModified {
+            report.unchanged += 1;
+            self.unchanged.push(Unchanged {
+                source: source.name.clone(),
+                lang: source.lang,
+                record,
+                validators: fetched.validators.clone(),
+                next_check: next,
+            });
+            if self.unchanged.len() >= UNCHANGED_BATCH {
+                self.flush_unchanged(report);
+            }
+            return outcome;
+        }
         let ingested = self.store.ingest_article(&ArticleFetch {
             source: &source.name,
             lang: source.lang,
@@ -553,8 +582,49 @@ impl Engine {
         outcome
     }
 
-    /// One cycle: every due listing, then every due document (`all`: everything, now).
+    /// Writes the 304 answers held back, in one transaction.
+    fn flush_unchanged(&mut self, report: &mut Report) {
+        if self.unchanged.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.unchanged);
+        let fetches: Vec<ArticleFetch<'_>> = batch
+            .iter()
+            .map(|held| ArticleFetch {
+                source: &held.source,
+                lang: held.lang,
+                log: held.record.clone(),
+                raw: None,
+                validators: held.validators.clone(),
+                briefing: None,
+                next_check: held.next_check,
+            })
+            .collect();
+        match self.store.ingest_articles(&fetches) {
+            Ok(outcomes) => {
+                for (held, outcome) in batch.iter().zip(outcomes) {
+                    report.events += outcome.events.len() as u64;
+                    for event in &outcome.events {
+                        tracing::info!(source = %held.source, url = %held.record.url, event = event.kind, "event");
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, pages = batch.len(), "cannot store unchanged pages");
+                report.errors += 1;
+            }
+        }
+    }
+
+    /// One cycle: every due listing, then every due document (`all`: everything, now). Answers
+    /// held back are written before it returns.
     pub async fn poll_cycle(&mut self, clock: &dyn Clock, all: bool) -> Report {
+        let mut report = self.poll_cycle_unflushed(clock, all).await;
+        self.flush_unchanged(&mut report);
+        report
+    }
+
+    async fn poll_cycle_unflushed(&mut self, clock: &dyn Clock, all: bool) -> Report {
         let mut report = Report::default();
         let sources = self.config.sources.clone();
         for source in &sources {
@@ -900,6 +970,8 @@ pub async fn run_with(
             }
         }
     }
+    // A cycle cut short may hold 304 answers back; they are worth their log rows.
+    engine.flush_unchanged(&mut Report::default());
     tracing::info!("shutting down");
 }
 

@@ -9,12 +9,16 @@ use clap::{Parser, Subcommand};
 use briefwatch::config::Config;
 use briefwatch::store::Store;
 
+mod alerts;
 mod backfill;
 mod check_config;
+mod diff;
 mod extract;
 mod feeds;
+mod history;
 mod import;
 mod list;
+mod pair;
 mod poll;
 mod run;
 mod show;
@@ -63,6 +67,14 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Validate the configuration and print it with defaults filled in.
     CheckConfig(check_config::CheckConfigArgs),
+    /// A document's revisions (time, hash, significance, summary) and events.
+    History(history::HistoryArgs),
+    /// What changed between two revisions of a document.
+    Diff(diff::DiffArgs),
+    /// Keyword alerts: test a rule on the archive, show the outbox, send a test message.
+    Alerts(alerts::AlertsArgs),
+    /// One day's English and Chinese press conferences side by side, unpaired exchanges marked.
+    Pair(pair::PairArgs),
     /// Write every RSS feed from the archive as static files.
     Feeds(feeds::FeedsArgs),
 }
@@ -91,6 +103,7 @@ impl Global {
         let path = config.archive.database_path();
         let mut store = Store::open(&path)?;
         store.set_gone_after(config.archive.gone_after);
+        store.set_diff_config(config.diff.clone());
         Ok(store)
     }
 
@@ -142,6 +155,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Show(args) => show::run(&global, args),
         Command::Status(args) => status::run(&global, args),
         Command::CheckConfig(args) => check_config::run(&global, args),
+        Command::History(args) => history::run(&global, args),
+        Command::Diff(args) => diff::run(&global, args),
+        Command::Pair(args) => pair::run(&global, args),
+        Command::Alerts(args) => alerts::run(&global, args),
         Command::Feeds(args) => feeds::run(&global, args),
     }
 }

@@ -6,11 +6,13 @@
 mod segment;
 
 use sha2::{Digest, Sha256};
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::model::Briefing;
 
-pub use segment::{segment, segment_with_spokesperson};
+pub use segment::{segment, segment_owned, segment_with_spokesperson};
 
 /// Fold every kind of white space (NBSP, U+3000 ideographic space, tabs, line breaks, thin spaces)
 /// to one ASCII space, drop zero-width characters, trim, and put the text in Unicode NFC.
@@ -18,26 +20,150 @@ pub use segment::{segment, segment_with_spokesperson};
 /// Markup-only differences (a word split across `<SPAN>`s, `&nbsp;` instead of a space, a
 /// U+3000 indent) disappear here, which is what makes the content hash insensitive to them.
 pub fn normalize(text: &str) -> String {
+    normalize_cow(text).into_owned()
+}
+
+/// [`normalize`] that borrows when the text is already normalized, which paragraphs coming out
+/// of the extractor always are (the content hash re-checks them).
+pub fn normalize_cow(text: &str) -> Cow<'_, str> {
+    if is_normalized(text) {
+        return Cow::Borrowed(text);
+    }
     let mut folded = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.chars() {
-        if is_zero_width(c) {
+    let mut run_start: Option<usize> = None;
+    // Copy runs of ordinary characters as slices; only white space and zero-width characters
+    // need a decision.
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        let (class, width) = if may_be_special(bytes[index]) {
+            char_class_at(text, index)
+        } else {
+            (CharClass::Ordinary, 1)
+        };
+        if class == CharClass::Ordinary {
+            if run_start.is_none() {
+                if pending_space && !folded.is_empty() {
+                    folded.push(' ');
+                }
+                pending_space = false;
+                run_start = Some(index);
+            }
+        } else {
+            if let Some(start) = run_start.take() {
+                folded.push_str(&text[start..index]);
+            }
+            pending_space |= class == CharClass::Space;
+        }
+        index += width;
+    }
+    if let Some(start) = run_start {
+        folded.push_str(&text[start..]);
+    }
+    if is_nfc(&folded) {
+        return Cow::Owned(folded);
+    }
+    Cow::Owned(folded.nfc().collect())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    Space,
+    ZeroWidth,
+    Ordinary,
+}
+
+/// Whether a byte can start a white space or zero-width character: ASCII white space, or one of
+/// the lead bytes C2, E1, E2, E3, EF that every non-ASCII one starts with. Continuation bytes
+/// (80–BF) never match, so text can be scanned byte by byte without decoding.
+#[inline(always)]
+fn may_be_special(byte: u8) -> bool {
+    matches!(byte, 0x09..=0x0D | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+}
+
+/// What the character starting at byte `index` is, and its width in bytes.
+#[inline]
+fn char_class_at(text: &str, index: usize) -> (CharClass, usize) {
+    let lead = text.as_bytes()[index];
+    if lead.is_ascii() {
+        let class = if lead.is_ascii_whitespace() || lead == 0x0B {
+            CharClass::Space
+        } else {
+            CharClass::Ordinary
+        };
+        return (class, 1);
+    }
+    let c = text[index..].chars().next().unwrap_or(' ');
+    let class = if c.is_whitespace() {
+        CharClass::Space
+    } else if is_zero_width(c) {
+        CharClass::ZeroWidth
+    } else {
+        CharClass::Ordinary
+    };
+    (class, c.len_utf8())
+}
+
+/// Already trimmed, single-spaced, free of zero-width characters and in NFC.
+fn is_normalized(text: &str) -> bool {
+    if text.starts_with(' ') || text.ends_with(' ') {
+        return false;
+    }
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if !may_be_special(byte) {
+            index += 1;
             continue;
         }
-        if c.is_whitespace() {
-            pending_space = true;
+        // A single ASCII space between two ordinary characters is what normalized text has.
+        if byte == b' ' && bytes.get(index + 1).is_none_or(|&next| next != b' ') {
+            index += 1;
             continue;
         }
-        if pending_space && !folded.is_empty() {
-            folded.push(' ');
+        let (class, width) = char_class_at(text, index);
+        if class != CharClass::Ordinary {
+            return false;
         }
-        pending_space = false;
-        folded.push(c);
+        index += width;
     }
-    if folded.is_ascii() {
-        return folded;
+    is_nfc(text)
+}
+
+/// Whether the text is in NFC, answering from code point ranges for the scripts transcripts are
+/// written in (Latin below U+0300, CJK ideographs and punctuation, full-width forms, general
+/// punctuation) and asking the Unicode tables only for anything else.
+fn is_nfc(text: &str) -> bool {
+    let plainly_composed = |c: char| {
+        matches!(c as u32,
+            0..=0x2FF
+            | 0x2010..=0x2027
+            | 0x2030..=0x205E
+            | 0x3001..=0x3011
+            | 0x3014..=0x301F
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xFF01..=0xFF5E)
+    };
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            // ASCII, continuation bytes, and the lead bytes of U+0080..U+02FF and
+            // U+4000..U+9FFF: nothing there decomposes or composes.
+            0x00..=0xBF | 0xC2..=0xCB | 0xE4..=0xE9 => index += 1,
+            _ => {
+                let c = text[index..].chars().next().unwrap_or(' ');
+                if !plainly_composed(c) {
+                    return is_nfc_quick(text.chars()) == IsNormalized::Yes;
+                }
+                index += c.len_utf8();
+            }
+        }
     }
-    folded.nfc().collect()
+    true
 }
 
 fn is_zero_width(c: char) -> bool {
@@ -64,7 +190,7 @@ pub fn canonical_text(briefing: &Briefing) -> String {
     let mut line = |tag: &str, value: &str| {
         text.push_str(tag);
         text.push('\t');
-        text.push_str(&normalize(value));
+        text.push_str(&normalize_cow(value));
         text.push('\n');
     };
     line("version", CANONICAL_VERSION);
@@ -117,6 +243,26 @@ mod tests {
         );
         assert_eq!(normalize("Cafe\u{301}\u{200b}!"), "Café!");
         assert_eq!(normalize(" \u{a0} "), "");
+    }
+
+    /// The obvious definition, to check the fast paths against.
+    fn reference_normalize(text: &str) -> String {
+        let kept: String = text.chars().filter(|c| !is_zero_width(*c)).collect();
+        let folded = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+        folded.nfc().collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalize_matches_reference_and_is_idempotent(
+            text in "[a-z \u{a0}\u{3000}\t\n\u{b}\u{85}\u{200b}\u{301}é中文：\u{ad}\u{feff}\u{2003}\u{3099}\u{fa10}か\u{1680}]{0,40}"
+        ) {
+            let normalized = normalize(&text);
+            proptest::prop_assert_eq!(&normalized, &reference_normalize(&text));
+            proptest::prop_assert_eq!(normalize(&normalized), normalized.clone());
+            let again = normalize_cow(&normalized);
+            proptest::prop_assert_eq!(again.as_ref(), normalized.as_str());
+        }
     }
 
     fn briefing() -> Briefing {
