@@ -82,7 +82,8 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             })
             .await;
             if received == Signal::Stop {
-                break;
+                stopping = true;
+                continue;
             }
             daemon::notify(NotifyState::Reloading);
             match global.config() {
