@@ -3,12 +3,93 @@
 //! costs at most 1.3× the bare parse.
 //!
 //! Reads the corpus from `BRIEFWATCH_CORPUS` (a directory containing `mfa-2020/`).
+//!
+//! Times are the benchmark thread's CPU time, not wall-clock time: the machines this runs on
+//! are shared, and wall-clock samples of the two functions, taken one after the other, swing by
+//! a factor of two with the neighbours' load, which makes their ratio meaningless.
 
 use std::path::PathBuf;
 
 use briefwatch::charset::decode_html;
 use briefwatch::site::{Profile, is_listing_url, is_soft_404};
+use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+
+/// CPU time consumed by the calling thread (`CLOCK_THREAD_CPUTIME_ID`).
+struct ThreadCpuTime;
+
+fn thread_cpu_nanos() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec; the clock id is a constant the kernel knows.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+
+    fn start(&self) -> u64 {
+        thread_cpu_nanos()
+    }
+    fn end(&self, started: u64) -> u64 {
+        thread_cpu_nanos().saturating_sub(started)
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, value: &u64) -> f64 {
+        *value as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &CpuTimeFormatter
+    }
+}
+
+struct CpuTimeFormatter;
+
+impl ValueFormatter for CpuTimeFormatter {
+    fn scale_values(&self, typical_nanos: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = match typical_nanos {
+            n if n < 1e3 => (1.0, "ns cpu"),
+            n if n < 1e6 => (1e-3, "µs cpu"),
+            n if n < 1e9 => (1e-6, "ms cpu"),
+            _ => (1e-9, "s cpu"),
+        };
+        values.iter_mut().for_each(|value| *value *= factor);
+        unit
+    }
+
+    fn scale_throughputs(
+        &self,
+        typical_nanos: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
+        let (amount, unit) = match *throughput {
+            Throughput::Bytes(bytes) | Throughput::BytesDecimal(bytes) => {
+                (bytes as f64 / (1024.0 * 1024.0), "MiB/s cpu")
+            }
+            Throughput::Elements(elements) => (elements as f64, "elem/s cpu"),
+        };
+        let _ = typical_nanos;
+        values
+            .iter_mut()
+            .for_each(|value| *value = amount / (*value / 1e9));
+        unit
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
 
 /// The article pages of the corpus, decoded, with their URLs.
 fn corpus_pages() -> Option<Vec<(String, String)>> {
@@ -30,7 +111,7 @@ fn corpus_pages() -> Option<Vec<(String, String)>> {
     Some(pages)
 }
 
-fn extraction(c: &mut Criterion) {
+fn extraction(c: &mut Criterion<ThreadCpuTime>) {
     let Some(pages) = corpus_pages() else {
         eprintln!("BRIEFWATCH_CORPUS not set: extraction bench skipped");
         return;
@@ -76,5 +157,9 @@ fn extraction(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, extraction);
+criterion_group! {
+    name = benches;
+    config = Criterion::default().with_measurement(ThreadCpuTime);
+    targets = extraction
+}
 criterion_main!(benches);

@@ -152,3 +152,78 @@ pub fn pairs_from_change(change: &Change, old: &Briefing, new: &Briefing) -> Vec
     }
     pairs
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diff::{DiffConfig, diff};
+    use crate::model::{Kind, Lang};
+
+    fn briefing(answers: &[&str]) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/t1.shtml".into(),
+            lang: Lang::En,
+            kind: Kind::PressConference,
+            title: "Regular Press Conference".into(),
+            date: None,
+            published_at: None,
+            spokesperson: None,
+            opening: vec![],
+            exchanges: answers
+                .iter()
+                .enumerate()
+                .map(|(i, answer)| Exchange {
+                    ordinal: i as u32 + 1,
+                    asker: "AFP".into(),
+                    question: vec![format!(
+                        "Question number {} about the region and its future?",
+                        i + 1
+                    )],
+                    answer: vec![answer.to_string()],
+                    after_conference: false,
+                })
+                .collect(),
+            content_hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_diffs_changes_become_pairs_with_renders_and_verdicts() {
+        let old = briefing(&[
+            "We have stated our position on this issue many times.",
+            "China's position is consistent and clear.",
+            "I have no information to offer on that.",
+        ]);
+        let mut new = briefing(&[
+            "We have stated our position on Taiwan many times.",
+            "China’s position is consistent and clear.",
+        ]);
+        new.exchanges[1].answer = vec!["China\u{2019}s position is consistent and clear.".into()];
+        let change = diff(&old, &new, &DiffConfig::default());
+        let pairs = pairs_from_change(&change, &old, &new);
+        let reworded = pairs
+            .iter()
+            .find(|p| {
+                p.new
+                    .as_ref()
+                    .is_some_and(|e| e.answer[0].contains("Taiwan"))
+            })
+            .expect("the reworded exchange");
+        assert!(!reworded.cosmetic);
+        assert!(reworded.old.as_ref().unwrap().answer[0].contains("this issue"));
+        let rendered = reworded.diff.as_ref().expect("a rendered diff");
+        assert!(rendered.text.contains("Taiwan") && rendered.html.contains("Taiwan"));
+        let removed = pairs
+            .iter()
+            .find(|p| p.new.is_none())
+            .expect("the removed exchange");
+        assert!(removed.old.as_ref().unwrap().answer[0].contains("no information"));
+        if let Some(quotes) = pairs.iter().find(|p| {
+            p.new
+                .as_ref()
+                .is_some_and(|e| e.answer[0].starts_with("China"))
+        }) {
+            assert!(quotes.cosmetic, "only the apostrophe changed: {quotes:?}");
+        }
+    }
+}

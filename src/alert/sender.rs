@@ -386,9 +386,15 @@ impl Sender {
     pub async fn run(mut self, wake: Arc<Notify>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
-            if let Err(error) = self.deliver_due(Utc::now()).await {
-                tracing::error!(event = "alert_pass_failed", error = %error);
-            }
+            // After a failed pass (the database busy or broken) rows may still look due: wait a
+            // little rather than spin on them.
+            let floor = match self.deliver_due(Utc::now()).await {
+                Ok(_) => Duration::ZERO,
+                Err(error) => {
+                    tracing::error!(event = "alert_pass_failed", error = %error);
+                    Duration::from_secs(5)
+                }
+            };
             let next = match outbox::next_due_at(&self.conn) {
                 Ok(next) => next.max(self.paused_until),
                 Err(_) => None,
@@ -397,7 +403,7 @@ impl Sender {
                 .map_or(Duration::from_secs(60), |next| {
                     (next - Utc::now()).to_std().unwrap_or(Duration::ZERO)
                 })
-                .min(Duration::from_secs(60));
+                .clamp(floor, Duration::from_secs(60));
             tokio::select! {
                 _ = &mut shutdown => return,
                 _ = wake.notified() => {}

@@ -32,16 +32,21 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
     let mut folded = String::with_capacity(text.len());
     let mut pending_space = false;
     let mut run_start: Option<usize> = None;
+    let mut plainly_nfc = true;
     // Copy runs of ordinary characters as slices; only white space and zero-width characters
-    // need a decision.
+    // need a decision. The same pass notes whether anything might need composing.
     let bytes = text.as_bytes();
     let mut index = 0;
     while index < bytes.len() {
-        let (class, width) = if may_be_special(bytes[index]) {
+        let byte = bytes[index];
+        let (class, width) = if may_be_special(byte) {
             char_class_at(text, index)
         } else {
             (CharClass::Ordinary, 1)
         };
+        if plainly_nfc && class == CharClass::Ordinary && !plainly_composed_lead(byte) {
+            plainly_nfc = text[index..].chars().next().is_some_and(plainly_composed);
+        }
         if class == CharClass::Ordinary {
             if run_start.is_none() {
                 if pending_space && !folded.is_empty() {
@@ -61,7 +66,7 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
     if let Some(start) = run_start {
         folded.push_str(&text[start..]);
     }
-    if is_nfc(&folded) {
+    if plainly_nfc || is_nfc_quick(folded.chars()) == IsNormalized::Yes {
         return Cow::Owned(folded);
     }
     Cow::Owned(folded.nfc().collect())
@@ -133,37 +138,42 @@ fn is_normalized(text: &str) -> bool {
 }
 
 /// Whether the text is in NFC, answering from code point ranges for the scripts transcripts are
-/// written in (Latin below U+0300, CJK ideographs and punctuation, full-width forms, general
-/// punctuation) and asking the Unicode tables only for anything else.
+/// written in and asking the Unicode tables only for anything else.
 fn is_nfc(text: &str) -> bool {
-    let plainly_composed = |c: char| {
-        matches!(c as u32,
-            0..=0x2FF
-            | 0x2010..=0x2027
-            | 0x2030..=0x205E
-            | 0x3001..=0x3011
-            | 0x3014..=0x301F
-            | 0x3400..=0x4DBF
-            | 0x4E00..=0x9FFF
-            | 0xFF01..=0xFF5E)
-    };
     let bytes = text.as_bytes();
     let mut index = 0;
     while index < bytes.len() {
-        match bytes[index] {
-            // ASCII, continuation bytes, and the lead bytes of U+0080..U+02FF and
-            // U+4000..U+9FFF: nothing there decomposes or composes.
-            0x00..=0xBF | 0xC2..=0xCB | 0xE4..=0xE9 => index += 1,
-            _ => {
-                let c = text[index..].chars().next().unwrap_or(' ');
-                if !plainly_composed(c) {
-                    return is_nfc_quick(text.chars()) == IsNormalized::Yes;
-                }
-                index += c.len_utf8();
-            }
+        if plainly_composed_lead(bytes[index]) {
+            index += 1;
+            continue;
+        }
+        match text[index..].chars().next() {
+            Some(c) if plainly_composed(c) => index += c.len_utf8(),
+            _ => return is_nfc_quick(text.chars()) == IsNormalized::Yes,
         }
     }
     true
+}
+
+/// Bytes that are ASCII, UTF-8 continuation bytes, or lead bytes of U+0080..U+02FF and
+/// U+4000..U+9FFF: nothing in those ranges decomposes or composes.
+#[inline(always)]
+fn plainly_composed_lead(byte: u8) -> bool {
+    matches!(byte, 0x00..=0xBF | 0xC2..=0xCB | 0xE4..=0xE9)
+}
+
+/// Characters that are in NFC whatever surrounds them: Latin below U+0300, general punctuation,
+/// CJK punctuation and ideographs, full-width forms.
+fn plainly_composed(c: char) -> bool {
+    matches!(c as u32,
+        0..=0x2FF
+        | 0x2010..=0x2027
+        | 0x2030..=0x205E
+        | 0x3001..=0x3011
+        | 0x3014..=0x301F
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xFF01..=0xFF5E)
 }
 
 fn is_zero_width(c: char) -> bool {
@@ -187,11 +197,44 @@ const CANONICAL_VERSION: &str = "briefwatch-canonical-v1";
 /// Paragraphs are normalized and never contain a line break, so the line structure is unambiguous.
 pub fn canonical_text(briefing: &Briefing) -> String {
     let mut text = String::with_capacity(4096);
+    render_canonical(briefing, true, &mut |piece| text.push_str(piece));
+    text
+}
+
+/// SHA-256 (lower-case hex) of [`canonical_text`].
+pub fn content_hash(briefing: &Briefing) -> String {
+    let mut hasher = Sha256::new();
+    render_canonical(briefing, true, &mut |piece| hasher.update(piece.as_bytes()));
+    hex::encode(hasher.finalize())
+}
+
+/// [`content_hash`] of a record the extractor has just built, whose text is normalized by
+/// construction: skips checking every paragraph again. Debug builds (the tests) verify the
+/// claim against [`content_hash`].
+pub(crate) fn content_hash_of_extracted(briefing: &Briefing) -> String {
+    let mut hasher = Sha256::new();
+    render_canonical(briefing, false, &mut |piece| {
+        hasher.update(piece.as_bytes())
+    });
+    let hash = hex::encode(hasher.finalize());
+    debug_assert_eq!(
+        hash,
+        content_hash(briefing),
+        "extracted text was not normalized"
+    );
+    hash
+}
+
+fn render_canonical(briefing: &Briefing, normalize_text: bool, out: &mut dyn FnMut(&str)) {
     let mut line = |tag: &str, value: &str| {
-        text.push_str(tag);
-        text.push('\t');
-        text.push_str(&normalize_cow(value));
-        text.push('\n');
+        out(tag);
+        out("\t");
+        if normalize_text {
+            out(&normalize_cow(value));
+        } else {
+            out(value);
+        }
+        out("\n");
     };
     line("version", CANONICAL_VERSION);
     line("title", &briefing.title);
@@ -222,12 +265,6 @@ pub fn canonical_text(briefing: &Briefing) -> String {
             line("answer", paragraph);
         }
     }
-    text
-}
-
-/// SHA-256 (lower-case hex) of [`canonical_text`].
-pub fn content_hash(briefing: &Briefing) -> String {
-    hex::encode(Sha256::digest(canonical_text(briefing).as_bytes()))
 }
 
 #[cfg(test)]

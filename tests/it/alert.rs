@@ -1199,3 +1199,115 @@ async fn the_daemon_fills_an_empty_archive_silently_and_delivers_with_alerts_on(
     assert_eq!(ids.len(), count, "each alert delivered once");
     assert_eq!(count, rows.len());
 }
+
+#[test]
+fn the_shipped_config_with_its_alert_example_uncommented_is_valid() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let start = text.find("# [[alert]]").expect("the alert example");
+    let (before, example) = text.split_at(start);
+    let uncommented: String = example
+        .lines()
+        .filter(|line| !line.starts_with("# The password") && !line.starts_with("# $CREDENTIALS"))
+        .map(|line| {
+            line.strip_prefix("# ")
+                .or(line.strip_prefix('#'))
+                .unwrap_or(line)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let config =
+        briefwatch::config::Config::from_toml_str(&format!("{before}{uncommented}\n"), "example")
+            .expect("the example parses");
+    config.validate("example").expect("the example is valid");
+    assert_eq!(config.alerts.len(), 2);
+    assert!(config.smtp.is_some());
+}
+
+#[test]
+fn fifty_rules_on_every_exchange_of_the_corpus() {
+    let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS")
+        .map(|dir| Path::new(&dir).join("mfa-2020"))
+        .filter(|dir| dir.is_dir())
+    else {
+        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
+        return;
+    };
+    let rules = rules(include_str!("../fixtures/alert/bench-rules.toml"));
+    let english = briefwatch::site::Profile::builtin("mfa-en").unwrap();
+    let chinese = briefwatch::site::Profile::builtin("mfa-zh").unwrap();
+    let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
+    let mut fired = vec![0usize; rules.len()];
+    let mut exchanges = 0;
+    for line in manifest.lines().skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let [url, "200", _, file, ..] = fields.as_slice() else {
+            continue;
+        };
+        if !file.contains("/t") {
+            continue;
+        }
+        let profile = if url.contains("/mfa_eng/") {
+            &english
+        } else {
+            &chinese
+        };
+        let html =
+            briefwatch::charset::decode_html(&std::fs::read(corpus.join(file)).unwrap(), None);
+        let Ok(briefing) = profile.parse_article(&html, url) else {
+            continue;
+        };
+        for exchange in &briefing.exchanges {
+            exchanges += 1;
+            for (index, found) in rules.matches_all(exchange, briefing.lang) {
+                fired[index] += 1;
+                for span in &found.spans {
+                    let text =
+                        briefwatch::alert::rule::span_text(exchange, span).unwrap_or_else(|| {
+                            panic!("span {span:?} outside {url} #{}", exchange.ordinal)
+                        });
+                    assert!(!text.is_empty());
+                    if rules.rule(index).name == "taiwan" {
+                        assert!(
+                            text.eq_ignore_ascii_case("taiwan") || text == "台湾",
+                            "{text:?} in {url}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(exchanges > 7000, "{exchanges} exchanges extracted");
+    let silent: Vec<&str> = (0..rules.len())
+        .filter(|&i| fired[i] == 0)
+        .map(|i| rules.rule(i).name.as_str())
+        .collect();
+    assert!(
+        silent.len() <= 5,
+        "rules that never fire on two years of transcripts: {silent:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transcript_taken_down_mails_its_matching_exchanges_as_removed() {
+    let smtp = SmtpServer::start().await;
+    let site = crate::support::SiteServer::start(crate::support::fixture_site());
+    let env = archive_env(&site, smtp.port(), "");
+    env.briefwatch(&["backfill"]);
+    site.remove_page(crate::support::EN_ARTICLE);
+    // A page counts as gone after `gone_after` (2) failed fetches in a row.
+    env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(smtp.received().is_empty(), "one 404 is not yet a removal");
+    let poll = env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(poll.contains("alerts: 1 sent"), "{poll}");
+    let received = smtp.received();
+    let mail = parse(&received[0].data);
+    let subject = mail.subject().unwrap();
+    assert!(
+        subject.starts_with("[briefwatch] taken down 2020-07-03 Zhao Lijian: india ("),
+        "{subject}"
+    );
+    let text = mail.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(text.contains("(removed) · rules: india"), "{text}");
+    assert!(text.contains("**India**"), "{text}");
+}
