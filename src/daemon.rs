@@ -233,6 +233,8 @@ pub struct Engine {
     blocked: HashMap<String, DateTime<Utc>>,
     /// 304 answers waiting to be written together (see [`Store::ingest_articles`]).
     unchanged: Vec<Unchanged>,
+    /// Until when the robots.txt rules loaded for a host are trusted.
+    robots_valid_until: HashMap<String, DateTime<Utc>>,
 }
 
 /// A 304 answer to write later: it cannot make a revision, so it need not cost a commit of its own.
@@ -279,6 +281,7 @@ impl Engine {
             profiles,
             blocked: HashMap::new(),
             unchanged: Vec::new(),
+            robots_valid_until: HashMap::new(),
         })
     }
 
@@ -312,20 +315,26 @@ impl Engine {
                     report.skipped += 1;
                     return false;
                 }
-                if !self.fetcher.has_robots(&host) {
-                    let fresh_for = match state.robots_status {
-                        Some(500..) | None => self.config.fetch.backoff_max,
-                        Some(_) => self.config.fetch.robots_refresh,
-                    };
-                    let fresh = state
+                let loaded = self
+                    .robots_valid_until
+                    .get(&host)
+                    .is_some_and(|until| *until > now);
+                if !loaded {
+                    let stored_until = state
                         .robots_fetched_at
-                        .is_some_and(|at| at + chrono_duration(fresh_for) > now);
-                    if fresh {
-                        let body = state.robots_body.unwrap_or_default();
-                        self.fetcher.set_robots(&host, state.robots_status, &body);
-                    } else {
-                        self.refresh_robots(url, &host, now).await;
-                    }
+                        .map(|at| at + chrono_duration(self.robots_fresh_for(state.robots_status)));
+                    let until = match stored_until {
+                        Some(until) if until > now => {
+                            let body = state.robots_body.unwrap_or_default();
+                            self.fetcher.set_robots(&host, state.robots_status, &body);
+                            until
+                        }
+                        _ => {
+                            let status = self.refresh_robots(url, &host, now).await;
+                            now + chrono_duration(self.robots_fresh_for(status))
+                        }
+                    };
+                    self.robots_valid_until.insert(host.clone(), until);
                 }
             }
             Err(error) => {
@@ -346,8 +355,20 @@ impl Engine {
         allowed
     }
 
-    async fn refresh_robots(&mut self, url: &str, host: &str, now: DateTime<Utc>) {
-        let Ok(base) = Url::parse(url) else { return };
+    /// How long a robots.txt answer is trusted: a day for rules (or their absence), a short while
+    /// for a failed answer, which forbids everything until it is read again.
+    fn robots_fresh_for(&self, status: Option<u16>) -> Duration {
+        match status {
+            Some(500..) | None => self.config.fetch.backoff_max,
+            Some(_) => self.config.fetch.robots_refresh,
+        }
+    }
+
+    /// Fetches and stores a host's robots.txt; returns the answer's status.
+    async fn refresh_robots(&mut self, url: &str, host: &str, now: DateTime<Utc>) -> Option<u16> {
+        let Ok(base) = Url::parse(url) else {
+            return None;
+        };
         let fetched = self.fetcher.fetch_robots(&base).await;
         self.fetcher.set_robots(host, fetched.status, &fetched.body);
         tracing::info!(url = %fetched.url, status = ?fetched.status, "robots.txt read");
@@ -359,6 +380,7 @@ impl Engine {
         if let Err(error) = stored {
             tracing::error!(url, %error, "cannot store robots.txt");
         }
+        fetched.status
     }
 
     fn fetch_record(

@@ -129,12 +129,22 @@ async fn feed(
     let Some(feed) = set.get(name) else {
         return not_found();
     };
+    let gzip = accepts_gzip(&request_headers);
+    let (body, etag) = if gzip {
+        (&feed.gzip, &feed.gzip_etag)
+    } else {
+        (&feed.body, &feed.etag)
+    };
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/rss+xml; charset=utf-8"),
     );
-    if let Ok(etag) = HeaderValue::from_str(&feed.etag) {
+    if gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(etag) = HeaderValue::from_str(etag) {
         headers.insert(header::ETAG, etag);
     }
     let last_modified = SystemTime::from(feed.last_modified);
@@ -152,9 +162,30 @@ async fn feed(
     if not_modified(&request_headers, feed) {
         // A 304 carries the validators but no body and no Content-Type.
         headers.remove(header::CONTENT_TYPE);
+        headers.remove(header::CONTENT_ENCODING);
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    (StatusCode::OK, headers, feed.body.clone()).into_response()
+    (StatusCode::OK, headers, body.clone()).into_response()
+}
+
+/// Whether `Accept-Encoding` admits gzip (`gzip`, `x-gzip` or `*`, with a non-zero q).
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let zero_q = parts.any(|param| {
+                param
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            matches!(name.as_str(), "gzip" | "x-gzip" | "*") && !zero_q
+        })
 }
 
 fn not_found() -> Response {
@@ -173,11 +204,11 @@ fn not_modified(request: &HeaderMap, feed: &RenderedFeed) -> bool {
         let Ok(list) = if_none_match.to_str() else {
             return false;
         };
-        let ours = feed.etag.trim_start_matches("W/");
-        return list
-            .split(',')
-            .map(str::trim)
-            .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == ours);
+        // Either representation's validator names the same version of the feed.
+        return list.split(',').map(str::trim).any(|candidate| {
+            let candidate = candidate.trim_start_matches("W/");
+            candidate == "*" || candidate == feed.etag || candidate == feed.gzip_etag
+        });
     }
     if let Some(since) = request.get(header::IF_MODIFIED_SINCE) {
         let Some(since) = since
@@ -202,6 +233,8 @@ mod tests {
         RenderedFeed {
             body: Bytes::from_static(b"<rss/>"),
             etag: "\"abc\"".to_string(),
+            gzip: Bytes::from_static(b"gz"),
+            gzip_etag: "\"abc-gz\"".to_string(),
             last_modified: Utc.with_ymd_and_hms(2020, 7, 3, 13, 19, 0).unwrap(),
         }
     }
@@ -228,6 +261,14 @@ mod tests {
             &headers(&[(header::IF_NONE_MATCH, "*")]),
             &feed
         ));
+        assert!(not_modified(
+            &headers(&[(header::IF_NONE_MATCH, "\"abc-gz\"")]),
+            &feed
+        ));
+        assert!(!not_modified(
+            &headers(&[(header::IF_NONE_MATCH, "\"ab\"")]),
+            &feed
+        ));
         assert!(!not_modified(
             &headers(&[
                 (header::IF_NONE_MATCH, "\"old\""),
@@ -235,6 +276,17 @@ mod tests {
             ]),
             &feed
         ));
+    }
+
+    #[test]
+    fn gzip_is_chosen_only_when_accepted() {
+        let accept = |value| headers(&[(header::ACCEPT_ENCODING, value)]);
+        assert!(accepts_gzip(&accept("gzip, deflate, br")));
+        assert!(accepts_gzip(&accept("br;q=1.0, GZIP;q=0.5")));
+        assert!(accepts_gzip(&accept("*")));
+        assert!(!accepts_gzip(&accept("gzip;q=0, identity")));
+        assert!(!accepts_gzip(&accept("br")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use briefwatch::feed::{FeedSet, FeedSettings, inputs_from_store};
+use briefwatch::feed::{FeedRules, FeedSet, FeedSettings, inputs_from_store};
 use chrono::Utc;
 
 use super::Global;
@@ -25,7 +25,8 @@ pub fn run(global: &Global, args: FeedsArgs) -> anyhow::Result<ExitCode> {
     };
     let store = Global::open_existing_store(&config)?;
     let settings = FeedSettings::from_config(&config)?;
-    let inputs = inputs_from_store(&store, settings.items)?;
+    let rules = FeedRules::from_config(&config)?;
+    let inputs = inputs_from_store(&store, settings.items, &rules)?;
     let set = FeedSet::build(&settings, &inputs, &FeedSet::default(), Utc::now())?;
     let report = set
         .write_dir(&out)

@@ -74,39 +74,37 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             }
             alerts.set_enabled(true);
         }
-        // A stop during the silent first cycle skips the loop.
-        if !stopping {
-            loop {
-                let mut received = Signal::Stop;
-                let shutdown = async { received = signals.next().await };
-                daemon::run_with(&mut engine, &SystemClock, shutdown, |engine, report| {
-                    republish(&publisher, engine, report)
-                })
-                .await;
-                if received == Signal::Stop {
-                    break;
-                }
-                daemon::notify(NotifyState::Reloading);
-                match global.config() {
-                    Ok(new_config) => {
-                        if new_config.http.listen != listen {
-                            tracing::warn!(addr = %new_config.http.listen, "a new [http] listen address takes effect on restart");
-                        }
-                        publisher.reconfigure(&new_config)?;
-                        let mut store = engine.into_store();
-                        reattach_alerts(&new_config, &mut store, alerts.as_ref())?;
-                        engine = Engine::new(new_config, store)?;
-                        if let Err(error) = publisher.publish(engine.store(), Utc::now()) {
-                            tracing::error!(%error, "cannot render the feeds");
-                        }
-                        tracing::info!("configuration reloaded");
-                    }
-                    Err(error) => {
-                        tracing::error!(error = format!("{error:#}"), "configuration not reloaded, keeping the running one")
-                    }
-                }
-                daemon::notify(NotifyState::Ready);
+        while !stopping {
+            let mut received = Signal::Stop;
+            let shutdown = async { received = signals.next().await };
+            daemon::run_with(&mut engine, &SystemClock, shutdown, |engine, report| {
+                republish(&publisher, engine, report)
+            })
+            .await;
+            if received == Signal::Stop {
+                stopping = true;
+                continue;
             }
+            daemon::notify(NotifyState::Reloading);
+            match global.config() {
+                Ok(new_config) => {
+                    if new_config.http.listen != listen {
+                        tracing::warn!(addr = %new_config.http.listen, "a new [http] listen address takes effect on restart");
+                    }
+                    publisher.reconfigure(&new_config)?;
+                    let mut store = engine.into_store();
+                    reattach_alerts(&new_config, &mut store, alerts.as_ref())?;
+                    engine = Engine::new(new_config, store)?;
+                    if let Err(error) = publisher.publish(engine.store(), Utc::now()) {
+                        tracing::error!(%error, "cannot render the feeds");
+                    }
+                    tracing::info!("configuration reloaded");
+                }
+                Err(error) => {
+                    tracing::error!(error = format!("{error:#}"), "configuration not reloaded, keeping the running one")
+                }
+            }
+            daemon::notify(NotifyState::Ready);
         }
         daemon::notify(NotifyState::Stopping);
         if let Some(watchdog) = watchdog {

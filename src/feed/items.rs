@@ -114,8 +114,24 @@ pub enum Segment {
 pub enum Place {
     Title,
     Opening,
-    Question { ordinal: u32, asker: String },
-    Answer { ordinal: u32, asker: String },
+    Question {
+        ordinal: u32,
+        asker: String,
+    },
+    Answer {
+        ordinal: u32,
+        asker: String,
+    },
+    /// One old exchange now printed as several.
+    Split {
+        old: u32,
+        new: Vec<u32>,
+    },
+    /// Several old exchanges now printed as one.
+    Merged {
+        old: Vec<u32>,
+        new: u32,
+    },
 }
 
 /// One piece of a structured diff, in transcript order.
@@ -418,6 +434,13 @@ fn write_marked(html: &mut Html, text: &str, ranges: &[Range<usize>]) {
     html.text(&text[position..]);
 }
 
+fn ordinals(list: &[u32]) -> String {
+    list.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn write_block(html: &mut Html, block: &ChangeBlock, lang: Lang, spokesperson: Option<&str>) {
     match block {
         ChangeBlock::ExchangeRemoved(exchange) => {
@@ -447,6 +470,12 @@ fn write_block(html: &mut Html, block: &ChangeBlock, lang: Lang, spokesperson: O
                 }
                 Place::Answer { ordinal, asker } => {
                     format!("Exchange {ordinal} ({asker}): answer reworded")
+                }
+                Place::Split { old, new } => {
+                    format!("Exchange {old} split into exchanges {}", ordinals(new))
+                }
+                Place::Merged { old, new } => {
+                    format!("Exchanges {} merged into exchange {new}", ordinals(old))
                 }
             };
             html.element("h3", &heading);

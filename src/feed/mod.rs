@@ -17,7 +17,7 @@ use rss::extension::atom::{AtomExtension, Link as AtomLink};
 use rss::extension::dublincore::DublinCoreExtension;
 use serde::{Deserialize, Serialize};
 
-pub use archive::{Publisher, inputs_from_store, revision_blocks};
+pub use archive::{FeedRules, Publisher, blocks_from_change, inputs_from_store, revision_blocks};
 pub use html::clean_text;
 pub use items::{
     BriefingEntry, ChangeBlock, EventEntry, EventKind, KeywordEntry, Mark, Part, Place, Segment,

@@ -27,12 +27,17 @@ pub struct FeedInputs {
     pub keywords: BTreeMap<String, Vec<KeywordEntry>>,
 }
 
-/// One feed document and its validators.
+/// One feed document, identity and gzip-compressed, and its validators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedFeed {
     pub body: Bytes,
     /// Strong validator: quoted hex of the body's SHA-256 prefix.
     pub etag: String,
+    /// `body` compressed once here rather than per request: feeds are large and readers
+    /// ask for gzip.
+    pub gzip: Bytes,
+    /// The gzip representation's own strong validator (`etag` with a `-gz` suffix).
+    pub gzip_etag: String,
     /// When this body first appeared (whole seconds, as HTTP dates carry).
     pub last_modified: DateTime<Utc>,
 }
@@ -88,19 +93,19 @@ impl FeedSet {
         for (name, items) in documents {
             let xml = render(&settings.meta(&name), items)?;
             let etag = etag_of(xml.as_bytes());
-            let last_modified = match previous.feeds.get(&name) {
-                Some(old) if old.etag == etag => old.last_modified,
-                Some(old) => now.max(old.last_modified + TimeDelta::seconds(1)),
-                None => now,
-            };
-            feeds.insert(
-                name,
-                RenderedFeed {
+            let feed = match previous.feeds.get(&name) {
+                Some(old) if old.etag == etag => old.clone(),
+                old => RenderedFeed {
+                    gzip: gzip(xml.as_bytes()),
+                    gzip_etag: format!("{}-gz\"", etag.trim_end_matches('"')),
                     body: Bytes::from(xml),
                     etag,
-                    last_modified,
+                    last_modified: old.map_or(now, |old| {
+                        now.max(old.last_modified + TimeDelta::seconds(1))
+                    }),
                 },
-            );
+            };
+            feeds.insert(name, feed);
         }
         Ok(FeedSet {
             feeds,
@@ -151,6 +156,13 @@ impl FeedSet {
 pub struct WriteReport {
     pub written: Vec<String>,
     pub unchanged: Vec<String>,
+}
+
+fn gzip(body: &[u8]) -> Bytes {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(body);
+    Bytes::from(encoder.finish().unwrap_or_default())
 }
 
 fn etag_of(body: &[u8]) -> String {

@@ -9,7 +9,7 @@
 mod classify;
 mod html;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use regex::Regex;
@@ -69,44 +69,47 @@ pub struct SelectorOverrides {
 #[derive(Debug, Clone)]
 struct Chain {
     field: &'static str,
-    entries: Vec<(String, Selector)>,
+    /// Shared: profiles are cloned per page and compiled selectors are immutable.
+    entries: Arc<Vec<(String, Selector)>>,
+}
+
+fn compile_all<'a>(
+    field: &'static str,
+    selectors: impl Iterator<Item = &'a str>,
+) -> Result<Vec<(String, Selector)>, SiteError> {
+    selectors
+        .map(|source| {
+            Selector::parse(source)
+                .map(|compiled| (source.to_string(), compiled))
+                .map_err(|error| SiteError::InvalidSelector {
+                    field,
+                    selector: source.to_string(),
+                    reason: error.to_string(),
+                })
+        })
+        .collect()
 }
 
 impl Chain {
     fn new(field: &'static str, selectors: &[&str]) -> Result<Chain, SiteError> {
-        let mut chain = Chain {
+        Ok(Chain {
             field,
-            entries: Vec::new(),
-        };
-        chain.push_all(selectors.iter().copied())?;
-        Ok(chain)
-    }
-
-    fn push_all<'a>(&mut self, selectors: impl Iterator<Item = &'a str>) -> Result<(), SiteError> {
-        for source in selectors {
-            let compiled = Selector::parse(source).map_err(|error| SiteError::InvalidSelector {
-                field: self.field,
-                selector: source.to_string(),
-                reason: error.to_string(),
-            })?;
-            self.entries.push((source.to_string(), compiled));
-        }
-        Ok(())
+            entries: Arc::new(compile_all(field, selectors.iter().copied())?),
+        })
     }
 
     /// A copy with `first` in front, built-in selectors repeated there dropped from the tail.
     fn with_front(&self, first: &[String]) -> Result<Chain, SiteError> {
-        let mut chain = Chain {
-            field: self.field,
-            entries: Vec::new(),
-        };
-        chain.push_all(first.iter().map(String::as_str))?;
-        for (source, compiled) in &self.entries {
+        let mut entries = compile_all(self.field, first.iter().map(String::as_str))?;
+        for (source, compiled) in self.entries.iter() {
             if !first.contains(source) {
-                chain.entries.push((source.clone(), compiled.clone()));
+                entries.push((source.clone(), compiled.clone()));
             }
         }
-        Ok(chain)
+        Ok(Chain {
+            field: self.field,
+            entries: Arc::new(entries),
+        })
     }
 
     fn describe(&self) -> String {
@@ -193,6 +196,19 @@ const ZH_BODY: &[&str] = &[
 impl Profile {
     /// The built-in profile of that name (`mfa-en`, `mfa-zh`).
     pub fn builtin(name: &str) -> Result<Profile, SiteError> {
+        // Compiling the selectors costs more than extracting a small page; do it once.
+        static ENGLISH: LazyLock<Profile> =
+            LazyLock::new(|| Profile::compile("mfa-en").expect("built-in selectors are valid"));
+        static CHINESE: LazyLock<Profile> =
+            LazyLock::new(|| Profile::compile("mfa-zh").expect("built-in selectors are valid"));
+        match name {
+            "mfa-en" => Ok(ENGLISH.clone()),
+            "mfa-zh" => Ok(CHINESE.clone()),
+            _ => Err(SiteError::UnknownProfile(name.to_string())),
+        }
+    }
+
+    fn compile(name: &str) -> Result<Profile, SiteError> {
         let (lang, listing, title, published, body) = match name {
             "mfa-en" => (
                 Lang::En,
@@ -256,7 +272,7 @@ impl Profile {
     pub fn parse_listing(&self, html: &str, base_url: &str) -> Result<Listing, SiteError> {
         let document = Html::parse_document(html);
         let base = url::Url::parse(base_url).ok();
-        for (_, selector) in &self.listing_items.entries {
+        for (_, selector) in self.listing_items.entries.iter() {
             let mut items: Vec<ListingItem> = Vec::new();
             for link in document.select(selector) {
                 let Some(item) = listing_item(link, base.as_ref()) else {

@@ -411,6 +411,8 @@ fn the_daemon_polls_due_work_and_stops_on_interrupt() {
     let env = TestEnv::with_config(&test_config(&site, "\n[schedule]\ntick = \"200ms\"\n"));
     // The first article fails hard in the first cycle; the daemon goes on and gets it later.
     site.fault(EN_ARTICLE, Fault::Status(500), 3);
+    // robots.txt fails first: the daemon holds off, then reads it again (after `backoff_max`).
+    site.fault("/robots.txt", Fault::Status(503), 1);
     let mut child = env.command().arg("run").spawn().unwrap();
     let started = Instant::now();
     let mut archived = 0;

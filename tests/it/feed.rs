@@ -872,7 +872,23 @@ fn revised_article(site: &SiteServer) -> Vec<u8> {
 #[test]
 fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
     let site = SiteServer::start(fixture_site());
-    let env = TestEnv::with_config(&test_config(&site, "\n[feeds]\nitems = 20\n"));
+    let env = TestEnv::with_config(&test_config(
+        &site,
+        r#"
+[feeds]
+items = 20
+
+[[alert]]
+name = "hong-kong"
+terms = ['"Hong Kong"', "香港"]
+recipients = ["desk@example.org"]
+
+[smtp]
+host = "127.0.0.1"
+security = "none"
+from = "briefwatch <alerts@example.org>"
+"#,
+    ));
     env.briefwatch(&["backfill"]);
     let out = env.dir.path().join("public");
     let printed = env.briefwatch(&["feeds", "--out", out.to_str().unwrap()]);
@@ -881,8 +897,8 @@ fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
             .lines()
             .filter(|line| line.starts_with("written "))
             .count(),
-        4,
-        "{printed}"
+        5,
+        "briefings, briefings-en, briefings-zh, revisions, keywords/hong-kong: {printed}"
     );
 
     let read = |name: &str| std::fs::read_to_string(out.join(format!("{name}.xml"))).unwrap();
@@ -912,6 +928,30 @@ fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
     );
     assert!(parse(&read("revisions")).entries.is_empty());
 
+    let keyword = parse(&read("keywords/hong-kong"));
+    assert!(!keyword.entries.is_empty());
+    for entry in &keyword.entries {
+        assert!(
+            entry
+                .id
+                .starts_with("tag:briefwatch,2024:keyword:hong-kong:"),
+            "{}",
+            entry.id
+        );
+        let html = &entry.summary.as_ref().unwrap().content;
+        assert!(
+            html.contains("<mark>Hong Kong</mark>") || html.contains("<mark>香港</mark>"),
+            "{html}"
+        );
+    }
+    assert!(
+        keyword
+            .entries
+            .iter()
+            .any(|entry| entry.links[0].href == site.url(EN_ARTICLE)),
+        "the 3 July CCTV question on Hong Kong"
+    );
+
     // Nothing changed: nothing is rewritten.
     let printed = env.briefwatch(&["feeds", "--out", out.to_str().unwrap()]);
     assert!(
@@ -927,10 +967,19 @@ fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
         .filter_map(|line| line.strip_prefix("written "))
         .map(str::trim)
         .collect();
-    assert_eq!(
-        written.len(),
-        3,
-        "briefings, briefings-en, revisions: {printed}"
+    for name in ["briefings.xml", "briefings-en.xml", "revisions.xml"] {
+        assert!(
+            written
+                .iter()
+                .any(|path| path.ends_with(&format!("/{name}"))),
+            "{name}: {printed}"
+        );
+    }
+    assert!(
+        !written
+            .iter()
+            .any(|path| path.ends_with("/briefings-zh.xml")),
+        "{printed}"
     );
 
     let english = parse(&read("briefings-en"));
@@ -941,23 +990,43 @@ fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
         .unwrap();
     assert_eq!(edited.id, july3.id, "an edit keeps the briefing's guid");
 
+    // One item for the revision, one for the exchange it removed, and one for the Chinese
+    // exchange that now has no English counterpart.
     let revisions = parse(&read("revisions"));
     let titles: Vec<&str> = revisions
         .entries
         .iter()
         .map(|entry| entry.title.as_ref().unwrap().content.as_str())
         .collect();
-    // The removal is reported three ways: the revision, the removed exchange quoted on its own,
-    // and the Chinese exchange of that day that lost its English counterpart.
-    assert_eq!(
-        titles,
-        [
-            "Exchange removed: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020",
-            "Missing from the other language: 2020年7月3日外交部发言人赵立坚主持例行记者会",
-            "Revised: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020",
-        ]
+    let briefing =
+        "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020";
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(
+        titles.contains(
+            &"Missing from the other language: 2020年7月3日外交部发言人赵立坚主持例行记者会"
+        ),
+        "{titles:?}"
     );
-    let revised = revisions
+    let unpaired = revisions
+        .entries
+        .iter()
+        .find(|entry| entry.title.as_ref().unwrap().content.starts_with("Missing"))
+        .unwrap();
+    let unpaired_text = visible_text(&unpaired.summary.as_ref().unwrap().content);
+    assert!(
+        unpaired_text.contains("has no counterpart in the English transcript"),
+        "{unpaired_text}"
+    );
+    assert!(unpaired_text.contains("竹内亮"), "{unpaired_text}");
+    assert!(
+        titles.contains(&format!("Revised: {briefing}").as_str()),
+        "{titles:?}"
+    );
+    assert!(
+        titles.contains(&format!("Exchange removed: {briefing}").as_str()),
+        "{titles:?}"
+    );
+    let removed = revisions
         .entries
         .iter()
         .find(|entry| {
@@ -966,19 +1035,27 @@ fn feeds_command_writes_the_archive_as_feeds_and_reports_a_revision() {
                 .as_ref()
                 .unwrap()
                 .content
-                .starts_with("Revised: ")
+                .starts_with("Exchange removed")
         })
-        .expect("a revised item");
-    assert_eq!(
-        revised.title.as_ref().unwrap().content,
-        "Revised: Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020"
+        .unwrap();
+    let removed_html = &removed.summary.as_ref().unwrap().content;
+    assert!(
+        removed_html.contains("<strong>Beijing Youth Daily: Ryo Takeuchi"),
+        "{removed_html}"
     );
+    assert!(
+        removed_html.contains("Zhao Lijian: Indeed, the documentary"),
+        "{removed_html}"
+    );
+    let revised = revisions
+        .entries
+        .iter()
+        .find(|entry| entry.title.as_ref().unwrap().content.starts_with("Revised"))
+        .unwrap();
     assert_eq!(revised.links[0].href, site.url(EN_ARTICLE));
     let html = &revised.summary.as_ref().unwrap().content;
-    assert!(
-        html.contains("<del>highly applauds</del><ins>appreciates</ins>"),
-        "{html}"
-    );
+    assert!(html.contains("<del>highly applauds</del>"), "{html}");
+    assert!(html.contains("<ins>appreciates</ins>"), "{html}");
     assert!(
         html.contains("Exchange 2 removed (Beijing Youth Daily)"),
         "{html}"

@@ -8,7 +8,8 @@ use briefwatch::serve::{self, ServeState};
 use chrono::{DateTime, FixedOffset, TimeZone, Utc};
 use reqwest::StatusCode;
 use reqwest::header::{
-    CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED,
+    ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, VARY,
 };
 use tokio::sync::oneshot;
 
@@ -168,6 +169,55 @@ async fn conditional_get_answers_304_until_a_new_briefing_arrives() {
 }
 
 #[tokio::test]
+async fn gzip_is_served_precompressed_to_readers_that_ask() {
+    let server = start(&inputs(&[1, 2])).await;
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let url = format!("{}/feeds/briefings.xml", server.base);
+    let plain = raw.get(&url).send().await.unwrap();
+    assert!(plain.headers().get(CONTENT_ENCODING).is_none());
+    assert_eq!(plain.headers()[VARY], "Accept-Encoding");
+    let plain_etag = plain.headers()[ETAG].clone();
+    let plain_body = plain.bytes().await.unwrap();
+
+    let zipped = raw
+        .get(&url)
+        .header(ACCEPT_ENCODING, "gzip, br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(zipped.status(), StatusCode::OK);
+    assert_eq!(zipped.headers()[CONTENT_ENCODING], "gzip");
+    assert_eq!(zipped.headers()[VARY], "Accept-Encoding");
+    let zipped_etag = zipped.headers()[ETAG].clone();
+    assert_ne!(
+        zipped_etag, plain_etag,
+        "each representation has its own strong validator"
+    );
+    let compressed = zipped.bytes().await.unwrap();
+    assert!(compressed.len() < plain_body.len());
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(compressed.as_ref()),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain_body.as_ref());
+
+    let revalidated = raw
+        .get(&url)
+        .header(ACCEPT_ENCODING, "gzip")
+        .header(IF_NONE_MATCH, zipped_etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert!(revalidated.headers().get(CONTENT_ENCODING).is_none());
+    assert_eq!(revalidated.headers()[ETAG], zipped_etag);
+
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn health_unknown_feeds_head_and_methods() {
     let server = start(&inputs(&[1])).await;
     let client = reqwest::Client::new();
@@ -236,6 +286,18 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Kills the daemon if the test fails before stopping it.
+struct Daemon(Option<std::process::Child>);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 fn signal(child: &std::process::Child, name: &str) {
     let sent = std::process::Command::new("kill")
         .args([&format!("-{name}"), &child.id().to_string()])
@@ -259,7 +321,7 @@ async fn the_daemon_serves_feeds_it_refreshes_and_survives_a_reload() {
         out_dir.display()
     ));
 
-    let mut child = env.command().arg("run").spawn().unwrap();
+    let mut daemon = Daemon(Some(env.command().arg("run").spawn().unwrap()));
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/feeds/briefings.xml");
     let expected = FIXTURE_EN_ARTICLES.len() + FIXTURE_ZH_ARTICLES.len();
@@ -303,10 +365,10 @@ async fn the_daemon_serves_feeds_it_refreshes_and_survives_a_reload() {
     );
 
     // A reload keeps the daemon and its listener alive.
-    signal(&child, "HUP");
+    signal(daemon.0.as_ref().unwrap(), "HUP");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
-        child.try_wait().unwrap().is_none(),
+        daemon.0.as_mut().unwrap().try_wait().unwrap().is_none(),
         "still running after SIGHUP"
     );
     let health = client
@@ -316,7 +378,8 @@ async fn the_daemon_serves_feeds_it_refreshes_and_survives_a_reload() {
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
 
-    signal(&child, "TERM");
+    signal(daemon.0.as_ref().unwrap(), "TERM");
+    let mut child = daemon.0.take().unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
