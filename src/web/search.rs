@@ -1,0 +1,749 @@
+//! Full-text search over every exchange of every revision: the FTS5 index, how it is filled and
+//! rebuilt, queries with filters, and highlighting.
+//!
+//! One contentless FTS5 table holds both languages. English goes through `porter unicode61`;
+//! every Han character is made a token of its own (see [`index_text`]), so a Chinese word of any
+//! length, two-character words such as 台湾 included, is an exact phrase query over characters.
+//! The table stores no text (the archive already keeps it, compressed), which keeps the index
+//! small; highlighting re-tokenizes the few exchanges shown in a scratch table with the same
+//! tokenizer, so what is marked is exactly what FTS5 matched. Answer comes first among the
+//! columns because FTS5 writes a column marker for every hit outside the first column, and most
+//! text is in answers.
+//!
+//! Index row ids are dense: each revision owns a span of ids starting at `search_spans.first_rowid`,
+//! one per exchange ordinal, because sparse ids (revision × constant) grew the index by a tenth.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::query::{MARK_CLOSE, MARK_OPEN, Query, QueryError, index_text, strip_index_separators};
+use crate::model::{Briefing, Lang};
+
+/// Why a search could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("bad query: {0}")]
+    Query(#[from] QueryError),
+    #[error("database error while {context}: {source}")]
+    Sql {
+        context: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("stored record of revision {revision_id} cannot be read: {message}")]
+    Record { revision_id: i64, message: String },
+}
+
+fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> SearchError {
+    move |source| SearchError::Sql { context, source }
+}
+
+const TOKENIZER: &str = "porter unicode61 remove_diacritics 2";
+
+/// The schema migration: the index, its row-id spans, and the spokesperson column the filters use.
+pub const MIGRATION: &str = "
+CREATE VIRTUAL TABLE exchange_search USING fts5(
+    answer, question, content='', columnsize=0,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+CREATE TABLE search_spans (
+    first_rowid INTEGER PRIMARY KEY,
+    revision_id INTEGER NOT NULL UNIQUE REFERENCES revisions(id),
+    span INTEGER NOT NULL
+);
+ALTER TABLE documents ADD COLUMN spokesperson TEXT;
+";
+
+/// Migration hook: indexes every revision already stored, so the index is complete at once.
+pub fn rebuild_hook(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    rebuild(tx)
+        .map(drop)
+        .map_err(|error| rusqlite_migration::HookError::Hook(error.to_string()))
+}
+
+/// Drops and refills the whole index from the stored records.
+pub fn rebuild(conn: &Connection) -> Result<u64, SearchError> {
+    conn.execute_batch(
+        "DELETE FROM search_spans; INSERT INTO exchange_search(exchange_search) VALUES ('delete-all');",
+    )
+    .map_err(sql("clearing the search index"))?;
+    let mut stmt = conn
+        .prepare("SELECT id, document_id, record FROM revisions ORDER BY id")
+        .map_err(sql("reading revisions to index"))?;
+    let mut rows = stmt.query([]).map_err(sql("reading revisions to index"))?;
+    let mut count = 0;
+    while let Some(row) = rows.next().map_err(sql("reading revisions to index"))? {
+        let revision_id: i64 = row.get(0).map_err(sql("reading revisions to index"))?;
+        let document_id: i64 = row.get(1).map_err(sql("reading revisions to index"))?;
+        let record: Vec<u8> = row.get(2).map_err(sql("reading revisions to index"))?;
+        let briefing = decode_record(revision_id, &record)?;
+        index_revision(conn, revision_id, document_id, &briefing)
+            .map_err(sql("indexing a revision"))?;
+        count += 1;
+    }
+    conn.execute(
+        "INSERT INTO exchange_search(exchange_search) VALUES ('optimize')",
+        [],
+    )
+    .map_err(sql("optimizing the search index"))?;
+    Ok(count)
+}
+
+/// Reads a stored record (zstd-compressed JSON of the [`Briefing`]).
+pub fn decode_record(revision_id: i64, record: &[u8]) -> Result<Briefing, SearchError> {
+    let json = zstd::stream::decode_all(record).map_err(|error| SearchError::Record {
+        revision_id,
+        message: error.to_string(),
+    })?;
+    serde_json::from_slice(&json).map_err(|error| SearchError::Record {
+        revision_id,
+        message: error.to_string(),
+    })
+}
+
+/// Adds one new revision to the index; called inside the archive's ingest transaction.
+pub fn index_revision(
+    conn: &Connection,
+    revision_id: i64,
+    document_id: i64,
+    briefing: &Briefing,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached("UPDATE documents SET spokesperson = ?2 WHERE id = ?1")?
+        .execute(params![document_id, briefing.spokesperson])?;
+    let span = briefing
+        .exchanges
+        .iter()
+        .map(|exchange| i64::from(exchange.ordinal))
+        .max()
+        .unwrap_or(0);
+    if span == 0 {
+        return Ok(());
+    }
+    let first_rowid: i64 = conn
+        .prepare_cached(
+            "SELECT first_rowid + span FROM search_spans ORDER BY first_rowid DESC LIMIT 1",
+        )?
+        .query_row([], |row| row.get(0))
+        .optional()?
+        .unwrap_or(1);
+    conn.prepare_cached(
+        "INSERT INTO search_spans (first_rowid, revision_id, span) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![first_rowid, revision_id, span])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO exchange_search (rowid, answer, question) VALUES (?1, ?2, ?3)",
+    )?;
+    for exchange in &briefing.exchanges {
+        if exchange.ordinal == 0 {
+            continue;
+        }
+        insert.execute(params![
+            first_rowid + i64::from(exchange.ordinal) - 1,
+            index_text(&exchange.answer.join("\n")),
+            index_text(&exchange.question.join("\n")),
+        ])?;
+    }
+    Ok(())
+}
+
+/// The spokespersons so far, English and Chinese name; a filter on either finds both languages.
+pub const SPOKESPERSONS: &[(&str, &str)] = &[
+    ("Lu Kang", "陆慷"),
+    ("Hua Chunying", "华春莹"),
+    ("Geng Shuang", "耿爽"),
+    ("Zhao Lijian", "赵立坚"),
+    ("Wang Wenbin", "汪文斌"),
+    ("Mao Ning", "毛宁"),
+    ("Lin Jian", "林剑"),
+    ("Guo Jiakun", "郭嘉昆"),
+];
+
+/// Every stored spelling of a spokesperson's name: both languages for a known one.
+pub fn spokesperson_names(name: &str) -> Vec<String> {
+    let name = name.trim();
+    SPOKESPERSONS
+        .iter()
+        .find(|(en, zh)| en.eq_ignore_ascii_case(name) || *zh == name)
+        .map(|(en, zh)| vec![en.to_string(), zh.to_string()])
+        .unwrap_or_else(|| vec![name.to_string()])
+}
+
+/// Which briefings a search looks at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    pub lang: Option<Lang>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub spokesperson: Option<String>,
+}
+
+/// A run of text, marked when it matched the query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    pub text: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub marked: bool,
+}
+
+/// A paragraph as segments.
+pub type Highlighted = Vec<Segment>;
+
+/// An exchange's answer and question paragraphs, highlighted.
+pub type HighlightedTexts = (Vec<Highlighted>, Vec<Highlighted>);
+
+/// One exchange that matched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchHit {
+    pub document_id: i64,
+    pub lang: Lang,
+    pub date: Option<NaiveDate>,
+    pub title: Option<String>,
+    pub spokesperson: Option<String>,
+    /// The latest revision that contains this exchange as it matched.
+    pub seq: i64,
+    pub latest_seq: i64,
+    /// False when a later revision changed or removed this exchange.
+    pub in_latest: bool,
+    pub ordinal: u32,
+    pub asker: String,
+    pub question: Vec<Highlighted>,
+    pub answer: Vec<Highlighted>,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SearchResults {
+    /// Matching exchanges after merging identical copies across revisions.
+    pub total: usize,
+    pub offset: usize,
+    pub hits: Vec<SearchHit>,
+}
+
+struct HitRow {
+    ordinal: u32,
+    revision_id: i64,
+    seq: i64,
+    document_id: i64,
+    lang: String,
+    date: Option<String>,
+    title: Option<String>,
+    spokesperson: Option<String>,
+    latest_seq: i64,
+    question_hash: String,
+    answer_hash: String,
+}
+
+const HIT_SQL: &str = "
+WITH hits AS (
+    SELECT rowid AS hit,
+           (SELECT first_rowid FROM search_spans WHERE first_rowid <= exchange_search.rowid
+            ORDER BY first_rowid DESC LIMIT 1) AS first
+    FROM exchange_search WHERE exchange_search MATCH ?1
+)
+SELECT h.hit - h.first + 1, r.id, r.seq, d.id, d.lang, d.briefing_date, d.title, d.spokesperson,
+       (SELECT MAX(seq) FROM revisions x WHERE x.document_id = d.id),
+       e.question_hash, e.answer_hash
+FROM hits h
+JOIN search_spans s ON s.first_rowid = h.first
+JOIN revisions r ON r.id = s.revision_id
+JOIN documents d ON d.id = r.document_id
+JOIN exchanges e ON e.revision_id = r.id AND e.ordinal = h.hit - h.first + 1
+WHERE (?2 IS NULL OR d.lang = ?2)
+  AND (?3 IS NULL OR d.briefing_date >= ?3)
+  AND (?4 IS NULL OR d.briefing_date <= ?4)
+  AND (?5 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?5)))
+";
+
+/// Runs a query: every matching exchange, newest briefing first, identical copies of an exchange
+/// in several revisions of one briefing merged into one hit (the latest revision that has it).
+pub fn search(
+    conn: &Connection,
+    query: &Query,
+    filter: &SearchFilter,
+    offset: usize,
+    limit: usize,
+) -> Result<SearchResults, SearchError> {
+    let fts = query.to_fts();
+    let spokespersons = filter
+        .spokesperson
+        .as_deref()
+        .map(|name| serde_json::Value::from(spokesperson_names(name)).to_string());
+    let mut stmt = conn
+        .prepare_cached(HIT_SQL)
+        .map_err(sql("preparing the search"))?;
+    let rows = stmt
+        .query_map(
+            params![
+                fts,
+                filter.lang.map(Lang::as_str),
+                filter.from.map(|d| d.to_string()),
+                filter.to.map(|d| d.to_string()),
+                spokespersons,
+            ],
+            |row| {
+                Ok(HitRow {
+                    ordinal: row.get(0)?,
+                    revision_id: row.get(1)?,
+                    seq: row.get(2)?,
+                    document_id: row.get(3)?,
+                    lang: row.get(4)?,
+                    date: row.get(5)?,
+                    title: row.get(6)?,
+                    spokesperson: row.get(7)?,
+                    latest_seq: row.get(8)?,
+                    question_hash: row.get(9)?,
+                    answer_hash: row.get(10)?,
+                })
+            },
+        )
+        .map_err(sql("searching"))?;
+    let mut best: HashMap<(i64, String, String), HitRow> = HashMap::new();
+    for row in rows {
+        let row = row.map_err(sql("searching"))?;
+        let key = (
+            row.document_id,
+            row.question_hash.clone(),
+            row.answer_hash.clone(),
+        );
+        match best.get(&key) {
+            Some(kept) if kept.seq >= row.seq => {}
+            _ => {
+                best.insert(key, row);
+            }
+        }
+    }
+    let mut rows: Vec<HitRow> = best.into_values().collect();
+    rows.sort_by(|a, b| {
+        b.date
+            .cmp(&a.date)
+            .then(b.document_id.cmp(&a.document_id))
+            .then(b.seq.cmp(&a.seq))
+            .then(a.ordinal.cmp(&b.ordinal))
+    });
+    let total = rows.len();
+    let page: Vec<HitRow> = rows.into_iter().skip(offset).take(limit).collect();
+    let hits = load_hits(conn, query, page)?;
+    Ok(SearchResults {
+        total,
+        offset,
+        hits,
+    })
+}
+
+fn load_hits(
+    conn: &Connection,
+    query: &Query,
+    rows: Vec<HitRow>,
+) -> Result<Vec<SearchHit>, SearchError> {
+    let mut records: HashMap<i64, Briefing> = HashMap::new();
+    for row in &rows {
+        if records.contains_key(&row.revision_id) {
+            continue;
+        }
+        let record: Vec<u8> = conn
+            .prepare_cached("SELECT record FROM revisions WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([row.revision_id], |r| r.get(0)))
+            .map_err(sql("reading a revision"))?;
+        records.insert(row.revision_id, decode_record(row.revision_id, &record)?);
+    }
+    let mut texts = Vec::with_capacity(rows.len());
+    let mut hits = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(exchange) = records
+            .get(&row.revision_id)
+            .and_then(|b| b.exchanges.iter().find(|e| e.ordinal == row.ordinal))
+        else {
+            continue;
+        };
+        texts.push((exchange.answer.join("\n"), exchange.question.join("\n")));
+        hits.push(SearchHit {
+            document_id: row.document_id,
+            lang: Lang::parse(&row.lang).unwrap_or(Lang::En),
+            date: row.date.and_then(|d| d.parse().ok()),
+            title: row.title,
+            spokesperson: row.spokesperson,
+            seq: row.seq,
+            latest_seq: row.latest_seq,
+            in_latest: row.seq == row.latest_seq,
+            ordinal: row.ordinal,
+            asker: exchange.asker.clone(),
+            question: vec![],
+            answer: vec![],
+        });
+    }
+    let highlighted = highlight(conn, query, &texts)?;
+    for (hit, (answer, question)) in hits.iter_mut().zip(highlighted) {
+        hit.answer = answer;
+        hit.question = question;
+    }
+    Ok(hits)
+}
+
+/// Marks what `query` matches in each (answer, question) text, with FTS5's own tokenizer and
+/// matcher on a scratch table, and splits the result into paragraphs.
+pub fn highlight(
+    conn: &Connection,
+    query: &Query,
+    texts: &[(String, String)],
+) -> Result<Vec<HighlightedTexts>, SearchError> {
+    let mut out: Vec<HighlightedTexts> = texts
+        .iter()
+        .map(|(answer, question)| (plain_paragraphs(answer), plain_paragraphs(question)))
+        .collect();
+    if texts.is_empty() {
+        return Ok(out);
+    }
+    conn.execute_batch(&format!(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_highlight USING fts5(answer, question, tokenize='{TOKENIZER}');
+         DELETE FROM temp.search_highlight;"
+    ))
+    .map_err(sql("preparing highlighting"))?;
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO temp.search_highlight (rowid, answer, question) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(sql("preparing highlighting"))?;
+        for (i, (answer, question)) in texts.iter().enumerate() {
+            insert
+                .execute(params![i as i64, index_text(answer), index_text(question)])
+                .map_err(sql("preparing highlighting"))?;
+        }
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT rowid, highlight(search_highlight, 0, char(2), char(3)),
+                    highlight(search_highlight, 1, char(2), char(3))
+             FROM temp.search_highlight WHERE search_highlight MATCH ?1",
+        )
+        .map_err(sql("highlighting"))?;
+    let marked: Vec<(i64, String, String)> = stmt
+        .query_map([query.to_fts()], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .and_then(Iterator::collect)
+        .map_err(sql("highlighting"))?;
+    for (i, answer, question) in marked {
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            *slot = (
+                marked_paragraphs(&strip_index_separators(&answer)),
+                marked_paragraphs(&strip_index_separators(&question)),
+            );
+        }
+    }
+    conn.execute("DELETE FROM temp.search_highlight", [])
+        .map_err(sql("highlighting"))?;
+    Ok(out)
+}
+
+fn plain_paragraphs(text: &str) -> Vec<Highlighted> {
+    if text.is_empty() {
+        return vec![];
+    }
+    text.split('\n')
+        .map(|p| {
+            vec![Segment {
+                text: p.to_string(),
+                marked: false,
+            }]
+        })
+        .collect()
+}
+
+/// Splits text carrying `MARK_OPEN`/`MARK_CLOSE` into paragraphs of segments; a mark may span a
+/// paragraph break.
+pub fn marked_paragraphs(text: &str) -> Vec<Highlighted> {
+    if text.is_empty() {
+        return vec![];
+    }
+    let mut paragraphs = vec![];
+    let mut paragraph: Highlighted = vec![];
+    let mut current = String::new();
+    let mut marked = false;
+    let flush = |current: &mut String, paragraph: &mut Highlighted, marked: bool| {
+        if !current.is_empty() {
+            paragraph.push(Segment {
+                text: std::mem::take(current),
+                marked,
+            });
+        }
+    };
+    for c in text.chars() {
+        match c {
+            MARK_OPEN | MARK_CLOSE => {
+                flush(&mut current, &mut paragraph, marked);
+                marked = c == MARK_OPEN;
+            }
+            '\n' => {
+                flush(&mut current, &mut paragraph, marked);
+                paragraphs.push(std::mem::take(&mut paragraph));
+            }
+            _ => current.push(c),
+        }
+    }
+    flush(&mut current, &mut paragraph, marked);
+    paragraphs.push(paragraph);
+    paragraphs
+}
+
+/// A month as `YYYY-MM`.
+pub type Month = String;
+
+/// How often a term appears, per month, in questions and in answers of the latest revisions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TrendSeries {
+    pub term: String,
+    /// (month, exchanges whose question matches, exchanges whose answer matches)
+    pub months: Vec<(Month, u32, u32)>,
+    pub total_questions: u32,
+    pub total_answers: u32,
+}
+
+/// Counts, per month, the exchanges of each briefing's latest revision whose question (and,
+/// separately, whose answer) matches `query`; `months` is the x axis shared by every series.
+pub fn trend(
+    conn: &Connection,
+    term: &str,
+    query: &Query,
+    months: &[Month],
+) -> Result<TrendSeries, SearchError> {
+    let mut counts: HashMap<Month, (u32, u32)> = HashMap::new();
+    for (column, is_question) in [("question", true), ("answer", false)] {
+        let fts = format!("{{{column}}} : ({})", query.to_fts());
+        let mut stmt = conn
+            .prepare_cached(
+                "WITH hits AS (
+                    SELECT (SELECT first_rowid FROM search_spans WHERE first_rowid <= exchange_search.rowid
+                            ORDER BY first_rowid DESC LIMIT 1) AS first
+                    FROM exchange_search WHERE exchange_search MATCH ?1
+                 )
+                 SELECT substr(d.briefing_date, 1, 7), COUNT(*)
+                 FROM hits h
+                 JOIN search_spans s ON s.first_rowid = h.first
+                 JOIN revisions r ON r.id = s.revision_id
+                 JOIN documents d ON d.id = r.document_id
+                 WHERE d.briefing_date IS NOT NULL
+                   AND r.seq = (SELECT MAX(seq) FROM revisions x WHERE x.document_id = d.id)
+                 GROUP BY 1",
+            )
+            .map_err(sql("preparing a trend"))?;
+        let rows: Vec<(String, u32)> = stmt
+            .query_map([fts], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(sql("counting a trend"))?;
+        for (month, count) in rows {
+            let entry = counts.entry(month).or_default();
+            if is_question {
+                entry.0 += count;
+            } else {
+                entry.1 += count;
+            }
+        }
+    }
+    let series: Vec<(Month, u32, u32)> = months
+        .iter()
+        .map(|month| {
+            let (q, a) = counts.get(month).copied().unwrap_or_default();
+            (month.clone(), q, a)
+        })
+        .collect();
+    Ok(TrendSeries {
+        term: term.to_string(),
+        total_questions: series.iter().map(|m| m.1).sum(),
+        total_answers: series.iter().map(|m| m.2).sum(),
+        months: series,
+    })
+}
+
+/// Every month from the earliest to the latest briefing date in the archive.
+pub fn archive_months(conn: &Connection) -> Result<Vec<Month>, SearchError> {
+    let (first, last): (Option<String>, Option<String>) = conn
+        .query_row(
+            "SELECT MIN(briefing_date), MAX(briefing_date) FROM documents WHERE briefing_date IS NOT NULL",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(sql("reading the date range"))?;
+    let parse = |text: Option<String>| text.and_then(|t| t.parse::<NaiveDate>().ok());
+    let (Some(first), Some(last)) = (parse(first), parse(last)) else {
+        return Ok(vec![]);
+    };
+    Ok(months_between(first, last))
+}
+
+/// `YYYY-MM` for every month from `first` to `last`, both included.
+pub fn months_between(first: NaiveDate, last: NaiveDate) -> Vec<Month> {
+    use chrono::Datelike;
+    let mut months = vec![];
+    let (mut year, mut month) = (first.year(), first.month());
+    while (year, month) <= (last.year(), last.month()) {
+        months.push(format!("{year:04}-{month:02}"));
+        if month == 12 {
+            year += 1;
+            month = 1;
+        } else {
+            month += 1;
+        }
+    }
+    months
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_become_segments_and_may_span_paragraphs() {
+        let text = format!("a {MARK_OPEN}b{MARK_CLOSE} c\n{MARK_OPEN}d\ne{MARK_CLOSE}");
+        let paragraphs = marked_paragraphs(&text);
+        let flat: Vec<Vec<(&str, bool)>> = paragraphs
+            .iter()
+            .map(|p| p.iter().map(|s| (s.text.as_str(), s.marked)).collect())
+            .collect();
+        assert_eq!(
+            flat,
+            vec![
+                vec![("a ", false), ("b", true), (" c", false)],
+                vec![("d", true)],
+                vec![("e", true)],
+            ]
+        );
+    }
+
+    #[test]
+    fn months_cover_the_range_across_years() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(
+            months_between(d("2018-11-05"), d("2019-02-01")),
+            ["2018-11", "2018-12", "2019-01", "2019-02"]
+        );
+    }
+
+    #[test]
+    fn spokesperson_filter_covers_both_spellings() {
+        assert_eq!(spokesperson_names("zhao lijian"), ["Zhao Lijian", "赵立坚"]);
+        assert_eq!(spokesperson_names("华春莹"), ["Hua Chunying", "华春莹"]);
+        assert_eq!(spokesperson_names("Someone"), ["Someone"]);
+    }
+
+    /// The index and highlighter against a minimal schema with the columns they read.
+    #[test]
+    fn finds_english_stems_chinese_words_and_phrases_and_marks_them() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE documents (id INTEGER PRIMARY KEY, lang TEXT, briefing_date TEXT, title TEXT);
+             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB);
+             CREATE TABLE exchanges (revision_id INTEGER, ordinal INTEGER, question_hash TEXT, answer_hash TEXT);",
+        )
+        .unwrap();
+        conn.execute_batch(MIGRATION).unwrap();
+        let briefing = |lang: Lang, exchanges: &[(&str, &str)]| Briefing {
+            url: "u".into(),
+            lang,
+            kind: crate::model::Kind::PressConference,
+            title: "t".into(),
+            date: NaiveDate::from_ymd_opt(2020, 7, 3),
+            published_at: None,
+            spokesperson: Some("Zhao Lijian".into()),
+            opening: vec![],
+            exchanges: exchanges
+                .iter()
+                .enumerate()
+                .map(|(i, (q, a))| crate::model::Exchange {
+                    ordinal: i as u32 + 1,
+                    asker: "CCTV".into(),
+                    question: vec![q.to_string()],
+                    answer: a.split('|').map(str::to_string).collect(),
+                    after_conference: false,
+                })
+                .collect(),
+            content_hash: "h".into(),
+        };
+        let docs = [
+            briefing(
+                Lang::En,
+                &[
+                    (
+                        "On the sanctions?",
+                        "We oppose unilateral sanctions.|The South China Sea is calm.",
+                    ),
+                    ("On trade?", "Trade talks go on."),
+                ],
+            ),
+            briefing(
+                Lang::Zh,
+                &[
+                    ("关于台湾问题？", "台湾是中国的一部分。"),
+                    ("关于贸易？", "中美贸易"),
+                ],
+            ),
+        ];
+        for (i, doc) in docs.iter().enumerate() {
+            let id = i as i64 + 1;
+            let record = zstd::bulk::compress(&serde_json::to_vec(doc).unwrap(), 3).unwrap();
+            conn.execute(
+                "INSERT INTO documents (id, lang, briefing_date, title) VALUES (?1, ?2, '2020-07-03', 't')",
+                params![id, doc.lang.as_str()],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2)",
+                params![id, record],
+            )
+            .unwrap();
+            for exchange in &doc.exchanges {
+                conn.execute(
+                    "INSERT INTO exchanges VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        id,
+                        exchange.ordinal,
+                        exchange.question[0],
+                        exchange.answer[0]
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        assert_eq!(rebuild(&conn).unwrap(), 2);
+        let run = |q: &str| {
+            search(
+                &conn,
+                &Query::parse(q).unwrap(),
+                &SearchFilter::default(),
+                0,
+                10,
+            )
+            .unwrap()
+        };
+        let marked = |hit: &SearchHit| -> Vec<String> {
+            hit.question
+                .iter()
+                .chain(&hit.answer)
+                .flatten()
+                .filter(|s| s.marked)
+                .map(|s| s.text.clone())
+                .collect()
+        };
+        let found = run("sanction");
+        assert_eq!(found.total, 1);
+        assert_eq!(marked(&found.hits[0]), ["sanctions", "sanctions"]);
+        let found = run("\"South China Sea\"");
+        assert_eq!(found.total, 1);
+        assert_eq!(marked(&found.hits[0]), ["South China Sea"]);
+        let found = run("台湾");
+        assert_eq!((found.total, found.hits[0].ordinal), (1, 1));
+        assert_eq!(marked(&found.hits[0]), ["台湾", "台湾"]);
+        assert_eq!(run("贸易").total, 1);
+        assert_eq!(run("trade OR 贸易").total, 2);
+        assert_eq!(run("trade NOT talks").total, 0);
+        assert_eq!(run("湾是中").total, 1);
+        assert_eq!(run("湾中").total, 0);
+        assert_eq!(
+            spokesperson_names("赵立坚").len(),
+            2,
+            "filter names are looked up both ways"
+        );
+    }
+}
