@@ -1,1 +1,1011 @@
 //! The long-running service: schedules, polling, signals and systemd notification.
+//!
+//! The pure schedule functions (`listing_interval`, `next_listing_poll`, `recheck_interval`,
+//! `next_check`, `listing_page_url`) take the clock as an argument. [`Engine`] does one unit of I/O
+//! at a time: fetch a page, extract it, hand it to the store in one transaction. [`run`] is the
+//! only loop: a skipping interval, a poll cycle per tick, and a shutdown future that ends it.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rand::Rng;
+use serde::Serialize;
+use url::Url;
+
+use crate::config::{Config, ScheduleConfig, SourceConfig};
+use crate::fetch::{Fetched, Fetcher, Outcome, Validators};
+use crate::model::Listing;
+use crate::site::{Profile, SiteError};
+use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
+
+/// Why the engine could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fetch(#[from] crate::fetch::FetchError),
+    #[error("source {source_name}: {error}")]
+    Profile {
+        source_name: String,
+        error: SiteError,
+    },
+    #[error("unknown source {0:?}")]
+    UnknownSource(String),
+    #[error("cannot read manifest {path}: {source}")]
+    Manifest {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("manifest {path} line {line}: {message}")]
+    ManifestRow {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// The time source, passed in so schedules can be tested.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+fn chrono_duration(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The listing poll interval at `now`: shorter in the briefing window, longer at night and on days
+/// outside the window, the source's own interval otherwise.
+pub fn listing_interval(
+    now: DateTime<Utc>,
+    source_interval: Duration,
+    schedule: &ScheduleConfig,
+) -> Duration {
+    let local = now.with_timezone(&schedule.utc_offset);
+    let time = local.time();
+    let working_day = schedule.window_days.contains(&local.weekday());
+    let in_window = working_day && time >= schedule.window_start && time <= schedule.window_end;
+    let at_night = if schedule.night_start <= schedule.night_end {
+        time >= schedule.night_start && time < schedule.night_end
+    } else {
+        time >= schedule.night_start || time < schedule.night_end
+    };
+    if in_window {
+        source_interval.min(schedule.window_interval)
+    } else if at_night || !working_day {
+        source_interval.max(schedule.quiet_interval)
+    } else {
+        source_interval
+    }
+}
+
+fn jittered(now: DateTime<Utc>, interval: Duration, jitter: f64, random: f64) -> DateTime<Utc> {
+    now + chrono_duration(interval + interval.mul_f64(jitter * random.clamp(0.0, 1.0)))
+}
+
+/// When a listing is polled next; `random` in [0, 1) spreads the time by `schedule.jitter`.
+pub fn next_listing_poll(
+    now: DateTime<Utc>,
+    source_interval: Duration,
+    schedule: &ScheduleConfig,
+    random: f64,
+) -> DateTime<Utc> {
+    jittered(
+        now,
+        listing_interval(now, source_interval, schedule),
+        schedule.jitter,
+        random,
+    )
+}
+
+/// How often a document of that age is re-checked: the first step whose `until` exceeds the age,
+/// or the sweep interval.
+pub fn recheck_interval(doc_age: Duration, schedule: &ScheduleConfig) -> Duration {
+    schedule
+        .recheck
+        .iter()
+        .find(|step| doc_age < step.until)
+        .map_or(schedule.sweep, |step| step.every)
+}
+
+/// When a document of age `doc_age` is checked next.
+pub fn next_check(
+    doc_age: Duration,
+    now: DateTime<Utc>,
+    schedule: &ScheduleConfig,
+    random: f64,
+) -> DateTime<Utc> {
+    jittered(
+        now,
+        recheck_interval(doc_age, schedule),
+        schedule.jitter,
+        random,
+    )
+}
+
+/// When to try again after a failed fetch: soon (but not sooner than the server asked), and never
+/// later than the document's normal re-check.
+pub fn next_retry(
+    doc_age: Duration,
+    now: DateTime<Utc>,
+    schedule: &ScheduleConfig,
+    retry_after: Option<Duration>,
+    random: f64,
+) -> DateTime<Utc> {
+    let normal = recheck_interval(doc_age, schedule);
+    let soon = normal.min(Duration::from_secs(15 * 60));
+    let wait = retry_after.map_or(soon, |asked| asked.max(soon));
+    jittered(now, wait, schedule.jitter, random)
+}
+
+/// URL of listing page `page` (0 is the listing URL itself): `default.shtml` → `default_N.shtml`,
+/// `index.html` → `index_N.html`, a directory → `index_N.<extension>`.
+pub fn listing_page_url(listing_url: &Url, page: u32, extension: &str) -> Url {
+    if page == 0 {
+        return listing_url.clone();
+    }
+    let path = listing_url.path();
+    let (directory, file) = path.rsplit_once('/').unwrap_or(("", path));
+    let name = match file.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => format!("{stem}_{page}.{ext}"),
+        _ => format!("index_{page}.{extension}"),
+    };
+    let mut url = listing_url.clone();
+    url.set_path(&format!("{directory}/{name}"));
+    url.set_query(None);
+    url
+}
+
+/// Extension of numbered listing pages when the listing URL is a directory.
+pub fn listing_page_extension(profile: &str) -> &'static str {
+    match profile {
+        "mfa-zh" => "shtml",
+        _ => "html",
+    }
+}
+
+/// Counts of one cycle, one backfill or one import.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// Requests by outcome.
+    pub outcomes: BTreeMap<String, u64>,
+    pub listings: u64,
+    pub articles: u64,
+    pub new_documents: u64,
+    pub new_revisions: u64,
+    /// Articles fetched (or answered 304) whose content had not changed.
+    pub unchanged: u64,
+    pub events: u64,
+    /// Pages skipped because robots.txt disallows them or their host is blocked.
+    pub skipped: u64,
+    /// Pages whose processing failed in the archive (logged, the loop went on).
+    pub errors: u64,
+}
+
+impl Report {
+    fn count(&mut self, outcome: Outcome) {
+        *self
+            .outcomes
+            .entry(outcome.as_str().to_string())
+            .or_default() += 1;
+    }
+
+    pub fn summary(&self) -> String {
+        let outcomes: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        format!(
+            "{} listing pages, {} articles: {} new documents, {} new revisions, {} unchanged, {} events, {} skipped, {} errors [{}]",
+            self.listings,
+            self.articles,
+            self.new_documents,
+            self.new_revisions,
+            self.unchanged,
+            self.events,
+            self.skipped,
+            self.errors,
+            outcomes.join(" ")
+        )
+    }
+}
+
+/// What runs a cycle: configuration, archive, HTTP client and the compiled site profiles.
+pub struct Engine {
+    config: Config,
+    store: Store,
+    fetcher: Fetcher,
+    profiles: HashMap<String, Profile>,
+    /// Hosts found blocked in this process, with the time the block ends.
+    blocked: HashMap<String, DateTime<Utc>>,
+}
+
+fn host_of(url: &str) -> Option<String> {
+    Url::parse(url)
+        .ok()?
+        .host_str()
+        .map(str::to_ascii_lowercase)
+}
+
+impl Engine {
+    pub fn new(config: Config, mut store: Store) -> Result<Engine, DaemonError> {
+        let fetcher = Fetcher::new(&config.fetch, config.allowed_hosts())?;
+        let mut profiles = HashMap::new();
+        for source in &config.sources {
+            let compiled = Profile::builtin(&source.profile).and_then(|profile| {
+                match config.sites.get(&source.profile) {
+                    Some(overrides) => profile.with_overrides(overrides),
+                    None => Ok(profile),
+                }
+            });
+            let profile = compiled.map_err(|error| DaemonError::Profile {
+                source_name: source.name.clone(),
+                error,
+            })?;
+            profiles.insert(source.name.clone(), profile);
+        }
+        store.set_gone_after(config.archive.gone_after);
+        Ok(Engine {
+            config,
+            store,
+            fetcher,
+            profiles,
+            blocked: HashMap::new(),
+        })
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    fn random() -> f64 {
+        rand::thread_rng().r#gen::<f64>()
+    }
+
+    /// Whether requests to the URL's host may go out now: not blocked, robots.txt read and allowing.
+    async fn may_fetch(&mut self, url: &str, now: DateTime<Utc>, report: &mut Report) -> bool {
+        let Some(host) = host_of(url) else {
+            return false;
+        };
+        if let Some(until) = self.blocked.get(&host) {
+            if *until > now {
+                report.skipped += 1;
+                return false;
+            }
+        }
+        match self.store.host_state(&host) {
+            Ok(state) => {
+                if let Some(until) = state.blocked_until.filter(|until| *until > now) {
+                    self.blocked.insert(host.clone(), until);
+                    report.skipped += 1;
+                    return false;
+                }
+                if !self.fetcher.has_robots(&host) {
+                    let fresh_for = match state.robots_status {
+                        Some(500..) | None => self.config.fetch.backoff_max,
+                        Some(_) => self.config.fetch.robots_refresh,
+                    };
+                    let fresh = state
+                        .robots_fetched_at
+                        .is_some_and(|at| at + chrono_duration(fresh_for) > now);
+                    if fresh {
+                        let body = state.robots_body.unwrap_or_default();
+                        self.fetcher.set_robots(&host, state.robots_status, &body);
+                    } else {
+                        self.refresh_robots(url, &host, now).await;
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(url, %error, "cannot read host state");
+                report.errors += 1;
+                return false;
+            }
+        }
+        let allowed = self.fetcher.robots_allows(url).unwrap_or(false);
+        if !allowed {
+            tracing::info!(
+                url,
+                outcome = "disallowed",
+                "robots.txt disallows or is unreachable; skipped"
+            );
+            report.skipped += 1;
+        }
+        allowed
+    }
+
+    async fn refresh_robots(&mut self, url: &str, host: &str, now: DateTime<Utc>) {
+        let Ok(base) = Url::parse(url) else { return };
+        let fetched = self.fetcher.fetch_robots(&base).await;
+        self.fetcher.set_robots(host, fetched.status, &fetched.body);
+        tracing::info!(url = %fetched.url, status = ?fetched.status, "robots.txt read");
+        let record = self.fetch_record(None, &fetched, PageKind::Robots, now, fetched.outcome);
+        let stored = self
+            .store
+            .set_robots(host, fetched.status, Some(&fetched.body), now)
+            .and_then(|()| self.store.log_fetch(&record));
+        if let Err(error) = stored {
+            tracing::error!(url, %error, "cannot store robots.txt");
+        }
+    }
+
+    fn fetch_record(
+        &self,
+        source: Option<&str>,
+        fetched: &Fetched,
+        page: PageKind,
+        at: DateTime<Utc>,
+        outcome: Outcome,
+    ) -> FetchRecord {
+        FetchRecord {
+            at,
+            source: source.map(str::to_string),
+            url: fetched.url.clone(),
+            page,
+            status: fetched.status,
+            outcome,
+            bytes: fetched.body.len() as u64,
+            duration: fetched.elapsed,
+            attempts: fetched.attempts.max(1),
+            error: fetched.error.clone(),
+        }
+    }
+
+    /// Records a block once and keeps away from the host for `blocked_backoff`.
+    fn note_blocked(&mut self, fetched: &Fetched, now: DateTime<Utc>) {
+        let Some(host) = host_of(&fetched.url) else {
+            return;
+        };
+        let until = now + chrono_duration(self.config.fetch.blocked_backoff);
+        self.blocked.insert(host.clone(), until);
+        match self
+            .store
+            .set_host_blocked(&host, Some(until), &fetched.url, now)
+        {
+            Ok(true) => {
+                tracing::warn!(url = %fetched.url, status = ?fetched.status, outcome = "blocked", until = %until, "host answers with a challenge; backing off")
+            }
+            Ok(false) => {}
+            Err(error) => tracing::error!(url = %fetched.url, %error, "cannot record a block"),
+        }
+    }
+
+    fn source_config(&self, name: &str) -> Option<SourceConfig> {
+        self.config.source(name).cloned()
+    }
+
+    /// Fetches and ingests one listing page. Returns the parsed listing when there was one.
+    async fn poll_listing(
+        &mut self,
+        source: &SourceConfig,
+        page: u32,
+        url: &str,
+        conditional: bool,
+        clock: &dyn Clock,
+        report: &mut Report,
+    ) -> (Outcome, Option<Listing>) {
+        if !self.may_fetch(url, clock.now(), report).await {
+            return (Outcome::Transient, None);
+        }
+        let validators = match (conditional, self.store.listing_state(url)) {
+            (true, Ok(Some(state))) => state.validators,
+            _ => Validators::default(),
+        };
+        let fetched = self.fetcher.get(url, &validators).await;
+        let now = clock.now();
+        let mut outcome = fetched.outcome;
+        let mut listing = None;
+        let mut fetched = fetched;
+        if outcome == Outcome::Ok {
+            let profile = &self.profiles[&source.name];
+            match profile.parse_listing(&fetched.text(), url) {
+                Ok(parsed) => listing = Some(parsed),
+                Err(error) => {
+                    outcome = Outcome::Unparseable;
+                    fetched.error = Some(error.to_string());
+                }
+            }
+        }
+        if outcome == Outcome::Blocked {
+            self.note_blocked(&fetched, now);
+        }
+        report.listings += 1;
+        report.count(outcome);
+        tracing::info!(source = %source.name, url, status = ?fetched.status, outcome = outcome.as_str(), "listing");
+        let next = next_listing_poll(
+            now,
+            source.poll_interval,
+            &self.config.schedule,
+            Self::random(),
+        );
+        let record = self.fetch_record(
+            Some(&source.name),
+            &fetched,
+            PageKind::Listing,
+            now,
+            outcome,
+        );
+        let ingested = self.store.ingest_listing(&ListingFetch {
+            source: &source.name,
+            lang: source.lang,
+            page,
+            log: record,
+            validators: fetched.validators.clone(),
+            listing: listing.as_ref(),
+            next_check: next,
+        });
+        match ingested {
+            Ok(result) => {
+                report.new_documents += result.new_documents.len() as u64;
+                for url in &result.delisted {
+                    tracing::warn!(source = %source.name, url, event = "delisted", "item removed from the listing; re-checking it");
+                }
+            }
+            Err(error) => {
+                tracing::error!(url, %error, "cannot store a listing");
+                report.errors += 1;
+            }
+        }
+        (outcome, listing)
+    }
+
+    /// Fetches, extracts and ingests one article page.
+    async fn check_article(
+        &mut self,
+        source: &SourceConfig,
+        url: &str,
+        validators: &Validators,
+        first_seen: DateTime<Utc>,
+        clock: &dyn Clock,
+        report: &mut Report,
+    ) -> Outcome {
+        if !self.may_fetch(url, clock.now(), report).await {
+            return Outcome::Transient;
+        }
+        let mut fetched = self.fetcher.get(url, validators).await;
+        let now = clock.now();
+        let mut outcome = fetched.outcome;
+        let mut briefing = None;
+        if outcome == Outcome::Ok {
+            match self.profiles[&source.name].parse_article(&fetched.text(), url) {
+                Ok(parsed) => briefing = Some(parsed),
+                Err(SiteError::NotATranscript { reason, .. }) => {
+                    outcome = Outcome::SoftGone;
+                    fetched.error = Some(reason);
+                }
+                Err(error) => {
+                    outcome = Outcome::Unparseable;
+                    fetched.error = Some(error.to_string());
+                }
+            }
+        }
+        if outcome == Outcome::Blocked {
+            self.note_blocked(&fetched, now);
+        }
+        report.articles += 1;
+        report.count(outcome);
+        let age = (now - first_seen).to_std().unwrap_or_default();
+        let next = match outcome {
+            Outcome::Ok
+            | Outcome::NotModified
+            | Outcome::Gone
+            | Outcome::SoftGone
+            | Outcome::Unparseable => next_check(age, now, &self.config.schedule, Self::random()),
+            Outcome::Transient | Outcome::Blocked => next_retry(
+                age,
+                now,
+                &self.config.schedule,
+                fetched.retry_after,
+                Self::random(),
+            ),
+        };
+        let record = self.fetch_record(
+            Some(&source.name),
+            &fetched,
+            PageKind::Article,
+            now,
+            outcome,
+        );
+        let ingested = self.store.ingest_article(&ArticleFetch {
+            source: &source.name,
+            lang: source.lang,
+            log: record,
+            raw: briefing.as_ref().map(|_| fetched.body.as_slice()),
+            validators: fetched.validators.clone(),
+            briefing: briefing.as_ref(),
+            next_check: next,
+        });
+        match ingested {
+            Ok(result) => {
+                report.events += result.events.len() as u64;
+                if result.new_revision.is_some() {
+                    report.new_revisions += 1;
+                } else if matches!(outcome, Outcome::Ok | Outcome::NotModified) {
+                    report.unchanged += 1;
+                }
+                for event in &result.events {
+                    tracing::info!(source = %source.name, url, event = event.kind, "event");
+                }
+            }
+            Err(error) => {
+                tracing::error!(url, %error, "cannot store an article");
+                report.errors += 1;
+            }
+        }
+        tracing::debug!(source = %source.name, url, status = ?fetched.status, outcome = outcome.as_str(), "article");
+        outcome
+    }
+
+    /// One cycle: every due listing, then every due document (`all`: everything, now).
+    pub async fn poll_cycle(&mut self, clock: &dyn Clock, all: bool) -> Report {
+        let mut report = Report::default();
+        let sources = self.config.sources.clone();
+        for source in &sources {
+            let url = source.listing_url.to_string();
+            let due = all
+                || match self.store.listing_state(&url) {
+                    Ok(Some(state)) => state.next_check <= clock.now(),
+                    Ok(None) => true,
+                    Err(error) => {
+                        tracing::error!(url, %error, "cannot read listing state");
+                        true
+                    }
+                };
+            if due {
+                self.poll_listing(source, 0, &url, true, clock, &mut report)
+                    .await;
+            }
+        }
+        let due = if all {
+            self.store.all_documents_for_check()
+        } else {
+            self.store.due_documents(clock.now(), 10_000)
+        };
+        let due = match due {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "cannot read due documents");
+                report.errors += 1;
+                return report;
+            }
+        };
+        for document in due {
+            let Some(source) = self.source_config(&document.source) else {
+                continue;
+            };
+            let validators = if document.has_revision {
+                document.validators.clone()
+            } else {
+                Validators::default()
+            };
+            self.check_article(
+                &source,
+                &document.url,
+                &validators,
+                document.first_seen,
+                clock,
+                &mut report,
+            )
+            .await;
+        }
+        report
+    }
+
+    /// Walks every listing page of the sources (or one) and fetches every item not yet archived.
+    /// Resumable: archived items are skipped. A listing page that is missing ends the walk.
+    pub async fn backfill(
+        &mut self,
+        only: Option<&str>,
+        since: Option<NaiveDate>,
+        clock: &dyn Clock,
+    ) -> Result<Report, DaemonError> {
+        if let Some(name) = only {
+            if self.config.source(name).is_none() {
+                return Err(DaemonError::UnknownSource(name.to_string()));
+            }
+        }
+        let mut report = Report::default();
+        let sources: Vec<SourceConfig> = self
+            .config
+            .sources
+            .iter()
+            .filter(|source| only.is_none_or(|name| source.name == name))
+            .cloned()
+            .collect();
+        for source in &sources {
+            let archived: HashSet<String> = self.store.archived_urls(&source.name)?;
+            let extension = listing_page_extension(&source.profile);
+            let mut page_count = 1;
+            let mut page = 0;
+            while page < page_count {
+                let url = listing_page_url(&source.listing_url, page, extension).to_string();
+                let (outcome, listing) = self
+                    .poll_listing(source, page, &url, false, clock, &mut report)
+                    .await;
+                let Some(listing) = listing else {
+                    tracing::info!(source = %source.name, url, outcome = outcome.as_str(), "listing page unavailable; walk ends");
+                    break;
+                };
+                if page == 0 {
+                    page_count = listing.page_count.unwrap_or(1).max(1);
+                }
+                let mut older_than_since = 0;
+                for item in &listing.items {
+                    if let (Some(since), Some(date)) = (since, item.date) {
+                        if date < since {
+                            older_than_since += 1;
+                            continue;
+                        }
+                    }
+                    if archived.contains(&item.url) {
+                        continue;
+                    }
+                    let first_seen = match self
+                        .store
+                        .document(crate::store::DocumentKey::Url(&item.url))
+                    {
+                        Ok(Some(document)) => {
+                            crate::store::parse_time(&document.first_seen).unwrap_or(clock.now())
+                        }
+                        _ => clock.now(),
+                    };
+                    self.check_article(
+                        source,
+                        &item.url,
+                        &Validators::default(),
+                        first_seen,
+                        clock,
+                        &mut report,
+                    )
+                    .await;
+                }
+                if !listing.items.is_empty() && older_than_since == listing.items.len() {
+                    break;
+                }
+                page += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256
+    /// content_type fetched_date`) as fetches made at their original time.
+    pub fn import_manifest(
+        &mut self,
+        manifest: &Path,
+        clock: &dyn Clock,
+    ) -> Result<Report, DaemonError> {
+        let path_text = manifest.display().to_string();
+        let text = std::fs::read_to_string(manifest).map_err(|source| DaemonError::Manifest {
+            path: path_text.clone(),
+            source,
+        })?;
+        let base = manifest.parent().unwrap_or(Path::new("."));
+        let mut report = Report::default();
+        for (index, line) in text.lines().enumerate() {
+            let line_number = index + 1;
+            let fields: Vec<&str> = line.split('\t').collect();
+            if index == 0 && fields.first() == Some(&"url") || line.trim().is_empty() {
+                continue;
+            }
+            let row_error = |message: String| DaemonError::ManifestRow {
+                path: path_text.clone(),
+                line: line_number,
+                message,
+            };
+            let [
+                url,
+                status,
+                _location,
+                file,
+                _bytes,
+                _sha256,
+                content_type,
+                fetched_date,
+            ] = fields[..]
+            else {
+                return Err(row_error(format!(
+                    "expected 8 tab-separated fields, found {}",
+                    fields.len()
+                )));
+            };
+            if status != "200" {
+                report.skipped += 1;
+                continue;
+            }
+            let fetched_at: DateTime<Utc> = httpdate::parse_http_date(fetched_date)
+                .map(DateTime::<Utc>::from)
+                .map_err(|_| {
+                    row_error(format!("fetched_date {fetched_date:?} is not an HTTP date"))
+                })?;
+            let body = std::fs::read(base.join(file))
+                .map_err(|error| row_error(format!("cannot read {file}: {error}")))?;
+            let html = crate::charset::decode_html(&body, Some(content_type));
+            if crate::site::is_soft_404(&html) {
+                report.skipped += 1;
+                continue;
+            }
+            let Some((source_name, lang, profile)) = self.import_source(url, &html) else {
+                report.skipped += 1;
+                continue;
+            };
+            let fetched = Fetched {
+                url: url.to_string(),
+                final_url: url.to_string(),
+                status: Some(200),
+                outcome: Outcome::Ok,
+                body,
+                content_type: Some(content_type.to_string()),
+                validators: Validators::default(),
+                retry_after: None,
+                attempts: 1,
+                elapsed: Duration::ZERO,
+                error: None,
+            };
+            let stored = if crate::site::is_listing_url(url) {
+                let page = url
+                    .rsplit_once('_')
+                    .and_then(|(_, tail)| tail.split('.').next()?.parse().ok())
+                    .unwrap_or(0);
+                let (outcome, listing) = match profile.parse_listing(&html, url) {
+                    Ok(listing) => (Outcome::Ok, Some(listing)),
+                    Err(_) => (Outcome::Unparseable, None),
+                };
+                report.listings += 1;
+                report.count(outcome);
+                let record = self.fetch_record(
+                    Some(&source_name),
+                    &fetched,
+                    PageKind::Listing,
+                    fetched_at,
+                    outcome,
+                );
+                self.store
+                    .ingest_listing(&ListingFetch {
+                        source: &source_name,
+                        lang,
+                        page,
+                        log: record,
+                        validators: Validators::default(),
+                        listing: listing.as_ref(),
+                        next_check: clock.now(),
+                    })
+                    .map(|result| report.new_documents += result.new_documents.len() as u64)
+            } else {
+                let (outcome, briefing) = match profile.parse_article(&html, url) {
+                    Ok(briefing) => (Outcome::Ok, Some(briefing)),
+                    Err(_) => (Outcome::Unparseable, None),
+                };
+                report.articles += 1;
+                report.count(outcome);
+                let now = clock.now();
+                let age = (now - fetched_at).to_std().unwrap_or_default();
+                let record = self.fetch_record(
+                    Some(&source_name),
+                    &fetched,
+                    PageKind::Article,
+                    fetched_at,
+                    outcome,
+                );
+                self.store
+                    .ingest_article(&ArticleFetch {
+                        source: &source_name,
+                        lang,
+                        log: record,
+                        raw: briefing.as_ref().map(|_| fetched.body.as_slice()),
+                        validators: Validators::default(),
+                        briefing: briefing.as_ref(),
+                        next_check: next_check(age, now, &self.config.schedule, Self::random()),
+                    })
+                    .map(|result| {
+                        report.events += result.events.len() as u64;
+                        if result.new_revision.is_some() {
+                            report.new_revisions += 1;
+                        } else {
+                            report.unchanged += 1;
+                        }
+                    })
+            };
+            if let Err(error) = stored {
+                tracing::error!(url, %error, "cannot import a page");
+                report.errors += 1;
+            }
+        }
+        Ok(report)
+    }
+
+    /// The source an imported page belongs to: a configured source whose listing directory holds
+    /// the URL, else one with the page's profile, else the profile's name.
+    fn import_source(
+        &self,
+        url: &str,
+        html: &str,
+    ) -> Option<(String, crate::model::Lang, Profile)> {
+        for source in &self.config.sources {
+            let listing = source.listing_url.as_str();
+            let directory = &listing[..listing.rfind('/').map_or(listing.len(), |i| i + 1)];
+            if url.starts_with(directory) {
+                return Some((
+                    source.name.clone(),
+                    source.lang,
+                    self.profiles[&source.name].clone(),
+                ));
+            }
+        }
+        let detected = Profile::detect(url, html).ok()?;
+        let configured = self
+            .config
+            .sources
+            .iter()
+            .find(|source| source.profile == detected.name);
+        match configured {
+            Some(source) => Some((
+                source.name.clone(),
+                source.lang,
+                self.profiles[&source.name].clone(),
+            )),
+            None => Some((detected.name.clone(), detected.lang, detected)),
+        }
+    }
+}
+
+/// The daemon loop: a poll cycle at every tick (missed ticks skipped), until `shutdown` resolves.
+/// A cycle in progress is abandoned at its next await point; every page already handled is in the
+/// archive, and none is half-written.
+pub async fn run(engine: &mut Engine, clock: &dyn Clock, shutdown: impl Future<Output = ()>) {
+    let mut ticker = tokio::time::interval(engine.config.schedule.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            _ = ticker.tick() => {
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    report = engine.poll_cycle(clock, false) => {
+                        if report.listings + report.articles > 0 {
+                            tracing::info!(summary = %report.summary(), "cycle done");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    #[test]
+    fn listing_polls_more_often_in_the_window_and_less_at_night_and_weekends() {
+        let schedule = ScheduleConfig::default();
+        let base = Duration::from_secs(30 * 60);
+        // Thursday 2 July 2020, 16:00 Beijing = 08:00 UTC: briefing window.
+        assert_eq!(
+            listing_interval(utc("2020-07-02T08:00:00Z"), base, &schedule),
+            schedule.window_interval
+        );
+        // 23:59 Beijing is still in the window; 10:00 is an ordinary hour.
+        assert_eq!(
+            listing_interval(utc("2020-07-02T15:59:00Z"), base, &schedule),
+            schedule.window_interval
+        );
+        assert_eq!(
+            listing_interval(utc("2020-07-02T02:00:00Z"), base, &schedule),
+            base
+        );
+        // 03:00 Beijing: night.
+        assert_eq!(
+            listing_interval(utc("2020-07-01T19:00:00Z"), base, &schedule),
+            schedule.quiet_interval
+        );
+        // Saturday 4 July 2020, 16:00 Beijing: weekend.
+        assert_eq!(
+            listing_interval(utc("2020-07-04T08:00:00Z"), base, &schedule),
+            schedule.quiet_interval
+        );
+    }
+
+    #[test]
+    fn listing_poll_jitter_stays_within_its_fraction() {
+        let schedule = ScheduleConfig::default();
+        let now = utc("2020-07-02T02:00:00Z");
+        let base = Duration::from_secs(30 * 60);
+        assert_eq!(
+            next_listing_poll(now, base, &schedule, 0.0),
+            now + chrono::Duration::minutes(30)
+        );
+        assert_eq!(
+            next_listing_poll(now, base, &schedule, 1.0),
+            now + chrono::Duration::minutes(33)
+        );
+    }
+
+    #[test]
+    fn recheck_decays_with_age() {
+        let schedule = ScheduleConfig::default();
+        assert_eq!(recheck_interval(Duration::ZERO, &schedule), HOUR);
+        assert_eq!(recheck_interval(11 * HOUR, &schedule), HOUR);
+        assert_eq!(recheck_interval(12 * HOUR, &schedule), 6 * HOUR);
+        assert_eq!(recheck_interval(10 * 24 * HOUR, &schedule), 24 * HOUR);
+        assert_eq!(recheck_interval(100 * 24 * HOUR, &schedule), 7 * 24 * HOUR);
+        assert_eq!(
+            recheck_interval(1000 * 24 * HOUR, &schedule),
+            schedule.sweep
+        );
+        let now = utc("2020-07-02T02:00:00Z");
+        assert_eq!(
+            next_check(2 * HOUR, now, &schedule, 0.0),
+            now + chrono::Duration::hours(1)
+        );
+    }
+
+    #[test]
+    fn retry_is_soon_but_honours_retry_after() {
+        let schedule = ScheduleConfig::default();
+        let now = utc("2020-07-02T02:00:00Z");
+        assert_eq!(
+            next_retry(Duration::ZERO, now, &schedule, None, 0.0),
+            now + chrono::Duration::minutes(15)
+        );
+        assert_eq!(
+            next_retry(Duration::ZERO, now, &schedule, Some(2 * HOUR), 0.0),
+            now + chrono::Duration::hours(2)
+        );
+    }
+
+    #[test]
+    fn listing_pages_follow_the_site_patterns() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        let old = url(
+            "https://www.fmprc.gov.cn/mfa_eng/xwfw_665399/s2510_665401/2511_665403/default.shtml",
+        );
+        assert_eq!(listing_page_url(&old, 0, "html"), old);
+        assert_eq!(
+            listing_page_url(&old, 3, "html").as_str(),
+            "https://www.fmprc.gov.cn/mfa_eng/xwfw_665399/s2510_665401/2511_665403/default_3.shtml"
+        );
+        let en = url("https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/");
+        assert_eq!(
+            listing_page_url(&en, 1, listing_page_extension("mfa-en")).as_str(),
+            "https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/index_1.html"
+        );
+        let zh = url("https://www.mfa.gov.cn/web/wjdt_674879/fyrbt_674889/");
+        assert_eq!(
+            listing_page_url(&zh, 2, listing_page_extension("mfa-zh")).as_str(),
+            "https://www.mfa.gov.cn/web/wjdt_674879/fyrbt_674889/index_2.shtml"
+        );
+        let index = url("https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/index.html");
+        assert_eq!(
+            listing_page_url(&index, 5, "shtml").as_str(),
+            "https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/index_5.html"
+        );
+    }
+}

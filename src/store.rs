@@ -1,1 +1,1775 @@
 //! The SQLite archive: schema, migrations and typed queries.
+//!
+//! Every unit of work (one fetched page) is one `BEGIN IMMEDIATE` transaction, so a crash leaves
+//! either all of it or none of it. Text is stored once, compressed: the extracted record as zstd JSON
+//! in `revisions.record`, the raw page in `raw_blobs` (zstd with a per-source dictionary, which removes
+//! the page chrome every page of a source repeats). The `exchanges` table indexes each exchange of a
+//! revision (asker, position, content hashes) without a second plain copy of the text.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite_migration::{M, Migrations};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::fetch::{Outcome, Validators};
+use crate::model::{Briefing, Kind, Lang, Listing};
+
+const RAW_LEVEL: i32 = 12;
+const RECORD_LEVEL: i32 = 12;
+
+/// Why the archive could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("cannot migrate database schema: {0}")]
+    Migrate(#[from] rusqlite_migration::Error),
+    #[error("database error while {context}: {source}")]
+    Sql {
+        context: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("cannot (de)compress {what}: {source}")]
+    Compression {
+        what: &'static str,
+        source: std::io::Error,
+    },
+    #[error("stored record of revision {revision_id} is not valid JSON: {source}")]
+    Record {
+        revision_id: i64,
+        source: serde_json::Error,
+    },
+    #[error("unknown {what}: {key}")]
+    NotFound { what: &'static str, key: String },
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sql { context, source }
+}
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        r#"
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    url TEXT NOT NULL UNIQUE,
+    lang TEXT NOT NULL,
+    kind TEXT,
+    briefing_date TEXT,
+    title TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT,
+    last_checked TEXT,
+    next_check TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'live' CHECK (state IN ('live', 'gone', 'blocked')),
+    gone_count INTEGER NOT NULL DEFAULT 0,
+    listed INTEGER NOT NULL DEFAULT 0,
+    etag TEXT,
+    last_modified TEXT
+);
+CREATE INDEX documents_next_check ON documents(next_check);
+CREATE INDEX documents_source ON documents(source, briefing_date);
+
+CREATE TABLE zstd_dictionaries (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    content BLOB NOT NULL
+);
+
+CREATE TABLE raw_blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    dictionary_id INTEGER REFERENCES zstd_dictionaries(id),
+    data BLOB NOT NULL
+);
+
+CREATE TABLE revisions (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL REFERENCES documents(id),
+    seq INTEGER NOT NULL,
+    fetched_at TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    raw_hash TEXT NOT NULL REFERENCES raw_blobs(sha256),
+    etag TEXT,
+    last_modified TEXT,
+    record BLOB NOT NULL,
+    UNIQUE (document_id, seq)
+);
+
+CREATE TABLE exchanges (
+    revision_id INTEGER NOT NULL REFERENCES revisions(id),
+    ordinal INTEGER NOT NULL,
+    asker TEXT NOT NULL,
+    question_hash TEXT NOT NULL,
+    answer_hash TEXT NOT NULL,
+    question_chars INTEGER NOT NULL,
+    answer_chars INTEGER NOT NULL,
+    after_conference INTEGER NOT NULL,
+    PRIMARY KEY (revision_id, ordinal)
+) WITHOUT ROWID;
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER REFERENCES documents(id),
+    revision_id INTEGER REFERENCES revisions(id),
+    type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    payload TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_document ON events(document_id);
+
+CREATE TABLE fetch_log (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    source TEXT,
+    url TEXT NOT NULL,
+    page TEXT NOT NULL,
+    status INTEGER,
+    outcome TEXT NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0,
+    duration_ms INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    error TEXT
+);
+CREATE INDEX fetch_log_source ON fetch_log(source, outcome, at);
+
+CREATE TABLE listing_pages (
+    url TEXT PRIMARY KEY,
+    source TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    etag TEXT,
+    last_modified TEXT,
+    item_urls TEXT NOT NULL DEFAULT '[]',
+    page_count INTEGER,
+    last_checked TEXT,
+    last_success TEXT,
+    next_check TEXT NOT NULL
+);
+
+CREATE TABLE hosts (
+    host TEXT PRIMARY KEY,
+    robots_status INTEGER,
+    robots_body BLOB,
+    robots_fetched_at TEXT,
+    blocked_until TEXT,
+    blocked_url TEXT
+);
+"#,
+    )])
+}
+
+/// Timestamps are stored as fixed-width UTC text so that string order is time order.
+pub fn format_time(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|time| time.with_timezone(&Utc))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn joined_hash(paragraphs: &[String]) -> String {
+    sha256_hex(paragraphs.join("\n").as_bytes())
+}
+
+/// Which page of the site a fetch was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageKind {
+    Listing,
+    Article,
+    Robots,
+}
+
+impl PageKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            PageKind::Listing => "listing",
+            PageKind::Article => "article",
+            PageKind::Robots => "robots",
+        }
+    }
+}
+
+/// One request as it goes into `fetch_log`.
+#[derive(Debug, Clone)]
+pub struct FetchRecord {
+    pub at: DateTime<Utc>,
+    pub source: Option<String>,
+    pub url: String,
+    pub page: PageKind,
+    pub status: Option<u16>,
+    pub outcome: Outcome,
+    pub bytes: u64,
+    pub duration: Duration,
+    pub attempts: u32,
+    pub error: Option<String>,
+}
+
+/// A fetched article page, ready to ingest.
+#[derive(Debug, Clone)]
+pub struct ArticleFetch<'a> {
+    pub source: &'a str,
+    pub lang: Lang,
+    pub log: FetchRecord,
+    /// The body as received, for `Outcome::Ok`.
+    pub raw: Option<&'a [u8]>,
+    pub validators: Validators,
+    /// The extracted record, for `Outcome::Ok`.
+    pub briefing: Option<&'a Briefing>,
+    /// When this document should be fetched again.
+    pub next_check: DateTime<Utc>,
+}
+
+/// A fetched listing page, ready to ingest.
+#[derive(Debug, Clone)]
+pub struct ListingFetch<'a> {
+    pub source: &'a str,
+    pub lang: Lang,
+    /// 0 for the first page.
+    pub page: u32,
+    pub log: FetchRecord,
+    pub validators: Validators,
+    /// The parsed listing, for `Outcome::Ok`.
+    pub listing: Option<&'a Listing>,
+    pub next_check: DateTime<Utc>,
+}
+
+/// Event types written by the archive.
+pub mod event_type {
+    pub const NEW: &str = "new";
+    pub const REVISED: &str = "revised";
+    pub const GONE: &str = "gone";
+    pub const RESTORED: &str = "restored";
+    pub const BLOCKED: &str = "blocked";
+    pub const EXTRACTOR_FAILED: &str = "extractor_failed";
+}
+
+/// An event written during one ingestion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRef {
+    pub id: i64,
+    pub kind: &'static str,
+}
+
+/// What ingesting one article did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub document_id: i64,
+    /// The revision written, if the content changed: (revision id, seq).
+    pub new_revision: Option<(i64, i64)>,
+    /// The revision it replaces as the latest, if any: (revision id, seq).
+    pub previous_revision: Option<(i64, i64)>,
+    pub events: Vec<EventRef>,
+}
+
+/// What ingesting one listing page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListingOutcome {
+    /// Items seen for the first time.
+    pub new_documents: Vec<String>,
+    /// Items that vanished from the first page while older items stayed: removed, not pushed off.
+    pub delisted: Vec<String>,
+}
+
+/// One row of `documents` with its revision count.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Document {
+    pub id: i64,
+    pub source: String,
+    pub url: String,
+    pub lang: Lang,
+    pub kind: Option<Kind>,
+    pub briefing_date: Option<NaiveDate>,
+    pub title: Option<String>,
+    pub first_seen: String,
+    pub last_seen: Option<String>,
+    pub last_checked: Option<String>,
+    pub next_check: String,
+    pub state: String,
+    pub gone_count: i64,
+    pub listed: bool,
+    pub revisions: i64,
+    #[serde(skip)]
+    pub validators: Validators,
+}
+
+/// How to find a document.
+#[derive(Debug, Clone)]
+pub enum DocumentKey<'a> {
+    Id(i64),
+    Url(&'a str),
+}
+
+/// A revision without its record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RevisionMeta {
+    pub id: i64,
+    pub document_id: i64,
+    pub seq: i64,
+    pub fetched_at: String,
+    pub content_hash: String,
+    pub raw_hash: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A revision with its extracted record.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Revision {
+    #[serde(flatten)]
+    pub meta: RevisionMeta,
+    pub briefing: Briefing,
+}
+
+/// A row of `events`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub document_id: Option<i64>,
+    pub revision_id: Option<i64>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_at: String,
+    pub payload: serde_json::Value,
+}
+
+/// Which events to read.
+#[derive(Debug, Clone, Default)]
+pub struct EventQuery<'a> {
+    /// Only events with an id greater than this.
+    pub after_id: Option<i64>,
+    /// Only events created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    /// Only events of these types (all when empty).
+    pub types: &'a [&'a str],
+    pub limit: u32,
+}
+
+/// A document that is due for a fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueDocument {
+    pub id: i64,
+    pub source: String,
+    pub url: String,
+    pub first_seen: DateTime<Utc>,
+    pub has_revision: bool,
+    pub validators: Validators,
+}
+
+/// Stored state of one listing page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingState {
+    pub url: String,
+    pub source: String,
+    pub page: u32,
+    pub validators: Validators,
+    pub item_urls: Vec<String>,
+    pub page_count: Option<u32>,
+    pub last_success: Option<String>,
+    pub next_check: DateTime<Utc>,
+}
+
+/// Per-host robots.txt and block state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostState {
+    pub robots_status: Option<u16>,
+    pub robots_body: Option<Vec<u8>>,
+    pub robots_fetched_at: Option<DateTime<Utc>>,
+    pub blocked_until: Option<DateTime<Utc>>,
+}
+
+/// The last request of some outcome class.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedFetch {
+    pub at: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// What `status` shows for one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceSummary {
+    pub source: String,
+    pub documents: i64,
+    pub archived: i64,
+    pub pending: i64,
+    pub gone: i64,
+    pub revisions: i64,
+    pub last_success: Option<LoggedFetch>,
+    pub last_error: Option<LoggedFetch>,
+    /// Requests per outcome class over the whole log.
+    pub outcomes: Vec<(String, i64)>,
+}
+
+/// The archive.
+pub struct Store {
+    conn: Connection,
+    /// Per-source compression dictionaries: source → (id, bytes).
+    dictionaries: HashMap<String, (i64, Vec<u8>)>,
+    gone_after: u32,
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Store::setup(conn, true)
+    }
+
+    /// A fresh database in memory, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        let conn = Connection::open_in_memory().map_err(|source| StoreError::Open {
+            path: ":memory:".into(),
+            source,
+        })?;
+        Store::setup(conn, false)
+    }
+
+    fn setup(mut conn: Connection, on_disk: bool) -> Result<Store> {
+        if on_disk {
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
+                .map_err(sql("enabling WAL"))?;
+        }
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql("setting synchronous"))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql("enabling foreign keys"))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(sql("setting busy timeout"))?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Store {
+            conn,
+            dictionaries: HashMap::new(),
+            gone_after: 2,
+        })
+    }
+
+    /// Consecutive gone answers before a document is declared gone (default 2).
+    pub fn set_gone_after(&mut self, count: u32) {
+        self.gone_after = count.max(1);
+    }
+
+    /// The connection, for read queries of later stages not yet wrapped here.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// `PRAGMA integrity_check`: `ok` or the problems found.
+    pub fn integrity_check(&self) -> Result<String> {
+        let rows: Vec<String> = self
+            .conn
+            .prepare("PRAGMA integrity_check")
+            .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+            .map_err(sql("checking integrity"))?;
+        Ok(rows.join("\n"))
+    }
+
+    fn begin(&mut self) -> Result<Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("beginning a transaction"))
+    }
+
+    /// Writes one request to `fetch_log` on its own (robots.txt, pages not ingested otherwise).
+    pub fn log_fetch(&mut self, record: &FetchRecord) -> Result<()> {
+        let tx = self.begin()?;
+        insert_fetch_log(&tx, record)?;
+        tx.commit().map_err(sql("committing a fetch log row"))
+    }
+
+    /// Ingests one fetched article page in one transaction: the fetch log row, the document, a
+    /// revision if the content changed, and the events that follow from it.
+    pub fn ingest_article(&mut self, fetch: &ArticleFetch<'_>) -> Result<IngestOutcome> {
+        let dictionary = match (fetch.raw, fetch.briefing) {
+            (Some(raw), Some(_)) if fetch.log.outcome == Outcome::Ok => {
+                Some(self.dictionary_for(fetch.source, raw)?)
+            }
+            _ => None,
+        };
+        let gone_after = self.gone_after;
+        let tx = self.begin()?;
+        let outcome = ingest_article_in(&tx, fetch, dictionary.as_ref(), gone_after)?;
+        // Later stages that react to an ingestion (diff events, alert outbox rows) add their rows
+        // here, inside the same transaction, from `outcome`.
+        tx.commit().map_err(sql("committing an article"))?;
+        Ok(outcome)
+    }
+
+    /// Ingests one fetched listing page in one transaction: the fetch log row, the listing state,
+    /// new documents (due at once), and items removed from the first page.
+    pub fn ingest_listing(&mut self, fetch: &ListingFetch<'_>) -> Result<ListingOutcome> {
+        let tx = self.begin()?;
+        let outcome = ingest_listing_in(&tx, fetch)?;
+        tx.commit().map_err(sql("committing a listing"))?;
+        Ok(outcome)
+    }
+
+    /// The compression dictionary of a source; the first page archived for it becomes the dictionary.
+    fn dictionary_for(&mut self, source: &str, sample: &[u8]) -> Result<(i64, Vec<u8>)> {
+        if let Some(found) = self.dictionaries.get(source) {
+            return Ok(found.clone());
+        }
+        let stored: Option<(i64, Vec<u8>)> = self
+            .conn
+            .query_row(
+                "SELECT id, content FROM zstd_dictionaries WHERE source = ?1",
+                [source],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(sql("reading a dictionary"))?;
+        let (id, content) = match stored {
+            Some((id, compressed)) => (id, decompress(&compressed, None, "dictionary")?),
+            None => {
+                let compressed = zstd::bulk::compress(sample, RAW_LEVEL).map_err(|source| {
+                    StoreError::Compression {
+                        what: "dictionary",
+                        source,
+                    }
+                })?;
+                let tx = self.begin()?;
+                tx.execute(
+                    "INSERT INTO zstd_dictionaries (source, content) VALUES (?1, ?2)",
+                    params![source, compressed],
+                )
+                .map_err(sql("storing a dictionary"))?;
+                let id = tx.last_insert_rowid();
+                tx.commit().map_err(sql("committing a dictionary"))?;
+                (id, sample.to_vec())
+            }
+        };
+        self.dictionaries
+            .insert(source.to_string(), (id, content.clone()));
+        Ok((id, content))
+    }
+
+    /// Sets or lifts a host's block. Returns true when the host was not blocked before, so the
+    /// caller reports a block once.
+    pub fn set_host_blocked(
+        &mut self,
+        host: &str,
+        until: Option<DateTime<Utc>>,
+        url: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let tx = self.begin()?;
+        let previous: Option<Option<String>> = tx
+            .query_row(
+                "SELECT blocked_until FROM hosts WHERE host = ?1",
+                [host],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sql("reading a host"))?;
+        let was_blocked = previous
+            .flatten()
+            .and_then(|text| parse_time(&text))
+            .is_some_and(|until| until > now);
+        tx.execute(
+            "INSERT INTO hosts (host, blocked_until, blocked_url) VALUES (?1, ?2, ?3)
+             ON CONFLICT(host) DO UPDATE SET blocked_until = ?2, blocked_url = ?3",
+            params![host, until.map(format_time), url],
+        )
+        .map_err(sql("writing a host"))?;
+        let newly = until.is_some() && !was_blocked;
+        if newly {
+            let payload =
+                serde_json::json!({ "host": host, "url": url, "until": until.map(format_time) });
+            insert_event(&tx, None, None, event_type::BLOCKED, now, &payload)?;
+        }
+        tx.commit().map_err(sql("committing a host"))?;
+        Ok(newly)
+    }
+
+    /// Stores a host's robots.txt answer.
+    pub fn set_robots(
+        &mut self,
+        host: &str,
+        status: Option<u16>,
+        body: Option<&[u8]>,
+        fetched_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO hosts (host, robots_status, robots_body, robots_fetched_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(host) DO UPDATE SET robots_status = ?2, robots_body = ?3, robots_fetched_at = ?4",
+                params![host, status, body, format_time(fetched_at)],
+            )
+            .map_err(sql("writing robots.txt"))?;
+        Ok(())
+    }
+
+    pub fn host_state(&self, host: &str) -> Result<HostState> {
+        let state = self
+            .conn
+            .query_row(
+                "SELECT robots_status, robots_body, robots_fetched_at, blocked_until FROM hosts WHERE host = ?1",
+                [host],
+                |row| {
+                    Ok(HostState {
+                        robots_status: row.get(0)?,
+                        robots_body: row.get(1)?,
+                        robots_fetched_at: row.get::<_, Option<String>>(2)?.and_then(|t| parse_time(&t)),
+                        blocked_until: row.get::<_, Option<String>>(3)?.and_then(|t| parse_time(&t)),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("reading a host"))?;
+        Ok(state.unwrap_or_default())
+    }
+
+    /// Blocked hosts and until when, for `status`.
+    pub fn blocked_hosts(&self, now: DateTime<Utc>) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT host, blocked_until FROM hosts WHERE blocked_until > ?1 ORDER BY host")
+            .map_err(sql("reading blocked hosts"))?;
+        let rows = stmt
+            .query_map([format_time(now)], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(sql("reading blocked hosts"))?;
+        Ok(rows)
+    }
+
+    /// Documents due for a fetch at `now`, soonest first; documents never fetched come first.
+    pub fn due_documents(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDocument>> {
+        self.query_documents_due("WHERE d.next_check <= ?1", Some(now), limit)
+    }
+
+    /// Every document, for a forced full re-check.
+    pub fn all_documents_for_check(&self) -> Result<Vec<DueDocument>> {
+        self.query_documents_due("", None, u32::MAX)
+    }
+
+    fn query_documents_due(
+        &self,
+        filter: &str,
+        now: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Vec<DueDocument>> {
+        let query = format!(
+            "SELECT d.id, d.source, d.url, d.first_seen, d.etag, d.last_modified,
+                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+             FROM documents d {filter}
+             ORDER BY EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.next_check, d.id
+             LIMIT {limit}"
+        );
+        let mut stmt = self
+            .conn
+            .prepare(&query)
+            .map_err(sql("reading due documents"))?;
+        let map = |row: &rusqlite::Row<'_>| {
+            Ok(DueDocument {
+                id: row.get(0)?,
+                source: row.get(1)?,
+                url: row.get(2)?,
+                first_seen: parse_time(&row.get::<_, String>(3)?).unwrap_or_default(),
+                validators: Validators {
+                    etag: row.get(4)?,
+                    last_modified: row.get(5)?,
+                },
+                has_revision: row.get(6)?,
+            })
+        };
+        let rows = match now {
+            Some(now) => stmt.query_map([format_time(now)], map),
+            None => stmt.query_map([], map),
+        }
+        .and_then(Iterator::collect)
+        .map_err(sql("reading due documents"))?;
+        Ok(rows)
+    }
+
+    /// URLs of a source's documents that have at least one revision.
+    pub fn archived_urls(&self, source: &str) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT url FROM documents d WHERE source = ?1
+                 AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)",
+            )
+            .map_err(sql("reading archived urls"))?;
+        let rows = stmt
+            .query_map([source], |row| row.get(0))
+            .and_then(Iterator::collect)
+            .map_err(sql("reading archived urls"))?;
+        Ok(rows)
+    }
+
+    /// The stored state of a listing page.
+    pub fn listing_state(&self, url: &str) -> Result<Option<ListingState>> {
+        self.conn
+            .query_row(
+                "SELECT url, source, page, etag, last_modified, item_urls, page_count, last_success, next_check
+                 FROM listing_pages WHERE url = ?1",
+                [url],
+                |row| {
+                    let items: String = row.get(5)?;
+                    Ok(ListingState {
+                        url: row.get(0)?,
+                        source: row.get(1)?,
+                        page: row.get(2)?,
+                        validators: Validators {
+                            etag: row.get(3)?,
+                            last_modified: row.get(4)?,
+                        },
+                        item_urls: serde_json::from_str(&items).unwrap_or_default(),
+                        page_count: row.get(6)?,
+                        last_success: row.get(7)?,
+                        next_check: parse_time(&row.get::<_, String>(8)?).unwrap_or_default(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("reading a listing page"))
+    }
+
+    /// Documents, newest briefing first, optionally of one source.
+    pub fn list_documents(&self, source: Option<&str>) -> Result<Vec<Document>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{DOCUMENT_COLUMNS} WHERE ?1 IS NULL OR d.source = ?1
+                 ORDER BY d.briefing_date DESC NULLS LAST, d.first_seen DESC, d.id DESC"
+            ))
+            .map_err(sql("listing documents"))?;
+        let rows = stmt
+            .query_map([source], document_from_row)
+            .and_then(Iterator::collect)
+            .map_err(sql("listing documents"))?;
+        Ok(rows)
+    }
+
+    /// One document by id or URL.
+    pub fn document(&self, key: DocumentKey<'_>) -> Result<Option<Document>> {
+        let (condition, value): (&str, rusqlite::types::Value) = match key {
+            DocumentKey::Id(id) => ("d.id = ?1", id.into()),
+            DocumentKey::Url(url) => ("d.url = ?1", url.to_string().into()),
+        };
+        self.conn
+            .query_row(
+                &format!("{DOCUMENT_COLUMNS} WHERE {condition}"),
+                [value],
+                document_from_row,
+            )
+            .optional()
+            .map_err(sql("reading a document"))
+    }
+
+    /// Revisions of a document, oldest first.
+    pub fn revisions(&self, document_id: i64) -> Result<Vec<RevisionMeta>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "{REVISION_COLUMNS} FROM revisions WHERE document_id = ?1 ORDER BY seq"
+            ))
+            .map_err(sql("listing revisions"))?;
+        let rows = stmt
+            .query_map([document_id], revision_meta_from_row)
+            .and_then(Iterator::collect)
+            .map_err(sql("listing revisions"))?;
+        Ok(rows)
+    }
+
+    /// The latest revision of a document with its record.
+    pub fn latest_revision(&self, document_id: i64) -> Result<Option<Revision>> {
+        self.revision_where("document_id = ?1 ORDER BY seq DESC LIMIT 1", [document_id])
+    }
+
+    /// Revision `seq` (1-based) of a document.
+    pub fn revision(&self, document_id: i64, seq: i64) -> Result<Option<Revision>> {
+        self.revision_where("document_id = ?1 AND seq = ?2", [document_id, seq])
+    }
+
+    /// A revision by its id.
+    pub fn revision_by_id(&self, revision_id: i64) -> Result<Option<Revision>> {
+        self.revision_where("id = ?1", [revision_id])
+    }
+
+    fn revision_where<P: rusqlite::Params>(
+        &self,
+        condition: &str,
+        params: P,
+    ) -> Result<Option<Revision>> {
+        let found: Option<(RevisionMeta, Vec<u8>)> = self
+            .conn
+            .query_row(
+                &format!("{REVISION_COLUMNS}, record FROM revisions WHERE {condition}"),
+                params,
+                |row| Ok((revision_meta_from_row(row)?, row.get(8)?)),
+            )
+            .optional()
+            .map_err(sql("reading a revision"))?;
+        let Some((meta, record)) = found else {
+            return Ok(None);
+        };
+        let json = decompress(&record, None, "record")?;
+        let briefing = serde_json::from_slice(&json).map_err(|source| StoreError::Record {
+            revision_id: meta.id,
+            source,
+        })?;
+        Ok(Some(Revision { meta, briefing }))
+    }
+
+    /// The raw page bytes stored under a SHA-256.
+    pub fn raw_bytes(&self, raw_hash: &str) -> Result<Option<Vec<u8>>> {
+        let found: Option<(Vec<u8>, Option<i64>)> = self
+            .conn
+            .query_row(
+                "SELECT data, dictionary_id FROM raw_blobs WHERE sha256 = ?1",
+                [raw_hash],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()
+            .map_err(sql("reading a raw page"))?;
+        let Some((data, dictionary_id)) = found else {
+            return Ok(None);
+        };
+        let dictionary = match dictionary_id {
+            Some(id) => {
+                let compressed: Vec<u8> = self
+                    .conn
+                    .query_row(
+                        "SELECT content FROM zstd_dictionaries WHERE id = ?1",
+                        [id],
+                        |row| row.get(0),
+                    )
+                    .map_err(sql("reading a dictionary"))?;
+                Some(decompress(&compressed, None, "dictionary")?)
+            }
+            None => None,
+        };
+        decompress(&data, dictionary.as_deref(), "raw page").map(Some)
+    }
+
+    /// Events, newest first.
+    pub fn events(&self, query: &EventQuery<'_>) -> Result<Vec<Event>> {
+        let types = serde_json::to_string(query.types).unwrap_or_else(|_| "[]".into());
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, document_id, revision_id, type, created_at, payload FROM events
+                 WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR created_at >= ?2)
+                   AND (json_array_length(?3) = 0 OR type IN (SELECT value FROM json_each(?3)))
+                 ORDER BY id DESC LIMIT ?4",
+            )
+            .map_err(sql("reading events"))?;
+        let rows = stmt
+            .query_map(
+                params![
+                    query.after_id,
+                    query.since.map(format_time),
+                    types,
+                    query.limit
+                ],
+                |row| {
+                    let payload: String = row.get(5)?;
+                    Ok(Event {
+                        id: row.get(0)?,
+                        document_id: row.get(1)?,
+                        revision_id: row.get(2)?,
+                        kind: row.get(3)?,
+                        created_at: row.get(4)?,
+                        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                    })
+                },
+            )
+            .and_then(Iterator::collect)
+            .map_err(sql("reading events"))?;
+        Ok(rows)
+    }
+
+    /// Per-source counts and the last success and error from the fetch log.
+    pub fn source_summaries(&self, sources: &[&str]) -> Result<Vec<SourceSummary>> {
+        sources
+            .iter()
+            .map(|source| self.source_summary(source))
+            .collect()
+    }
+
+    fn source_summary(&self, source: &str) -> Result<SourceSummary> {
+        let (documents, archived, gone, revisions): (i64, i64, i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*),
+                        COALESCE(SUM(EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)), 0),
+                        COALESCE(SUM(state = 'gone'), 0),
+                        (SELECT COUNT(*) FROM revisions r JOIN documents e ON e.id = r.document_id WHERE e.source = ?1)
+                 FROM documents d WHERE source = ?1",
+                [source],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )
+            .map_err(sql("counting documents"))?;
+        let last = |outcomes: &str| -> Result<Option<LoggedFetch>> {
+            self.conn
+                .query_row(
+                    &format!(
+                        "SELECT at, url, status, outcome, error FROM fetch_log
+                         WHERE source = ?1 AND outcome IN ({outcomes}) ORDER BY id DESC LIMIT 1"
+                    ),
+                    [source],
+                    |row| {
+                        Ok(LoggedFetch {
+                            at: row.get(0)?,
+                            url: row.get(1)?,
+                            status: row.get(2)?,
+                            outcome: row.get(3)?,
+                            error: row.get(4)?,
+                        })
+                    },
+                )
+                .optional()
+                .map_err(sql("reading the fetch log"))
+        };
+        let last_success = last("'ok', 'not_modified'")?;
+        let last_error = last("'transient', 'blocked', 'unparseable'")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT outcome, COUNT(*) FROM fetch_log WHERE source = ?1 GROUP BY outcome ORDER BY outcome")
+            .map_err(sql("counting outcomes"))?;
+        let outcomes = stmt
+            .query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))
+            .and_then(Iterator::collect)
+            .map_err(sql("counting outcomes"))?;
+        Ok(SourceSummary {
+            source: source.to_string(),
+            documents,
+            archived,
+            pending: documents - archived,
+            gone,
+            revisions,
+            last_success,
+            last_error,
+            outcomes,
+        })
+    }
+
+    /// Sets when a document is next fetched (the daemon's re-check schedule).
+    pub fn set_next_check(&mut self, document_id: i64, at: DateTime<Utc>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE documents SET next_check = ?2 WHERE id = ?1",
+                params![document_id, format_time(at)],
+            )
+            .map_err(sql("scheduling a document"))?;
+        Ok(())
+    }
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "SELECT d.id, d.source, d.url, d.lang, d.kind, d.briefing_date, d.title,
+    d.first_seen, d.last_seen, d.last_checked, d.next_check, d.state, d.gone_count, d.listed,
+    (SELECT COUNT(*) FROM revisions r WHERE r.document_id = d.id), d.etag, d.last_modified
+    FROM documents d";
+
+fn document_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
+    let lang: String = row.get(3)?;
+    let kind: Option<String> = row.get(4)?;
+    let date: Option<String> = row.get(5)?;
+    Ok(Document {
+        id: row.get(0)?,
+        source: row.get(1)?,
+        url: row.get(2)?,
+        lang: Lang::parse(&lang).unwrap_or(Lang::En),
+        kind: kind.as_deref().and_then(Kind::parse),
+        briefing_date: date.and_then(|d| d.parse().ok()),
+        title: row.get(6)?,
+        first_seen: row.get(7)?,
+        last_seen: row.get(8)?,
+        last_checked: row.get(9)?,
+        next_check: row.get(10)?,
+        state: row.get(11)?,
+        gone_count: row.get(12)?,
+        listed: row.get(13)?,
+        revisions: row.get(14)?,
+        validators: Validators {
+            etag: row.get(15)?,
+            last_modified: row.get(16)?,
+        },
+    })
+}
+
+const REVISION_COLUMNS: &str =
+    "SELECT id, document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified";
+
+fn revision_meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionMeta> {
+    Ok(RevisionMeta {
+        id: row.get(0)?,
+        document_id: row.get(1)?,
+        seq: row.get(2)?,
+        fetched_at: row.get(3)?,
+        content_hash: row.get(4)?,
+        raw_hash: row.get(5)?,
+        etag: row.get(6)?,
+        last_modified: row.get(7)?,
+    })
+}
+
+fn decompress(data: &[u8], dictionary: Option<&[u8]>, what: &'static str) -> Result<Vec<u8>> {
+    let error = |source| StoreError::Compression { what, source };
+    let mut decoder = match dictionary {
+        Some(dictionary) => zstd::stream::read::Decoder::with_dictionary(data, dictionary),
+        None => zstd::stream::read::Decoder::with_buffer(data),
+    }
+    .map_err(error)?;
+    let mut out = Vec::with_capacity(data.len() * 4);
+    std::io::Read::read_to_end(&mut decoder, &mut out).map_err(error)?;
+    Ok(out)
+}
+
+fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            format_time(record.at),
+            record.source,
+            record.url,
+            record.page.as_str(),
+            record.status,
+            record.outcome.as_str(),
+            record.bytes as i64,
+            record.duration.as_millis() as i64,
+            record.attempts,
+            record.error,
+        ])
+    })
+    .map_err(sql("writing the fetch log"))?;
+    Ok(())
+}
+
+/// Writes an event inside a transaction; the hook later stages use for their own event rows.
+pub fn insert_event(
+    tx: &Transaction<'_>,
+    document_id: Option<i64>,
+    revision_id: Option<i64>,
+    kind: &'static str,
+    at: DateTime<Utc>,
+    payload: &serde_json::Value,
+) -> Result<EventRef> {
+    tx.prepare_cached(
+        "INSERT INTO events (document_id, revision_id, type, created_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            document_id,
+            revision_id,
+            kind,
+            format_time(at),
+            payload.to_string()
+        ])
+    })
+    .map_err(sql("writing an event"))?;
+    Ok(EventRef {
+        id: tx.last_insert_rowid(),
+        kind,
+    })
+}
+
+/// The document of a URL, created (due at once, no revision) if it is new. Returns (id, created).
+fn upsert_document(
+    tx: &Transaction<'_>,
+    source: &str,
+    lang: Lang,
+    url: &str,
+    title: Option<&str>,
+    listed: bool,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool)> {
+    let existing: Option<i64> = tx
+        .prepare_cached("SELECT id FROM documents WHERE url = ?1")
+        .and_then(|mut stmt| stmt.query_row([url], |row| row.get(0)).optional())
+        .map_err(sql("finding a document"))?;
+    if let Some(id) = existing {
+        if listed {
+            tx.prepare_cached(
+                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2) WHERE id = ?1",
+            )
+            .and_then(|mut stmt| stmt.execute(params![id, title]))
+            .map_err(sql("updating a document"))?;
+        }
+        return Ok((id, false));
+    }
+    tx.prepare_cached(
+        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            source,
+            url,
+            lang.as_str(),
+            title,
+            format_time(now),
+            listed
+        ])
+    })
+    .map_err(sql("creating a document"))?;
+    Ok((tx.last_insert_rowid(), true))
+}
+
+fn ingest_article_in(
+    tx: &Transaction<'_>,
+    fetch: &ArticleFetch<'_>,
+    dictionary: Option<&(i64, Vec<u8>)>,
+    gone_after: u32,
+) -> Result<IngestOutcome> {
+    let now = fetch.log.at;
+    insert_fetch_log(tx, &fetch.log)?;
+    let (document_id, _) = upsert_document(
+        tx,
+        fetch.source,
+        fetch.lang,
+        &fetch.log.url,
+        None,
+        false,
+        now,
+    )?;
+    let mut outcome = IngestOutcome {
+        document_id,
+        ..IngestOutcome::default()
+    };
+    let (state, gone_count): (String, u32) = tx
+        .query_row(
+            "SELECT state, gone_count FROM documents WHERE id = ?1",
+            [document_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(sql("reading a document"))?;
+    let previous: Option<(i64, i64, String)> = tx
+        .query_row(
+            "SELECT id, seq, content_hash FROM revisions WHERE document_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [document_id],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(sql("reading the latest revision"))?;
+    outcome.previous_revision = previous.as_ref().map(|(id, seq, _)| (*id, *seq));
+
+    let found = match fetch.log.outcome {
+        Outcome::Ok => fetch.briefing.is_some() && fetch.raw.is_some(),
+        Outcome::NotModified => true,
+        _ => false,
+    };
+    if found {
+        if state == "gone" {
+            let payload = serde_json::json!({ "url": fetch.log.url });
+            outcome.events.push(insert_event(
+                tx,
+                Some(document_id),
+                None,
+                event_type::RESTORED,
+                now,
+                &payload,
+            )?);
+        }
+        tx.execute(
+            "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
+                    etag = COALESCE(?3, etag), last_modified = COALESCE(?4, last_modified)
+             WHERE id = ?1",
+            params![
+                document_id,
+                format_time(now),
+                fetch.validators.etag,
+                fetch.validators.last_modified
+            ],
+        )
+        .map_err(sql("updating a document"))?;
+    }
+
+    if let (Outcome::Ok, Some(briefing), Some(raw)) = (fetch.log.outcome, fetch.briefing, fetch.raw)
+    {
+        let changed = previous
+            .as_ref()
+            .is_none_or(|(_, _, hash)| *hash != briefing.content_hash);
+        if changed {
+            let raw_hash = store_raw(tx, raw, dictionary)?;
+            let seq = previous.as_ref().map_or(1, |(_, seq, _)| seq + 1);
+            let json = serde_json::to_vec(briefing).map_err(|source| StoreError::Record {
+                revision_id: 0,
+                source,
+            })?;
+            let record = zstd::bulk::compress(&json, RECORD_LEVEL).map_err(|source| {
+                StoreError::Compression {
+                    what: "record",
+                    source,
+                }
+            })?;
+            tx.execute(
+                "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    document_id,
+                    seq,
+                    format_time(now),
+                    briefing.content_hash,
+                    raw_hash,
+                    fetch.validators.etag,
+                    fetch.validators.last_modified,
+                    record
+                ],
+            )
+            .map_err(sql("writing a revision"))?;
+            let revision_id = tx.last_insert_rowid();
+            insert_exchanges(tx, revision_id, briefing)?;
+            tx.execute(
+                "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
+                params![
+                    document_id,
+                    briefing.kind.as_str(),
+                    briefing.date.map(|d| d.to_string()),
+                    briefing.title
+                ],
+            )
+            .map_err(sql("updating a document"))?;
+            outcome.new_revision = Some((revision_id, seq));
+            let event = match &previous {
+                None => insert_event(
+                    tx,
+                    Some(document_id),
+                    Some(revision_id),
+                    event_type::NEW,
+                    now,
+                    &serde_json::json!({ "seq": seq }),
+                )?,
+                Some((_, from_seq, _)) => insert_event(
+                    tx,
+                    Some(document_id),
+                    Some(revision_id),
+                    event_type::REVISED,
+                    now,
+                    &serde_json::json!({ "from_seq": from_seq, "to_seq": seq }),
+                )?,
+            };
+            outcome.events.push(event);
+        }
+    }
+
+    match fetch.log.outcome {
+        Outcome::Gone | Outcome::SoftGone => {
+            let count = gone_count + 1;
+            tx.execute(
+                "UPDATE documents SET gone_count = ?2 WHERE id = ?1",
+                params![document_id, count],
+            )
+            .map_err(sql("counting a gone answer"))?;
+            if count >= gone_after && state != "gone" && previous.is_some() {
+                tx.execute(
+                    "UPDATE documents SET state = 'gone' WHERE id = ?1",
+                    [document_id],
+                )
+                .map_err(sql("marking a document gone"))?;
+                let payload = serde_json::json!({
+                    "url": fetch.log.url,
+                    "outcome": fetch.log.outcome.as_str(),
+                    "status": fetch.log.status,
+                    "consecutive": count,
+                });
+                outcome.events.push(insert_event(
+                    tx,
+                    Some(document_id),
+                    None,
+                    event_type::GONE,
+                    now,
+                    &payload,
+                )?);
+            }
+        }
+        Outcome::Unparseable => {
+            let previous_outcome: Option<String> = tx
+                .query_row(
+                    "SELECT outcome FROM fetch_log WHERE url = ?1 AND id < (SELECT MAX(id) FROM fetch_log WHERE url = ?1)
+                     AND outcome IN ('ok', 'unparseable') ORDER BY id DESC LIMIT 1",
+                    [&fetch.log.url],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(sql("reading the fetch log"))?;
+            if previous_outcome.as_deref() != Some("unparseable") {
+                let payload = serde_json::json!({ "url": fetch.log.url, "error": fetch.log.error });
+                outcome.events.push(insert_event(
+                    tx,
+                    Some(document_id),
+                    None,
+                    event_type::EXTRACTOR_FAILED,
+                    now,
+                    &payload,
+                )?);
+            }
+        }
+        _ => {}
+    }
+
+    tx.execute(
+        "UPDATE documents SET last_checked = ?2, next_check = ?3 WHERE id = ?1",
+        params![document_id, format_time(now), format_time(fetch.next_check)],
+    )
+    .map_err(sql("scheduling a document"))?;
+    Ok(outcome)
+}
+
+fn store_raw(
+    tx: &Transaction<'_>,
+    raw: &[u8],
+    dictionary: Option<&(i64, Vec<u8>)>,
+) -> Result<String> {
+    let hash = sha256_hex(raw);
+    let exists: bool = tx
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM raw_blobs WHERE sha256 = ?1)",
+            [&hash],
+            |row| row.get(0),
+        )
+        .map_err(sql("finding a raw page"))?;
+    if exists {
+        return Ok(hash);
+    }
+    let error = |source| StoreError::Compression {
+        what: "raw page",
+        source,
+    };
+    let (dictionary_id, data) = match dictionary {
+        Some((id, bytes)) => {
+            let mut compressor =
+                zstd::bulk::Compressor::with_dictionary(RAW_LEVEL, bytes).map_err(error)?;
+            (Some(*id), compressor.compress(raw).map_err(error)?)
+        }
+        None => (None, zstd::bulk::compress(raw, RAW_LEVEL).map_err(error)?),
+    };
+    tx.execute(
+        "INSERT INTO raw_blobs (sha256, size, dictionary_id, data) VALUES (?1, ?2, ?3, ?4)",
+        params![hash, raw.len() as i64, dictionary_id, data],
+    )
+    .map_err(sql("writing a raw page"))?;
+    Ok(hash)
+}
+
+fn insert_exchanges(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached(
+            "INSERT INTO exchanges (revision_id, ordinal, asker, question_hash, answer_hash,
+                                    question_chars, answer_chars, after_conference)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )
+        .map_err(sql("writing exchanges"))?;
+    for exchange in &briefing.exchanges {
+        let chars = |paragraphs: &[String]| {
+            paragraphs.iter().map(|p| p.chars().count()).sum::<usize>() as i64
+        };
+        stmt.execute(params![
+            revision_id,
+            exchange.ordinal,
+            exchange.asker,
+            joined_hash(&exchange.question),
+            joined_hash(&exchange.answer),
+            chars(&exchange.question),
+            chars(&exchange.answer),
+            exchange.after_conference,
+        ])
+        .map_err(sql("writing exchanges"))?;
+    }
+    Ok(())
+}
+
+fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<ListingOutcome> {
+    let now = fetch.log.at;
+    insert_fetch_log(tx, &fetch.log)?;
+    let url = &fetch.log.url;
+    let previous_items: Option<String> = tx
+        .query_row(
+            "SELECT item_urls FROM listing_pages WHERE url = ?1",
+            [url],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql("reading a listing page"))?;
+    tx.execute(
+        "INSERT INTO listing_pages (url, source, page, last_checked, next_check) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(url) DO UPDATE SET last_checked = ?4, next_check = ?5",
+        params![url, fetch.source, fetch.page, format_time(now), format_time(fetch.next_check)],
+    )
+    .map_err(sql("writing a listing page"))?;
+    let mut outcome = ListingOutcome::default();
+    if fetch.log.outcome == Outcome::NotModified {
+        tx.execute(
+            "UPDATE listing_pages SET last_success = ?2 WHERE url = ?1",
+            params![url, format_time(now)],
+        )
+        .map_err(sql("writing a listing page"))?;
+    }
+    let (Outcome::Ok, Some(listing)) = (fetch.log.outcome, fetch.listing) else {
+        return Ok(outcome);
+    };
+    let current: Vec<String> = listing.items.iter().map(|item| item.url.clone()).collect();
+    for item in &listing.items {
+        let (_, created) = upsert_document(
+            tx,
+            fetch.source,
+            fetch.lang,
+            &item.url,
+            Some(&item.title),
+            true,
+            now,
+        )?;
+        if created {
+            outcome.new_documents.push(item.url.clone());
+        }
+    }
+    if fetch.page == 0 {
+        let previous: Vec<String> = previous_items
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        let current_set: HashSet<&str> = current.iter().map(String::as_str).collect();
+        // An item is removed, not pushed off the page, when an item listed below it is still there.
+        let last_kept = previous
+            .iter()
+            .rposition(|url| current_set.contains(url.as_str()));
+        if let Some(last_kept) = last_kept {
+            for url in &previous[..last_kept] {
+                if !current_set.contains(url.as_str()) {
+                    tx.execute(
+                        "UPDATE documents SET listed = 0, next_check = ?2 WHERE url = ?1",
+                        params![url, format_time(now)],
+                    )
+                    .map_err(sql("marking a document delisted"))?;
+                    outcome.delisted.push(url.clone());
+                }
+            }
+        }
+    }
+    tx.execute(
+        "UPDATE listing_pages SET etag = ?2, last_modified = ?3, item_urls = ?4, page_count = ?5, last_success = ?6
+         WHERE url = ?1",
+        params![
+            url,
+            fetch.validators.etag,
+            fetch.validators.last_modified,
+            serde_json::to_string(&current).unwrap_or_else(|_| "[]".into()),
+            listing.page_count,
+            format_time(now)
+        ],
+    )
+    .map_err(sql("writing a listing page"))?;
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Exchange, ListingItem};
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2020-07-04T{hour:02}:00:00Z"))
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn briefing(url: &str, answer: &str) -> Briefing {
+        let exchange = Exchange {
+            ordinal: 1,
+            asker: "CCTV".into(),
+            question: vec!["A question?".into()],
+            answer: vec![answer.into()],
+            after_conference: false,
+        };
+        Briefing {
+            url: url.into(),
+            lang: Lang::En,
+            kind: Kind::PressConference,
+            title: "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020".into(),
+            date: NaiveDate::from_ymd_opt(2020, 7, 3),
+            published_at: None,
+            spokesperson: Some("Zhao Lijian".into()),
+            opening: vec![],
+            content_hash: sha256_hex(answer.as_bytes()),
+            exchanges: vec![exchange],
+        }
+    }
+
+    fn log(url: &str, outcome: Outcome, status: u16, now: DateTime<Utc>) -> FetchRecord {
+        FetchRecord {
+            at: now,
+            source: Some("en".into()),
+            url: url.into(),
+            page: PageKind::Article,
+            status: Some(status),
+            outcome,
+            bytes: 10,
+            duration: Duration::from_millis(5),
+            attempts: 1,
+            error: None,
+        }
+    }
+
+    fn ingest(
+        store: &mut Store,
+        url: &str,
+        outcome: Outcome,
+        status: u16,
+        content: Option<(&Briefing, &[u8])>,
+        now: DateTime<Utc>,
+    ) -> IngestOutcome {
+        store
+            .ingest_article(&ArticleFetch {
+                source: "en",
+                lang: Lang::En,
+                log: log(url, outcome, status, now),
+                raw: content.map(|(_, raw)| raw),
+                validators: Validators {
+                    etag: Some("\"e1\"".into()),
+                    last_modified: None,
+                },
+                briefing: content.map(|(briefing, _)| briefing),
+                next_check: now + chrono::Duration::hours(1),
+            })
+            .unwrap()
+    }
+
+    const URL: &str = "https://www.fmprc.gov.cn/mfa_eng/t1.shtml";
+
+    fn kinds(store: &Store) -> Vec<String> {
+        let mut events = store
+            .events(&EventQuery {
+                limit: 100,
+                ..EventQuery::default()
+            })
+            .unwrap();
+        events.reverse();
+        events.into_iter().map(|e| e.kind).collect()
+    }
+
+    #[test]
+    fn revision_only_when_content_changes() {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = briefing(URL, "Answer one.");
+        let raw = b"<html>one</html>".as_slice();
+        let outcome = ingest(
+            &mut store,
+            URL,
+            Outcome::Ok,
+            200,
+            Some((&first, raw)),
+            at(1),
+        );
+        assert_eq!(outcome.new_revision.map(|(_, seq)| seq), Some(1));
+        let again = ingest(
+            &mut store,
+            URL,
+            Outcome::Ok,
+            200,
+            Some((&first, b"<html>one, new ad</html>")),
+            at(2),
+        );
+        assert_eq!(again.new_revision, None);
+        ingest(&mut store, URL, Outcome::NotModified, 304, None, at(3));
+        let second = briefing(URL, "Answer one, edited.");
+        let edited = ingest(
+            &mut store,
+            URL,
+            Outcome::Ok,
+            200,
+            Some((&second, b"<html>two</html>")),
+            at(4),
+        );
+        assert_eq!(edited.new_revision.map(|(_, seq)| seq), Some(2));
+        assert_eq!(edited.previous_revision.map(|(_, seq)| seq), Some(1));
+
+        let document = store.document(DocumentKey::Url(URL)).unwrap().unwrap();
+        assert_eq!(document.revisions, 2);
+        assert_eq!(document.briefing_date, NaiveDate::from_ymd_opt(2020, 7, 3));
+        let latest = store.latest_revision(document.id).unwrap().unwrap();
+        assert_eq!(latest.briefing, second);
+        assert_eq!(
+            store.revision(document.id, 1).unwrap().unwrap().briefing,
+            first
+        );
+        assert_eq!(
+            store.raw_bytes(&latest.meta.raw_hash).unwrap().unwrap(),
+            b"<html>two</html>"
+        );
+        assert_eq!(kinds(&store), ["new", "revised"]);
+        let revised = &store
+            .events(&EventQuery {
+                limit: 1,
+                ..EventQuery::default()
+            })
+            .unwrap()[0];
+        assert_eq!(
+            revised.payload,
+            serde_json::json!({ "from_seq": 1, "to_seq": 2 })
+        );
+        let logged: i64 = store
+            .connection()
+            .query_row("SELECT COUNT(*) FROM fetch_log", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(logged, 4);
+    }
+
+    #[test]
+    fn failures_never_make_revisions_and_gone_needs_two_in_a_row() {
+        let mut store = Store::open_in_memory().unwrap();
+        let first = briefing(URL, "Answer one.");
+        ingest(
+            &mut store,
+            URL,
+            Outcome::Ok,
+            200,
+            Some((&first, b"<p>1</p>")),
+            at(1),
+        );
+        for (outcome, status) in [
+            (Outcome::Transient, 500),
+            (Outcome::Blocked, 412),
+            (Outcome::Unparseable, 200),
+            (Outcome::Unparseable, 200),
+            (Outcome::SoftGone, 302),
+            (Outcome::Transient, 503),
+        ] {
+            ingest(&mut store, URL, outcome, status, None, at(2));
+        }
+        let document = store.document(DocumentKey::Url(URL)).unwrap().unwrap();
+        assert_eq!((document.revisions, document.state.as_str()), (1, "live"));
+        assert_eq!(kinds(&store), ["new", "extractor_failed"]);
+
+        ingest(&mut store, URL, Outcome::Gone, 404, None, at(3));
+        let document = store.document(DocumentKey::Url(URL)).unwrap().unwrap();
+        assert_eq!(document.state, "gone");
+        ingest(&mut store, URL, Outcome::Gone, 404, None, at(4));
+        ingest(
+            &mut store,
+            URL,
+            Outcome::Ok,
+            200,
+            Some((&first, b"<p>1</p>")),
+            at(5),
+        );
+        let document = store.document(DocumentKey::Url(URL)).unwrap().unwrap();
+        assert_eq!((document.revisions, document.state.as_str()), (1, "live"));
+        assert_eq!(
+            kinds(&store),
+            ["new", "extractor_failed", "gone", "restored"]
+        );
+    }
+
+    #[test]
+    fn listing_creates_due_documents_and_notices_removed_items() {
+        let mut store = Store::open_in_memory().unwrap();
+        let listing = |urls: &[&str]| Listing {
+            items: urls
+                .iter()
+                .map(|url| ListingItem {
+                    url: url.to_string(),
+                    title: format!("title of {url}"),
+                    date: None,
+                })
+                .collect(),
+            page_count: Some(3),
+        };
+        let mut ingest_listing = |listing: &Listing, now| {
+            store
+                .ingest_listing(&ListingFetch {
+                    source: "en",
+                    lang: Lang::En,
+                    page: 0,
+                    log: FetchRecord {
+                        page: PageKind::Listing,
+                        ..log("https://x/default.shtml", Outcome::Ok, 200, now)
+                    },
+                    validators: Validators::default(),
+                    listing: Some(listing),
+                    next_check: now,
+                })
+                .unwrap()
+        };
+        let first = ingest_listing(&listing(&["u/c", "u/b", "u/a"]), at(1));
+        assert_eq!(first.new_documents, ["u/c", "u/b", "u/a"]);
+        // A new item pushes "u/a" off the page: not a removal.
+        let second = ingest_listing(&listing(&["u/d", "u/c", "u/b"]), at(2));
+        assert_eq!(
+            (second.new_documents, second.delisted),
+            (vec!["u/d".to_string()], vec![])
+        );
+        // "u/c" vanishes while "u/b" below it stays: removed.
+        let third = ingest_listing(&listing(&["u/d", "u/b"]), at(3));
+        assert_eq!(third.delisted, ["u/c"]);
+        let due = store.due_documents(at(3), 10).unwrap();
+        assert_eq!(due.len(), 4);
+        assert!(due.iter().all(|d| !d.has_revision));
+        let state = store
+            .listing_state("https://x/default.shtml")
+            .unwrap()
+            .unwrap();
+        assert_eq!(state.item_urls, ["u/d", "u/b"]);
+        assert_eq!(state.page_count, Some(3));
+    }
+
+    #[test]
+    fn blocked_host_is_reported_once() {
+        let mut store = Store::open_in_memory().unwrap();
+        let until = at(9);
+        assert!(
+            store
+                .set_host_blocked("h", Some(until), "http://h/a", at(1))
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_host_blocked("h", Some(until), "http://h/b", at(2))
+                .unwrap()
+        );
+        assert_eq!(kinds(&store), ["blocked"]);
+        assert_eq!(store.host_state("h").unwrap().blocked_until, Some(until));
+        assert_eq!(store.blocked_hosts(at(2)).unwrap().len(), 1);
+        assert!(store.blocked_hosts(at(10)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn file_database_uses_wal_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        {
+            let mut store = Store::open(&path).unwrap();
+            ingest(
+                &mut store,
+                URL,
+                Outcome::Ok,
+                200,
+                Some((&briefing(URL, "A."), b"<p>A</p>")),
+                at(1),
+            );
+        }
+        let store = Store::open(&path).unwrap();
+        let mode: String = store
+            .connection()
+            .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(store.integrity_check().unwrap(), "ok");
+        assert_eq!(store.list_documents(None).unwrap().len(), 1);
+    }
+}

@@ -1,10 +1,23 @@
 //! The command-line interface: one subcommand per file, each a thin layer over the library.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use briefwatch::config::Config;
+use briefwatch::store::Store;
+
+mod backfill;
+mod check_config;
 mod extract;
+mod import;
+mod list;
+mod poll;
+mod run;
+mod show;
+mod status;
 
 #[derive(Parser)]
 #[command(
@@ -13,6 +26,18 @@ mod extract;
     about = "Watch the Chinese Foreign Ministry's press-conference transcripts"
 )]
 pub struct Cli {
+    /// Configuration file.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "BRIEFWATCH_CONFIG",
+        default_value = "config/briefwatch.toml"
+    )]
+    pub config: PathBuf,
+    /// State directory (holds the database); overrides `archive.state_dir`.
+    #[arg(long, global = true, value_name = "DIR", env = "BRIEFWATCH_STATE")]
+    pub state: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -21,10 +46,98 @@ pub struct Cli {
 pub enum Command {
     /// Extract one saved page (or every page of a corpus manifest) and print JSON.
     Extract(extract::ExtractArgs),
+    /// Run the daemon: poll listings, re-check documents, until interrupted.
+    Run(run::RunArgs),
+    /// Run one cycle of every due fetch, then exit.
+    Poll(poll::PollArgs),
+    /// Walk every listing page and archive every item not archived yet.
+    Backfill(backfill::BackfillArgs),
+    /// Import saved pages listed in a corpus manifest as revisions.
+    Import(import::ImportArgs),
+    /// List archived documents.
+    List(list::ListArgs),
+    /// Show a document's latest (or a given) revision.
+    Show(show::ShowArgs),
+    /// Per source: last success, last error, blocked state, counts.
+    Status(status::StatusArgs),
+    /// Validate the configuration and print it with defaults filled in.
+    CheckConfig(check_config::CheckConfigArgs),
+}
+
+/// What every command that touches the archive needs.
+pub struct Global {
+    pub config_path: PathBuf,
+    pub state: Option<PathBuf>,
+}
+
+impl Global {
+    /// The validated configuration, with `--state` applied.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let mut config = Config::load(&self.config_path)?;
+        if let Some(state) = &self.state {
+            config.archive.state_dir = state.clone();
+        }
+        Ok(config)
+    }
+
+    /// Opens (creating if needed) the archive of a configuration.
+    pub fn open_store(config: &Config) -> anyhow::Result<Store> {
+        let directory = &config.archive.state_dir;
+        std::fs::create_dir_all(directory)
+            .with_context(|| format!("cannot create state directory {}", directory.display()))?;
+        let path = config.archive.database_path();
+        let mut store = Store::open(&path)?;
+        store.set_gone_after(config.archive.gone_after);
+        Ok(store)
+    }
+
+    /// Opens an existing archive for reading.
+    pub fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+        let path = config.archive.database_path();
+        if !Path::new(&path).exists() {
+            anyhow::bail!(
+                "no archive at {} (run `briefwatch backfill` or `briefwatch poll --once` first)",
+                path.display()
+            );
+        }
+        Ok(Store::open(&path)?)
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` picks the level (default `info`; the HTML parser's complaints about
+/// the ministry's markup are noise).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// A runtime for the async commands; one thread is plenty for one polite client.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let global = Global {
+        config_path: cli.config,
+        state: cli.state,
+    };
     match cli.command {
         Command::Extract(args) => extract::run(args),
+        Command::Run(args) => run::run(&global, args),
+        Command::Poll(args) => poll::run(&global, args),
+        Command::Backfill(args) => backfill::run(&global, args),
+        Command::Import(args) => import::run(&global, args),
+        Command::List(args) => list::run(&global, args),
+        Command::Show(args) => show::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
+        Command::CheckConfig(args) => check_config::run(&global, args),
     }
 }

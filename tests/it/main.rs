@@ -1,3 +1,6 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
+mod archive;
 mod extract;
+mod fetch;
+mod support;

@@ -1,0 +1,79 @@
+//! `briefwatch status [--json]`: per source, last success, last error, blocked state, counts.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use chrono::Utc;
+
+use super::Global;
+
+#[derive(clap::Args)]
+pub struct StatusArgs {
+    /// One JSON object per source.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let store = Global::open_existing_store(&config)?;
+    let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    let summaries = store.source_summaries(&names)?;
+    let blocked = store.blocked_hosts(Utc::now())?;
+    let mut out = std::io::stdout().lock();
+    for (source, summary) in config.sources.iter().zip(&summaries) {
+        let host = source
+            .listing_url
+            .host_str()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let blocked_until = blocked
+            .iter()
+            .find(|(h, _)| *h == host)
+            .map(|(_, until)| until.clone());
+        let listing = store.listing_state(source.listing_url.as_str())?;
+        if args.json {
+            let mut value = serde_json::to_value(summary)?;
+            value["blocked_until"] = serde_json::json!(blocked_until);
+            value["listing_last_success"] =
+                serde_json::json!(listing.as_ref().and_then(|l| l.last_success.clone()));
+            writeln!(out, "{value}")?;
+            continue;
+        }
+        writeln!(out, "{} ({})", summary.source, source.listing_url)?;
+        writeln!(
+            out,
+            "  documents: {} ({} archived, {} pending, {} gone), revisions: {}",
+            summary.documents, summary.archived, summary.pending, summary.gone, summary.revisions
+        )?;
+        match &summary.last_success {
+            Some(fetch) => writeln!(out, "  last success: {} {}", fetch.at, fetch.url)?,
+            None => writeln!(out, "  last success: never")?,
+        }
+        match &summary.last_error {
+            Some(fetch) => writeln!(
+                out,
+                "  last error: {} {} {} {}",
+                fetch.at,
+                fetch.outcome,
+                fetch.url,
+                fetch.error.as_deref().unwrap_or("")
+            )?,
+            None => writeln!(out, "  last error: none")?,
+        }
+        match blocked_until {
+            Some(until) => writeln!(
+                out,
+                "  blocked: until {until} ({host} answered with a challenge)"
+            )?,
+            None => writeln!(out, "  blocked: no")?,
+        }
+        let outcomes: Vec<String> = summary
+            .outcomes
+            .iter()
+            .map(|(o, n)| format!("{o}={n}"))
+            .collect();
+        writeln!(out, "  requests: {}", outcomes.join(" "))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
