@@ -58,8 +58,9 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        r#"
+    Migrations::new(vec![
+        M::up(
+            r#"
 CREATE TABLE documents (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
@@ -166,7 +167,13 @@ CREATE TABLE hosts (
     blocked_url TEXT
 );
 "#,
-    )])
+        ),
+        // Full-text search over every exchange; the hook indexes revisions stored before it.
+        M::up_with_hook(
+            crate::web::search::MIGRATION,
+            crate::web::search::rebuild_hook,
+        ),
+    ])
 }
 
 /// Timestamps are stored as fixed-width UTC text so that string order is time order.
@@ -1237,6 +1244,8 @@ fn ingest_article_in(
             .map_err(sql("writing a revision"))?;
             let revision_id = tx.last_insert_rowid();
             insert_exchanges(tx, revision_id, briefing)?;
+            crate::web::search::index_revision(tx, revision_id, document_id, briefing)
+                .map_err(sql("indexing a revision for search"))?;
             tx.execute(
                 "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
                 params![
