@@ -151,7 +151,10 @@ where
             tracing::error!(error = %join, "web page handler failed");
             html(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                pages::error(StatusCode::INTERNAL_SERVER_ERROR, "the page could not be built"),
+                pages::error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "the page could not be built",
+                ),
             )
         }
     }

@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use super::chart::trend_chart;
+use super::query::Query;
 use super::search::{Highlighted, SPOKESPERSONS, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
-use super::query::Query;
 use crate::model::{Exchange, Kind, Lang};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.

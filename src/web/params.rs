@@ -65,7 +65,9 @@ impl Params {
 
     pub fn lang(&self) -> Result<Option<Lang>, ParamError> {
         self.get("lang")
-            .map(|v| Lang::parse(v).ok_or_else(|| bad("lang", format!("must be en or zh, not {v:?}"))))
+            .map(|v| {
+                Lang::parse(v).ok_or_else(|| bad("lang", format!("must be en or zh, not {v:?}")))
+            })
             .transpose()
     }
 
@@ -134,9 +136,16 @@ mod tests {
 
     #[test]
     fn values_are_checked_and_errors_name_the_parameter() {
-        let p = Params::parse(Some("lang=fr&from=2020-13-01&month=2020-7&page=0&kind=&q=a%20b"));
+        let p = Params::parse(Some(
+            "lang=fr&from=2020-13-01&month=2020-7&page=0&kind=&q=a%20b",
+        ));
         assert_eq!(p.lang().unwrap_err().name, "lang");
-        assert!(p.lang().unwrap_err().to_string().contains("must be en or zh"));
+        assert!(
+            p.lang()
+                .unwrap_err()
+                .to_string()
+                .contains("must be en or zh")
+        );
         assert!(p.date("from").unwrap_err().message.contains("2020-07-03"));
         assert_eq!(p.month("month").unwrap_err().name, "month");
         assert_eq!(p.positive("page", 1, 100).unwrap_err().name, "page");

@@ -89,9 +89,10 @@ pub struct BriefingList {
 /// Archived briefings (at least one revision), newest first, filtered.
 pub fn briefing_list(store: &Store, filter: &ListFilter) -> Result<BriefingList, WebError> {
     let conn = store.connection();
-    let names = filter.spokesperson.as_deref().map(|name| {
-        serde_json::Value::from(search::spokesperson_names(name)).to_string()
-    });
+    let names = filter
+        .spokesperson
+        .as_deref()
+        .map(|name| serde_json::Value::from(search::spokesperson_names(name)).to_string());
     let condition = "EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
         AND (?1 IS NULL OR d.lang = ?1) AND (?2 IS NULL OR d.kind = ?2)
         AND (?3 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?3)))
@@ -396,7 +397,11 @@ pub fn search(store: &Store, form: &SearchForm) -> Result<Option<SearchResults>,
 pub fn trend_terms(params: &Params) -> Result<Vec<(String, Query)>, WebError> {
     let mut terms = Vec::new();
     for value in params.all("q") {
-        for term in value.split([',', '，']).map(str::trim).filter(|t| !t.is_empty()) {
+        for term in value
+            .split([',', '，'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             let query = Query::parse(term)
                 .map_err(|error| WebError::BadRequest(format!("q: term {term:?}: {error}")))?;
             terms.push((term.to_string(), query));
@@ -459,8 +464,7 @@ pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError>
         .prepare("SELECT source FROM documents UNION SELECT source FROM listing_pages ORDER BY 1")
         .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
         .map_err(sql("listing sources"))?;
-    let sources =
-        store.source_summaries(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let sources = store.source_summaries(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
     let listing_pages = conn
         .prepare(
             "SELECT source, url, page, last_checked, last_success, next_check FROM listing_pages
