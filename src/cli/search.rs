@@ -82,20 +82,24 @@ pub fn run(global: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
             .date
             .map(|d| d.to_string())
             .unwrap_or_else(|| "undated".into());
-        let revision = if hit.in_latest {
-            String::new()
+        let (link, revision) = if hit.in_latest {
+            (
+                format!("/b/{}#q{}", hit.document_id, hit.ordinal),
+                String::new(),
+            )
         } else {
-            format!(
-                " (revision {} of {}, changed later)",
-                hit.seq, hit.latest_seq
+            (
+                format!("/b/{}?rev={}#q{}", hit.document_id, hit.seq, hit.ordinal),
+                format!(
+                    " (revision {} of {}, changed later)",
+                    hit.seq, hit.latest_seq
+                ),
             )
         };
         writeln!(
             out,
-            "\n{date} {} /b/{}#q{} {}{revision}\n  Q: {}\n  A: {}",
+            "\n{date} {} {link} {}{revision}\n  Q: {}\n  A: {}",
             hit.lang.as_str(),
-            hit.document_id,
-            hit.ordinal,
             hit.asker,
             plain(&hit.question),
             plain(&hit.answer)

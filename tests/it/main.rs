@@ -4,3 +4,4 @@ mod archive;
 mod extract;
 mod fetch;
 mod support;
+mod web;
