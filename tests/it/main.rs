@@ -1,6 +1,7 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
 mod archive;
+mod browser;
 mod extract;
 mod fetch;
 mod support;

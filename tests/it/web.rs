@@ -125,7 +125,7 @@ fn reqwest_blocking_get(url: &str) -> (u16, String) {
     })
 }
 
-fn fixture() -> &'static WebFixture {
+pub fn fixture() -> &'static WebFixture {
     static FIXTURE: std::sync::OnceLock<WebFixture> = std::sync::OnceLock::new();
     FIXTURE.get_or_init(WebFixture::start)
 }
