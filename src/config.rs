@@ -288,10 +288,8 @@ pub struct AlertConfig {}
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpConfig {}
 
-/// `[diff]`: how revisions are compared.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct DiffConfig {}
+/// `[diff]`: how revisions are compared; owned by the diff stage.
+pub use crate::diff::DiffConfig;
 
 /// `[service]`: running under systemd.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -396,6 +394,10 @@ impl Config {
             if value.is_zero() {
                 return Err(invalid(key.into(), "must be longer than 0s".into()));
             }
+        }
+        if let Err(error) = self.diff.validate() {
+            let crate::diff::DiffError::OutOfRange { field, .. } = &error;
+            return Err(invalid(format!("diff.{field}"), error.to_string()));
         }
         if self.archive.gone_after == 0 {
             return Err(invalid(

@@ -6,11 +6,13 @@
 mod segment;
 
 use sha2::{Digest, Sha256};
-use unicode_normalization::UnicodeNormalization;
+use std::borrow::Cow;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 use crate::model::Briefing;
 
-pub use segment::{segment, segment_with_spokesperson};
+pub use segment::{segment, segment_owned, segment_with_spokesperson};
 
 /// Fold every kind of white space (NBSP, U+3000 ideographic space, tabs, line breaks, thin spaces)
 /// to one ASCII space, drop zero-width characters, trim, and put the text in Unicode NFC.
@@ -18,26 +20,86 @@ pub use segment::{segment, segment_with_spokesperson};
 /// Markup-only differences (a word split across `<SPAN>`s, `&nbsp;` instead of a space, a
 /// U+3000 indent) disappear here, which is what makes the content hash insensitive to them.
 pub fn normalize(text: &str) -> String {
+    normalize_cow(text).into_owned()
+}
+
+/// [`normalize`] that borrows when the text is already normalized, which paragraphs coming out
+/// of the extractor always are (the content hash re-checks them).
+pub fn normalize_cow(text: &str) -> Cow<'_, str> {
+    if is_normalized(text) {
+        return Cow::Borrowed(text);
+    }
     let mut folded = String::with_capacity(text.len());
     let mut pending_space = false;
-    for c in text.chars() {
-        if is_zero_width(c) {
+    let mut run_start: Option<usize> = None;
+    // Copy runs of ordinary characters as slices; only white space and zero-width characters
+    // need a decision.
+    for (index, c) in text.char_indices() {
+        let special = c.is_whitespace() || is_zero_width(c);
+        if !special {
+            if run_start.is_none() {
+                if pending_space && !folded.is_empty() {
+                    folded.push(' ');
+                }
+                pending_space = false;
+                run_start = Some(index);
+            }
             continue;
+        }
+        if let Some(start) = run_start.take() {
+            folded.push_str(&text[start..index]);
         }
         if c.is_whitespace() {
             pending_space = true;
+        }
+    }
+    if let Some(start) = run_start {
+        folded.push_str(&text[start..]);
+    }
+    if is_nfc(&folded) {
+        return Cow::Owned(folded);
+    }
+    Cow::Owned(folded.nfc().collect())
+}
+
+/// Already trimmed, single-spaced, free of zero-width characters and in NFC.
+fn is_normalized(text: &str) -> bool {
+    if text.starts_with(' ') || text.ends_with(' ') {
+        return false;
+    }
+    let mut previous_space = false;
+    for c in text.chars() {
+        if c == ' ' {
+            if previous_space {
+                return false;
+            }
+            previous_space = true;
             continue;
         }
-        if pending_space && !folded.is_empty() {
-            folded.push(' ');
+        previous_space = false;
+        if c.is_whitespace() || is_zero_width(c) {
+            return false;
         }
-        pending_space = false;
-        folded.push(c);
     }
-    if folded.is_ascii() {
-        return folded;
-    }
-    folded.nfc().collect()
+    is_nfc(text)
+}
+
+/// Whether the text is in NFC, answering from code point ranges for the scripts transcripts are
+/// written in (Latin below U+0300, CJK ideographs and punctuation, full-width forms, general
+/// punctuation) and asking the Unicode tables only for anything else.
+fn is_nfc(text: &str) -> bool {
+    let plainly_composed = |c: char| {
+        matches!(c as u32,
+            0..=0x2FF
+            | 0x2010..=0x2027
+            | 0x2030..=0x205E
+            | 0x3001..=0x3011
+            | 0x3014..=0x301F
+            | 0x3400..=0x4DBF
+            | 0x4E00..=0x9FFF
+            | 0xFF01..=0xFF5E)
+    };
+    text.chars().all(plainly_composed) || is_nfc_quick(text.chars()) == IsNormalized::Yes
 }
 
 fn is_zero_width(c: char) -> bool {
@@ -64,7 +126,7 @@ pub fn canonical_text(briefing: &Briefing) -> String {
     let mut line = |tag: &str, value: &str| {
         text.push_str(tag);
         text.push('\t');
-        text.push_str(&normalize(value));
+        text.push_str(&normalize_cow(value));
         text.push('\n');
     };
     line("version", CANONICAL_VERSION);
@@ -117,6 +179,26 @@ mod tests {
         );
         assert_eq!(normalize("Cafe\u{301}\u{200b}!"), "Café!");
         assert_eq!(normalize(" \u{a0} "), "");
+    }
+
+    /// The obvious definition, to check the fast paths against.
+    fn reference_normalize(text: &str) -> String {
+        let kept: String = text.chars().filter(|c| !is_zero_width(*c)).collect();
+        let folded = kept.split_whitespace().collect::<Vec<_>>().join(" ");
+        folded.nfc().collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn normalize_matches_reference_and_is_idempotent(
+            text in "[a-z \u{a0}\u{3000}\t\n\u{200b}\u{301}é中文：]{0,40}"
+        ) {
+            let normalized = normalize(&text);
+            proptest::prop_assert_eq!(&normalized, &reference_normalize(&text));
+            proptest::prop_assert_eq!(normalize(&normalized), normalized.clone());
+            let again = normalize_cow(&normalized);
+            proptest::prop_assert_eq!(again.as_ref(), normalized.as_str());
+        }
     }
 
     fn briefing() -> Briefing {

@@ -7,6 +7,8 @@
 //! punctuation, looks like a name (English: capitalized words; Chinese: ends in 记者 or is a known
 //! anonymous label), and a spokesperson label follows somewhere later in the transcript.
 
+use std::ops::Range;
+
 use crate::model::{Exchange, Lang};
 use crate::site::SPOKESPERSONS;
 
@@ -19,6 +21,16 @@ pub fn segment(paragraphs: &[String], lang: Lang) -> (Vec<String>, Vec<Exchange>
 /// label, for spokespersons not yet in the built-in list.
 pub fn segment_with_spokesperson(
     paragraphs: &[String],
+    lang: Lang,
+    spokesperson: Option<&str>,
+) -> (Vec<String>, Vec<Exchange>) {
+    segment_owned(paragraphs.to_vec(), lang, spokesperson)
+}
+
+/// [`segment_with_spokesperson`] taking the paragraphs by value, so that they move into the
+/// record instead of being copied.
+pub fn segment_owned(
+    paragraphs: Vec<String>,
     lang: Lang,
     spokesperson: Option<&str>,
 ) -> (Vec<String>, Vec<Exchange>) {
@@ -45,8 +57,9 @@ pub fn segment_with_spokesperson(
     let mut opening = Vec::new();
     let mut exchanges: Vec<Exchange> = Vec::new();
     let mut after_conference = false;
-    for ((paragraph, turn), answer_follows) in paragraphs.iter().zip(turns).zip(answer_follows) {
-        if is_decoration(paragraph) {
+    for ((paragraph, turn), answer_follows) in paragraphs.into_iter().zip(turns).zip(answer_follows)
+    {
+        if is_decoration(&paragraph) {
             continue;
         }
         let turn = match turn {
@@ -71,33 +84,31 @@ pub fn segment_with_spokesperson(
                 exchanges.push(Exchange {
                     ordinal: exchanges.len() as u32 + 1,
                     asker,
-                    question: non_empty(text),
+                    question: non_empty(take(paragraph, text)),
                     answer: Vec::new(),
                     after_conference,
                 });
             }
             Turn::Spokesperson { text } => match exchanges.last_mut() {
-                Some(exchange) if exchange.answer.is_empty() => {
-                    exchange.answer.extend(non_empty(text));
-                    if exchange.answer.is_empty() {
-                        // A bare "A:" paragraph: keep the label so the turn is not lost.
-                        exchange.answer.push(paragraph.clone());
-                    }
+                // A bare "A:" paragraph keeps its label so the turn is not lost.
+                Some(exchange) if exchange.answer.is_empty() && text.is_empty() => {
+                    exchange.answer.push(paragraph)
                 }
-                Some(exchange) => exchange.answer.push(paragraph.clone()),
-                None => opening.extend(non_empty(text)),
+                Some(exchange) if exchange.answer.is_empty() => {
+                    exchange.answer.push(take(paragraph, text))
+                }
+                Some(exchange) => exchange.answer.push(paragraph),
+                None => opening.extend(non_empty(take(paragraph, text))),
             },
             Turn::FollowUp | Turn::Interjection => match exchanges.last_mut() {
-                Some(exchange) if exchange.answer.is_empty() => {
-                    exchange.question.push(paragraph.clone())
-                }
-                Some(exchange) => exchange.answer.push(paragraph.clone()),
-                None => opening.push(paragraph.clone()),
+                Some(exchange) if exchange.answer.is_empty() => exchange.question.push(paragraph),
+                Some(exchange) => exchange.answer.push(paragraph),
+                None => opening.push(paragraph),
             },
             Turn::Continuation => match exchanges.last_mut() {
-                Some(exchange) if question_open => exchange.question.push(paragraph.clone()),
-                Some(exchange) => exchange.answer.push(paragraph.clone()),
-                None => opening.push(paragraph.clone()),
+                Some(exchange) if question_open => exchange.question.push(paragraph),
+                Some(exchange) => exchange.answer.push(paragraph),
+                None => opening.push(paragraph),
             },
         }
     }
@@ -136,6 +147,19 @@ fn is_decoration(paragraph: &str) -> bool {
     !paragraph.chars().any(char::is_alphanumeric)
 }
 
+/// The byte range of `part`, a slice of `paragraph`, within it.
+fn span(paragraph: &str, part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - paragraph.as_ptr() as usize;
+    start..start + part.len()
+}
+
+/// The part of an owned paragraph in `range`, reusing its allocation.
+fn take(mut paragraph: String, range: Range<usize>) -> String {
+    paragraph.truncate(range.end);
+    paragraph.drain(..range.start);
+    paragraph
+}
+
 fn non_empty(text: String) -> Vec<String> {
     if text.is_empty() {
         Vec::new()
@@ -150,14 +174,15 @@ enum Turn {
     /// A journalist (named outlet or anonymous) takes the floor.
     Question {
         asker: String,
-        text: String,
+        /// Where the question text (label stripped) lies in the paragraph.
+        text: Range<usize>,
         raised_after: bool,
         /// An unmistakable journalist label (`Q`, `问`, `…记者`), believed even when no
         /// spokesperson label follows.
         certain: bool,
     },
     /// The spokesperson answers (`Zhao Lijian:`, `A:`, `答：`).
-    Spokesperson { text: String },
+    Spokesperson { text: Range<usize> },
     /// `Follow-up:` / `追问：` — same journalist, same exchange.
     FollowUp,
     /// `Journalist: Three.` — a remark inside an answer, same exchange.
@@ -180,7 +205,7 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
             Some((_, question)) if question.trim().chars().any(char::is_alphanumeric) => {
                 Turn::Question {
                     asker: "Q".to_string(),
-                    text: question.trim().to_string(),
+                    text: span(paragraph, question.trim()),
                     raised_after: true,
                     certain: true,
                 }
@@ -189,7 +214,7 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
             // (reported) question.
             _ if is_reported_question(paragraph) => Turn::Question {
                 asker: "Q".to_string(),
-                text: paragraph.to_string(),
+                text: 0..paragraph.len(),
                 raised_after: true,
                 certain: true,
             },
@@ -204,7 +229,7 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
     };
     let question = |asker: &str, raised_after: bool, certain: bool| Turn::Question {
         asker: asker.to_string(),
-        text: text.to_string(),
+        text: span(paragraph, text),
         raised_after,
         certain,
     };
@@ -212,7 +237,7 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
         "Q" | "Question" | "问" => return question(label, false, true),
         "A" | "Answer" | "答" | "Spokesperson" | "发言人" => {
             return Turn::Spokesperson {
-                text: text.to_string(),
+                text: span(paragraph, text),
             };
         }
         "会后有记者问及"
@@ -226,7 +251,7 @@ fn classify(paragraph: &str, lang: Lang, spokesperson: Option<&str>) -> Turn {
     }
     if is_spokesperson_name(label, spokesperson) {
         return Turn::Spokesperson {
-            text: text.to_string(),
+            text: span(paragraph, text),
         };
     }
     if is_follow_up(label) {

@@ -16,7 +16,7 @@ use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{content_hash, normalize, segment_with_spokesperson};
+use crate::extract::{content_hash, normalize, segment_owned};
 use crate::model::{Briefing, Lang, Listing, ListingItem};
 
 pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
@@ -310,7 +310,7 @@ impl Profile {
         let facts = classify_title(&title, self.lang);
         let published_at = self.published_at(&document);
         let (opening, exchanges) =
-            segment_with_spokesperson(&paragraphs, self.lang, facts.spokesperson.as_deref());
+            segment_owned(paragraphs, self.lang, facts.spokesperson.as_deref());
         let mut briefing = Briefing {
             url: url.to_string(),
             lang: self.lang,
@@ -406,9 +406,14 @@ fn truncate_at_char_boundary(text: &str, max: usize) -> &str {
 /// answers 200 with "对不起，我们没有找到您要的网页" / "Sorry, the page you requested cannot be
 /// found". A transcript that starts answering with it has been taken down.
 pub fn is_soft_404(html: &str) -> bool {
-    html.contains("我们没有找到您要的网页")
-        || html.contains("the page you requested cannot be found")
-        || html.contains("/images/img-error.gif")
+    // One pass with a multi-literal search rather than three substring scans of every page.
+    static ERROR_PAGE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"我们没有找到您要的网页|the page you requested cannot be found|/images/img-error\.gif",
+        )
+        .expect("valid regex")
+    });
+    ERROR_PAGE.is_match(html)
 }
 
 /// Whether a URL is a listing page of the spokesperson's column (`default.shtml`,

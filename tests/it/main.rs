@@ -2,6 +2,7 @@
 
 mod archive;
 mod browser;
+mod diff;
 mod extract;
 mod fetch;
 mod support;

@@ -1,1 +1,0 @@
-//! What changed between two revisions of a briefing, exchange by exchange.

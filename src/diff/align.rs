@@ -1,0 +1,446 @@
+//! Aligns the exchanges of two revisions by content: exact matches first, then the most similar
+//! pairs, then splits and merges by containment; the longest in-order run tells moved from in place.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use super::text::{canonical, is_cjk, tokenize};
+use crate::model::Exchange;
+
+/// Content fingerprint of one exchange.
+pub(crate) struct Fingerprint {
+    pub asker: String,
+    /// Hash of the canonical asker, question and answer: equal means cosmetically equal.
+    pub key: u64,
+    /// Sorted, deduplicated hashes of consecutive word pairs (Latin words, Han characters).
+    pub shingles: Vec<u64>,
+}
+
+fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The canonical text an exchange is compared by.
+pub(crate) fn exchange_text(exchange: &Exchange) -> String {
+    let mut text = String::new();
+    for paragraph in exchange.question.iter().chain(&exchange.answer) {
+        text.push_str(paragraph);
+        text.push('\n');
+    }
+    text
+}
+
+/// Word units of a text, lowercased: the material of similarity.
+pub(crate) fn units(text: &str) -> Vec<String> {
+    let canonical_text = canonical(text);
+    tokenize(&canonical_text)
+        .into_iter()
+        .filter(|token| {
+            token
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || is_cjk(c))
+        })
+        .map(str::to_lowercase)
+        .collect()
+}
+
+pub(crate) fn shingles_of(text: &str) -> Vec<u64> {
+    let units = units(text);
+    let mut shingles: Vec<u64> = if units.len() < 2 {
+        units.iter().map(|unit| hash_of(unit.as_str())).collect()
+    } else {
+        units
+            .windows(2)
+            .map(|pair| hash_of(&(pair[0].as_str(), pair[1].as_str())))
+            .collect()
+    };
+    shingles.sort_unstable();
+    shingles.dedup();
+    shingles
+}
+
+pub(crate) fn fingerprint(exchange: &Exchange) -> Fingerprint {
+    let text = exchange_text(exchange);
+    let asker = canonical(&exchange.asker);
+    let key = hash_of(&(&asker, canonical(&text)));
+    Fingerprint {
+        asker,
+        key,
+        shingles: shingles_of(&text),
+    }
+}
+
+fn intersection_size(a: &[u64], b: &[u64]) -> usize {
+    let (mut i, mut j, mut count) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                count += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    count
+}
+
+pub(crate) fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() && b.is_empty() {
+        return 1.0;
+    }
+    let common = intersection_size(a, b);
+    common as f64 / (a.len() + b.len() - common) as f64
+}
+
+/// Share of `part` found in `whole`.
+fn containment(part: &[u64], whole: &[u64]) -> f64 {
+    if part.is_empty() {
+        return 0.0;
+    }
+    intersection_size(part, whole) as f64 / part.len() as f64
+}
+
+fn union(sets: &[&[u64]]) -> Vec<u64> {
+    let mut all: Vec<u64> = sets.iter().flat_map(|set| set.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// How old and new exchanges (by index) correspond.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Alignment {
+    /// One-to-one pairs `(old, new, moved)`.
+    pub pairs: Vec<(usize, usize, bool)>,
+    /// One old exchange became several consecutive new ones.
+    pub splits: Vec<(usize, Vec<usize>)>,
+    /// Several consecutive old exchanges became one new one.
+    pub merges: Vec<(Vec<usize>, usize)>,
+    pub removed: Vec<usize>,
+    pub added: Vec<usize>,
+}
+
+/// Below this many shingles a part is too short to be recognized inside another exchange.
+const MIN_PART_SHINGLES: usize = 3;
+
+pub(crate) fn align(
+    old: &[Exchange],
+    new: &[Exchange],
+    match_threshold: f64,
+    containment_threshold: f64,
+) -> Alignment {
+    let old_prints: Vec<Fingerprint> = old.iter().map(fingerprint).collect();
+    let new_prints: Vec<Fingerprint> = new.iter().map(fingerprint).collect();
+    let mut old_to_new: Vec<Option<usize>> = vec![None; old.len()];
+    let mut new_to_old: Vec<Option<usize>> = vec![None; new.len()];
+
+    // Exact (canonical) matches, in order, so duplicates pair up first with first.
+    let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (index, print) in new_prints.iter().enumerate().rev() {
+        by_key.entry(print.key).or_default().push(index);
+    }
+    for (old_index, print) in old_prints.iter().enumerate() {
+        let Some(new_index) = by_key.get_mut(&print.key).and_then(Vec::pop) else {
+            continue;
+        };
+        old_to_new[old_index] = Some(new_index);
+        new_to_old[new_index] = Some(old_index);
+    }
+
+    // The most similar remaining pairs, best first, nearest position breaking ties.
+    let mut candidates: Vec<(f64, usize, usize, usize)> = Vec::new();
+    for (old_index, old_print) in old_prints.iter().enumerate() {
+        if old_to_new[old_index].is_some() {
+            continue;
+        }
+        for (new_index, new_print) in new_prints.iter().enumerate() {
+            if new_to_old[new_index].is_some() {
+                continue;
+            }
+            let mut score = jaccard(&old_print.shingles, &new_print.shingles);
+            if old_print.asker == new_print.asker {
+                score += 0.05;
+            }
+            if score >= match_threshold {
+                candidates.push((score, old_index.abs_diff(new_index), old_index, new_index));
+            }
+        }
+    }
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    for (_, _, old_index, new_index) in candidates {
+        if old_to_new[old_index].is_none() && new_to_old[new_index].is_none() {
+            old_to_new[old_index] = Some(new_index);
+            new_to_old[new_index] = Some(old_index);
+        }
+    }
+
+    let mut alignment = Alignment::default();
+    let mut in_group_old = vec![false; old.len()];
+    let mut in_group_new = vec![false; new.len()];
+
+    // Splits: unmatched new exchanges that are mostly made of one old exchange.
+    let mut parts_of_old: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (new_index, print) in new_prints.iter().enumerate() {
+        if new_to_old[new_index].is_some() || print.shingles.len() < MIN_PART_SHINGLES {
+            continue;
+        }
+        if let Some(old_index) = best_container(&print.shingles, &old_prints, containment_threshold)
+        {
+            parts_of_old.entry(old_index).or_default().push(new_index);
+        }
+    }
+    let mut split_olds: Vec<usize> = parts_of_old.keys().copied().collect();
+    split_olds.sort_unstable();
+    for old_index in split_olds {
+        let mut parts = parts_of_old[&old_index].clone();
+        let previous = old_to_new[old_index];
+        parts.extend(previous);
+        parts.sort_unstable();
+        if !is_consecutive(&parts) {
+            continue;
+        }
+        let sets: Vec<&[u64]> = parts
+            .iter()
+            .map(|&i| new_prints[i].shingles.as_slice())
+            .collect();
+        let joined = jaccard(&old_prints[old_index].shingles, &union(&sets));
+        let alone = previous.map_or(0.0, |n| {
+            jaccard(&old_prints[old_index].shingles, &new_prints[n].shingles)
+        });
+        if joined >= match_threshold && joined > alone {
+            if let Some(n) = previous {
+                new_to_old[n] = None;
+            }
+            old_to_new[old_index] = None;
+            in_group_old[old_index] = true;
+            for &part in &parts {
+                in_group_new[part] = true;
+            }
+            alignment.splits.push((old_index, parts));
+        }
+    }
+
+    // Merges: unmatched old exchanges that are mostly found in one new exchange.
+    let mut parts_of_new: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (old_index, print) in old_prints.iter().enumerate() {
+        if old_to_new[old_index].is_some()
+            || in_group_old[old_index]
+            || print.shingles.len() < MIN_PART_SHINGLES
+        {
+            continue;
+        }
+        let container = best_container(&print.shingles, &new_prints, containment_threshold);
+        if let Some(new_index) = container.filter(|&n| !in_group_new[n]) {
+            parts_of_new.entry(new_index).or_default().push(old_index);
+        }
+    }
+    let mut merge_news: Vec<usize> = parts_of_new.keys().copied().collect();
+    merge_news.sort_unstable();
+    for new_index in merge_news {
+        let mut parts = parts_of_new[&new_index].clone();
+        let previous = new_to_old[new_index];
+        parts.extend(previous);
+        parts.sort_unstable();
+        if !is_consecutive(&parts) {
+            continue;
+        }
+        let sets: Vec<&[u64]> = parts
+            .iter()
+            .map(|&i| old_prints[i].shingles.as_slice())
+            .collect();
+        let joined = jaccard(&new_prints[new_index].shingles, &union(&sets));
+        let alone = previous.map_or(0.0, |o| {
+            jaccard(&new_prints[new_index].shingles, &old_prints[o].shingles)
+        });
+        if joined >= match_threshold && joined > alone {
+            if let Some(o) = previous {
+                old_to_new[o] = None;
+            }
+            new_to_old[new_index] = None;
+            in_group_new[new_index] = true;
+            for &part in &parts {
+                in_group_old[part] = true;
+            }
+            alignment.merges.push((parts, new_index));
+        }
+    }
+
+    // Moved: pairs outside the longest run that keeps its relative order.
+    let pairs: Vec<(usize, usize)> = old_to_new
+        .iter()
+        .enumerate()
+        .filter_map(|(o, n)| n.map(|n| (o, n)))
+        .collect();
+    let in_order = longest_increasing(&pairs.iter().map(|&(_, n)| n).collect::<Vec<_>>());
+    alignment.pairs = pairs
+        .iter()
+        .enumerate()
+        .map(|(index, &(o, n))| (o, n, !in_order[index]))
+        .collect();
+    alignment.removed = (0..old.len())
+        .filter(|&o| old_to_new[o].is_none() && !in_group_old[o])
+        .collect();
+    alignment.added = (0..new.len())
+        .filter(|&n| new_to_old[n].is_none() && !in_group_new[n])
+        .collect();
+    alignment
+}
+
+fn best_container(part: &[u64], wholes: &[Fingerprint], threshold: f64) -> Option<usize> {
+    wholes
+        .iter()
+        .enumerate()
+        .map(|(index, whole)| (containment(part, &whole.shingles), index))
+        .filter(|(score, _)| *score >= threshold)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, index)| index)
+}
+
+fn is_consecutive(sorted: &[usize]) -> bool {
+    sorted.len() >= 2 && sorted.windows(2).all(|pair| pair[1] == pair[0] + 1)
+}
+
+/// Marks the members of one longest strictly increasing subsequence.
+pub(crate) fn longest_increasing(values: &[usize]) -> Vec<bool> {
+    let mut tails: Vec<usize> = Vec::new();
+    let mut previous: Vec<Option<usize>> = vec![None; values.len()];
+    for (index, &value) in values.iter().enumerate() {
+        let position = tails.partition_point(|&tail| values[tail] < value);
+        if position > 0 {
+            previous[index] = Some(tails[position - 1]);
+        }
+        if position == tails.len() {
+            tails.push(index);
+        } else {
+            tails[position] = index;
+        }
+    }
+    let mut member = vec![false; values.len()];
+    let mut cursor = tails.last().copied();
+    while let Some(index) = cursor {
+        member[index] = true;
+        cursor = previous[index];
+    }
+    member
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(ordinal: u32, asker: &str, question: &str, answer: &str) -> Exchange {
+        Exchange {
+            ordinal,
+            asker: asker.into(),
+            question: vec![question.into()],
+            answer: answer.split('|').map(String::from).collect(),
+            after_conference: false,
+        }
+    }
+
+    fn sample() -> Vec<Exchange> {
+        vec![
+            exchange(
+                1,
+                "CCTV",
+                "What is your comment on the statement by Laos and Vietnam about the law?",
+                "China highly applauds Laos and Vietnam for their staunch support.",
+            ),
+            exchange(
+                2,
+                "AFP",
+                "Can you confirm the visit of the Belgian delegation next week?",
+                "I have no information to offer at the moment.|Please follow the official announcements.",
+            ),
+            exchange(
+                3,
+                "Reuters",
+                "The United States announced new sanctions on Chinese firms today.",
+                "We firmly oppose the unilateral sanctions and will take necessary measures.",
+            ),
+            exchange(
+                4,
+                "Bloomberg",
+                "India banned more than fifty Chinese apps this week. Any response?",
+                "China is seriously concerned and firmly opposes the move.",
+            ),
+        ]
+    }
+
+    #[test]
+    fn move_is_detected_by_order() {
+        let old = sample();
+        let new = vec![
+            old[0].clone(),
+            old[2].clone(),
+            old[3].clone(),
+            old[1].clone(),
+        ];
+        let alignment = align(&old, &new, 0.4, 0.8);
+        assert_eq!(
+            alignment.pairs,
+            vec![(0, 0, false), (1, 3, true), (2, 1, false), (3, 2, false)]
+        );
+        assert!(alignment.added.is_empty() && alignment.removed.is_empty());
+    }
+
+    #[test]
+    fn split_and_merge_are_recognized() {
+        let old = sample();
+        let mut first = old[1].clone();
+        first.answer.truncate(1);
+        let second = Exchange {
+            asker: "Follow-up".into(),
+            question: vec!["Will the Belgian delegation meet the foreign minister?".into()],
+            answer: vec!["Please follow the official announcements.".into()],
+            ..old[1].clone()
+        };
+        let mut combined = old[1].clone();
+        combined.question.push(second.question[0].clone());
+        let new = vec![
+            old[0].clone(),
+            first.clone(),
+            second.clone(),
+            old[2].clone(),
+            old[3].clone(),
+        ];
+        let alignment = align(
+            &[
+                old[0].clone(),
+                combined.clone(),
+                old[2].clone(),
+                old[3].clone(),
+            ],
+            &new,
+            0.4,
+            0.8,
+        );
+        assert_eq!(alignment.splits, vec![(1, vec![1, 2])]);
+        assert!(
+            alignment.added.is_empty() && alignment.removed.is_empty(),
+            "{alignment:?}"
+        );
+
+        let back = align(
+            &new,
+            &[old[0].clone(), combined, old[2].clone(), old[3].clone()],
+            0.4,
+            0.8,
+        );
+        assert_eq!(back.merges, vec![(vec![1, 2], 1)]);
+        assert!(back.added.is_empty() && back.removed.is_empty(), "{back:?}");
+    }
+
+    #[test]
+    fn longest_increasing_marks_one_run() {
+        assert_eq!(
+            longest_increasing(&[0, 3, 1, 2]),
+            vec![true, false, true, true]
+        );
+    }
+}
