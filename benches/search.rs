@@ -15,7 +15,13 @@ use briefwatch::web::search::{SearchFilter, search};
 use criterion::{Criterion, black_box};
 
 const ONE_WORD: &[&str] = &["China", "Taiwan", "台湾", "香港", "sanctions"];
-const TWO_WORDS: &[&str] = &["South China", "trade war", "美国 香港", "\"Hong Kong\"", "疫情 合作"];
+const TWO_WORDS: &[&str] = &[
+    "South China",
+    "trade war",
+    "美国 香港",
+    "\"Hong Kong\"",
+    "疫情 合作",
+];
 
 fn corpus_manifest() -> Option<PathBuf> {
     let dir = std::env::var_os("BRIEFWATCH_CORPUS").map(PathBuf::from)?;
@@ -36,8 +42,14 @@ fn import(manifest: &Path, dir: &Path) -> PathBuf {
     let store = Store::open(&path).expect("open archive");
     let mut engine = Engine::new(config, store).expect("engine");
     let started = Instant::now();
-    let report = engine.import_manifest(manifest, &SystemClock).expect("import");
-    eprintln!("imported in {:.1?}: {}", started.elapsed(), report.summary());
+    let report = engine
+        .import_manifest(manifest, &SystemClock)
+        .expect("import");
+    eprintln!(
+        "imported in {:.1?}: {}",
+        started.elapsed(),
+        report.summary()
+    );
     drop(engine);
     path
 }
@@ -45,7 +57,8 @@ fn import(manifest: &Path, dir: &Path) -> PathBuf {
 /// Database size with and without the search index, both vacuumed.
 fn index_share(path: &Path) {
     let conn = rusqlite::Connection::open(path).expect("open");
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;").expect("vacuum");
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
+        .expect("vacuum");
     drop(conn);
     let with_index = file_size(path);
     let copy = path.with_extension("without-index.sqlite3");
@@ -77,7 +90,12 @@ fn percentiles(conn: &rusqlite::Connection, label: &str, queries: &[&str]) {
     let mut times = Vec::new();
     for text in queries {
         let query = Query::parse(text).expect("query parses");
-        eprintln!("  {text}: {} hits", search(conn, &query, &SearchFilter::default(), 0, 0).unwrap().total);
+        eprintln!(
+            "  {text}: {} hits",
+            search(conn, &query, &SearchFilter::default(), 0, 0)
+                .unwrap()
+                .total
+        );
         for _ in 0..5 {
             run_page(conn, &query);
         }

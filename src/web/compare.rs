@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use serde::Serialize;
 
 use super::WebError;
-use super::pages::{layout, lang_name};
+use super::pages::{lang_name, layout};
 use crate::diff::{Change, DiffConfig, ExchangeChange, Op, Segment, Significance, TextDiff, diff};
 use crate::model::{Briefing, Exchange};
 use crate::store::{Document, DocumentKey, Revision, Store};
@@ -138,17 +138,37 @@ fn entry(view: &DiffView, entry: &ExchangeChange) -> Markup {
                     " (" (edit.significance.as_str()) ")"
                     @if let Some(asker) = &edit.asker_change { " asker: " del { (asker.old) } " " ins { (asker.new) } }
                 },
-                edited_side(find(old, edit.old), edit.question.as_ref(), edit.answer.as_ref(), Op::Delete),
-                edited_side(find(new, edit.new), edit.question.as_ref(), edit.answer.as_ref(), Op::Insert),
+                edited_side(
+                    find(old, edit.old),
+                    edit.question.as_ref(),
+                    edit.answer.as_ref(),
+                    Op::Delete,
+                ),
+                edited_side(
+                    find(new, edit.new),
+                    edit.question.as_ref(),
+                    edit.answer.as_ref(),
+                    Op::Insert,
+                ),
             )
         }
-        ExchangeChange::Split { old: from, new: into, significance, text } => row(
+        ExchangeChange::Split {
+            old: from,
+            new: into,
+            significance,
+            text,
+        } => row(
             "split",
             html! { span.badge { "split" } " #" (from) " → " (into.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")) " (" (significance.as_str()) ")" },
             html! { @match text { Some(d) => (side(d, Op::Delete)), None => @if let Some(e) = find(old, *from) { (full_exchange(e)) } } },
             html! { @match text { Some(d) => (side(d, Op::Insert)), None => @for n in into { @if let Some(e) = find(new, *n) { (full_exchange(e)) } } } },
         ),
-        ExchangeChange::Merged { old: from, new: into, significance, text } => row(
+        ExchangeChange::Merged {
+            old: from,
+            new: into,
+            significance,
+            text,
+        } => row(
             "merged",
             html! { span.badge { "merged" } " " (from.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")) " → #" (into) " (" (significance.as_str()) ")" },
             html! { @match text { Some(d) => (side(d, Op::Delete)), None => @for n in from { @if let Some(e) = find(old, *n) { (full_exchange(e)) } } } },

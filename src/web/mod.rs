@@ -5,6 +5,7 @@
 //! given: nothing stored is ever emitted as HTML.
 
 pub mod chart;
+pub mod compare;
 pub mod pages;
 pub mod params;
 pub mod query;
@@ -128,6 +129,7 @@ pub fn routes(state: WebState) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/b/:id", get(briefing))
+        .route("/b/:id/diff", get(diff))
         .route("/events", get(events))
         .route("/search", get(search_page))
         .route("/trends", get(trends))
@@ -235,6 +237,29 @@ async fn briefing(
             .transpose()?;
         let view = views::briefing(store, id, rev)?;
         Ok(pages::briefing(&view))
+    })
+    .await
+}
+
+async fn diff(
+    State(state): State<WebState>,
+    UrlPath(id): UrlPath<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    render(state, move |store, _| {
+        let id = document_id(&id)?;
+        let params = params::Params::parse(raw.as_deref());
+        params.only(&["from", "to", "cosmetic"])?;
+        let from = params.required_positive("from", i64::MAX)?;
+        let to = params.required_positive("to", i64::MAX)?;
+        if from == to {
+            return Err(WebError::BadRequest(
+                "parameters from and to: must name two different revisions".into(),
+            ));
+        }
+        let show_cosmetic = params.get("cosmetic") == Some("1");
+        let view = compare::diff_view(store, id, from, to)?;
+        Ok(compare::diff_page(&view, show_cosmetic))
     })
     .await
 }

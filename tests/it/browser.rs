@@ -335,6 +335,73 @@ fn search_finds_a_known_phrase_in_both_languages_in_the_browser() {
 }
 
 #[test]
+fn diff_page_marks_the_removed_exchange_in_the_browser() {
+    let Some(driver) = driver() else { return };
+    let profile = tempfile::tempdir().unwrap();
+    let session = driver.session(profile.path());
+    let web = web();
+
+    session.open(&format!("{}/b/{}/diff?from=1&to=2", web.base, web.en_id));
+    assert_eq!(session.count(".diff-row.removed"), 1);
+    let removed = session.text(".diff-row.removed");
+    assert!(
+        removed.contains("removed") && removed.contains("Chinese students in Belgium"),
+        "{removed}"
+    );
+    let background = session.eval(
+        "return getComputedStyle(document.querySelector('.diff-row.removed')).backgroundColor;",
+    );
+    assert_eq!(
+        background.as_str(),
+        Some("rgb(253, 228, 228)"),
+        "removed is on a red ground"
+    );
+    let reworded = session.eval(
+        "const r = [...document.querySelectorAll('.diff-row.reworded')] \
+            .find(r => r.innerText.includes('Beijing Youth Daily')); \
+         return [r.querySelector('del').innerText, r.querySelector('ins').innerText];",
+    );
+    assert_eq!(reworded, json!(["are following", "mentioned"]));
+    let script = session.eval(
+        "return [...document.querySelectorAll('.diff-row.reworded ins')].map(e => e.innerText);",
+    );
+    assert!(
+        script
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t.as_str().unwrap_or("").contains(SCRIPT_TEXT)),
+        "the inserted <script> shows as inserted text: {script}"
+    );
+    // Side by side on a wide screen: the new side starts to the right of the old one.
+    let columns = session.eval(
+        "const r = document.querySelector('.diff-row.reworded'); \
+         return [r.querySelector('.side.old').getBoundingClientRect().left, \
+                 r.querySelector('.side.new').getBoundingClientRect().left];",
+    );
+    assert!(columns[1].as_f64() > columns[0].as_f64(), "{columns}");
+    session.eval("document.querySelector('.diff-row.removed').scrollIntoView(); return null;");
+    session.screenshot("diff");
+    // Following the toggle link shows the cosmetic change.
+    session.eval("document.querySelector('a.cosmetic-toggle').click(); return null;");
+    assert!(session.text("a.cosmetic-toggle").starts_with("Hide"));
+
+    session.resize(390, 844);
+    session.open(&format!("{}/b/{}/diff?from=1&to=2", web.base, web.en_id));
+    let stacked = session.eval(
+        "const r = document.querySelector('.diff-row.reworded'); \
+         return [r.querySelector('.side.old').getBoundingClientRect().top, \
+                 r.querySelector('.side.new').getBoundingClientRect().top];",
+    );
+    assert!(
+        stacked[1].as_f64() > stacked[0].as_f64(),
+        "stacked on a phone: {stacked}"
+    );
+    session.eval("document.querySelector('.diff-row.reworded').scrollIntoView(); return null;");
+    session.screenshot("diff-phone");
+}
+
+#[test]
 fn trends_events_and_status_render_in_the_browser() {
     let Some(driver) = driver() else { return };
     let profile = tempfile::tempdir().unwrap();

@@ -16,7 +16,8 @@ pub const ZH_TAKEN_DOWN: &str = "/web/wjdt_674879/fyrbt_674889/t1793459.shtml";
 pub const SCRIPT_TEXT: &str = "<script>alert(1)</script>";
 
 /// The archive every web test reads: the fixture site backfilled, the 3 July English transcript
-/// edited (exchange 4 removed, exchange 2 reworded, a `<script>` in exchange 1's question) and one
+/// edited (exchange 4 removed, exchange 2 reworded, curly quotes in exchange 5, a `<script>` in
+/// exchange 1's question) and one
 /// Chinese transcript taken down, each through the real binary's poll.
 pub struct WebFixture {
     pub env: TestEnv,
@@ -41,6 +42,12 @@ fn edit_transcript(page: &str) -> String {
     text = text.replace(
         "Indeed, the documentary you are following has been",
         "Indeed, the documentary you mentioned has been",
+    );
+    // Typography only: a cosmetic change the diff page folds away.
+    assert!(text.contains("creating \"fake news\""));
+    text = text.replace(
+        "creating \"fake news\"",
+        "creating \u{201c}fake news\u{201d}",
     );
     text.replacen(
         "The foreign ministry of Laos",
@@ -403,4 +410,74 @@ fn search_command_prints_text_and_json() {
     let bad = web.env.briefwatch_output(&["search", "\"unclosed"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("never closed"));
+}
+
+#[test]
+fn diff_page_shows_removed_added_and_reworded_exchanges() {
+    let web = fixture();
+    let (status, body) = web.get(&format!("/b/{}/diff?from=1&to=2", web.en_id));
+    assert_eq!(status, 200);
+    let removed = body
+        .split("<div class=\"diff-row removed\"")
+        .nth(1)
+        .expect("a removed exchange");
+    let removed = removed.split("<div class=\"diff-row").next().unwrap();
+    assert!(removed.contains("RIA Novosti") && removed.contains("Chinese students in Belgium"));
+    assert!(
+        removed.contains("The Chinese embassy in Belgium has responded to this"),
+        "the removed answer is quoted in full"
+    );
+    assert!(body.contains("<del>are following</del>"), "{body}");
+    assert!(body.contains("<ins>mentioned</ins>"));
+    assert!(
+        body.contains("&lt;script&gt;"),
+        "stored markup in a diff is text"
+    );
+    assert!(!body.contains(SCRIPT_TEXT));
+    assert!(body.contains("Show 1 cosmetic change"), "{body}");
+    assert!(
+        !body.contains("\u{201c}fake news"),
+        "cosmetic edits are folded away"
+    );
+    let (_, shown) = web.get(&format!("/b/{}/diff?from=1&to=2&cosmetic=1", web.en_id));
+    assert!(shown.contains("Hide 1 cosmetic change"));
+    assert!(shown.contains("\u{201c}"), "{shown}");
+    let (status, backwards) = web.get(&format!("/b/{}/diff?from=2&to=1", web.en_id));
+    assert_eq!(status, 200);
+    assert!(
+        backwards.contains("diff-row added"),
+        "going back, the exchange is added"
+    );
+
+    for (path, code, says) in [
+        (
+            format!("/b/{}/diff?from=1", web.en_id),
+            400,
+            "parameter to: is required",
+        ),
+        (
+            format!("/b/{}/diff?from=1&to=1", web.en_id),
+            400,
+            "two different revisions",
+        ),
+        (
+            format!("/b/{}/diff?from=a&to=2", web.en_id),
+            400,
+            "parameter from",
+        ),
+        (
+            format!("/b/{}/diff?from=1&to=9", web.en_id),
+            404,
+            "has no revision 9",
+        ),
+        (
+            "/b/999999/diff?from=1&to=2".to_string(),
+            404,
+            "there is no briefing 999999",
+        ),
+    ] {
+        let (status, body) = web.get(&path);
+        assert_eq!(status, code, "{path}");
+        assert!(body.contains(says), "{path} should say {says:?}");
+    }
 }
