@@ -481,3 +481,95 @@ fn diff_page_shows_removed_added_and_reworded_exchanges() {
         assert!(body.contains(says), "{path} should say {says:?}");
     }
 }
+
+/// Whole corpus: the index finds exactly the exchanges a plain scan of the stored records finds,
+/// for Chinese words of two to four characters and English names, and adds at most half to the
+/// database's size.
+#[test]
+fn whole_corpus_search_matches_a_scan_and_the_index_stays_small() {
+    let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS")
+        .map(std::path::PathBuf::from)
+        .filter(|dir| dir.join("mfa-2020/MANIFEST.tsv").is_file())
+    else {
+        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
+        return;
+    };
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml"),
+    )
+    .unwrap();
+    let env = TestEnv::with_config(&shipped);
+    let manifest = corpus.join("mfa-2020/MANIFEST.tsv");
+    env.briefwatch(&["import", manifest.to_str().unwrap()]);
+
+    let store = env.store();
+    let conn = store.connection();
+    let mut texts: Vec<String> = Vec::new();
+    let mut stmt = conn.prepare("SELECT id, record FROM revisions").unwrap();
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
+        })
+        .unwrap();
+    for row in rows {
+        let (id, record) = row.unwrap();
+        let briefing = briefwatch::web::search::decode_record(id, &record).unwrap();
+        for exchange in briefing.exchanges {
+            texts.push(format!(
+                "{}\n{}",
+                exchange.question.join("\n"),
+                exchange.answer.join("\n")
+            ));
+        }
+    }
+    drop(stmt);
+    assert!(texts.len() > 7000, "{} exchanges", texts.len());
+    let total = |q: &str| {
+        let query = briefwatch::web::query::Query::parse(q).unwrap();
+        briefwatch::web::search::search(conn, &query, &Default::default(), 0, 0)
+            .unwrap()
+            .total
+    };
+    for word in ["台湾", "香港", "一带一路", "新冠肺炎", "蓬佩奥"] {
+        let scanned = texts.iter().filter(|t| t.contains(word)).count();
+        assert!(scanned > 0, "{word}");
+        assert_eq!(total(word), scanned, "{word}");
+    }
+    for name in ["Pompeo", "Huawei", "Xinjiang"] {
+        let pattern = regex::Regex::new(&format!(r"(?i)\b{name}\b")).unwrap();
+        let scanned = texts.iter().filter(|t| pattern.is_match(t)).count();
+        assert!(scanned > 0, "{name}");
+        assert_eq!(total(name), scanned, "{name}");
+    }
+    let phrase = regex::Regex::new(r"(?i)\bSouth\s+China\s+Sea\b").unwrap();
+    assert_eq!(
+        total("\"South China Sea\""),
+        texts.iter().filter(|t| phrase.is_match(t)).count()
+    );
+    drop(store);
+
+    // Size: the database with the index against a vacuumed copy without it.
+    let path = env.database();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); VACUUM;")
+        .unwrap();
+    drop(conn);
+    let with_index = std::fs::metadata(&path).unwrap().len();
+    let copy = env.dir.path().join("without-index.sqlite3");
+    std::fs::copy(&path, &copy).unwrap();
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    conn.execute_batch("DROP TABLE exchange_search; DROP TABLE search_spans; VACUUM;")
+        .unwrap();
+    drop(conn);
+    let without = std::fs::metadata(&copy).unwrap().len();
+    let share = (with_index - without) as f64 / without as f64;
+    eprintln!(
+        "search index: {with_index} bytes with, {without} without: +{:.1} %",
+        share * 100.0
+    );
+    assert!(
+        share <= 0.5,
+        "the index adds {:.1} % to the database",
+        share * 100.0
+    );
+}
