@@ -72,7 +72,7 @@ pub fn trend_chart(series: &TrendSeries, shared_max: u32) -> Markup {
                     text-anchor="end" { (tick) }
             }
             @for (i, (month, _, _)) in series.months.iter().enumerate() {
-                @if i == 0 || month.ends_with("-01") {
+                @if count <= 12 || i == 0 || month.ends_with("-01") {
                     line class="axis" x1=(format!("{:.1}", x_of(i, count))) x2=(format!("{:.1}", x_of(i, count)))
                         y1=(HEIGHT - BOTTOM) y2=(HEIGHT - BOTTOM + 5.0) {}
                     text class="tick" x=(format!("{:.1}", x_of(i, count))) y=(HEIGHT - BOTTOM + 18.0)
@@ -83,6 +83,17 @@ pub fn trend_chart(series: &TrendSeries, shared_max: u32) -> Markup {
             @if count > 0 {
                 polyline class="questions" points=(questions) {}
                 polyline class="answers" points=(answers) {}
+            }
+            // Dots keep short series (a single month) visible and each month hoverable.
+            @if count <= 36 {
+                @for (i, (month, q, a)) in series.months.iter().enumerate() {
+                    circle class="questions" r="2.5" cx=(format!("{:.1}", x_of(i, count))) cy=(format!("{:.1}", y_of(*q, max))) {
+                        title { (month) ": " (q) " in questions" }
+                    }
+                    circle class="answers" r="2.5" cx=(format!("{:.1}", x_of(i, count))) cy=(format!("{:.1}", y_of(*a, max))) {
+                        title { (month) ": " (a) " in answers" }
+                    }
+                }
             }
         }
     }
@@ -119,6 +130,32 @@ mod tests {
         let answers = answers.split('"').next().unwrap();
         assert_eq!(answers.split(' ').count(), 3);
         // 4 answers is the top of the axis (max 5 → y at 4/5 of the height).
-        assert!(svg.contains(">2020-01<"), "January is labelled");
+        assert!(
+            svg.contains(">2020-01<") && svg.contains(">2020-02<"),
+            "few months: each labelled"
+        );
+        assert_eq!(
+            svg.matches("<circle").count(),
+            6,
+            "a dot per month and series"
+        );
+
+        let long = TrendSeries {
+            months: crate::web::search::months_between(
+                "2018-11-01".parse().unwrap(),
+                "2020-07-01".parse().unwrap(),
+            )
+            .into_iter()
+            .map(|m| (m, 1, 1))
+            .collect(),
+            ..series
+        };
+        let svg = trend_chart(&long, 1).into_string();
+        let labels: Vec<&str> = svg
+            .split("text-anchor=\"middle\">")
+            .skip(1)
+            .map(|t| t.split('<').next().unwrap())
+            .collect();
+        assert_eq!(labels, ["2018-11", "2019-01", "2020-01"]);
     }
 }
