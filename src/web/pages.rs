@@ -267,6 +267,10 @@ fn event_label(kind: &str) -> &str {
         "restored" => "back online",
         "blocked" => "blocked",
         "extractor_failed" => "extraction failed",
+        "exchange_removed" => "exchange removed",
+        "soft_gone" => "taken down (error page)",
+        "delisted" => "delisted",
+        "unpaired" => "unpaired exchange",
         other => other,
     }
 }
@@ -292,7 +296,9 @@ fn event_detail(row: &EventRow) -> Markup {
                     "revision " (from) " → " (to) " · "
                     a.diff-link href=(format!("/b/{}/diff?from={from}&to={to}", doc.id)) { "see what changed" }
                 }
-                @if let Some(summary) = get("summary") { div { (summary) } }
+                @if let Some(summary) = get("summary").or_else(|| payload.get("change").and_then(|c| c.get("summary")).and_then(scalar)) {
+                    div { (summary) }
+                }
             }
         }
         "blocked" => html! {
@@ -302,7 +308,8 @@ fn event_detail(row: &EventRow) -> Markup {
         _ => html! {
             @if let Some(summary) = get("summary") { (summary) } @else {
                 @for (key, value) in payload.as_object().into_iter().flatten() {
-                    @if let Some(text) = scalar(value) {
+                    // The briefing is linked above; hashes and URLs repeat what it shows.
+                    @if let (false, Some(text)) = (matches!(key.as_str(), "url" | "lang" | "title" | "date" | "old_hash" | "new_hash"), scalar(value)) {
                         span.field { (key) ": " (text) } " "
                     }
                 }
@@ -551,4 +558,63 @@ pub fn status(view: &StatusView) -> Markup {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Event;
+    use crate::web::views::{EventDocument, EventList, EventRow};
+
+    #[test]
+    fn events_of_later_stages_render_their_exchange_as_text() {
+        let row = |kind: &str, payload: serde_json::Value| EventRow {
+            event: Event {
+                id: 1,
+                document_id: Some(3),
+                revision_id: None,
+                kind: kind.into(),
+                created_at: "2020-07-04T00:00:00Z".into(),
+                payload,
+            },
+            document: Some(EventDocument {
+                id: 3,
+                lang: Lang::Zh,
+                date: None,
+                title: Some("<i>title</i>".into()),
+                url: "https://example.org/t1.shtml".into(),
+            }),
+        };
+        let exchange = serde_json::json!({
+            "ordinal": 4, "asker": "<b>RIA</b>", "question": ["<script>q</script>"],
+            "answer": ["a"], "after_conference": false
+        });
+        let list = EventList {
+            rows: vec![
+                row(
+                    "unpaired",
+                    serde_json::json!({ "lang": "zh", "url": "u", "other_url": "o", "exchange": exchange }),
+                ),
+                row(
+                    "exchange_removed",
+                    serde_json::json!({ "old_ordinal": 4, "exchange": exchange }),
+                ),
+                row(
+                    "revised",
+                    serde_json::json!({ "change": { "summary": "substantive: 1 exchange removed" } }),
+                ),
+            ],
+            older: None,
+        };
+        let html = events(&list).into_string();
+        assert!(html.contains("unpaired exchange") && html.contains("exchange removed"));
+        assert!(
+            html.contains("&lt;b&gt;RIA&lt;/b&gt;")
+                && html.contains("&lt;script&gt;q&lt;/script&gt;")
+        );
+        assert!(html.contains("&lt;i&gt;title&lt;/i&gt;"));
+        assert!(!html.contains("<script>") && !html.contains("<b>RIA"));
+        assert!(html.contains("old_ordinal: 4"));
+        assert!(html.contains("substantive: 1 exchange removed"));
+    }
 }
