@@ -258,6 +258,7 @@ impl Engine {
             profiles.insert(source.name.clone(), profile);
         }
         store.set_gone_after(config.archive.gone_after);
+        store.set_diff_config(config.diff.clone());
         Ok(Engine {
             config,
             store,

@@ -16,6 +16,7 @@ use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, Kind, Lang, Listing};
 
@@ -263,6 +264,9 @@ pub mod event_type {
     pub const NEW: &str = "new";
     pub const REVISED: &str = "revised";
     pub const GONE: &str = "gone";
+    pub const SOFT_GONE: &str = "soft_gone";
+    pub const EXCHANGE_REMOVED: &str = "exchange_removed";
+    pub const DELISTED: &str = "delisted";
     pub const RESTORED: &str = "restored";
     pub const BLOCKED: &str = "blocked";
     pub const EXTRACTOR_FAILED: &str = "extractor_failed";
@@ -433,6 +437,7 @@ pub struct Store {
     /// Per-source compression dictionaries: source → (id, bytes).
     dictionaries: HashMap<String, (i64, Vec<u8>)>,
     gone_after: u32,
+    diff: DiffConfig,
 }
 
 impl Store {
@@ -470,12 +475,18 @@ impl Store {
             conn,
             dictionaries: HashMap::new(),
             gone_after: 2,
+            diff: DiffConfig::default(),
         })
     }
 
     /// Consecutive gone answers before a document is declared gone (default 2).
     pub fn set_gone_after(&mut self, count: u32) {
         self.gone_after = count.max(1);
+    }
+
+    /// How revisions are compared when their events are written (default `DiffConfig::default()`).
+    pub fn set_diff_config(&mut self, config: DiffConfig) {
+        self.diff = config;
     }
 
     /// The connection, for read queries of later stages not yet wrapped here.
@@ -516,10 +527,12 @@ impl Store {
             _ => None,
         };
         let gone_after = self.gone_after;
+        let diff_config = self.diff.clone();
         let tx = self.begin()?;
-        let outcome = ingest_article_in(&tx, fetch, dictionary.as_ref(), gone_after)?;
+        let mut outcome = ingest_article_in(&tx, fetch, dictionary.as_ref(), gone_after)?;
         // Later stages that react to an ingestion (diff events, alert outbox rows) add their rows
         // here, inside the same transaction, from `outcome`.
+        diff_article_events_in(&tx, fetch, &mut outcome, &diff_config)?;
         tx.commit().map_err(sql("committing an article"))?;
         Ok(outcome)
     }
@@ -528,7 +541,9 @@ impl Store {
     /// new documents (due at once), and items removed from the first page.
     pub fn ingest_listing(&mut self, fetch: &ListingFetch<'_>) -> Result<ListingOutcome> {
         let tx = self.begin()?;
+        let relisted = delisted_among(&tx, fetch.listing)?;
         let outcome = ingest_listing_in(&tx, fetch)?;
+        diff_listing_events_in(&tx, fetch, &relisted, &outcome)?;
         tx.commit().map_err(sql("committing a listing"))?;
         Ok(outcome)
     }
@@ -872,6 +887,32 @@ impl Store {
         decompress(&data, dictionary.as_deref(), "raw page").map(Some)
     }
 
+    /// The events of one document, oldest first.
+    pub fn document_events(&self, document_id: i64) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, document_id, revision_id, type, created_at, payload FROM events
+                 WHERE document_id = ?1 ORDER BY id",
+            )
+            .map_err(sql("reading events"))?;
+        let rows = stmt
+            .query_map([document_id], |row| {
+                let payload: String = row.get(5)?;
+                Ok(Event {
+                    id: row.get(0)?,
+                    document_id: row.get(1)?,
+                    revision_id: row.get(2)?,
+                    kind: row.get(3)?,
+                    created_at: row.get(4)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .and_then(Iterator::collect)
+            .map_err(sql("reading events"))?;
+        Ok(rows)
+    }
+
     /// Events, newest first.
     pub fn events(&self, query: &EventQuery<'_>) -> Result<Vec<Event>> {
         let types = serde_json::to_string(query.types).unwrap_or_else(|_| "[]".into());
@@ -1096,6 +1137,280 @@ pub fn insert_event(
         id: tx.last_insert_rowid(),
         kind,
     })
+}
+
+/// The extracted record of a revision, read inside a transaction.
+fn record_in(tx: &Transaction<'_>, revision_id: i64) -> Result<Briefing> {
+    let record: Vec<u8> = tx
+        .query_row(
+            "SELECT record FROM revisions WHERE id = ?1",
+            [revision_id],
+            |row| row.get(0),
+        )
+        .map_err(sql("reading a revision"))?;
+    let json = decompress(&record, None, "record")?;
+    serde_json::from_slice(&json).map_err(|source| StoreError::Record {
+        revision_id,
+        source,
+    })
+}
+
+fn rewrite_event(
+    tx: &Transaction<'_>,
+    event: &mut EventRef,
+    kind: EventKind,
+    payload: &serde_json::Value,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE events SET type = ?2, payload = ?3 WHERE id = ?1",
+        params![event.id, kind.as_str(), payload.to_string()],
+    )
+    .map_err(sql("writing an event"))?;
+    event.kind = kind.as_str();
+    Ok(())
+}
+
+/// Keeps the archive's own payload fields (`from_seq`, `status`, …) beside the diff stage's.
+fn merged(mut draft: serde_json::Value, archive: serde_json::Value) -> serde_json::Value {
+    if let (Some(target), serde_json::Value::Object(extra)) = (draft.as_object_mut(), archive) {
+        for (key, value) in extra {
+            target.entry(key).or_insert(value);
+        }
+    }
+    draft
+}
+
+fn stored_payload(tx: &Transaction<'_>, event_id: i64) -> Result<serde_json::Value> {
+    let text: String = tx
+        .query_row(
+            "SELECT payload FROM events WHERE id = ?1",
+            [event_id],
+            |row| row.get(0),
+        )
+        .map_err(sql("reading an event"))?;
+    Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+}
+
+/// The diff stage's part of an article ingestion: a `revised` event gets the structured diff and
+/// is followed by one `exchange_removed` per vanished exchange; `gone` becomes `soft_gone` for the
+/// error page; taken-down and restored pages carry their last known title.
+fn diff_article_events_in(
+    tx: &Transaction<'_>,
+    fetch: &ArticleFetch<'_>,
+    outcome: &mut IngestOutcome,
+    config: &DiffConfig,
+) -> Result<()> {
+    let document_id = outcome.document_id;
+    let last_title: Option<String> = tx
+        .query_row(
+            "SELECT title FROM documents WHERE id = ?1",
+            [document_id],
+            |row| row.get(0),
+        )
+        .map_err(sql("reading a document"))?;
+    let url = fetch.log.url.as_str();
+    let mut added = Vec::new();
+    for event in outcome.events.iter_mut() {
+        let archive_payload = stored_payload(tx, event.id)?;
+        match event.kind {
+            event_type::REVISED => {
+                let (Some(briefing), Some((previous_id, _)), Some((revision_id, _))) = (
+                    fetch.briefing,
+                    outcome.previous_revision,
+                    outcome.new_revision,
+                ) else {
+                    continue;
+                };
+                let previous = record_in(tx, previous_id)?;
+                for draft in diff::events_for_revision(&previous, briefing, config) {
+                    if draft.kind == EventKind::Revised {
+                        let payload = merged(draft.payload, archive_payload.clone());
+                        rewrite_event(tx, event, EventKind::Revised, &payload)?;
+                    } else {
+                        added.push(insert_event(
+                            tx,
+                            Some(document_id),
+                            Some(revision_id),
+                            draft.kind.as_str(),
+                            fetch.log.at,
+                            &draft.payload,
+                        )?);
+                    }
+                }
+            }
+            event_type::GONE => {
+                let (reason, detail) = match fetch.log.outcome {
+                    Outcome::SoftGone => (
+                        GoneReason::SoftNotFound,
+                        "leads to the site's error page".to_string(),
+                    ),
+                    _ => (
+                        GoneReason::NotFound,
+                        match fetch.log.status {
+                            Some(status) => format!("HTTP {status}"),
+                            None => "not found".to_string(),
+                        },
+                    ),
+                };
+                let draft = EventDraft::gone(url, last_title.as_deref(), reason, &detail);
+                let payload = merged(draft.payload, archive_payload);
+                rewrite_event(tx, event, draft.kind, &payload)?;
+            }
+            event_type::RESTORED => {
+                let draft = EventDraft::restored(url, last_title.as_deref(), "gone");
+                let payload = merged(draft.payload, archive_payload);
+                rewrite_event(tx, event, draft.kind, &payload)?;
+            }
+            _ => {}
+        }
+    }
+    if let (Some(briefing), Some((revision_id, _))) = (fetch.briefing, outcome.new_revision) {
+        added.extend(unpaired_events_in(
+            tx,
+            document_id,
+            revision_id,
+            briefing,
+            fetch.log.at,
+        )?);
+    }
+    outcome.events.extend(added);
+    Ok(())
+}
+
+/// When a day's press conference is archived in both languages, the exchanges found in one only,
+/// each reported once (a later revision that keeps them unpaired adds nothing).
+fn unpaired_events_in(
+    tx: &Transaction<'_>,
+    document_id: i64,
+    revision_id: i64,
+    briefing: &Briefing,
+    at: DateTime<Utc>,
+) -> Result<Vec<EventRef>> {
+    let (Kind::PressConference, Some(date)) = (briefing.kind, briefing.date) else {
+        return Ok(Vec::new());
+    };
+    let other_lang = match briefing.lang {
+        Lang::En => Lang::Zh,
+        Lang::Zh => Lang::En,
+    };
+    let other: Option<(i64, i64)> = tx
+        .query_row(
+            "SELECT d.id, r.id FROM documents d JOIN revisions r ON r.document_id = d.id
+             WHERE d.lang = ?1 AND d.briefing_date = ?2 AND d.kind = 'press_conference'
+             ORDER BY r.seq DESC LIMIT 1",
+            params![other_lang.as_str(), date.to_string()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()
+        .map_err(sql("finding the other language's transcript"))?;
+    let Some((other_document, other_revision)) = other else {
+        return Ok(Vec::new());
+    };
+    let other_briefing = record_in(tx, other_revision)?;
+    let (en, zh) = match briefing.lang {
+        Lang::En => (briefing, &other_briefing),
+        Lang::Zh => (&other_briefing, briefing),
+    };
+    let pairing = diff::pair(en, zh);
+    let mut written = Vec::new();
+    for draft in diff::events_for_pairing(&pairing, en, zh) {
+        let (owner, owner_revision) = if draft.payload["lang"] == briefing.lang.as_str() {
+            (document_id, revision_id)
+        } else {
+            (other_document, other_revision)
+        };
+        let already: bool = tx
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM events WHERE document_id = ?1 AND type = 'unpaired'
+                   AND json_extract(payload, '$.exchange.question') = json_extract(?2, '$.exchange.question'))",
+                params![owner, draft.payload.to_string()],
+                |row| row.get(0),
+            )
+            .map_err(sql("reading events"))?;
+        if !already {
+            written.push(insert_event(
+                tx,
+                Some(owner),
+                Some(owner_revision),
+                draft.kind.as_str(),
+                at,
+                &draft.payload,
+            )?);
+        }
+    }
+    Ok(written)
+}
+
+/// Documents of this listing that were delisted before: (id, url, title).
+fn delisted_among(
+    tx: &Transaction<'_>,
+    listing: Option<&Listing>,
+) -> Result<Vec<(i64, String, Option<String>)>> {
+    let Some(listing) = listing else {
+        return Ok(Vec::new());
+    };
+    let mut found = Vec::new();
+    for item in &listing.items {
+        // Delisted since the last time it came back, not merely never listed (an imported page).
+        let row: Option<(i64, Option<String>)> = tx
+            .prepare_cached(
+                "SELECT d.id, d.title FROM documents d
+                 WHERE d.url = ?1 AND d.listed = 0
+                   AND (SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'delisted')
+                       > COALESCE((SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'restored'), 0)",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([&item.url], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()
+            })
+            .map_err(sql("finding a delisted document"))?;
+        if let Some((id, title)) = row {
+            found.push((id, item.url.clone(), title));
+        }
+    }
+    Ok(found)
+}
+
+/// The diff stage's part of a listing ingestion: `delisted` for a live page that left the listing,
+/// `restored` for a delisted page listed again.
+fn diff_listing_events_in(
+    tx: &Transaction<'_>,
+    fetch: &ListingFetch<'_>,
+    relisted: &[(i64, String, Option<String>)],
+    outcome: &ListingOutcome,
+) -> Result<()> {
+    let now = fetch.log.at;
+    for url in &outcome.delisted {
+        let row: Option<(i64, Option<String>, String)> = tx
+            .query_row(
+                "SELECT id, title, state FROM documents WHERE url = ?1",
+                [url],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(sql("reading a document"))?;
+        let Some((id, title, state)) = row else {
+            continue;
+        };
+        // A page already taken down has its `gone` event; leaving the listing is no news then.
+        if state != "live" {
+            continue;
+        }
+        let draft = EventDraft::delisted(url, title.as_deref(), &fetch.log.url);
+        insert_event(tx, Some(id), None, draft.kind.as_str(), now, &draft.payload)?;
+    }
+    for (id, url, title) in relisted {
+        let draft = EventDraft::restored(url, title.as_deref(), "delisted");
+        insert_event(
+            tx,
+            Some(*id),
+            None,
+            draft.kind.as_str(),
+            now,
+            &draft.payload,
+        )?;
+    }
+    Ok(())
 }
 
 /// The document of a URL, created (due at once, no revision) if it is new. Returns (id, created).
@@ -1628,9 +1943,13 @@ mod tests {
                 ..EventQuery::default()
             })
             .unwrap()[0];
+        // The diff stage adds the structured change beside the archive's seqs.
+        assert_eq!(revised.payload["from_seq"], 1);
+        assert_eq!(revised.payload["to_seq"], 2);
+        assert_eq!(revised.payload["significance"], "minor");
         assert_eq!(
-            revised.payload,
-            serde_json::json!({ "from_seq": 1, "to_seq": 2 })
+            revised.payload["change"]["exchanges"][0]["kind"],
+            "reworded"
         );
         let logged: i64 = store
             .connection()

@@ -11,9 +11,12 @@ use briefwatch::store::Store;
 
 mod backfill;
 mod check_config;
+mod diff;
 mod extract;
+mod history;
 mod import;
 mod list;
+mod pair;
 mod poll;
 mod run;
 mod search;
@@ -65,6 +68,12 @@ pub enum Command {
     Search(search::SearchArgs),
     /// Validate the configuration and print it with defaults filled in.
     CheckConfig(check_config::CheckConfigArgs),
+    /// A document's revisions (time, hash, significance, summary) and events.
+    History(history::HistoryArgs),
+    /// What changed between two revisions of a document.
+    Diff(diff::DiffArgs),
+    /// One day's English and Chinese press conferences side by side, unpaired exchanges marked.
+    Pair(pair::PairArgs),
 }
 
 /// What every command that touches the archive needs.
@@ -91,6 +100,7 @@ impl Global {
         let path = config.archive.database_path();
         let mut store = Store::open(&path)?;
         store.set_gone_after(config.archive.gone_after);
+        store.set_diff_config(config.diff.clone());
         Ok(store)
     }
 
@@ -143,5 +153,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(&global, args),
         Command::Search(args) => search::run(&global, args),
         Command::CheckConfig(args) => check_config::run(&global, args),
+        Command::History(args) => history::run(&global, args),
+        Command::Diff(args) => diff::run(&global, args),
+        Command::Pair(args) => pair::run(&global, args),
     }
 }

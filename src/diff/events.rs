@@ -72,8 +72,17 @@ pub struct RevisedPayload {
     pub lang: Lang,
     pub title: String,
     pub date: Option<NaiveDate>,
+    /// Revision numbers compared; filled in by the archive when it stores the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_seq: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_seq: Option<i64>,
     pub old_hash: String,
     pub new_hash: String,
+    /// Same as `change.significance`, at the top for filtering in SQL.
+    pub significance: Significance,
+    /// Same as `change.summary`.
+    pub summary: String,
     pub change: Change,
 }
 
@@ -193,8 +202,12 @@ pub fn events_for_revision(old: &Briefing, new: &Briefing, cfg: &DiffConfig) -> 
         lang: new.lang,
         title: new.title.clone(),
         date: new.date,
+        from_seq: None,
+        to_seq: None,
         old_hash: old.content_hash.clone(),
         new_hash: new.content_hash.clone(),
+        significance,
+        summary: change.summary.clone(),
         change,
     };
     events.insert(

@@ -154,6 +154,9 @@ pub enum PairRow {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         outlet: Option<String>,
         score: f64,
+        /// The two sit at different places in the order (one language moved the exchange).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        out_of_order: bool,
     },
     /// Two consecutive exchanges of one language are one exchange of the other (a follow-up
     /// folded into its question, two after-conference questions numbered 一、二、 in one).
@@ -307,6 +310,58 @@ enum Step {
     JoinZh,
 }
 
+/// An exchange left over in each language, asked by the same known outlet and of fitting length,
+/// is one exchange the two transcripts put in different places: pair it where the English has it.
+fn pair_out_of_order(
+    rows: &mut Vec<PairRow>,
+    en: &Briefing,
+    zh: &Briefing,
+    en_traits: &[Traits],
+    zh_traits: &[Traits],
+    ratio: f64,
+) {
+    let index_of = |list: &[Exchange], ordinal: u32| list.iter().position(|e| e.ordinal == ordinal);
+    let mut index = 0;
+    while index < rows.len() {
+        let PairRow::EnOnly { en: en_ordinal, .. } = rows[index] else {
+            index += 1;
+            continue;
+        };
+        let Some(e) = index_of(&en.exchanges, en_ordinal) else {
+            index += 1;
+            continue;
+        };
+        let candidate = rows.iter().enumerate().find_map(|(position, row)| {
+            let PairRow::ZhOnly { zh: zh_ordinal, .. } = row else {
+                return None;
+            };
+            let z = index_of(&zh.exchanges, *zh_ordinal)?;
+            let same_outlet =
+                en_traits[e].outlet.is_some() && en_traits[e].outlet == zh_traits[z].outlet;
+            let score = pair_score(&en_traits[e], &zh_traits[z], ratio);
+            (same_outlet && score >= 3.0).then_some((position, z, score))
+        });
+        let Some((position, z, score)) = candidate else {
+            index += 1;
+            continue;
+        };
+        rows[index] = PairRow::Paired {
+            en: en_ordinal,
+            zh: zh.exchanges[z].ordinal,
+            en_asker: en.exchanges[e].asker.clone(),
+            zh_asker: zh.exchanges[z].asker.clone(),
+            outlet: en_traits[e].outlet.map(str::to_string),
+            score: (score * 100.0).round() / 100.0,
+            out_of_order: true,
+        };
+        rows.remove(position);
+        if position < index {
+            index -= 1;
+        }
+        index += 1;
+    }
+}
+
 /// Aligns the exchanges of one day's English and Chinese transcripts.
 pub fn pair(en: &Briefing, zh: &Briefing) -> Pairing {
     let en_traits: Vec<Traits> = en.exchanges.iter().map(|e| traits(e, false)).collect();
@@ -376,6 +431,7 @@ pub fn pair(en: &Briefing, zh: &Briefing) -> Pairing {
                     zh_asker: b.asker.clone(),
                     outlet,
                     score: rounded(local),
+                    out_of_order: false,
                 });
                 i -= 1;
                 j -= 1;
@@ -418,6 +474,7 @@ pub fn pair(en: &Briefing, zh: &Briefing) -> Pairing {
         }
     }
     rows.reverse();
+    pair_out_of_order(&mut rows, en, zh, &en_traits, &zh_traits, ratio);
 
     let mut pairing = Pairing {
         date: en.date.or(zh.date),

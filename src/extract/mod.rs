@@ -34,9 +34,10 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
     let mut run_start: Option<usize> = None;
     // Copy runs of ordinary characters as slices; only white space and zero-width characters
     // need a decision.
-    for (index, c) in text.char_indices() {
-        let special = c.is_whitespace() || is_zero_width(c);
-        if !special {
+    let mut index = 0;
+    while index < text.len() {
+        let (class, width) = char_class_at(text, index);
+        if class == CharClass::Ordinary {
             if run_start.is_none() {
                 if pending_space && !folded.is_empty() {
                     folded.push(' ');
@@ -44,14 +45,13 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
                 pending_space = false;
                 run_start = Some(index);
             }
-            continue;
+        } else {
+            if let Some(start) = run_start.take() {
+                folded.push_str(&text[start..index]);
+            }
+            pending_space |= class == CharClass::Space;
         }
-        if let Some(start) = run_start.take() {
-            folded.push_str(&text[start..index]);
-        }
-        if c.is_whitespace() {
-            pending_space = true;
-        }
+        index += width;
     }
     if let Some(start) = run_start {
         folded.push_str(&text[start..]);
@@ -62,24 +62,55 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
     Cow::Owned(folded.nfc().collect())
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CharClass {
+    Space,
+    ZeroWidth,
+    Ordinary,
+}
+
+/// What the character starting at byte `index` is, and its width in bytes. Decides from the
+/// lead byte where it can: every non-ASCII white space or zero-width character starts with one
+/// of C2, E1, E2, E3 or EF, so CJK text is skipped three bytes at a time without decoding.
+fn char_class_at(text: &str, index: usize) -> (CharClass, usize) {
+    let lead = text.as_bytes()[index];
+    match lead {
+        b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => (CharClass::Space, 1),
+        0x00..=0x7F => (CharClass::Ordinary, 1),
+        0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF => {
+            let c = text[index..].chars().next().unwrap_or(' ');
+            let class = if c.is_whitespace() {
+                CharClass::Space
+            } else if is_zero_width(c) {
+                CharClass::ZeroWidth
+            } else {
+                CharClass::Ordinary
+            };
+            (class, c.len_utf8())
+        }
+        0xF0..=0xFF => (CharClass::Ordinary, 4),
+        0xE0..=0xEF => (CharClass::Ordinary, 3),
+        _ => (CharClass::Ordinary, 2),
+    }
+}
+
 /// Already trimmed, single-spaced, free of zero-width characters and in NFC.
 fn is_normalized(text: &str) -> bool {
     if text.starts_with(' ') || text.ends_with(' ') {
         return false;
     }
     let mut previous_space = false;
-    for c in text.chars() {
-        if c == ' ' {
-            if previous_space {
-                return false;
+    let mut index = 0;
+    while index < text.len() {
+        let (class, width) = char_class_at(text, index);
+        match class {
+            CharClass::Ordinary => previous_space = false,
+            CharClass::Space if text.as_bytes()[index] == b' ' && !previous_space => {
+                previous_space = true
             }
-            previous_space = true;
-            continue;
+            _ => return false,
         }
-        previous_space = false;
-        if c.is_whitespace() || is_zero_width(c) {
-            return false;
-        }
+        index += width;
     }
     is_nfc(text)
 }
@@ -99,7 +130,24 @@ fn is_nfc(text: &str) -> bool {
             | 0x4E00..=0x9FFF
             | 0xFF01..=0xFF5E)
     };
-    text.chars().all(plainly_composed) || is_nfc_quick(text.chars()) == IsNormalized::Yes
+    let bytes = text.as_bytes();
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            // ASCII, U+0080..U+02FF and U+4000..U+9FFF: nothing there decomposes or composes.
+            0x00..=0x7F => index += 1,
+            0xC2..=0xCB => index += 2,
+            0xE4..=0xE9 => index += 3,
+            _ => {
+                let c = text[index..].chars().next().unwrap_or(' ');
+                if !plainly_composed(c) {
+                    return is_nfc_quick(text.chars()) == IsNormalized::Yes;
+                }
+                index += c.len_utf8();
+            }
+        }
+    }
+    true
 }
 
 fn is_zero_width(c: char) -> bool {
@@ -191,7 +239,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn normalize_matches_reference_and_is_idempotent(
-            text in "[a-z \u{a0}\u{3000}\t\n\u{200b}\u{301}é中文：]{0,40}"
+            text in "[a-z \u{a0}\u{3000}\t\n\u{b}\u{85}\u{200b}\u{301}é中文：\u{ad}\u{feff}\u{2003}\u{3099}\u{fa10}か\u{1680}]{0,40}"
         ) {
             let normalized = normalize(&text);
             proptest::prop_assert_eq!(&normalized, &reference_normalize(&text));

@@ -442,3 +442,339 @@ fn whole_corpus_pairing() {
         "only {complete} of {days} days pair completely"
     );
 }
+
+mod pipeline {
+    //! Through the whole pipeline: the loopback site serves an edited page, `poll` fetches,
+    //! extracts and archives it, and the archive holds exactly the events the edit implies.
+
+    use briefwatch::diff::{PageEventPayload, RevisedPayload, Significance};
+    use briefwatch::store::{Event, EventQuery, Store};
+
+    use crate::support::{
+        EN_ARTICLE, EN_LISTING, FIXTURE_EN_ARTICLES, Fault, SiteServer, TestEnv, fixture_site,
+        test_config,
+    };
+
+    const TITLE: &str =
+        "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020";
+
+    /// Events after `after_id`, oldest first.
+    fn events_after(store: &Store, after_id: i64) -> Vec<Event> {
+        let mut events = store
+            .events(&EventQuery {
+                after_id: Some(after_id),
+                limit: 1000,
+                ..EventQuery::default()
+            })
+            .expect("events");
+        events.reverse();
+        events
+    }
+
+    fn last_event_id(env: &TestEnv) -> i64 {
+        events_after(&env.store(), 0)
+            .last()
+            .map_or(0, |event| event.id)
+    }
+
+    /// Serves `edit` of the current page, runs one poll cycle and returns the events it wrote.
+    fn poll_after(
+        env: &TestEnv,
+        site: &SiteServer,
+        path: &str,
+        edit: impl Fn(&str) -> String,
+    ) -> Vec<Event> {
+        let page = String::from_utf8(site.page(path)).expect("utf-8 page");
+        let edited = edit(&page);
+        assert_ne!(edited, page, "the edit changes the page");
+        site.set_page(path, edited);
+        poll(env)
+    }
+
+    fn poll(env: &TestEnv) -> Vec<Event> {
+        let before = last_event_id(env);
+        env.briefwatch(&["poll", "--once", "--all"]);
+        events_after(&env.store(), before)
+    }
+
+    fn kinds(events: &[Event]) -> Vec<&str> {
+        events.iter().map(|event| event.kind.as_str()).collect()
+    }
+
+    fn revised(event: &Event) -> RevisedPayload {
+        assert_eq!(event.kind, "revised");
+        serde_json::from_value(event.payload.clone()).expect("revised payload")
+    }
+
+    /// The lines of the page from the one containing `from` up to (not including) the one
+    /// containing `to`: one exchange of the 2020 layout, which writes a paragraph per line.
+    fn block(page: &str, from: &str, to: &str) -> (usize, usize) {
+        let lines: Vec<&str> = page.lines().collect();
+        let start = lines
+            .iter()
+            .position(|line| line.contains(from))
+            .expect("start marker");
+        let end = start
+            + lines[start..]
+                .iter()
+                .position(|line| line.contains(to))
+                .expect("end marker");
+        (start, end)
+    }
+
+    fn without_lines(page: &str, (start, end): (usize, usize)) -> String {
+        let lines: Vec<&str> = page.lines().collect();
+        let mut kept = lines[..start].to_vec();
+        kept.extend(&lines[end..]);
+        kept.join("\n")
+    }
+
+    #[test]
+    fn each_edit_of_a_served_page_yields_exactly_its_events() {
+        let site = SiteServer::start(fixture_site());
+        let env = TestEnv::with_config(&test_config(&site, "\n[archive]\ngone_after = 1\n"));
+        env.briefwatch(&["backfill"]);
+
+        // An exchange removed: one substantive revision and the removal quoted in full.
+        let events = poll_after(&env, &site, EN_ARTICLE, |page| {
+            without_lines(
+                page,
+                block(page, "Beijing Youth Daily</SPAN>", "China News Service: "),
+            )
+        });
+        // The Chinese transcript of the day keeps it: that exchange is now unpaired.
+        assert_eq!(kinds(&events), ["revised", "exchange_removed", "unpaired"]);
+        assert_eq!(events[2].payload["lang"], "zh");
+        assert_eq!(events[2].payload["exchange"]["asker"], "《北京青年报》记者");
+        assert_eq!(events[2].payload["other_url"], site.url(EN_ARTICLE));
+        let payload = revised(&events[0]);
+        assert_eq!(payload.change.significance, Significance::Substantive);
+        assert_eq!(
+            (payload.title.as_str(), payload.url.as_str()),
+            (TITLE, site.url(EN_ARTICLE).as_str())
+        );
+        assert_eq!(
+            payload
+                .change
+                .changed_exchanges()
+                .map(|e| e.kind())
+                .collect::<Vec<_>>(),
+            ["removed"]
+        );
+        assert_eq!(events[1].payload["old_ordinal"], 2);
+        assert_eq!(
+            events[1].payload["exchange"]["asker"],
+            "Beijing Youth Daily"
+        );
+        let question = events[1].payload["exchange"]["question"][0]
+            .as_str()
+            .unwrap();
+        assert!(
+            question.starts_with("Ryo Takeuchi, a Japanese director"),
+            "{question}"
+        );
+        assert!(
+            events[1].payload["exchange"]["answer"][0]
+                .as_str()
+                .unwrap()
+                .contains("warmly received")
+        );
+        assert_eq!(payload.from_seq, Some(1));
+        assert_eq!(payload.to_seq, Some(2));
+
+        // One sentence of an answer reworded.
+        let events = poll_after(&env, &site, EN_ARTICLE, |page| {
+            page.replace(
+                "Several Western countries' attempt to smear China will never succeed.",
+                "The attempt by a handful of Western politicians to smear China is doomed to fail.",
+            )
+        });
+        assert_eq!(kinds(&events), ["revised"]);
+        let change = revised(&events[0]).change;
+        assert_eq!(change.significance, Significance::Substantive);
+        assert_eq!(
+            change
+                .changed_exchanges()
+                .map(|e| e.kind())
+                .collect::<Vec<_>>(),
+            ["reworded"]
+        );
+        assert!(
+            briefwatch::diff::render_text(&change)
+                .contains("{+The attempt by a handful of Western politicians"),
+            "{}",
+            briefwatch::diff::render_text(&change)
+        );
+
+        // Only punctuation width and quotes: a cosmetic revision.
+        let events = poll_after(&env, &site, EN_ARTICLE, |page| {
+            page.replace(
+                "It illustrates a simple truth: ",
+                "It illustrates a simple truth：",
+            )
+            .replace(
+                "ranked second in this year's",
+                "ranked second in this year’s",
+            )
+        });
+        assert_eq!(kinds(&events), ["revised"]);
+        let change = revised(&events[0]).change;
+        assert_eq!(change.significance, Significance::Cosmetic);
+        assert_eq!(
+            change
+                .changed_exchanges()
+                .map(|e| e.kind())
+                .collect::<Vec<_>>(),
+            ["reworded", "reworded"]
+        );
+
+        // The first exchange moved after the (now) second: a minor revision, nothing removed.
+        let events = poll_after(&env, &site, EN_ARTICLE, |page| {
+            let lines: Vec<&str> = page.lines().collect();
+            let (start, end) = block(page, "CCTV: </SPAN>", "China News Service: ");
+            let next_end = end
+                + lines[end + 1..]
+                    .iter()
+                    .position(|line| line.contains("<B>"))
+                    .expect("the exchange after")
+                + 1;
+            let mut reordered = lines[..start].to_vec();
+            reordered.extend(&lines[end..next_end]);
+            reordered.extend(&lines[start..end]);
+            reordered.extend(&lines[next_end..]);
+            reordered.join("\n")
+        });
+        assert_eq!(kinds(&events), ["revised"]);
+        let change = revised(&events[0]).change;
+        assert_eq!(change.significance, Significance::Minor);
+        assert_eq!(
+            change
+                .changed_exchanges()
+                .map(|e| e.kind())
+                .collect::<Vec<_>>(),
+            ["moved"]
+        );
+
+        // Taken down through the error page (soft 404), then put back.
+        site.fault(EN_ARTICLE, Fault::RedirectToErrorPage, 1);
+        let events = poll(&env);
+        assert_eq!(kinds(&events), ["soft_gone"]);
+        let gone: PageEventPayload = serde_json::from_value(events[0].payload.clone()).unwrap();
+        assert_eq!(gone.last_title.as_deref(), Some(TITLE));
+        let events = poll(&env);
+        assert_eq!(kinds(&events), ["restored"]);
+        assert_eq!(events[0].payload["last_title"], TITLE);
+        assert_eq!(events[0].payload["detail"], "gone");
+
+        // A real 404 is `gone`.
+        let other = FIXTURE_EN_ARTICLES[2];
+        site.remove_page(other);
+        let events = poll(&env);
+        assert_eq!(kinds(&events), ["gone"]);
+        assert_eq!(events[0].payload["detail"], "HTTP 404");
+        site.restore_page(other);
+        assert_eq!(kinds(&poll(&env)), ["restored"]);
+
+        // Removed from the listing while still reachable: `delisted`; listed again: `restored`.
+        let delisted_path = FIXTURE_EN_ARTICLES[1];
+        let events = poll_after(&env, &site, EN_LISTING, |page| {
+            page.lines()
+                .filter(|line| !line.contains("./t1794266.shtml"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        assert_eq!(kinds(&events), ["delisted"]);
+        assert_eq!(events[0].payload["url"], site.url(delisted_path));
+        assert_eq!(
+            events[0].payload["last_title"],
+            "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 2, 2020"
+        );
+        assert_eq!(kinds(&poll(&env)), Vec::<&str>::new(), "no repeat");
+        site.restore_page(EN_LISTING);
+        let events = poll(&env);
+        assert_eq!(kinds(&events), ["restored"]);
+        assert_eq!(events[0].payload["detail"], "delisted");
+
+        // Nothing changed: nothing happens.
+        assert_eq!(kinds(&poll(&env)), Vec::<&str>::new());
+
+        // The commands read it back.
+        let url = site.url(EN_ARTICLE);
+        let lines: Vec<serde_json::Value> = env
+            .briefwatch(&["history", &url, "--json"])
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
+            .collect();
+        let revisions: Vec<&str> = lines
+            .iter()
+            .filter(|line| line["type"] == "revision")
+            .map(|line| line["significance"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            revisions,
+            ["new", "substantive", "substantive", "cosmetic", "minor"]
+        );
+        let event_types: Vec<&str> = lines
+            .iter()
+            .filter(|line| line["type"] != "revision")
+            .map(|line| line["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            event_types,
+            [
+                "new",
+                "revised",
+                "exchange_removed",
+                "revised",
+                "revised",
+                "revised",
+                "soft_gone",
+                "restored"
+            ]
+        );
+        let text = env.briefwatch(&["history", &url]);
+        assert!(text.contains("substantive: 1 exchange removed"), "{text}");
+
+        let text = env.briefwatch(&["diff", &url, "--from", "1", "--to", "2"]);
+        assert!(
+            text.contains("old #2 (Beijing Youth Daily) removed [substantive]"),
+            "{text}"
+        );
+        let html = env.briefwatch(&["diff", &url, "--to", "3", "--format", "html"]);
+        assert!(
+            html.contains("<del>Several Western countries&#39; attempt"),
+            "{html}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&env.briefwatch(&["diff", &url, "--format", "json"])).unwrap();
+        assert_eq!(json["significance"], "minor");
+        assert_eq!(json["counts"]["moved"], 1);
+        let refused = env.briefwatch_output(&["diff", &url, "--from", "9"]);
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("has no revision 9"));
+
+        let pairing: serde_json::Value =
+            serde_json::from_str(&env.briefwatch(&["pair", "2020-07-03", "--json"])).unwrap();
+        // The served English page lost one exchange: its Chinese counterpart is unpaired; the
+        // moved CCTV exchange still finds its counterpart, out of order.
+        assert_eq!(pairing["zh_only"], 1, "{pairing}");
+        assert_eq!(pairing["en_only"], 0, "{pairing}");
+        let moved: Vec<&serde_json::Value> = pairing["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|row| row["out_of_order"] == true)
+            .collect();
+        assert_eq!(moved.len(), 1, "{pairing}");
+        assert_eq!(moved[0]["outlet"], "CCTV");
+        let side_by_side = env.briefwatch(&["pair", "2020-07-03"]);
+        assert!(
+            side_by_side.contains("UNPAIRED: no English counterpart"),
+            "{side_by_side}"
+        );
+        assert!(
+            side_by_side.contains("《北京青年报》记者"),
+            "{side_by_side}"
+        );
+    }
+}

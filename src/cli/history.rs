@@ -1,0 +1,120 @@
+//! `briefwatch history URL|ID [--json]`: a document's revisions and events.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use briefwatch::store::{Document, DocumentKey, Store};
+use serde_json::json;
+
+use super::Global;
+
+#[derive(clap::Args)]
+pub struct HistoryArgs {
+    /// The document's URL or numeric id.
+    pub document: String,
+    /// One JSON object per line: each revision (`"type":"revision"`), then each event (`"type"`
+    /// is the event type, the stored payload alongside).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The document a command names by URL or id.
+pub fn find_document(store: &Store, name: &str) -> anyhow::Result<Document> {
+    let key = match name.parse::<i64>() {
+        Ok(id) => DocumentKey::Id(id),
+        Err(_) => DocumentKey::Url(name),
+    };
+    store
+        .document(key)?
+        .with_context(|| format!("no document {name} in the archive"))
+}
+
+pub fn run(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let store = Global::open_existing_store(&config)?;
+    let document = find_document(&store, &args.document)?;
+    let revisions = store.revisions(document.id)?;
+    let events = store.document_events(document.id)?;
+
+    // Significance and summary of a revision come from its stored `revised` event.
+    let described = |revision_id: i64, seq: i64| -> (String, String) {
+        let revised = events
+            .iter()
+            .find(|event| event.revision_id == Some(revision_id) && event.kind == "revised");
+        match revised {
+            Some(event) => (
+                event.payload["significance"]
+                    .as_str()
+                    .unwrap_or("unknown")
+                    .to_string(),
+                event.payload["summary"].as_str().unwrap_or("").to_string(),
+            ),
+            None if seq == 1 => ("new".to_string(), "first archived version".to_string()),
+            None => ("unknown".to_string(), String::new()),
+        }
+    };
+
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for revision in &revisions {
+            let (significance, summary) = described(revision.id, revision.seq);
+            let line = json!({
+                "type": "revision",
+                "document_id": document.id,
+                "seq": revision.seq,
+                "fetched_at": revision.fetched_at,
+                "content_hash": revision.content_hash,
+                "significance": significance,
+                "summary": summary,
+            });
+            writeln!(out, "{line}")?;
+        }
+        for event in &events {
+            let line = json!({
+                "type": event.kind,
+                "id": event.id,
+                "document_id": event.document_id,
+                "revision_id": event.revision_id,
+                "created_at": event.created_at,
+                "payload": event.payload,
+            });
+            writeln!(out, "{line}")?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    writeln!(out, "{}", document.title.as_deref().unwrap_or("(untitled)"))?;
+    writeln!(
+        out,
+        "url: {}  id: {}  state: {}",
+        document.url, document.id, document.state
+    )?;
+    writeln!(
+        out,
+        "\nrev  fetched at            content      significance  summary"
+    )?;
+    for revision in &revisions {
+        let (significance, summary) = described(revision.id, revision.seq);
+        let short_hash: String = revision.content_hash.chars().take(12).collect();
+        writeln!(
+            out,
+            "{:<4} {:<21} {short_hash} {significance:<13} {summary}",
+            revision.seq, revision.fetched_at
+        )?;
+    }
+    writeln!(out, "\nevents:")?;
+    for event in &events {
+        let detail = match event.kind.as_str() {
+            "revised" => event.payload["summary"].as_str().unwrap_or("").to_string(),
+            "exchange_removed" => format!(
+                "#{} ({})",
+                event.payload["old_ordinal"],
+                event.payload["exchange"]["asker"].as_str().unwrap_or("?")
+            ),
+            _ => event.payload["detail"].as_str().unwrap_or("").to_string(),
+        };
+        writeln!(out, "{:<21} {:<17} {detail}", event.created_at, event.kind)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
