@@ -309,10 +309,13 @@ fn event_detail(row: &EventRow) -> Markup {
             @if let Some(summary) = get("summary") { (summary) } @else {
                 @for (key, value) in payload.as_object().into_iter().flatten() {
                     // The briefing is linked above; hashes and URLs repeat what it shows.
-                    @if let (false, Some(text)) = (matches!(key.as_str(), "url" | "lang" | "title" | "date" | "old_hash" | "new_hash"), scalar(value)) {
+                    @if let (false, Some(text)) = (matches!(key.as_str(), "url" | "lang" | "title" | "date" | "old_hash" | "new_hash" | "last_title" | "other_url" | "consecutive"), scalar(value)) {
                         span.field { (key) ": " (text) } " "
                     }
                 }
+            }
+            @if let Some(other) = get("other_url") {
+                div { "Not in the other language's " a href=(other) rel="noreferrer" { "transcript of the day" } "." }
             }
             @if let Some(exchange) = payload.get("exchange") {
                 div lang=(row.document.as_ref().map_or("en", |d| d.lang.as_str())) {
@@ -615,6 +618,7 @@ mod tests {
         assert!(html.contains("&lt;i&gt;title&lt;/i&gt;"));
         assert!(!html.contains("<script>") && !html.contains("<b>RIA"));
         assert!(html.contains("old_ordinal: 4"));
+        assert!(html.contains("Not in the other language's <a href=\"o\""));
         assert!(html.contains("substantive: 1 exchange removed"));
     }
 }

@@ -436,7 +436,8 @@ impl TestEnv {
     /// The real binary with `--config` and `--state` of this environment.
     pub fn command(&self) -> Command {
         // `option_env!`: this file is also built into `examples/corpus_server.rs`, which has no binary path.
-        let binary = option_env!("CARGO_BIN_EXE_briefwatch").expect("the briefwatch binary is built for integration tests");
+        let binary = option_env!("CARGO_BIN_EXE_briefwatch")
+            .expect("the briefwatch binary is built for integration tests");
         let mut command = Command::new(binary);
         command
             .arg("--config")
