@@ -13,14 +13,15 @@
 //! Index row ids are dense: each revision owns a span of ids starting at `search_spans.first_rowid`,
 //! one per exchange ordinal, because sparse ids (revision × constant) grew the index by a tenth.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::query::{MARK_CLOSE, MARK_OPEN, Query, QueryError, index_text, strip_index_separators};
-use crate::model::{Briefing, Lang};
+use crate::model::{Briefing, Exchange, Lang};
 
 /// Why a search could not run.
 #[derive(Debug, thiserror::Error)]
@@ -231,30 +232,84 @@ struct HitRow {
     title: Option<String>,
     spokesperson: Option<String>,
     latest_seq: i64,
-    question_hash: String,
-    answer_hash: String,
 }
 
-const HIT_SQL: &str = "
-WITH hits AS (
-    SELECT rowid AS hit,
-           (SELECT first_rowid FROM search_spans WHERE first_rowid <= exchange_search.rowid
-            ORDER BY first_rowid DESC LIMIT 1) AS first
-    FROM exchange_search WHERE exchange_search MATCH ?1
-)
-SELECT h.hit - h.first + 1, r.id, r.seq, d.id, d.lang, d.briefing_date, d.title, d.spokesperson,
-       (SELECT MAX(seq) FROM revisions x WHERE x.document_id = d.id),
-       e.question_hash, e.answer_hash
-FROM hits h
-JOIN search_spans s ON s.first_rowid = h.first
+/// One indexed revision that passes the filters, with what a hit needs to show and sort.
+struct IndexedRevision {
+    first_rowid: i64,
+    span: i64,
+    revision_id: i64,
+    seq: i64,
+    document_id: i64,
+    lang: String,
+    date: Option<String>,
+    title: Option<String>,
+    spokesperson: Option<String>,
+    latest_seq: i64,
+}
+
+/// Revisions are few (one or two a day) next to hits (thousands for a common word), so the
+/// revisions that pass the filters are read once and each hit's row id is resolved in memory.
+const REVISIONS_SQL: &str = "
+SELECT s.first_rowid, s.span, r.id, r.seq, d.id, d.lang, d.briefing_date, d.title, d.spokesperson,
+       l.latest
+FROM search_spans s
 JOIN revisions r ON r.id = s.revision_id
 JOIN documents d ON d.id = r.document_id
-JOIN exchanges e ON e.revision_id = r.id AND e.ordinal = h.hit - h.first + 1
-WHERE (?2 IS NULL OR d.lang = ?2)
-  AND (?3 IS NULL OR d.briefing_date >= ?3)
-  AND (?4 IS NULL OR d.briefing_date <= ?4)
-  AND (?5 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?5)))
+JOIN (SELECT document_id, MAX(seq) AS latest FROM revisions GROUP BY document_id) l
+  ON l.document_id = d.id
+WHERE (?1 IS NULL OR d.lang = ?1)
+  AND (?2 IS NULL OR d.briefing_date >= ?2)
+  AND (?3 IS NULL OR d.briefing_date <= ?3)
+  AND (?4 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?4)))
+ORDER BY s.first_rowid
 ";
+
+fn indexed_revisions(
+    conn: &Connection,
+    filter: &SearchFilter,
+) -> Result<Vec<IndexedRevision>, SearchError> {
+    let spokespersons = filter
+        .spokesperson
+        .as_deref()
+        .map(|name| serde_json::Value::from(spokesperson_names(name)).to_string());
+    let mut stmt = conn
+        .prepare_cached(REVISIONS_SQL)
+        .map_err(sql("preparing the search"))?;
+    let rows = stmt
+        .query_map(
+            params![
+                filter.lang.map(Lang::as_str),
+                filter.from.map(|d| d.to_string()),
+                filter.to.map(|d| d.to_string()),
+                spokespersons,
+            ],
+            |row| {
+                Ok(IndexedRevision {
+                    first_rowid: row.get(0)?,
+                    span: row.get(1)?,
+                    revision_id: row.get(2)?,
+                    seq: row.get(3)?,
+                    document_id: row.get(4)?,
+                    lang: row.get(5)?,
+                    date: row.get(6)?,
+                    title: row.get(7)?,
+                    spokesperson: row.get(8)?,
+                    latest_seq: row.get(9)?,
+                })
+            },
+        )
+        .and_then(Iterator::collect)
+        .map_err(sql("reading indexed revisions"))?;
+    Ok(rows)
+}
+
+/// The revision whose span holds `rowid`, if it passed the filters.
+fn revision_of(revisions: &[IndexedRevision], rowid: i64) -> Option<&IndexedRevision> {
+    let after = revisions.partition_point(|r| r.first_rowid <= rowid);
+    let revision = revisions.get(after.checked_sub(1)?)?;
+    (rowid < revision.first_rowid + revision.span).then_some(revision)
+}
 
 /// Runs a query: every matching exchange, newest briefing first, identical copies of an exchange
 /// in several revisions of one briefing merged into one hit (the latest revision that has it).
@@ -265,56 +320,57 @@ pub fn search(
     offset: usize,
     limit: usize,
 ) -> Result<SearchResults, SearchError> {
-    let fts = query.to_fts();
-    let spokespersons = filter
-        .spokesperson
-        .as_deref()
-        .map(|name| serde_json::Value::from(spokesperson_names(name)).to_string());
+    let revisions = indexed_revisions(conn, filter)?;
     let mut stmt = conn
-        .prepare_cached(HIT_SQL)
+        .prepare_cached("SELECT rowid FROM exchange_search WHERE exchange_search MATCH ?1")
         .map_err(sql("preparing the search"))?;
-    let rows = stmt
-        .query_map(
-            params![
-                fts,
-                filter.lang.map(Lang::as_str),
-                filter.from.map(|d| d.to_string()),
-                filter.to.map(|d| d.to_string()),
-                spokespersons,
-            ],
-            |row| {
-                Ok(HitRow {
-                    ordinal: row.get(0)?,
-                    revision_id: row.get(1)?,
-                    seq: row.get(2)?,
-                    document_id: row.get(3)?,
-                    lang: row.get(4)?,
-                    date: row.get(5)?,
-                    title: row.get(6)?,
-                    spokesperson: row.get(7)?,
-                    latest_seq: row.get(8)?,
-                    question_hash: row.get(9)?,
-                    answer_hash: row.get(10)?,
-                })
-            },
-        )
+    let rowids: Vec<i64> = stmt
+        .query_map([query.to_fts()], |row| row.get(0))
+        .and_then(Iterator::collect)
         .map_err(sql("searching"))?;
-    let mut best: HashMap<(i64, String, String), HitRow> = HashMap::new();
-    for row in rows {
-        let row = row.map_err(sql("searching"))?;
-        let key = (
-            row.document_id,
-            row.question_hash.clone(),
-            row.answer_hash.clone(),
-        );
-        match best.get(&key) {
-            Some(kept) if kept.seq >= row.seq => {}
-            _ => {
-                best.insert(key, row);
+    let mut rows: Vec<HitRow> = Vec::new();
+    // Only briefings with several revisions can hold the same exchange twice.
+    let mut copies: HashMap<(i64, String, String), usize> = HashMap::new();
+    let mut hashes = conn
+        .prepare_cached(
+            "SELECT question_hash, answer_hash FROM exchanges WHERE revision_id = ?1 AND ordinal = ?2",
+        )
+        .map_err(sql("preparing the search"))?;
+    for rowid in rowids {
+        let Some(revision) = revision_of(&revisions, rowid) else {
+            continue;
+        };
+        let ordinal = u32::try_from(rowid - revision.first_rowid + 1).unwrap_or(0);
+        let row = HitRow {
+            ordinal,
+            revision_id: revision.revision_id,
+            seq: revision.seq,
+            document_id: revision.document_id,
+            lang: revision.lang.clone(),
+            date: revision.date.clone(),
+            title: revision.title.clone(),
+            spokesperson: revision.spokesperson.clone(),
+            latest_seq: revision.latest_seq,
+        };
+        if revision.latest_seq > 1 {
+            let (question, answer): (String, String) = hashes
+                .query_row(params![revision.revision_id, ordinal], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(sql("reading exchange hashes"))?;
+            match copies.get(&(revision.document_id, question.clone(), answer.clone())) {
+                Some(&kept) if rows[kept].seq >= row.seq => continue,
+                Some(&kept) => {
+                    rows[kept] = row;
+                    continue;
+                }
+                None => {
+                    copies.insert((revision.document_id, question, answer), rows.len());
+                }
             }
         }
+        rows.push(row);
     }
-    let mut rows: Vec<HitRow> = best.into_values().collect();
     rows.sort_by(|a, b| {
         b.date
             .cmp(&a.date)
@@ -332,28 +388,95 @@ pub fn search(
     })
 }
 
+/// Decoded exchanges of recently shown revisions, keyed by content hash: a revision never changes,
+/// and equal hashes mean equal content, so an entry is right for any archive that has it.
+static EXCHANGE_CACHE: Mutex<Option<ExchangeCache>> = Mutex::new(None);
+const EXCHANGE_CACHE_REVISIONS: usize = 256;
+
+#[derive(Default)]
+struct ExchangeCache {
+    entries: HashMap<String, Arc<Vec<Exchange>>>,
+    order: VecDeque<String>,
+}
+
+/// Empties the cache of decoded revisions (for measuring the uncached path).
+pub fn clear_exchange_cache() {
+    if let Ok(mut cache) = EXCHANGE_CACHE.lock() {
+        *cache = None;
+    }
+}
+
+/// Only the exchanges of a stored record; the rest of the record is skipped, not built.
+#[derive(serde::Deserialize)]
+struct StoredExchanges {
+    exchanges: Vec<Exchange>,
+}
+
+fn revision_exchanges(
+    conn: &Connection,
+    revision_id: i64,
+) -> Result<Arc<Vec<Exchange>>, SearchError> {
+    let hash: String = conn
+        .prepare_cached("SELECT content_hash FROM revisions WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([revision_id], |r| r.get(0)))
+        .map_err(sql("reading a revision"))?;
+    if let Some(found) = EXCHANGE_CACHE
+        .lock()
+        .ok()
+        .and_then(|cache| cache.as_ref()?.entries.get(&hash).cloned())
+    {
+        return Ok(found);
+    }
+    let record: Vec<u8> = conn
+        .prepare_cached("SELECT record FROM revisions WHERE id = ?1")
+        .and_then(|mut stmt| stmt.query_row([revision_id], |r| r.get(0)))
+        .map_err(sql("reading a revision"))?;
+    let json =
+        zstd::stream::decode_all(record.as_slice()).map_err(|error| SearchError::Record {
+            revision_id,
+            message: error.to_string(),
+        })?;
+    let stored: StoredExchanges =
+        serde_json::from_slice(&json).map_err(|error| SearchError::Record {
+            revision_id,
+            message: error.to_string(),
+        })?;
+    let exchanges = Arc::new(stored.exchanges);
+    if let Ok(mut guard) = EXCHANGE_CACHE.lock() {
+        let cache = guard.get_or_insert_with(ExchangeCache::default);
+        if cache
+            .entries
+            .insert(hash.clone(), exchanges.clone())
+            .is_none()
+        {
+            cache.order.push_back(hash);
+            while cache.order.len() > EXCHANGE_CACHE_REVISIONS {
+                if let Some(oldest) = cache.order.pop_front() {
+                    cache.entries.remove(&oldest);
+                }
+            }
+        }
+    }
+    Ok(exchanges)
+}
+
 fn load_hits(
     conn: &Connection,
     query: &Query,
     rows: Vec<HitRow>,
 ) -> Result<Vec<SearchHit>, SearchError> {
-    let mut records: HashMap<i64, Briefing> = HashMap::new();
+    let mut records: HashMap<i64, Arc<Vec<Exchange>>> = HashMap::new();
     for row in &rows {
-        if records.contains_key(&row.revision_id) {
-            continue;
+        if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(row.revision_id) {
+            slot.insert(revision_exchanges(conn, row.revision_id)?);
         }
-        let record: Vec<u8> = conn
-            .prepare_cached("SELECT record FROM revisions WHERE id = ?1")
-            .and_then(|mut stmt| stmt.query_row([row.revision_id], |r| r.get(0)))
-            .map_err(sql("reading a revision"))?;
-        records.insert(row.revision_id, decode_record(row.revision_id, &record)?);
     }
     let mut texts = Vec::with_capacity(rows.len());
     let mut hits = Vec::with_capacity(rows.len());
     for row in rows {
         let Some(exchange) = records
             .get(&row.revision_id)
-            .and_then(|b| b.exchanges.iter().find(|e| e.ordinal == row.ordinal))
+            .and_then(|exchanges| exchanges.iter().find(|e| e.ordinal == row.ordinal))
         else {
             continue;
         };
@@ -634,7 +757,7 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE documents (id INTEGER PRIMARY KEY, lang TEXT, briefing_date TEXT, title TEXT);
-             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB);
+             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB, content_hash TEXT);
              CREATE TABLE exchanges (revision_id INTEGER, ordinal INTEGER, question_hash TEXT, answer_hash TEXT);",
         )
         .unwrap();
@@ -659,7 +782,7 @@ mod tests {
                     after_conference: false,
                 })
                 .collect(),
-            content_hash: "h".into(),
+            content_hash: format!("{lang:?}"),
         };
         let docs = [
             briefing(
@@ -689,8 +812,8 @@ mod tests {
             )
             .unwrap();
             conn.execute(
-                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2)",
-                params![id, record],
+                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2, ?3)",
+                params![id, record, doc.content_hash],
             )
             .unwrap();
             for exchange in &doc.exchanges {
