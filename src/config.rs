@@ -6,7 +6,6 @@
 //! owns its own struct and its own defaults.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -63,8 +62,9 @@ pub struct Config {
     /// `[[alert]]`: keyword alert rules.
     #[serde(default, rename = "alert")]
     pub alerts: Vec<AlertConfig>,
+    /// `[smtp]`: required when there are alert rules.
     #[serde(default)]
-    pub smtp: SmtpConfig,
+    pub smtp: Option<SmtpConfig>,
     #[serde(default)]
     pub diff: DiffConfig,
     #[serde(default)]
@@ -238,20 +238,8 @@ impl Default for ScheduleConfig {
     }
 }
 
-/// `[http]`: the feed and web server.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    pub listen: SocketAddr,
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8787)),
-        }
-    }
-}
+/// `[http]`: the feed and web server (defined with the server).
+pub use crate::serve::HttpConfig;
 
 /// `[[source]]`: one listing of one language.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -273,20 +261,11 @@ fn default_poll_interval() -> Duration {
     Duration::from_secs(30 * 60)
 }
 
-/// `[feeds]`: RSS feeds.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FeedsConfig {}
+/// `[feeds]`: RSS feeds (defined with the feeds).
+pub use crate::feed::FeedsConfig;
 
-/// `[[alert]]`: one keyword alert rule.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AlertConfig {}
-
-/// `[smtp]`: the mail relay for alerts.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SmtpConfig {}
+/// `[[alert]]` and `[smtp]`: owned by the alert stage.
+pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig};
 
 /// `[diff]`: how revisions are compared; owned by the diff stage.
 pub use crate::diff::DiffConfig;
@@ -395,10 +374,33 @@ impl Config {
                 return Err(invalid(key.into(), "must be longer than 0s".into()));
             }
         }
+        if let Err(error) = crate::alert::RuleSet::compile(&self.alerts) {
+            return Err(invalid("alert".into(), error.to_string()));
+        }
+        match &self.smtp {
+            Some(smtp) => {
+                if let Err(error) = smtp.validate() {
+                    return Err(invalid("smtp".into(), error.to_string()));
+                }
+            }
+            None if !self.alerts.is_empty() => {
+                return Err(invalid(
+                    "smtp".into(),
+                    "alert rules need an [smtp] section to deliver them".into(),
+                ));
+            }
+            None => {}
+        }
         if let Err(error) = self.diff.validate() {
             let crate::diff::DiffError::OutOfRange { field, .. } = &error;
             return Err(invalid(format!("diff.{field}"), error.to_string()));
         }
+        self.feeds
+            .validate()
+            .map_err(|error| invalid("feeds.items".into(), error.to_string()))?;
+        self.http
+            .validate()
+            .map_err(|error| invalid("http.public_url".into(), error.to_string()))?;
         if self.archive.gone_after == 0 {
             return Err(invalid(
                 "archive.gone_after".into(),

@@ -231,7 +231,20 @@ pub struct Engine {
     profiles: HashMap<String, Profile>,
     /// Hosts found blocked in this process, with the time the block ends.
     blocked: HashMap<String, DateTime<Utc>>,
+    /// 304 answers waiting to be written together (see [`Store::ingest_articles`]).
+    unchanged: Vec<Unchanged>,
 }
+
+/// A 304 answer to write later: it cannot make a revision, so it need not cost a commit of its own.
+struct Unchanged {
+    source: String,
+    lang: crate::model::Lang,
+    record: FetchRecord,
+    validators: Validators,
+    next_check: DateTime<Utc>,
+}
+
+const UNCHANGED_BATCH: usize = 128;
 
 fn host_of(url: &str) -> Option<String> {
     Url::parse(url)
@@ -265,6 +278,7 @@ impl Engine {
             fetcher,
             profiles,
             blocked: HashMap::new(),
+            unchanged: Vec::new(),
         })
     }
 
@@ -524,6 +538,20 @@ impl Engine {
             now,
             outcome,
         );
+        if outcome == Outcome::NotModified {
+            report.unchanged += 1;
+            self.unchanged.push(Unchanged {
+                source: source.name.clone(),
+                lang: source.lang,
+                record,
+                validators: fetched.validators.clone(),
+                next_check: next,
+            });
+            if self.unchanged.len() >= UNCHANGED_BATCH {
+                self.flush_unchanged(report);
+            }
+            return outcome;
+        }
         let ingested = self.store.ingest_article(&ArticleFetch {
             source: &source.name,
             lang: source.lang,
@@ -554,8 +582,49 @@ impl Engine {
         outcome
     }
 
-    /// One cycle: every due listing, then every due document (`all`: everything, now).
+    /// Writes the 304 answers held back, in one transaction.
+    fn flush_unchanged(&mut self, report: &mut Report) {
+        if self.unchanged.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.unchanged);
+        let fetches: Vec<ArticleFetch<'_>> = batch
+            .iter()
+            .map(|held| ArticleFetch {
+                source: &held.source,
+                lang: held.lang,
+                log: held.record.clone(),
+                raw: None,
+                validators: held.validators.clone(),
+                briefing: None,
+                next_check: held.next_check,
+            })
+            .collect();
+        match self.store.ingest_articles(&fetches) {
+            Ok(outcomes) => {
+                for (held, outcome) in batch.iter().zip(outcomes) {
+                    report.events += outcome.events.len() as u64;
+                    for event in &outcome.events {
+                        tracing::info!(source = %held.source, url = %held.record.url, event = event.kind, "event");
+                    }
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, pages = batch.len(), "cannot store unchanged pages");
+                report.errors += 1;
+            }
+        }
+    }
+
+    /// One cycle: every due listing, then every due document (`all`: everything, now). Answers
+    /// held back are written before it returns.
     pub async fn poll_cycle(&mut self, clock: &dyn Clock, all: bool) -> Report {
+        let mut report = self.poll_cycle_unflushed(clock, all).await;
+        self.flush_unchanged(&mut report);
+        report
+    }
+
+    async fn poll_cycle_unflushed(&mut self, clock: &dyn Clock, all: bool) -> Report {
         let mut report = Report::default();
         let sources = self.config.sources.clone();
         for source in &sources {
@@ -871,6 +940,17 @@ impl Engine {
 /// A cycle in progress is abandoned at its next await point; every page already handled is in the
 /// archive, and none is half-written.
 pub async fn run(engine: &mut Engine, clock: &dyn Clock, shutdown: impl Future<Output = ()>) {
+    run_with(engine, clock, shutdown, |_, _| {}).await
+}
+
+/// [`run`], calling `after_cycle` with the engine and the report of every finished cycle (the
+/// feeds are re-rendered there when the cycle stored something).
+pub async fn run_with(
+    engine: &mut Engine,
+    clock: &dyn Clock,
+    shutdown: impl Future<Output = ()>,
+    mut after_cycle: impl FnMut(&Engine, &Report),
+) {
     let mut ticker = tokio::time::interval(engine.config.schedule.tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     tokio::pin!(shutdown);
@@ -884,12 +964,75 @@ pub async fn run(engine: &mut Engine, clock: &dyn Clock, shutdown: impl Future<O
                         if report.listings + report.articles > 0 {
                             tracing::info!(summary = %report.summary(), "cycle done");
                         }
+                        after_cycle(engine, &report);
                     }
                 }
             }
         }
     }
+    // A cycle cut short may hold 304 answers back; they are worth their log rows.
+    engine.flush_unchanged(&mut Report::default());
     tracing::info!("shutting down");
+}
+
+/// What a signal asks the daemon to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGTERM (systemctl stop) or SIGINT (Ctrl-C).
+    Stop,
+    /// SIGHUP (systemctl reload): re-read the configuration.
+    Reload,
+}
+
+/// The signals the daemon reacts to, registered once at start so none is lost between waits.
+pub struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    pub fn new() -> std::io::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+            hangup: signal(SignalKind::hangup())?,
+        })
+    }
+
+    pub async fn next(&mut self) -> Signal {
+        tokio::select! {
+            _ = self.terminate.recv() => Signal::Stop,
+            _ = self.interrupt.recv() => Signal::Stop,
+            _ = self.hangup.recv() => Signal::Reload,
+        }
+    }
+}
+
+/// Tells systemd (`Type=notify`) about a state change; a no-op when not started by systemd.
+pub fn notify(state: sd_notify::NotifyState<'_>) {
+    if let Err(error) = sd_notify::notify(false, &[state]) {
+        tracing::warn!(%error, "cannot notify systemd");
+    }
+}
+
+/// Pings the systemd watchdog at half its period, from the runtime's worker threads: a wedged
+/// runtime stops the pings and systemd restarts the service. `None` when no watchdog is set.
+pub fn spawn_watchdog() -> Option<tokio::task::JoinHandle<()>> {
+    let mut usec = 0;
+    if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
+        return None;
+    }
+    let period = Duration::from_micros(usec / 2);
+    Some(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            notify(sd_notify::NotifyState::Watchdog);
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -16,12 +16,14 @@ use rusqlite_migration::{M, Migrations};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::alert::{BriefingEvent, IngestAlerts, pairs_from_change};
 use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, Kind, Lang, Listing};
 
 const RAW_LEVEL: i32 = 12;
 const RECORD_LEVEL: i32 = 12;
+const PAGE_SIZE: i64 = 1024;
 
 /// Why the archive could not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +33,8 @@ pub enum StoreError {
         path: String,
         source: rusqlite::Error,
     },
+    #[error("cannot queue alerts: {0}")]
+    Alerts(#[from] crate::alert::AlertError),
     #[error("cannot migrate database schema: {0}")]
     Migrate(#[from] rusqlite_migration::Error),
     #[error("database error while {context}: {source}")]
@@ -85,7 +89,7 @@ CREATE INDEX documents_source ON documents(source, briefing_date);
 
 CREATE TABLE zstd_dictionaries (
     id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL UNIQUE,
     content BLOB NOT NULL
 );
 
@@ -106,6 +110,7 @@ CREATE TABLE revisions (
     etag TEXT,
     last_modified TEXT,
     record BLOB NOT NULL,
+    record_dictionary_id INTEGER REFERENCES zstd_dictionaries(id),
     UNIQUE (document_id, seq)
 );
 
@@ -113,8 +118,8 @@ CREATE TABLE exchanges (
     revision_id INTEGER NOT NULL REFERENCES revisions(id),
     ordinal INTEGER NOT NULL,
     asker TEXT NOT NULL,
-    question_hash TEXT NOT NULL,
-    answer_hash TEXT NOT NULL,
+    question_hash INTEGER NOT NULL,
+    answer_hash INTEGER NOT NULL,
     question_chars INTEGER NOT NULL,
     answer_chars INTEGER NOT NULL,
     after_conference INTEGER NOT NULL,
@@ -169,6 +174,8 @@ CREATE TABLE hosts (
 );
 "#,
         ),
+        // The alert stage's outbox: alerts queued in the ingest transaction that caused them.
+        M::up(crate::alert::outbox::MIGRATION),
         // Full-text search over every exchange; the hook indexes revisions stored before it.
         M::up_with_hook(
             crate::web::search::MIGRATION,
@@ -192,8 +199,11 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn joined_hash(paragraphs: &[String]) -> String {
-    sha256_hex(paragraphs.join("\n").as_bytes())
+/// The first 64 bits of the SHA-256 of the paragraphs: enough to tell exchanges apart and to find
+/// one again across revisions, at a quarter of the size of the full hash.
+fn hash64(paragraphs: &[String]) -> i64 {
+    let digest = Sha256::digest(paragraphs.join("\n").as_bytes());
+    i64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 32 bytes"))
 }
 
 /// Which page of the site a fetch was for.
@@ -434,10 +444,13 @@ pub struct SourceSummary {
 /// The archive.
 pub struct Store {
     conn: Connection,
-    /// Per-source compression dictionaries: source → (id, bytes).
-    dictionaries: HashMap<String, (i64, Vec<u8>)>,
+    /// Compression dictionaries by name, for writing.
+    dictionaries: HashMap<String, Dictionary>,
+    /// Decompression dictionaries by id, for reading.
+    dictionaries_by_id: std::cell::RefCell<HashMap<i64, std::sync::Arc<Vec<u8>>>>,
     gone_after: u32,
     diff: DiffConfig,
+    alerts: Option<IngestAlerts>,
 }
 
 impl Store {
@@ -460,6 +473,11 @@ impl Store {
     }
 
     fn setup(mut conn: Connection, on_disk: bool) -> Result<Store> {
+        // Most rows are compressed pages and records of 2 to 6 KB stored as overflow chains; small
+        // pages waste less of the last page of each chain (about 10% of the file with 4 KB pages).
+        // Only takes effect when the file is created.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(sql("setting the page size"))?;
         if on_disk {
             conn.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))
                 .map_err(sql("enabling WAL"))?;
@@ -474,9 +492,16 @@ impl Store {
         Ok(Store {
             conn,
             dictionaries: HashMap::new(),
+            dictionaries_by_id: Default::default(),
             gone_after: 2,
             diff: DiffConfig::default(),
+            alerts: None,
         })
+    }
+
+    /// Queue alerts for what ingestion stores (none until set; see `IngestAlerts::set_enabled`).
+    pub fn set_alerts(&mut self, alerts: Option<IngestAlerts>) {
+        self.alerts = alerts;
     }
 
     /// Consecutive gone answers before a document is declared gone (default 2).
@@ -520,21 +545,58 @@ impl Store {
     /// Ingests one fetched article page in one transaction: the fetch log row, the document, a
     /// revision if the content changed, and the events that follow from it.
     pub fn ingest_article(&mut self, fetch: &ArticleFetch<'_>) -> Result<IngestOutcome> {
-        let dictionary = match (fetch.raw, fetch.briefing) {
-            (Some(raw), Some(_)) if fetch.log.outcome == Outcome::Ok => {
-                Some(self.dictionary_for(fetch.source, raw)?)
-            }
-            _ => None,
-        };
+        let mut outcomes = self.ingest_articles(std::slice::from_ref(fetch))?;
+        Ok(outcomes.remove(0))
+    }
+
+    /// Ingests several fetched article pages in one transaction, as [`Store::ingest_article`] does
+    /// for one. For runs of unchanged pages (304s), where one commit per page would cost more than
+    /// the pages: losing such a batch in a crash loses only log rows and schedule times.
+    pub fn ingest_articles(&mut self, fetches: &[ArticleFetch<'_>]) -> Result<Vec<IngestOutcome>> {
+        let contents = fetches
+            .iter()
+            .map(|fetch| self.prepare_content(fetch))
+            .collect::<Result<Vec<_>>>()?;
         let gone_after = self.gone_after;
         let diff_config = self.diff.clone();
+        let alerts = self.alerts.clone();
         let tx = self.begin()?;
-        let mut outcome = ingest_article_in(&tx, fetch, dictionary.as_ref(), gone_after)?;
-        // Later stages that react to an ingestion (diff events, alert outbox rows) add their rows
-        // here, inside the same transaction, from `outcome`.
-        diff_article_events_in(&tx, fetch, &mut outcome, &diff_config)?;
-        tx.commit().map_err(sql("committing an article"))?;
-        Ok(outcome)
+        let mut outcomes = Vec::with_capacity(fetches.len());
+        let mut queued = 0;
+        for (fetch, content) in fetches.iter().zip(&contents) {
+            let mut outcome = ingest_article_in(&tx, fetch, content.as_ref(), gone_after)?;
+            // Diff events and alert outbox rows belong to the same unit of work as the revision
+            // that caused them, so neither can be lost nor exist for something not stored.
+            diff_article_events_in(&tx, fetch, &mut outcome, &diff_config)?;
+            if let Some(alerts) = &alerts {
+                queued += alert_outbox_in(&tx, fetch, &outcome, alerts, &diff_config)?;
+            }
+            outcomes.push(outcome);
+        }
+        tx.commit().map_err(sql("committing articles"))?;
+        if let (Some(alerts), true) = (&alerts, queued > 0) {
+            alerts.wake.notify_one();
+        }
+        Ok(outcomes)
+    }
+
+    /// The record as JSON and the dictionaries to compress with, for a page that may become a revision.
+    fn prepare_content(&mut self, fetch: &ArticleFetch<'_>) -> Result<Option<Content>> {
+        Ok(match (fetch.raw, fetch.briefing) {
+            (Some(raw), Some(briefing)) if fetch.log.outcome == Outcome::Ok => {
+                let record = serde_json::to_vec(briefing).map_err(|source| StoreError::Record {
+                    revision_id: 0,
+                    source,
+                })?;
+                Some(Content {
+                    raw_dictionary: self.dictionary_for(&format!("raw:{}", fetch.source), raw)?,
+                    record_dictionary: self
+                        .dictionary_for(&format!("record:{}", fetch.source), &record)?,
+                    record,
+                })
+            }
+            _ => None,
+        })
     }
 
     /// Ingests one fetched listing page in one transaction: the fetch log row, the listing state,
@@ -548,16 +610,18 @@ impl Store {
         Ok(outcome)
     }
 
-    /// The compression dictionary of a source; the first page archived for it becomes the dictionary.
-    fn dictionary_for(&mut self, source: &str, sample: &[u8]) -> Result<(i64, Vec<u8>)> {
-        if let Some(found) = self.dictionaries.get(source) {
+    /// A compression dictionary by name (`raw:<source>`, `record:<source>`); the first sample
+    /// stored under a name becomes its dictionary: most of the next page is the same chrome, and
+    /// most of the next record the same keys, outlets and phrases.
+    fn dictionary_for(&mut self, name: &str, sample: &[u8]) -> Result<Dictionary> {
+        if let Some(found) = self.dictionaries.get(name) {
             return Ok(found.clone());
         }
         let stored: Option<(i64, Vec<u8>)> = self
             .conn
             .query_row(
-                "SELECT id, content FROM zstd_dictionaries WHERE source = ?1",
-                [source],
+                "SELECT id, content FROM zstd_dictionaries WHERE name = ?1",
+                [name],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()
@@ -573,8 +637,8 @@ impl Store {
                 })?;
                 let tx = self.begin()?;
                 tx.execute(
-                    "INSERT INTO zstd_dictionaries (source, content) VALUES (?1, ?2)",
-                    params![source, compressed],
+                    "INSERT INTO zstd_dictionaries (name, content) VALUES (?1, ?2)",
+                    params![name, compressed],
                 )
                 .map_err(sql("storing a dictionary"))?;
                 let id = tx.last_insert_rowid();
@@ -582,9 +646,13 @@ impl Store {
                 (id, sample.to_vec())
             }
         };
+        let dictionary = Dictionary {
+            id,
+            bytes: std::sync::Arc::new(content),
+        };
         self.dictionaries
-            .insert(source.to_string(), (id, content.clone()));
-        Ok((id, content))
+            .insert(name.to_string(), dictionary.clone());
+        Ok(dictionary)
     }
 
     /// Sets or lifts a host's block. Returns true when the host was not blocked before, so the
@@ -836,19 +904,24 @@ impl Store {
         condition: &str,
         params: P,
     ) -> Result<Option<Revision>> {
-        let found: Option<(RevisionMeta, Vec<u8>)> = self
+        let found: Option<(RevisionMeta, Vec<u8>, Option<i64>)> = self
             .conn
             .query_row(
-                &format!("{REVISION_COLUMNS}, record FROM revisions WHERE {condition}"),
+                &format!(
+                    "{REVISION_COLUMNS}, record, record_dictionary_id FROM revisions WHERE {condition}"
+                ),
                 params,
-                |row| Ok((revision_meta_from_row(row)?, row.get(8)?)),
+                |row| Ok((revision_meta_from_row(row)?, row.get(8)?, row.get(9)?)),
             )
             .optional()
             .map_err(sql("reading a revision"))?;
-        let Some((meta, record)) = found else {
+        let Some((meta, record, dictionary_id)) = found else {
             return Ok(None);
         };
-        let json = decompress(&record, None, "record")?;
+        let dictionary = dictionary_id
+            .map(|id| self.dictionary_by_id(id))
+            .transpose()?;
+        let json = decompress(&record, dictionary.as_deref().map(Vec::as_slice), "record")?;
         let briefing = serde_json::from_slice(&json).map_err(|source| StoreError::Record {
             revision_id: meta.id,
             source,
@@ -870,21 +943,21 @@ impl Store {
         let Some((data, dictionary_id)) = found else {
             return Ok(None);
         };
-        let dictionary = match dictionary_id {
-            Some(id) => {
-                let compressed: Vec<u8> = self
-                    .conn
-                    .query_row(
-                        "SELECT content FROM zstd_dictionaries WHERE id = ?1",
-                        [id],
-                        |row| row.get(0),
-                    )
-                    .map_err(sql("reading a dictionary"))?;
-                Some(decompress(&compressed, None, "dictionary")?)
-            }
-            None => None,
-        };
-        decompress(&data, dictionary.as_deref(), "raw page").map(Some)
+        let dictionary = dictionary_id
+            .map(|id| self.dictionary_by_id(id))
+            .transpose()?;
+        decompress(&data, dictionary.as_deref().map(Vec::as_slice), "raw page").map(Some)
+    }
+
+    fn dictionary_by_id(&self, id: i64) -> Result<std::sync::Arc<Vec<u8>>> {
+        if let Some(found) = self.dictionaries_by_id.borrow().get(&id) {
+            return Ok(found.clone());
+        }
+        let bytes = std::sync::Arc::new(read_dictionary(&self.conn, id)?);
+        self.dictionaries_by_id
+            .borrow_mut()
+            .insert(id, bytes.clone());
+        Ok(bytes)
     }
 
     /// The events of one document, oldest first.
@@ -1076,6 +1149,24 @@ fn revision_meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionM
     })
 }
 
+/// A compression dictionary: its row id and its bytes.
+#[derive(Debug, Clone)]
+struct Dictionary {
+    id: i64,
+    bytes: std::sync::Arc<Vec<u8>>,
+}
+
+/// What an `Ok` page brings to store: the record as JSON and the dictionaries to compress with.
+struct Content {
+    record: Vec<u8>,
+    raw_dictionary: Dictionary,
+    record_dictionary: Dictionary,
+}
+
+fn compress_with(data: &[u8], dictionary: &Dictionary, level: i32) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::Compressor::with_dictionary(level, &dictionary.bytes)?.compress(data)
+}
+
 fn decompress(data: &[u8], dictionary: Option<&[u8]>, what: &'static str) -> Result<Vec<u8>> {
     let error = |source| StoreError::Compression { what, source };
     let mut decoder = match dictionary {
@@ -1139,16 +1230,33 @@ pub fn insert_event(
     })
 }
 
-/// The extracted record of a revision, read inside a transaction.
-fn record_in(tx: &Transaction<'_>, revision_id: i64) -> Result<Briefing> {
-    let record: Vec<u8> = tx
+/// A compression dictionary's bytes.
+fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>> {
+    let compressed: Vec<u8> = conn
         .query_row(
-            "SELECT record FROM revisions WHERE id = ?1",
-            [revision_id],
+            "SELECT content FROM zstd_dictionaries WHERE id = ?1",
+            [id],
             |row| row.get(0),
         )
+        .map_err(sql("reading a dictionary"))?;
+    decompress(&compressed, None, "dictionary")
+}
+
+/// The extracted record of a revision, read on any connection or inside a transaction (the
+/// search index reads records with it while it is being rebuilt by a migration).
+pub fn record_in(tx: &Connection, revision_id: i64) -> Result<Briefing> {
+    let (record, dictionary_id): (Vec<u8>, Option<i64>) = tx
+        .query_row(
+            "SELECT record, record_dictionary_id FROM revisions WHERE id = ?1",
+            [revision_id],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
         .map_err(sql("reading a revision"))?;
-    let json = decompress(&record, None, "record")?;
+    let dictionary = match dictionary_id {
+        Some(id) => Some(read_dictionary(tx, id)?),
+        None => None,
+    };
+    let json = decompress(&record, dictionary.as_deref(), "record")?;
     serde_json::from_slice(&json).map_err(|source| StoreError::Record {
         revision_id,
         source,
@@ -1275,6 +1383,53 @@ fn diff_article_events_in(
     }
     outcome.events.extend(added);
     Ok(())
+}
+
+/// Queues the alerts an ingested article causes, in its transaction: a first revision is a new
+/// briefing, a later one a revision (compared by the diff stage), a gone event a removal.
+fn alert_outbox_in(
+    tx: &Transaction<'_>,
+    fetch: &ArticleFetch<'_>,
+    outcome: &IngestOutcome,
+    alerts: &IngestAlerts,
+    config: &DiffConfig,
+) -> Result<usize> {
+    if !alerts.is_enabled() {
+        return Ok(0);
+    }
+    let document_id = outcome.document_id;
+    let now = fetch.log.at;
+    let mut queued = 0;
+    match (
+        fetch.briefing,
+        outcome.new_revision,
+        outcome.previous_revision,
+    ) {
+        (Some(briefing), Some(_), None) => {
+            queued += alerts.queue_in(tx, &BriefingEvent::New(briefing), document_id, None, now)?;
+        }
+        (Some(briefing), Some((_, new_seq)), Some((previous_id, previous_seq))) => {
+            let previous = record_in(tx, previous_id)?;
+            let change = diff::diff(&previous, briefing, config);
+            let event = BriefingEvent::Revised {
+                old: &previous,
+                new: briefing,
+                pairs: pairs_from_change(&change, &previous, briefing),
+            };
+            let seqs = Some((previous_seq as u32, new_seq as u32));
+            queued += alerts.queue_in(tx, &event, document_id, seqs, now)?;
+        }
+        _ => {}
+    }
+    // The diff stage rewrites a gone event as `gone` or `soft_gone` (the site's error page).
+    let taken_down = |kind: &str| kind == event_type::GONE || kind == EventKind::SoftGone.as_str();
+    if outcome.events.iter().any(|event| taken_down(event.kind)) {
+        if let Some((last_id, _)) = outcome.previous_revision {
+            let last = record_in(tx, last_id)?;
+            queued += alerts.queue_in(tx, &BriefingEvent::Gone(&last), document_id, None, now)?;
+        }
+    }
+    Ok(queued)
 }
 
 /// When a day's press conference is archived in both languages, the exchanges found in one only,
@@ -1458,7 +1613,7 @@ fn upsert_document(
 fn ingest_article_in(
     tx: &Transaction<'_>,
     fetch: &ArticleFetch<'_>,
-    dictionary: Option<&(i64, Vec<u8>)>,
+    content: Option<&Content>,
     gone_after: u32,
 ) -> Result<IngestOutcome> {
     let now = fetch.log.at;
@@ -1530,21 +1685,18 @@ fn ingest_article_in(
             .as_ref()
             .is_none_or(|(_, _, hash)| *hash != briefing.content_hash);
         if changed {
-            let raw_hash = store_raw(tx, raw, dictionary)?;
+            let content = content.expect("content is prepared for every Ok page with a record");
+            let raw_hash = store_raw(tx, raw, &content.raw_dictionary)?;
             let seq = previous.as_ref().map_or(1, |(_, seq, _)| seq + 1);
-            let json = serde_json::to_vec(briefing).map_err(|source| StoreError::Record {
-                revision_id: 0,
+            let record = compress_with(&content.record, &content.record_dictionary, RECORD_LEVEL)
+                .map_err(|source| StoreError::Compression {
+                what: "record",
                 source,
             })?;
-            let record = zstd::bulk::compress(&json, RECORD_LEVEL).map_err(|source| {
-                StoreError::Compression {
-                    what: "record",
-                    source,
-                }
-            })?;
             tx.execute(
-                "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
+                                        record, record_dictionary_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     document_id,
                     seq,
@@ -1553,7 +1705,8 @@ fn ingest_article_in(
                     raw_hash,
                     fetch.validators.etag,
                     fetch.validators.last_modified,
-                    record
+                    record,
+                    content.record_dictionary.id
                 ],
             )
             .map_err(sql("writing a revision"))?;
@@ -1657,11 +1810,7 @@ fn ingest_article_in(
     Ok(outcome)
 }
 
-fn store_raw(
-    tx: &Transaction<'_>,
-    raw: &[u8],
-    dictionary: Option<&(i64, Vec<u8>)>,
-) -> Result<String> {
+fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Result<String> {
     let hash = sha256_hex(raw);
     let exists: bool = tx
         .query_row(
@@ -1677,17 +1826,10 @@ fn store_raw(
         what: "raw page",
         source,
     };
-    let (dictionary_id, data) = match dictionary {
-        Some((id, bytes)) => {
-            let mut compressor =
-                zstd::bulk::Compressor::with_dictionary(RAW_LEVEL, bytes).map_err(error)?;
-            (Some(*id), compressor.compress(raw).map_err(error)?)
-        }
-        None => (None, zstd::bulk::compress(raw, RAW_LEVEL).map_err(error)?),
-    };
+    let data = compress_with(raw, dictionary, RAW_LEVEL).map_err(error)?;
     tx.execute(
         "INSERT INTO raw_blobs (sha256, size, dictionary_id, data) VALUES (?1, ?2, ?3, ?4)",
-        params![hash, raw.len() as i64, dictionary_id, data],
+        params![hash, raw.len() as i64, dictionary.id, data],
     )
     .map_err(sql("writing a raw page"))?;
     Ok(hash)
@@ -1709,8 +1851,8 @@ fn insert_exchanges(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing)
             revision_id,
             exchange.ordinal,
             exchange.asker,
-            joined_hash(&exchange.question),
-            joined_hash(&exchange.answer),
+            hash64(&exchange.question),
+            hash64(&exchange.answer),
             chars(&exchange.question),
             chars(&exchange.answer),
             exchange.after_conference,
@@ -2097,6 +2239,11 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |row| row.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+        let page_size: i64 = store
+            .connection()
+            .query_row("PRAGMA page_size", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(page_size, PAGE_SIZE);
         assert_eq!(store.integrity_check().unwrap(), "ok");
         assert_eq!(store.list_documents(None).unwrap().len(), 1);
     }

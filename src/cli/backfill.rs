@@ -19,21 +19,34 @@ pub struct BackfillArgs {
     /// Print the counts as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Queue (and deliver) alerts for what is archived; without it the archive fills silently.
+    #[arg(long)]
+    pub alerts: bool,
 }
 
 pub fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
-    let store = Global::open_store(&config)?;
-    let mut engine = Engine::new(config, store)?;
+    let mut store = Global::open_store(&config)?;
+    super::alerts::attach(&config, &mut store, args.alerts)?;
+    let mut engine = Engine::new(config.clone(), store)?;
     let report = super::runtime()?.block_on(engine.backfill(
         args.source.as_deref(),
         args.since,
         &SystemClock,
     ))?;
+    drop(engine);
+    let delivery = if args.alerts {
+        super::runtime()?.block_on(super::alerts::deliver_due(&config))?
+    } else {
+        None
+    };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", report.summary());
+        if let Some(delivery) = &delivery {
+            println!("{}", super::alerts::delivery_summary(delivery));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

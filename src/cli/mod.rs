@@ -9,10 +9,12 @@ use clap::{Parser, Subcommand};
 use briefwatch::config::Config;
 use briefwatch::store::Store;
 
+mod alerts;
 mod backfill;
 mod check_config;
 mod diff;
 mod extract;
+mod feeds;
 mod history;
 mod import;
 mod list;
@@ -72,8 +74,12 @@ pub enum Command {
     History(history::HistoryArgs),
     /// What changed between two revisions of a document.
     Diff(diff::DiffArgs),
+    /// Keyword alerts: test a rule on the archive, show the outbox, send a test message.
+    Alerts(alerts::AlertsArgs),
     /// One day's English and Chinese press conferences side by side, unpaired exchanges marked.
     Pair(pair::PairArgs),
+    /// Write every RSS feed from the archive as static files.
+    Feeds(feeds::FeedsArgs),
 }
 
 /// What every command that touches the archive needs.
@@ -156,5 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => history::run(&global, args),
         Command::Diff(args) => diff::run(&global, args),
         Command::Pair(args) => pair::run(&global, args),
+        Command::Alerts(args) => alerts::run(&global, args),
+        Command::Feeds(args) => feeds::run(&global, args),
     }
 }

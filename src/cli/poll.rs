@@ -1,4 +1,4 @@
-//! `briefwatch poll --once [--all]`: one cycle of every due fetch, then exit.
+//! `briefwatch poll --once [--all] [--alerts]`: one cycle of every due fetch, then the alerts due, then exit.
 
 use std::process::ExitCode;
 
@@ -17,6 +17,9 @@ pub struct PollArgs {
     /// Print the cycle's counts as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Queue alerts even when this cycle is the first fill of an empty archive.
+    #[arg(long)]
+    pub alerts: bool,
 }
 
 pub fn run(global: &Global, args: PollArgs) -> anyhow::Result<ExitCode> {
@@ -24,13 +27,22 @@ pub fn run(global: &Global, args: PollArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("`poll` runs one cycle: pass --once (the daemon is `briefwatch run`)");
     }
     let config = global.config()?;
-    let store = Global::open_store(&config)?;
-    let mut engine = Engine::new(config, store)?;
-    let report = super::runtime()?.block_on(engine.poll_cycle(&SystemClock, args.all));
+    let mut store = Global::open_store(&config)?;
+    // The first fill of an empty archive indexes silently rather than mailing every briefing.
+    let silent = !args.alerts && super::alerts::archive_is_empty(&store)?;
+    super::alerts::attach(&config, &mut store, !silent)?;
+    let mut engine = Engine::new(config.clone(), store)?;
+    let runtime = super::runtime()?;
+    let report = runtime.block_on(engine.poll_cycle(&SystemClock, args.all));
+    drop(engine);
+    let delivery = runtime.block_on(super::alerts::deliver_due(&config))?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         println!("{}", report.summary());
+        if let Some(delivery) = &delivery {
+            println!("{}", super::alerts::delivery_summary(delivery));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! Aligns the exchanges of two revisions by content: exact matches first, then the most similar
 //! pairs, then splits and merges by containment; the longest in-order run tells moved from in place.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -32,10 +33,20 @@ pub(crate) fn exchange_text(exchange: &Exchange) -> String {
     text
 }
 
-/// Word units of a text, lowercased: the material of similarity.
-pub(crate) fn units(text: &str) -> Vec<String> {
-    let canonical_text = canonical(text);
-    tokenize(&canonical_text)
+/// FNV-1a over the lowercased characters of a token: shingles are hashed by the thousand, and
+/// this needs neither an allocation nor SipHash's setup per token.
+fn unit_hash(token: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for c in token.chars().flat_map(char::to_lowercase) {
+        hash ^= c as u64;
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// Hashes of the word units (Latin words, Han characters) of canonical text.
+fn unit_hashes(canonical_text: &str) -> Vec<u64> {
+    tokenize(canonical_text)
         .into_iter()
         .filter(|token| {
             token
@@ -43,18 +54,18 @@ pub(crate) fn units(text: &str) -> Vec<String> {
                 .next()
                 .is_some_and(|c| c.is_alphanumeric() || is_cjk(c))
         })
-        .map(str::to_lowercase)
+        .map(unit_hash)
         .collect()
 }
 
-pub(crate) fn shingles_of(text: &str) -> Vec<u64> {
-    let units = units(text);
+pub(crate) fn shingles_of_canonical(canonical_text: &str) -> Vec<u64> {
+    let units = unit_hashes(canonical_text);
     let mut shingles: Vec<u64> = if units.len() < 2 {
-        units.iter().map(|unit| hash_of(unit.as_str())).collect()
+        units
     } else {
         units
             .windows(2)
-            .map(|pair| hash_of(&(pair[0].as_str(), pair[1].as_str())))
+            .map(|pair| pair[0].rotate_left(29) ^ pair[1].wrapping_mul(0x9E37_79B9_7F4A_7C15))
             .collect()
     };
     shingles.sort_unstable();
@@ -63,13 +74,13 @@ pub(crate) fn shingles_of(text: &str) -> Vec<u64> {
 }
 
 pub(crate) fn fingerprint(exchange: &Exchange) -> Fingerprint {
-    let text = exchange_text(exchange);
+    let canonical_text = canonical(&exchange_text(exchange));
     let asker = canonical(&exchange.asker);
-    let key = hash_of(&(&asker, canonical(&text)));
+    let key = hash_of(&(&asker, &canonical_text));
     Fingerprint {
         asker,
         key,
-        shingles: shingles_of(&text),
+        shingles: shingles_of_canonical(&canonical_text),
     }
 }
 
@@ -134,18 +145,40 @@ pub(crate) fn align(
     match_threshold: f64,
     containment_threshold: f64,
 ) -> Alignment {
-    let old_prints: Vec<Fingerprint> = old.iter().map(fingerprint).collect();
-    let new_prints: Vec<Fingerprint> = new.iter().map(fingerprint).collect();
+    // Fingerprints (canonical folding, shingles) cost most of a diff; most exchanges of a revision
+    // are untouched and matched by their raw text, so fingerprints are made only when asked for.
+    let old_cells: Vec<OnceCell<Fingerprint>> = old.iter().map(|_| OnceCell::new()).collect();
+    let new_cells: Vec<OnceCell<Fingerprint>> = new.iter().map(|_| OnceCell::new()).collect();
+    let old_print = |i: usize| old_cells[i].get_or_init(|| fingerprint(&old[i]));
+    let new_print = |i: usize| new_cells[i].get_or_init(|| fingerprint(&new[i]));
     let mut old_to_new: Vec<Option<usize>> = vec![None; old.len()];
     let mut new_to_old: Vec<Option<usize>> = vec![None; new.len()];
 
-    // Exact (canonical) matches, in order, so duplicates pair up first with first.
-    let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
-    for (index, print) in new_prints.iter().enumerate().rev() {
-        by_key.entry(print.key).or_default().push(index);
+    // Exact matches, raw then canonical, in order, so duplicates pair up first with first.
+    let raw_key =
+        |exchange: &Exchange| hash_of(&(&exchange.asker, &exchange.question, &exchange.answer));
+    let mut by_raw: HashMap<u64, Vec<usize>> = HashMap::new();
+    for (index, exchange) in new.iter().enumerate().rev() {
+        by_raw.entry(raw_key(exchange)).or_default().push(index);
     }
-    for (old_index, print) in old_prints.iter().enumerate() {
-        let Some(new_index) = by_key.get_mut(&print.key).and_then(Vec::pop) else {
+    for (old_index, exchange) in old.iter().enumerate() {
+        let Some(new_index) = by_raw.get_mut(&raw_key(exchange)).and_then(Vec::pop) else {
+            continue;
+        };
+        old_to_new[old_index] = Some(new_index);
+        new_to_old[new_index] = Some(old_index);
+    }
+    let mut by_key: HashMap<u64, Vec<usize>> = HashMap::new();
+    for index in (0..new.len()).rev() {
+        if new_to_old[index].is_none() {
+            by_key.entry(new_print(index).key).or_default().push(index);
+        }
+    }
+    for old_index in (0..old.len())
+        .filter(|&i| old_to_new[i].is_none())
+        .collect::<Vec<_>>()
+    {
+        let Some(new_index) = by_key.get_mut(&old_print(old_index).key).and_then(Vec::pop) else {
             continue;
         };
         old_to_new[old_index] = Some(new_index);
@@ -154,14 +187,16 @@ pub(crate) fn align(
 
     // The most similar remaining pairs, best first, nearest position breaking ties.
     let mut candidates: Vec<(f64, usize, usize, usize)> = Vec::new();
-    for (old_index, old_print) in old_prints.iter().enumerate() {
-        if old_to_new[old_index].is_some() {
-            continue;
-        }
-        for (new_index, new_print) in new_prints.iter().enumerate() {
-            if new_to_old[new_index].is_some() {
-                continue;
-            }
+    let unmatched_new = (0..new.len())
+        .filter(|&i| new_to_old[i].is_none())
+        .collect::<Vec<_>>();
+    for old_index in (0..old.len())
+        .filter(|&i| old_to_new[i].is_none())
+        .collect::<Vec<_>>()
+    {
+        let old_print = old_print(old_index);
+        for &new_index in &unmatched_new {
+            let new_print = new_print(new_index);
             let mut score = jaccard(&old_print.shingles, &new_print.shingles);
             if old_print.asker == new_print.asker {
                 score += 0.05;
@@ -185,12 +220,27 @@ pub(crate) fn align(
 
     // Splits: unmatched new exchanges that are mostly made of one old exchange.
     let mut parts_of_old: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (new_index, print) in new_prints.iter().enumerate() {
-        if new_to_old[new_index].is_some() || print.shingles.len() < MIN_PART_SHINGLES {
+    for new_index in (0..new.len())
+        .filter(|&i| new_to_old[i].is_none())
+        .collect::<Vec<_>>()
+    {
+        let print = new_print(new_index);
+        if print.shingles.len() < MIN_PART_SHINGLES {
             continue;
         }
-        if let Some(old_index) = best_container(&print.shingles, &old_prints, containment_threshold)
-        {
+        // A part sits next to the rest of its exchange: the old exchange matched by a neighbour,
+        // or one left unmatched.
+        let neighbours = [new_index.checked_sub(1), Some(new_index + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|n| new_to_old.get(n).copied().flatten());
+        let candidates = neighbours.chain((0..old.len()).filter(|&o| old_to_new[o].is_none()));
+        if let Some(old_index) = best_container(
+            &print.shingles,
+            candidates,
+            old_print,
+            containment_threshold,
+        ) {
             parts_of_old.entry(old_index).or_default().push(new_index);
         }
     }
@@ -206,11 +256,11 @@ pub(crate) fn align(
         }
         let sets: Vec<&[u64]> = parts
             .iter()
-            .map(|&i| new_prints[i].shingles.as_slice())
+            .map(|&i| new_print(i).shingles.as_slice())
             .collect();
-        let joined = jaccard(&old_prints[old_index].shingles, &union(&sets));
+        let joined = jaccard(&old_print(old_index).shingles, &union(&sets));
         let alone = previous.map_or(0.0, |n| {
-            jaccard(&old_prints[old_index].shingles, &new_prints[n].shingles)
+            jaccard(&old_print(old_index).shingles, &new_print(n).shingles)
         });
         if joined >= match_threshold && joined > alone {
             if let Some(n) = previous {
@@ -227,14 +277,25 @@ pub(crate) fn align(
 
     // Merges: unmatched old exchanges that are mostly found in one new exchange.
     let mut parts_of_new: HashMap<usize, Vec<usize>> = HashMap::new();
-    for (old_index, print) in old_prints.iter().enumerate() {
-        if old_to_new[old_index].is_some()
-            || in_group_old[old_index]
-            || print.shingles.len() < MIN_PART_SHINGLES
-        {
+    for old_index in 0..old.len() {
+        if old_to_new[old_index].is_some() || in_group_old[old_index] {
             continue;
         }
-        let container = best_container(&print.shingles, &new_prints, containment_threshold);
+        let print = old_print(old_index);
+        if print.shingles.len() < MIN_PART_SHINGLES {
+            continue;
+        }
+        let neighbours = [old_index.checked_sub(1), Some(old_index + 1)]
+            .into_iter()
+            .flatten()
+            .filter_map(|o| old_to_new.get(o).copied().flatten());
+        let candidates = neighbours.chain((0..new.len()).filter(|&n| new_to_old[n].is_none()));
+        let container = best_container(
+            &print.shingles,
+            candidates,
+            new_print,
+            containment_threshold,
+        );
         if let Some(new_index) = container.filter(|&n| !in_group_new[n]) {
             parts_of_new.entry(new_index).or_default().push(old_index);
         }
@@ -251,11 +312,11 @@ pub(crate) fn align(
         }
         let sets: Vec<&[u64]> = parts
             .iter()
-            .map(|&i| old_prints[i].shingles.as_slice())
+            .map(|&i| old_print(i).shingles.as_slice())
             .collect();
-        let joined = jaccard(&new_prints[new_index].shingles, &union(&sets));
+        let joined = jaccard(&new_print(new_index).shingles, &union(&sets));
         let alone = previous.map_or(0.0, |o| {
-            jaccard(&new_prints[new_index].shingles, &old_prints[o].shingles)
+            jaccard(&new_print(new_index).shingles, &old_print(o).shingles)
         });
         if joined >= match_threshold && joined > alone {
             if let Some(o) = previous {
@@ -291,11 +352,14 @@ pub(crate) fn align(
     alignment
 }
 
-fn best_container(part: &[u64], wholes: &[Fingerprint], threshold: f64) -> Option<usize> {
-    wholes
-        .iter()
-        .enumerate()
-        .map(|(index, whole)| (containment(part, &whole.shingles), index))
+fn best_container<'a>(
+    part: &[u64],
+    candidates: impl Iterator<Item = usize>,
+    whole: impl Fn(usize) -> &'a Fingerprint,
+    threshold: f64,
+) -> Option<usize> {
+    candidates
+        .map(|index| (containment(part, &whole(index).shingles), index))
         .filter(|(score, _)| *score >= threshold)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, index)| index)

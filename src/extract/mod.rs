@@ -34,9 +34,14 @@ pub fn normalize_cow(text: &str) -> Cow<'_, str> {
     let mut run_start: Option<usize> = None;
     // Copy runs of ordinary characters as slices; only white space and zero-width characters
     // need a decision.
+    let bytes = text.as_bytes();
     let mut index = 0;
-    while index < text.len() {
-        let (class, width) = char_class_at(text, index);
+    while index < bytes.len() {
+        let (class, width) = if may_be_special(bytes[index]) {
+            char_class_at(text, index)
+        } else {
+            (CharClass::Ordinary, 1)
+        };
         if class == CharClass::Ordinary {
             if run_start.is_none() {
                 if pending_space && !folded.is_empty() {
@@ -69,29 +74,35 @@ enum CharClass {
     Ordinary,
 }
 
-/// What the character starting at byte `index` is, and its width in bytes. Decides from the
-/// lead byte where it can: every non-ASCII white space or zero-width character starts with one
-/// of C2, E1, E2, E3 or EF, so CJK text is skipped three bytes at a time without decoding.
+/// Whether a byte can start a white space or zero-width character: ASCII white space, or one of
+/// the lead bytes C2, E1, E2, E3, EF that every non-ASCII one starts with. Continuation bytes
+/// (80–BF) never match, so text can be scanned byte by byte without decoding.
+#[inline(always)]
+fn may_be_special(byte: u8) -> bool {
+    matches!(byte, 0x09..=0x0D | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF)
+}
+
+/// What the character starting at byte `index` is, and its width in bytes.
+#[inline]
 fn char_class_at(text: &str, index: usize) -> (CharClass, usize) {
     let lead = text.as_bytes()[index];
-    match lead {
-        b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => (CharClass::Space, 1),
-        0x00..=0x7F => (CharClass::Ordinary, 1),
-        0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF => {
-            let c = text[index..].chars().next().unwrap_or(' ');
-            let class = if c.is_whitespace() {
-                CharClass::Space
-            } else if is_zero_width(c) {
-                CharClass::ZeroWidth
-            } else {
-                CharClass::Ordinary
-            };
-            (class, c.len_utf8())
-        }
-        0xF0..=0xFF => (CharClass::Ordinary, 4),
-        0xE0..=0xEF => (CharClass::Ordinary, 3),
-        _ => (CharClass::Ordinary, 2),
+    if lead.is_ascii() {
+        let class = if lead.is_ascii_whitespace() || lead == 0x0B {
+            CharClass::Space
+        } else {
+            CharClass::Ordinary
+        };
+        return (class, 1);
     }
+    let c = text[index..].chars().next().unwrap_or(' ');
+    let class = if c.is_whitespace() {
+        CharClass::Space
+    } else if is_zero_width(c) {
+        CharClass::ZeroWidth
+    } else {
+        CharClass::Ordinary
+    };
+    (class, c.len_utf8())
 }
 
 /// Already trimmed, single-spaced, free of zero-width characters and in NFC.
@@ -99,16 +110,22 @@ fn is_normalized(text: &str) -> bool {
     if text.starts_with(' ') || text.ends_with(' ') {
         return false;
     }
-    let mut previous_space = false;
+    let bytes = text.as_bytes();
     let mut index = 0;
-    while index < text.len() {
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if !may_be_special(byte) {
+            index += 1;
+            continue;
+        }
+        // A single ASCII space between two ordinary characters is what normalized text has.
+        if byte == b' ' && bytes.get(index + 1).is_none_or(|&next| next != b' ') {
+            index += 1;
+            continue;
+        }
         let (class, width) = char_class_at(text, index);
-        match class {
-            CharClass::Ordinary => previous_space = false,
-            CharClass::Space if text.as_bytes()[index] == b' ' && !previous_space => {
-                previous_space = true
-            }
-            _ => return false,
+        if class != CharClass::Ordinary {
+            return false;
         }
         index += width;
     }
@@ -134,10 +151,9 @@ fn is_nfc(text: &str) -> bool {
     let mut index = 0;
     while index < bytes.len() {
         match bytes[index] {
-            // ASCII, U+0080..U+02FF and U+4000..U+9FFF: nothing there decomposes or composes.
-            0x00..=0x7F => index += 1,
-            0xC2..=0xCB => index += 2,
-            0xE4..=0xE9 => index += 3,
+            // ASCII, continuation bytes, and the lead bytes of U+0080..U+02FF and
+            // U+4000..U+9FFF: nothing there decomposes or composes.
+            0x00..=0xBF | 0xC2..=0xCB | 0xE4..=0xE9 => index += 1,
             _ => {
                 let c = text[index..].chars().next().unwrap_or(' ');
                 if !plainly_composed(c) {

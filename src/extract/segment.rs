@@ -413,6 +413,47 @@ const ENGLISH_NON_OUTLETS: &[&str] = &[
     "Update",
     "Correction",
     "Link",
+    "First",
+    "Second",
+    "Third",
+    "Fourth",
+    "Fifth",
+    "Firstly",
+    "Secondly",
+    "Thirdly",
+    "Finally",
+    "Lastly",
+    "However",
+    "Moreover",
+    "Besides",
+    "Meanwhile",
+    "Therefore",
+    "Today",
+    "Yesterday",
+];
+
+/// Words of people's titles: "Premier Li Keqiang: …" inside an answer quotes a person; no
+/// outlet is called that.
+const PERSON_TITLES: &[&str] = &[
+    "President",
+    "Premier",
+    "Minister",
+    "Secretary",
+    "Ambassador",
+    "Chairman",
+    "Chairwoman",
+    "Chancellor",
+    "Councilor",
+    "Councillor",
+    "Director",
+    "Director-General",
+    "Spokesperson",
+    "Spokesman",
+    "Spokeswoman",
+    "Mr.",
+    "Ms.",
+    "Mrs.",
+    "Dr.",
 ];
 
 /// Small words an outlet name may have in lower case ("Voice of America", "Al Jazeera").
@@ -430,6 +471,9 @@ fn looks_like_english_outlet(label: &str) -> bool {
     }
     let words: Vec<&str> = label.split(' ').filter(|word| !word.is_empty()).collect();
     if words.is_empty() || words.len() > MAX_LABEL_WORDS {
+        return false;
+    }
+    if words.iter().any(|word| PERSON_TITLES.contains(word)) {
         return false;
     }
     if label.contains(['?', '!', ',', ';', '"', '“', '”', '…', '(', ')'])
@@ -471,6 +515,8 @@ mod tests {
                 "CCTV: What is your comment?",
                 "Zhao Lijian: He said: we are friends.",
                 "Note: this is from the statement.",
+                "Premier Li Keqiang: we will meet.",
+                "First: the talks went well.",
                 "Beijing Youth Daily: Second question?",
                 "It is long.",
                 "Zhao Lijian: Yes.",
@@ -485,7 +531,9 @@ mod tests {
             exchanges[0].answer,
             [
                 "He said: we are friends.",
-                "Note: this is from the statement."
+                "Note: this is from the statement.",
+                "Premier Li Keqiang: we will meet.",
+                "First: the talks went well."
             ]
         );
         assert_eq!(exchanges[1].asker, "Beijing Youth Daily");

@@ -71,15 +71,14 @@ pub fn rebuild(conn: &Connection) -> Result<u64, SearchError> {
     )
     .map_err(sql("clearing the search index"))?;
     let mut stmt = conn
-        .prepare("SELECT id, document_id, record FROM revisions ORDER BY id")
+        .prepare("SELECT id, document_id FROM revisions ORDER BY id")
         .map_err(sql("reading revisions to index"))?;
     let mut rows = stmt.query([]).map_err(sql("reading revisions to index"))?;
     let mut count = 0;
     while let Some(row) = rows.next().map_err(sql("reading revisions to index"))? {
         let revision_id: i64 = row.get(0).map_err(sql("reading revisions to index"))?;
         let document_id: i64 = row.get(1).map_err(sql("reading revisions to index"))?;
-        let record: Vec<u8> = row.get(2).map_err(sql("reading revisions to index"))?;
-        let briefing = decode_record(revision_id, &record)?;
+        let briefing = read_record(conn, revision_id)?;
         index_revision(conn, revision_id, document_id, &briefing)
             .map_err(sql("indexing a revision"))?;
         count += 1;
@@ -92,13 +91,9 @@ pub fn rebuild(conn: &Connection) -> Result<u64, SearchError> {
     Ok(count)
 }
 
-/// Reads a stored record (zstd-compressed JSON of the [`Briefing`]).
-pub fn decode_record(revision_id: i64, record: &[u8]) -> Result<Briefing, SearchError> {
-    let json = zstd::stream::decode_all(record).map_err(|error| SearchError::Record {
-        revision_id,
-        message: error.to_string(),
-    })?;
-    serde_json::from_slice(&json).map_err(|error| SearchError::Record {
+/// A revision's stored record, decoded by the archive (which owns its compression).
+pub fn read_record(conn: &Connection, revision_id: i64) -> Result<Briefing, SearchError> {
+    crate::store::record_in(conn, revision_id).map_err(|error| SearchError::Record {
         revision_id,
         message: error.to_string(),
     })
@@ -304,6 +299,16 @@ fn indexed_revisions(
     Ok(rows)
 }
 
+/// An exchange's content hash as comparable text, whichever type the archive stores it as.
+fn hash_text(value: rusqlite::types::Value) -> String {
+    match value {
+        rusqlite::types::Value::Integer(n) => n.to_string(),
+        rusqlite::types::Value::Text(text) => text,
+        rusqlite::types::Value::Blob(bytes) => hex::encode(bytes),
+        other => format!("{other:?}"),
+    }
+}
+
 /// The revision whose span holds `rowid`, if it passed the filters.
 fn revision_of(revisions: &[IndexedRevision], rowid: i64) -> Option<&IndexedRevision> {
     let after = revisions.partition_point(|r| r.first_rowid <= rowid);
@@ -355,7 +360,7 @@ pub fn search(
         if revision.latest_seq > 1 {
             let (question, answer): (String, String) = hashes
                 .query_row(params![revision.revision_id, ordinal], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
+                    Ok((hash_text(r.get(0)?), hash_text(r.get(1)?)))
                 })
                 .map_err(sql("reading exchange hashes"))?;
             match copies.get(&(revision.document_id, question.clone(), answer.clone())) {
@@ -406,12 +411,6 @@ pub fn clear_exchange_cache() {
     }
 }
 
-/// Only the exchanges of a stored record; the rest of the record is skipped, not built.
-#[derive(serde::Deserialize)]
-struct StoredExchanges {
-    exchanges: Vec<Exchange>,
-}
-
 fn revision_exchanges(
     conn: &Connection,
     revision_id: i64,
@@ -427,21 +426,7 @@ fn revision_exchanges(
     {
         return Ok(found);
     }
-    let record: Vec<u8> = conn
-        .prepare_cached("SELECT record FROM revisions WHERE id = ?1")
-        .and_then(|mut stmt| stmt.query_row([revision_id], |r| r.get(0)))
-        .map_err(sql("reading a revision"))?;
-    let json =
-        zstd::stream::decode_all(record.as_slice()).map_err(|error| SearchError::Record {
-            revision_id,
-            message: error.to_string(),
-        })?;
-    let stored: StoredExchanges =
-        serde_json::from_slice(&json).map_err(|error| SearchError::Record {
-            revision_id,
-            message: error.to_string(),
-        })?;
-    let exchanges = Arc::new(stored.exchanges);
+    let exchanges = Arc::new(read_record(conn, revision_id)?.exchanges);
     if let Ok(mut guard) = EXCHANGE_CACHE.lock() {
         let cache = guard.get_or_insert_with(ExchangeCache::default);
         if cache
@@ -757,7 +742,8 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
             "CREATE TABLE documents (id INTEGER PRIMARY KEY, lang TEXT, briefing_date TEXT, title TEXT);
-             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB, content_hash TEXT);
+             CREATE TABLE zstd_dictionaries (id INTEGER PRIMARY KEY, content BLOB);
+             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB, content_hash TEXT, record_dictionary_id INTEGER);
              CREATE TABLE exchanges (revision_id INTEGER, ordinal INTEGER, question_hash TEXT, answer_hash TEXT);",
         )
         .unwrap();
@@ -812,7 +798,7 @@ mod tests {
             )
             .unwrap();
             conn.execute(
-                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2, ?3)",
+                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2, ?3, NULL)",
                 params![id, record, doc.content_hash],
             )
             .unwrap();

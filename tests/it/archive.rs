@@ -468,3 +468,49 @@ fn whole_corpus_backfill_then_an_unchanged_cycle() {
     assert_eq!(snapshot(&store), before);
     assert_eq!(events(&store), events_before);
 }
+
+#[test]
+fn backfill_since_skips_older_listed_items() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    let out = report(&env.briefwatch(&[
+        "backfill",
+        "--source",
+        "mfa-zh",
+        "--since",
+        "2020-07-02",
+        "--json",
+    ]));
+    // The Chinese fixture lists 3 July, 2 July and 30 June.
+    assert_eq!(out["new_revisions"], 2, "{out}");
+    let listed = json_lines(&env.briefwatch(&["list", "--json", "--source", "mfa-zh"]));
+    assert_eq!(listed.iter().filter(|d| d["revisions"] == 1).count(), 2);
+    assert!(
+        !env.briefwatch_output(&["backfill", "--source", "nope"])
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn unreachable_robots_txt_holds_every_request_to_the_host() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    site.fault("/robots.txt", Fault::Status(503), 1);
+    let held = report(&env.briefwatch(&["poll", "--once", "--json"]));
+    assert_eq!(
+        (held["listings"].as_u64(), held["articles"].as_u64()),
+        (Some(0), Some(0)),
+        "{held}"
+    );
+    assert!(site.seen().iter().all(|s| s.path == "/robots.txt"));
+    // The failed answer is kept only `backoff_max` (100 ms here); then robots.txt is read again.
+    std::thread::sleep(Duration::from_millis(200));
+    let cycle = report(&env.briefwatch(&["poll", "--once", "--json"]));
+    assert_eq!(cycle["listings"], 2, "{cycle}");
+    assert_eq!(cycle["new_revisions"], 6, "{cycle}");
+    // A good answer is trusted for a day: the next cycle does not ask again.
+    site.clear_seen();
+    env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(site.seen().iter().all(|s| s.path != "/robots.txt"));
+}

@@ -290,6 +290,78 @@ fn current_layout_page_and_listing() {
     assert_eq!(listing.items[0].date.unwrap().to_string(), "2024-01-29");
 }
 
+/// The 2021–23 and current Chinese layouts are only reported (no saved page): markup built from
+/// the selectors public scrapers use.
+#[test]
+fn reported_chinese_layouts() {
+    let profile = Profile::builtin("mfa-zh").unwrap();
+    let era_2022 = r#"<html><head><title>2022年2月16日外交部发言人汪文斌主持例行记者会_中华人民共和国外交部</title></head><body>
+        <div class="news-title"><h1>2022年2月16日外交部发言人汪文斌主持例行记者会</h1><p class="time">2022-02-16 20:05</p></div>
+        <div class="news-main"><p>　　总台央视记者：有何评论？</p><p>　　汪文斌：中方欢迎。</p><p>　　法新社记者：他说：“会谈很好。”你是否同意？</p><p>　　汪文斌：我同意。</p></div>
+        <div class="related"><a href="x">相关新闻</a></div></body></html>"#;
+    let url =
+        "https://www.fmprc.gov.cn/web/fyrbt_673021/jzhsl_673025/202405/t20240530_11347225.shtml";
+    let briefing = profile.parse_article(era_2022, url).unwrap();
+    assert_eq!(
+        briefing.title,
+        "2022年2月16日外交部发言人汪文斌主持例行记者会"
+    );
+    assert_eq!(
+        briefing.date.unwrap().to_string(),
+        "2022-02-16",
+        "from the title, not the 2024 path"
+    );
+    assert_eq!(
+        briefing.published_at.unwrap().to_rfc3339(),
+        "2022-02-16T20:05:00+08:00"
+    );
+    assert_eq!(briefing.spokesperson.as_deref(), Some("汪文斌"));
+    assert_eq!(briefing.exchanges.len(), 2);
+    assert_eq!(briefing.exchanges[1].asker, "法新社记者");
+    assert_eq!(
+        briefing.exchanges[1].question,
+        ["他说：“会谈很好。”你是否同意？"]
+    );
+
+    let current = r#"<html><body><h1 id="News_Body_Title">2024年1月29日外交部发言人汪文斌主持例行记者会</h1>
+        <div class="time"><span>来源：外交部</span><span>2024-01-29 21:19</span></div>
+        <div id="News_Body_Txt_A"><p>彭博社记者：有何回应？</p><p>汪文斌：我们不评论。</p></div></body></html>"#;
+    let briefing = profile.parse_article(current, url).unwrap();
+    assert_eq!(
+        briefing.published_at.unwrap().to_rfc3339(),
+        "2024-01-29T21:19:00+08:00"
+    );
+    assert_eq!(briefing.exchanges[0].answer, ["我们不评论。"]);
+
+    let listing_2022 = r#"<div class="newsBd"><ul><li><a href="./202202/t20220216_10642608.shtml">2022年2月16日外交部发言人汪文斌主持例行记者会</a><span>2022-02-16</span></li></ul></div>
+        <script>createPageHTML(143, 0, "index", "shtml");</script>"#;
+    let listing = profile
+        .parse_listing(
+            listing_2022,
+            "https://www.mfa.gov.cn/web/wjdt_674879/fyrbt_674889/",
+        )
+        .unwrap();
+    assert_eq!(listing.page_count, Some(143));
+    assert_eq!(
+        listing.items[0].url,
+        "https://www.mfa.gov.cn/web/wjdt_674879/fyrbt_674889/202202/t20220216_10642608.shtml"
+    );
+    assert_eq!(listing.items[0].date.unwrap().to_string(), "2022-02-16");
+
+    let listing_current = r#"<ul class="list1"><li><a href="./202401/t20240129_11234765.shtml">2024年1月29日外交部发言人汪文斌主持例行记者会</a> (2024-01-29)</li></ul>"#;
+    let listing = profile
+        .parse_listing(
+            listing_current,
+            "https://www.mfa.gov.cn/web/wjdt_674879/fyrbt_674889/index_1.shtml",
+        )
+        .unwrap();
+    assert_eq!(
+        listing.items[0].url,
+        "https://www.mfa.gov.cn/web/wjdt_674879/fyrbt_674889/202401/t20240129_11234765.shtml"
+    );
+    assert_eq!(listing.page_count, None);
+}
+
 #[test]
 fn listings_of_2020() {
     let english = fixture("en-2020/default.shtml");

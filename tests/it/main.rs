@@ -1,9 +1,13 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
+mod alert;
 mod archive;
 mod browser;
 mod diff;
 mod extract;
+mod feed;
 mod fetch;
+mod serve;
+mod smtp_server;
 mod support;
 mod web;

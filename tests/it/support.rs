@@ -435,9 +435,9 @@ impl TestEnv {
 
     /// The real binary with `--config` and `--state` of this environment.
     pub fn command(&self) -> Command {
-        // `option_env!`: this file is also built into `examples/corpus_server.rs`, which has no binary path.
-        let binary = option_env!("CARGO_BIN_EXE_briefwatch")
-            .expect("the briefwatch binary is built for integration tests");
+        // `option_env!`: this file is also built into `examples/corpus_server.rs`, which has no
+        // binary path and never runs commands.
+        let binary = option_env!("CARGO_BIN_EXE_briefwatch").unwrap_or("briefwatch");
         let mut command = Command::new(binary);
         command
             .arg("--config")
@@ -485,7 +485,8 @@ pub fn assert_success(output: &Output, args: &[&str]) {
     );
 }
 
-/// A config for `site`: both 2020 listings, no pacing, 2 s timeout, millisecond backoff.
+/// A config for `site`: both 2020 listings, no pacing, 2 s timeout, millisecond backoff, the HTTP
+/// server on any free port.
 /// `extra` is appended (more sections, or overrides of sections not written here).
 pub fn test_config(site: &SiteServer, extra: &str) -> String {
     format!(
@@ -510,7 +511,11 @@ name = "mfa-zh"
 profile = "mfa-zh"
 listing_url = "{zh}"
 lang = "zh"
-{extra}"#,
+{extra}
+[http]
+# Any free port: tests run in parallel, and a fixed port may be taken.
+listen = "127.0.0.1:0"
+"#,
         en = site.url(EN_LISTING),
         zh = site.url(ZH_LISTING),
     )

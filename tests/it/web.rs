@@ -505,15 +505,11 @@ fn whole_corpus_search_matches_a_scan_and_the_index_stays_small() {
     let store = env.store();
     let conn = store.connection();
     let mut texts: Vec<String> = Vec::new();
-    let mut stmt = conn.prepare("SELECT id, record FROM revisions").unwrap();
-    let rows = stmt
-        .query_map([], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
-        })
-        .unwrap();
+    let mut stmt = conn.prepare("SELECT id FROM revisions").unwrap();
+    let rows = stmt.query_map([], |row| row.get::<_, i64>(0)).unwrap();
     for row in rows {
-        let (id, record) = row.unwrap();
-        let briefing = briefwatch::web::search::decode_record(id, &record).unwrap();
+        let id = row.unwrap();
+        let briefing = store.revision_by_id(id).unwrap().unwrap().briefing;
         for exchange in briefing.exchanges {
             texts.push(format!(
                 "{}\n{}",
@@ -572,4 +568,67 @@ fn whole_corpus_search_matches_a_scan_and_the_index_stays_small() {
         "the index adds {:.1} % to the database",
         share * 100.0
     );
+}
+
+/// `briefwatch run` serves the pages beside the feeds, from the archive it keeps filling.
+#[test]
+fn the_daemon_serves_the_pages_beside_the_feeds() {
+    let site = SiteServer::start(fixture_site());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = crate::support::test_config(&site, "\n[schedule]\ntick = \"200ms\"\n").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let public = tempfile::tempdir().unwrap();
+    let env = TestEnv::with_config(&format!(
+        "{config}\n[feeds]\nout_dir = \"{}\"\n",
+        public.path().join("feeds").display()
+    ));
+    let child = env
+        .command()
+        .arg("run")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    let mut found = false;
+    while started.elapsed() < std::time::Duration::from_secs(30) && !found {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        found = runtime.block_on(async {
+            let Ok(response) =
+                reqwest::get(format!("{base}/search?q=%E7%AB%B9%E5%86%85%E4%BA%AE")).await
+            else {
+                return false;
+            };
+            response.status() == 200
+                && response
+                    .text()
+                    .await
+                    .unwrap_or_default()
+                    .contains("1 exchange match")
+        });
+    }
+    let (status, index) = reqwest_blocking_get(&format!("{base}/"));
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let output = child.wait_with_output().unwrap();
+    let exit = output.status;
+    assert!(
+        found,
+        "the daemon's search found the Chinese phrase once it was archived: {}\n{index}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(status, 200);
+    assert!(index.contains("<li class=\"briefing\""));
+    assert!(exit.success(), "{exit:?}");
 }

@@ -1,1 +1,0 @@
-//! Keyword rules, matching, alert mail composition and the outbox sender.

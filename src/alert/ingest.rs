@@ -1,0 +1,154 @@
+//! The archive's side of alerts: what the ingest transaction calls to queue alerts for what it
+//! just stored, and the diff stage's exchange changes turned into alert pairs.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use tokio::sync::Notify;
+
+use super::AlertError;
+use super::outbox;
+use super::plan::{BriefingEvent, ExchangePair, RenderedDiff, link_archive, plan_alerts};
+use super::rule::RuleSet;
+use crate::diff::{
+    Change, ExchangeChange, Significance, render_exchange_html, render_exchange_text,
+};
+use crate::model::{Briefing, Exchange};
+
+/// What the store needs to queue alerts while ingesting.
+#[derive(Clone)]
+pub struct IngestAlerts {
+    pub rules: Arc<RuleSet>,
+    /// Domain of the Message-IDs minted when alerts are queued (that of the `From` address).
+    pub message_id_domain: String,
+    /// Off while a first backfill or an import indexes the archive silently.
+    pub enabled: Arc<AtomicBool>,
+    /// Notified after a commit that queued alerts, so that the sender does not wait for its timer.
+    pub wake: Arc<Notify>,
+}
+
+impl IngestAlerts {
+    pub fn new(rules: RuleSet, message_id_domain: String, enabled: bool) -> IngestAlerts {
+        IngestAlerts {
+            rules: Arc::new(rules),
+            message_id_domain,
+            enabled: Arc::new(AtomicBool::new(enabled)),
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Ordering::SeqCst)
+    }
+
+    pub fn set_enabled(&self, enabled: bool) {
+        self.enabled.store(enabled, Ordering::SeqCst);
+    }
+
+    /// Plans and queues the alerts of one event, inside the caller's transaction. Returns how many
+    /// outbox rows were written or extended; nothing when alerts are switched off.
+    pub fn queue_in(
+        &self,
+        conn: &Connection,
+        event: &BriefingEvent,
+        document_id: i64,
+        revisions: Option<(u32, u32)>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, AlertError> {
+        if !self.is_enabled() || self.rules.is_empty() {
+            return Ok(0);
+        }
+        let mut pending = plan_alerts(&self.rules, event);
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        link_archive(&mut pending, document_id, revisions);
+        let ids = outbox::enqueue(conn, &pending, now, &self.message_id_domain)?;
+        tracing::info!(
+            event = "alerts_queued",
+            count = ids.len(),
+            document_id,
+            "alerts queued"
+        );
+        Ok(ids.len())
+    }
+}
+
+/// The diff stage's alignment as alert pairs: unchanged exchanges are left out, split and merged
+/// ones are compared as joined text, and each pair carries the diff's own renders and verdict.
+pub fn pairs_from_change(change: &Change, old: &Briefing, new: &Briefing) -> Vec<ExchangePair> {
+    let find = |briefing: &Briefing, ordinal: u32| {
+        briefing
+            .exchanges
+            .iter()
+            .find(|exchange| exchange.ordinal == ordinal)
+            .cloned()
+    };
+    let joined = |briefing: &Briefing, ordinals: &[u32]| {
+        let parts: Vec<Exchange> = ordinals.iter().filter_map(|&o| find(briefing, o)).collect();
+        let mut iter = parts.into_iter();
+        let mut first = iter.next()?;
+        for next in iter {
+            first.question.extend(next.question);
+            first.answer.extend(next.answer);
+        }
+        Some(first)
+    };
+    let rendered = |entry: &ExchangeChange| {
+        Some(RenderedDiff {
+            text: render_exchange_text(entry),
+            html: render_exchange_html(entry),
+        })
+    };
+    let cosmetic = |significance: Significance| significance <= Significance::Cosmetic;
+    let mut pairs = Vec::new();
+    for entry in &change.exchanges {
+        let pair = match entry {
+            ExchangeChange::Unchanged { .. } => continue,
+            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => ExchangePair {
+                old: find(old, edit.old),
+                new: find(new, edit.new),
+                diff: rendered(entry),
+                cosmetic: cosmetic(edit.significance),
+            },
+            ExchangeChange::Added { exchange, .. } => ExchangePair {
+                old: None,
+                new: Some(exchange.clone()),
+                diff: None,
+                cosmetic: false,
+            },
+            ExchangeChange::Removed { exchange, .. } => ExchangePair {
+                old: Some(exchange.clone()),
+                new: None,
+                diff: None,
+                cosmetic: false,
+            },
+            ExchangeChange::Split {
+                old: before,
+                new: after,
+                significance,
+                ..
+            } => ExchangePair {
+                old: find(old, *before),
+                new: joined(new, after),
+                diff: rendered(entry),
+                cosmetic: cosmetic(*significance),
+            },
+            ExchangeChange::Merged {
+                old: before,
+                new: after,
+                significance,
+                ..
+            } => ExchangePair {
+                old: joined(old, before),
+                new: find(new, *after),
+                diff: rendered(entry),
+                cosmetic: cosmetic(*significance),
+            },
+        };
+        pairs.push(pair);
+    }
+    pairs
+}

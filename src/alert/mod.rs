@@ -1,0 +1,60 @@
+//! Keyword rules, matching, alert mail composition and the outbox sender.
+//!
+//! The pieces, in the order an alert flows through them:
+//! - [`rule`]: `[[alert]]` config, compiled once into a [`RuleSet`]; pure matching with spans.
+//! - [`plan`]: which rules fire for a new, revised or removed briefing; groups matches per recipient.
+//! - [`ingest`]: what the archive's ingest transaction calls; the diff's changes as alert pairs.
+//! - [`outbox`]: the SQLite `outbox` table; alerts are queued in the transaction that stored their cause.
+//! - [`compose`]: one alert row to a multipart `lettre::Message` (pure).
+//! - [`sender`]: the `[smtp]` config, credentials, and the task that delivers due rows with retries.
+
+pub mod compose;
+pub mod ingest;
+pub mod outbox;
+pub mod plan;
+pub mod rule;
+pub mod sender;
+
+pub use compose::{ComposeSettings, compose, compose_test};
+pub use ingest::{IngestAlerts, pairs_from_change};
+pub use outbox::{OutboxRow, OutboxState};
+pub use plan::{
+    Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Delivery, ExchangePair,
+    ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
+};
+pub use rule::{AlertRule, Match, Mode, Part, Rule, RuleSet, Scope, Span, Trigger};
+pub use sender::{DeliveryReport, Security, Sender, SmtpConfig};
+
+/// Everything that can go wrong in the alert stage.
+#[derive(Debug, thiserror::Error)]
+pub enum AlertError {
+    #[error("alert rule {rule:?}: invalid term {term:?}: {reason}")]
+    InvalidTerm {
+        rule: String,
+        term: String,
+        reason: String,
+    },
+    #[error("alert rule {rule:?}: {reason}")]
+    InvalidRule { rule: String, reason: String },
+    #[error("[smtp]: {reason}")]
+    InvalidSmtp { reason: String },
+    #[error("reading the SMTP password from {path}: {source}")]
+    Credentials {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("composing message {message_id}: {reason}")]
+    Compose { message_id: String, reason: String },
+    #[error("outbox {operation}: {source}")]
+    Outbox {
+        operation: &'static str,
+        source: rusqlite::Error,
+    },
+    #[error("SMTP delivery to {recipient}: {source}")]
+    Smtp {
+        recipient: String,
+        source: lettre::transport::smtp::Error,
+    },
+    #[error("outbox row {id} holds an unreadable alert: {source}")]
+    OutboxRecord { id: i64, source: serde_json::Error },
+}

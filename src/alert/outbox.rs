@@ -1,0 +1,505 @@
+//! The `outbox` table: alerts queued in the transaction that stored their cause, and the state
+//! machine the sender drives (`queued` → `sending` → `sent`, or back to `queued` with a later
+//! `due_at`, or `dead`; `merged` when folded into a rate-capped digest).
+//!
+//! Every function takes a `&Connection`, so the archive can call [`enqueue`] with its open ingest
+//! transaction (a `Transaction` derefs to a `Connection`) and the sender can use its own connection.
+
+use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
+use rand::Rng;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::AlertError;
+use super::plan::{Alert, Delivery, PendingAlert};
+
+/// The schema, as one migration for the archive's ordered migration list.
+pub const MIGRATION: &str = "
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    message_id TEXT NOT NULL UNIQUE,
+    recipient TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'dead', 'merged')),
+    -- digest rows collect alerts until due_at: '<window seconds>:<window start>' or 'overflow'
+    digest_key TEXT,
+    alert TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    sent_at TEXT,
+    server_reply TEXT,
+    merged_into INTEGER REFERENCES outbox(id)
+);
+CREATE INDEX outbox_due ON outbox(state, due_at);
+CREATE INDEX outbox_recipient_sent ON outbox(recipient, sent_at);
+";
+
+/// Where a row is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxState {
+    Queued,
+    Sending,
+    Sent,
+    Dead,
+    Merged,
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Queued => "queued",
+            OutboxState::Sending => "sending",
+            OutboxState::Sent => "sent",
+            OutboxState::Dead => "dead",
+            OutboxState::Merged => "merged",
+        }
+    }
+
+    fn parse(text: &str) -> Option<OutboxState> {
+        [
+            OutboxState::Queued,
+            OutboxState::Sending,
+            OutboxState::Sent,
+            OutboxState::Dead,
+            OutboxState::Merged,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == text)
+    }
+}
+
+/// One row of the outbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub message_id: String,
+    pub recipient: String,
+    pub state: OutboxState,
+    pub digest_key: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub server_reply: Option<String>,
+    pub merged_into: Option<i64>,
+    pub alert: Alert,
+}
+
+const OVERFLOW_KEY: &str = "overflow";
+const COLUMNS: &str = "id, message_id, recipient, state, digest_key, created_at, due_at, attempts, \
+                       last_error, sent_at, server_reply, merged_into, alert";
+
+/// Fixed-width UTC text, so that SQL string comparison orders timestamps.
+fn timestamp(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.3fZ")
+        .ok()
+        .map(|naive| naive.and_utc())
+}
+
+fn sql(operation: &'static str) -> impl FnOnce(rusqlite::Error) -> AlertError {
+    move |source| AlertError::Outbox { operation, source }
+}
+
+/// A fresh Message-ID: time plus 64 random bits, under the sender's domain.
+pub fn new_message_id(now: DateTime<Utc>, domain: &str) -> String {
+    let random: u64 = rand::thread_rng().r#gen();
+    format!("<{}.{random:016x}@{domain}>", now.timestamp_millis())
+}
+
+/// Queues the planned alerts; call it inside the transaction that stores the revision they are
+/// about. Digest alerts join the recipient's open digest for the same window.
+pub fn enqueue(
+    conn: &Connection,
+    pending: &[PendingAlert],
+    now: DateTime<Utc>,
+    message_id_domain: &str,
+) -> Result<Vec<i64>, AlertError> {
+    let mut ids = Vec::with_capacity(pending.len());
+    for alert in pending {
+        let id = match alert.delivery {
+            Delivery::Immediate => insert(
+                conn,
+                &Alert {
+                    message_id: new_message_id(now, message_id_domain),
+                    recipient: alert.recipient.clone(),
+                    queued_at: now,
+                    window: None,
+                    briefings: vec![alert.content.clone()],
+                },
+                None,
+                now,
+            )?,
+            Delivery::Digest { window } => {
+                let seconds = window.as_secs().max(60) as i64;
+                let start_secs = now.timestamp().div_euclid(seconds) * seconds;
+                let start = DateTime::from_timestamp(start_secs, 0).unwrap_or(now);
+                let end = start + ChronoDuration::seconds(seconds);
+                let key = format!("{seconds}:{}", timestamp(start));
+                let open = conn
+                    .query_row(
+                        &format!(
+                            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND recipient = ?1 AND digest_key = ?2"
+                        ),
+                        params![alert.recipient, key],
+                        read_row,
+                    )
+                    .optional()
+                    .map_err(sql("find open digest"))?;
+                match open {
+                    Some(row) => {
+                        let mut row = row?;
+                        row.alert.briefings.push(alert.content.clone());
+                        store_alert(conn, row.id, &row.alert)?;
+                        row.id
+                    }
+                    None => insert(
+                        conn,
+                        &Alert {
+                            message_id: new_message_id(now, message_id_domain),
+                            recipient: alert.recipient.clone(),
+                            queued_at: now,
+                            window: Some((start, end)),
+                            briefings: vec![alert.content.clone()],
+                        },
+                        Some((&key, end)),
+                        now,
+                    )?,
+                }
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn insert(
+    conn: &Connection,
+    alert: &Alert,
+    digest: Option<(&str, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Result<i64, AlertError> {
+    let json = serde_json::to_string(alert).expect("alerts serialize");
+    let due_at = digest.map_or(now, |(_, due)| due);
+    conn.execute(
+        "INSERT INTO outbox (message_id, recipient, state, digest_key, alert, created_at, due_at)
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
+        params![
+            alert.message_id,
+            alert.recipient,
+            digest.map(|(key, _)| key),
+            json,
+            timestamp(now),
+            timestamp(due_at)
+        ],
+    )
+    .map_err(sql("insert"))?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn store_alert(conn: &Connection, id: i64, alert: &Alert) -> Result<(), AlertError> {
+    let json = serde_json::to_string(alert).expect("alerts serialize");
+    conn.execute(
+        "UPDATE outbox SET alert = ?1 WHERE id = ?2",
+        params![json, id],
+    )
+    .map_err(sql("update alert"))?;
+    Ok(())
+}
+
+fn read_row(row: &Row) -> rusqlite::Result<Result<OutboxRow, AlertError>> {
+    let id: i64 = row.get(0)?;
+    let state: String = row.get(3)?;
+    let time = |index: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
+        Ok(row
+            .get::<_, Option<String>>(index)?
+            .as_deref()
+            .and_then(parse_timestamp))
+    };
+    let alert_json: String = row.get(12)?;
+    let alert = match serde_json::from_str::<Alert>(&alert_json) {
+        Ok(alert) => alert,
+        Err(source) => return Ok(Err(AlertError::OutboxRecord { id, source })),
+    };
+    Ok(Ok(OutboxRow {
+        id,
+        message_id: row.get(1)?,
+        recipient: row.get(2)?,
+        state: OutboxState::parse(&state).unwrap_or(OutboxState::Dead),
+        digest_key: row.get(4)?,
+        created_at: time(5)?.unwrap_or_default(),
+        due_at: time(6)?.unwrap_or_default(),
+        attempts: row.get(7)?,
+        last_error: row.get(8)?,
+        sent_at: time(9)?,
+        server_reply: row.get(10)?,
+        merged_into: row.get(11)?,
+        alert,
+    }))
+}
+
+fn query_rows(
+    conn: &Connection,
+    operation: &'static str,
+    query: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<OutboxRow>, AlertError> {
+    let mut statement = conn.prepare(query).map_err(sql(operation))?;
+    let rows = statement
+        .query_map(params, read_row)
+        .map_err(sql(operation))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql(operation))?;
+    rows.into_iter().collect()
+}
+
+/// Queued rows whose time has come, oldest first.
+pub fn due(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, AlertError> {
+    query_rows(
+        conn,
+        "list due",
+        &format!(
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
+        ),
+        params![timestamp(now), limit as i64],
+    )
+}
+
+/// When the next queued row falls due, if any.
+pub fn next_due_at(conn: &Connection) -> Result<Option<DateTime<Utc>>, AlertError> {
+    let next: Option<String> = conn
+        .query_row(
+            "SELECT MIN(due_at) FROM outbox WHERE state = 'queued'",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sql("next due"))?;
+    Ok(next.as_deref().and_then(parse_timestamp))
+}
+
+/// Every row, newest first, optionally only those in one state.
+pub fn list(
+    conn: &Connection,
+    state: Option<OutboxState>,
+    limit: usize,
+) -> Result<Vec<OutboxRow>, AlertError> {
+    query_rows(
+        conn,
+        "list",
+        &format!(
+            "SELECT {COLUMNS} FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
+        ),
+        params![state.map(OutboxState::as_str), limit as i64],
+    )
+}
+
+/// Number of rows in each state.
+pub fn counts(conn: &Connection) -> Result<Vec<(OutboxState, u64)>, AlertError> {
+    let mut statement = conn
+        .prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
+        .map_err(sql("count"))?;
+    let rows = statement
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
+        })
+        .map_err(sql("count"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql("count"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(state, count)| Some((OutboxState::parse(&state)?, count)))
+        .collect())
+}
+
+/// Moves a queued row to `sending`; false if someone else already moved it.
+pub fn claim(conn: &Connection, id: i64) -> Result<bool, AlertError> {
+    let changed = conn
+        .execute(
+            "UPDATE outbox SET state = 'sending' WHERE id = ?1 AND state = 'queued'",
+            params![id],
+        )
+        .map_err(sql("claim"))?;
+    Ok(changed == 1)
+}
+
+/// The server accepted the message.
+pub fn mark_sent(
+    conn: &Connection,
+    id: i64,
+    now: DateTime<Utc>,
+    reply: &str,
+) -> Result<(), AlertError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'sent', sent_at = ?2, server_reply = ?3, attempts = attempts + 1, last_error = NULL
+         WHERE id = ?1",
+        params![id, timestamp(now), reply],
+    )
+    .map_err(sql("mark sent"))?;
+    Ok(())
+}
+
+/// A transient failure: count the attempt and try again at `due_at`.
+pub fn mark_retry(
+    conn: &Connection,
+    id: i64,
+    due_at: DateTime<Utc>,
+    error: &str,
+) -> Result<(), AlertError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'queued', attempts = attempts + 1, due_at = ?2, last_error = ?3 WHERE id = ?1",
+        params![id, timestamp(due_at), error],
+    )
+    .map_err(sql("mark retry"))?;
+    Ok(())
+}
+
+/// A permanent failure or exhausted retries: keep the row and the server's reply for `alerts outbox`.
+pub fn mark_dead(conn: &Connection, id: i64, error: &str) -> Result<(), AlertError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+        params![id, error],
+    )
+    .map_err(sql("mark dead"))?;
+    Ok(())
+}
+
+/// Rows left in `sending` by a process that died mid-delivery go back to the queue. The server
+/// may have accepted one of them already; resending it keeps its Message-ID.
+pub fn requeue_interrupted(conn: &Connection) -> Result<usize, AlertError> {
+    conn.execute(
+        "UPDATE outbox SET state = 'queued' WHERE state = 'sending'",
+        [],
+    )
+    .map_err(sql("requeue interrupted"))
+}
+
+/// Messages accepted for a recipient since `since`, and the oldest of their send times.
+pub fn sent_since(
+    conn: &Connection,
+    recipient: &str,
+    since: DateTime<Utc>,
+) -> Result<(u32, Option<DateTime<Utc>>), AlertError> {
+    let (count, oldest): (u32, Option<String>) = conn
+        .query_row(
+            "SELECT COUNT(*), MIN(sent_at) FROM outbox WHERE recipient = ?1 AND state = 'sent' AND sent_at > ?2",
+            params![recipient, timestamp(since)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(sql("count sent"))?;
+    Ok((count, oldest.as_deref().and_then(parse_timestamp)))
+}
+
+/// Folds a queued row over the recipient's hourly cap into the recipient's overflow digest, due
+/// when the cap allows another message. Returns the id of the digest row.
+pub fn defer_to_overflow(
+    conn: &Connection,
+    row: &OutboxRow,
+    due_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    message_id_domain: &str,
+) -> Result<i64, AlertError> {
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(sql("begin overflow"))?;
+    if row.digest_key.as_deref() == Some(OVERFLOW_KEY) {
+        tx.execute(
+            "UPDATE outbox SET due_at = ?2 WHERE id = ?1 AND state = 'queued'",
+            params![row.id, timestamp(due_at)],
+        )
+        .map_err(sql("postpone overflow"))?;
+        tx.commit().map_err(sql("commit overflow"))?;
+        return Ok(row.id);
+    }
+    let open = tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND recipient = ?1 AND digest_key = ?2"),
+            params![row.recipient, OVERFLOW_KEY],
+            read_row,
+        )
+        .optional()
+        .map_err(sql("find overflow"))?;
+    let target = match open {
+        Some(existing) => {
+            let mut existing = existing?;
+            existing
+                .alert
+                .briefings
+                .extend(row.alert.briefings.iter().cloned());
+            if let Some((start, end)) = existing.alert.window.as_mut() {
+                *start = (*start).min(row.alert.window.map_or(row.created_at, |w| w.0));
+                *end = (*end).max(due_at);
+            }
+            store_alert(&tx, existing.id, &existing.alert)?;
+            existing.id
+        }
+        None => insert(
+            &tx,
+            &Alert {
+                message_id: new_message_id(now, message_id_domain),
+                recipient: row.recipient.clone(),
+                queued_at: now,
+                window: Some((row.alert.window.map_or(row.created_at, |w| w.0), due_at)),
+                briefings: row.alert.briefings.clone(),
+            },
+            Some((OVERFLOW_KEY, due_at)),
+            now,
+        )?,
+    };
+    tx.execute(
+        "UPDATE outbox SET state = 'merged', merged_into = ?2 WHERE id = ?1",
+        params![row.id, target],
+    )
+    .map_err(sql("mark merged"))?;
+    tx.commit().map_err(sql("commit overflow"))?;
+    Ok(target)
+}
+
+/// A row as `alerts outbox` shows it: the state and history without the quoted text.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutboxSummary {
+    pub id: i64,
+    pub state: OutboxState,
+    pub recipient: String,
+    pub message_id: String,
+    pub subject: String,
+    pub briefings: usize,
+    pub exchanges: usize,
+    pub created_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub server_reply: Option<String>,
+    pub last_error: Option<String>,
+    pub merged_into: Option<i64>,
+}
+
+impl OutboxRow {
+    pub fn summary(&self) -> OutboxSummary {
+        OutboxSummary {
+            id: self.id,
+            state: self.state,
+            recipient: self.recipient.clone(),
+            message_id: self.message_id.clone(),
+            subject: super::compose::subject(&self.alert),
+            briefings: self.alert.briefings.len(),
+            exchanges: self.alert.briefings.iter().map(|b| b.items.len()).sum(),
+            created_at: self.created_at,
+            due_at: self.due_at,
+            attempts: self.attempts,
+            sent_at: self.sent_at,
+            server_reply: self.server_reply.clone(),
+            last_error: self.last_error.clone(),
+            merged_into: self.merged_into,
+        }
+    }
+}

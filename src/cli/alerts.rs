@@ -1,0 +1,320 @@
+//! `briefwatch alerts`: try a rule on the archive, inspect the outbox, send a test message; and the
+//! glue other commands use to queue alerts while ingesting and to deliver them.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+
+use briefwatch::alert::outbox::{self, OutboxState};
+use briefwatch::alert::rule::Part;
+use briefwatch::alert::sender::{resolve_password, send_now};
+use briefwatch::alert::{
+    DeliveryReport, IngestAlerts, RuleSet, Sender, SmtpConfig, compose::mark_text, compose_test,
+};
+use briefwatch::config::Config;
+use briefwatch::store::Store;
+
+use super::Global;
+
+#[derive(clap::Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+#[derive(clap::Subcommand)]
+pub enum AlertsCommand {
+    /// What a rule of the config would match in the archive (latest revision of each document).
+    Test {
+        /// The rule's `name`.
+        rule: String,
+        /// Only briefings of this date (YYYY-MM-DD).
+        #[arg(long, value_name = "DATE")]
+        date: Option<NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Alerts queued, sent and dead, newest first, with the server's replies.
+    Outbox {
+        /// Only rows in this state: queued, sending, sent, dead, merged.
+        #[arg(long, value_name = "STATE")]
+        only: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sends a test message to ADDRESS through [smtp] at once, outside the outbox.
+    SendTest { address: String },
+}
+
+pub fn run(global: &Global, args: AlertsArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    match args.command {
+        AlertsCommand::Test { rule, date, json } => test(&config, &rule, date, json),
+        AlertsCommand::Outbox { only, limit, json } => show_outbox(&config, only, limit, json),
+        AlertsCommand::SendTest { address } => send_test(&config, &address),
+    }
+}
+
+/// One matched exchange, as `alerts test --json` prints it.
+#[derive(Serialize)]
+struct TestHit {
+    url: String,
+    lang: &'static str,
+    date: Option<NaiveDate>,
+    title: String,
+    ordinal: u32,
+    asker: String,
+    terms: Vec<String>,
+    /// The paragraphs with a match, terms marked `**like this**`.
+    paragraphs: Vec<String>,
+}
+
+fn test(
+    config: &Config,
+    name: &str,
+    date: Option<NaiveDate>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let Some(rule) = config.alerts.iter().find(|rule| rule.name == name) else {
+        let names: Vec<&str> = config.alerts.iter().map(|r| r.name.as_str()).collect();
+        anyhow::bail!("no alert rule named {name:?} (rules: {})", names.join(", "));
+    };
+    let rules = RuleSet::compile(std::slice::from_ref(rule))?;
+    let store = Global::open_existing_store(config)?;
+    let mut hits = Vec::new();
+    let mut briefings = 0;
+    for document in store.list_documents(None)? {
+        if date.is_some() && document.briefing_date != date {
+            continue;
+        }
+        let Some(revision) = store.latest_revision(document.id)? else {
+            continue;
+        };
+        let briefing = revision.briefing;
+        briefings += 1;
+        for exchange in &briefing.exchanges {
+            for (_, found) in rules.matches_all(exchange, briefing.lang) {
+                let mut paragraphs = Vec::new();
+                for (part, texts) in [
+                    (Part::Question, &exchange.question),
+                    (Part::Answer, &exchange.answer),
+                ] {
+                    for (index, text) in texts.iter().enumerate() {
+                        let spans: Vec<(usize, usize)> = found
+                            .spans
+                            .iter()
+                            .filter(|s| s.part == part && s.paragraph == index)
+                            .map(|s| (s.start, s.end))
+                            .collect();
+                        if !spans.is_empty() {
+                            paragraphs.push(mark_text(text, &spans));
+                        }
+                    }
+                }
+                hits.push(TestHit {
+                    url: briefing.url.clone(),
+                    lang: briefing.lang.as_str(),
+                    date: briefing.date,
+                    title: briefing.title.clone(),
+                    ordinal: exchange.ordinal,
+                    asker: exchange.asker.clone(),
+                    terms: found.terms,
+                    paragraphs,
+                });
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hits)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut last_url = "";
+    for hit in &hits {
+        if hit.url != last_url {
+            let day = hit.date.map_or("undated".to_string(), |d| d.to_string());
+            println!("\n{day} [{}] {}\n  {}", hit.lang, hit.title, hit.url);
+            last_url = &hit.url;
+        }
+        println!(
+            "  #{} {} — terms: {}",
+            hit.ordinal,
+            hit.asker,
+            hit.terms.join(", ")
+        );
+        for paragraph in &hit.paragraphs {
+            println!("    {paragraph}");
+        }
+    }
+    let matched: std::collections::HashSet<&str> = hits.iter().map(|h| h.url.as_str()).collect();
+    println!(
+        "\nrule {name:?}: {} exchanges in {} of {briefings} briefings",
+        hits.len(),
+        matched.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show_outbox(
+    config: &Config,
+    state: Option<String>,
+    limit: usize,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let state = match state.as_deref() {
+        None => None,
+        Some(text) => Some(
+            [
+                OutboxState::Queued,
+                OutboxState::Sending,
+                OutboxState::Sent,
+                OutboxState::Dead,
+                OutboxState::Merged,
+            ]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+            .with_context(|| {
+                format!("unknown state {text:?} (queued, sending, sent, dead, merged)")
+            })?,
+        ),
+    };
+    let store = Global::open_existing_store(config)?;
+    let rows: Vec<_> = outbox::list(store.connection(), state, limit)?
+        .iter()
+        .map(|row| row.summary())
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let counts = outbox::counts(store.connection())?;
+    let totals: Vec<String> = counts
+        .iter()
+        .map(|(s, n)| format!("{} {n}", s.as_str()))
+        .collect();
+    println!(
+        "outbox: {}",
+        if totals.is_empty() {
+            "empty".to_string()
+        } else {
+            totals.join(", ")
+        }
+    );
+    for row in rows {
+        let when = match row.state {
+            OutboxState::Sent => format!(
+                "sent {}",
+                row.sent_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+            ),
+            OutboxState::Queued => format!("due {}", row.due_at.to_rfc3339()),
+            _ => format!("queued {}", row.created_at.to_rfc3339()),
+        };
+        println!(
+            "{:>5} {:<7} attempts {} {} {}\n      {}",
+            row.id,
+            row.state.as_str(),
+            row.attempts,
+            row.recipient,
+            when,
+            row.subject
+        );
+        if let Some(reply) = row
+            .server_reply
+            .as_deref()
+            .filter(|_| row.state == OutboxState::Sent)
+        {
+            println!("      server: {reply}");
+        }
+        if let Some(error) = row.last_error.as_deref() {
+            println!("      error: {error}");
+        }
+        if let Some(target) = row.merged_into {
+            println!("      merged into {target} (hourly cap)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn smtp(config: &Config) -> anyhow::Result<&SmtpConfig> {
+    config
+        .smtp
+        .as_ref()
+        .context("no [smtp] section in the config: alerts cannot be sent")
+}
+
+fn transport(
+    smtp: &SmtpConfig,
+) -> anyhow::Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>> {
+    let password = resolve_password(smtp, |name| std::env::var(name).ok())?;
+    Ok(smtp.transport(password)?)
+}
+
+fn send_test(config: &Config, address: &str) -> anyhow::Result<ExitCode> {
+    let smtp = smtp(config)?;
+    let settings = smtp.compose_settings(None)?;
+    let now = Utc::now();
+    let message_id = outbox::new_message_id(now, &smtp.message_id_domain());
+    let message = compose_test(&settings, address, now, &message_id)?;
+    let transport = transport(smtp)?;
+    let reply = super::runtime()?.block_on(send_now(&transport, message))?;
+    println!("sent {message_id} to {address}: {reply}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// True when no document has a revision yet: the first fill of the archive, which indexes silently.
+pub fn archive_is_empty(store: &Store) -> anyhow::Result<bool> {
+    Ok(store.list_documents(None)?.iter().all(|d| d.revisions == 0))
+}
+
+/// Makes the store queue alerts while ingesting, if the config has rules.
+pub fn attach(
+    config: &Config,
+    store: &mut Store,
+    enabled: bool,
+) -> anyhow::Result<Option<IngestAlerts>> {
+    if config.alerts.is_empty() {
+        return Ok(None);
+    }
+    let rules = RuleSet::compile(&config.alerts)?;
+    let hook = IngestAlerts::new(rules, smtp(config)?.message_id_domain(), enabled);
+    store.set_alerts(Some(hook.clone()));
+    Ok(Some(hook))
+}
+
+/// The outbox sender on its own connection to the archive, if the config has an [smtp] section.
+pub fn sender(config: &Config) -> anyhow::Result<Option<Sender>> {
+    let Some(smtp) = config.smtp.as_ref() else {
+        return Ok(None);
+    };
+    let path = config.archive.database_path();
+    let conn = rusqlite::Connection::open(&path)
+        .with_context(|| format!("cannot open {} for the alert sender", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    let sender = Sender::new(
+        conn,
+        transport(smtp)?,
+        smtp.compose_settings(None)?,
+        smtp.clone(),
+    )?;
+    Ok(Some(sender))
+}
+
+/// Delivers what is due now (`poll --once`, and `backfill`/`import` with `--alerts`).
+pub async fn deliver_due(config: &Config) -> anyhow::Result<Option<DeliveryReport>> {
+    let Some(mut sender) = sender(config)? else {
+        return Ok(None);
+    };
+    Ok(Some(sender.deliver_due(Utc::now()).await?))
+}
+
+/// One line for the command's report.
+pub fn delivery_summary(report: &DeliveryReport) -> String {
+    format!(
+        "alerts: {} sent, {} to retry, {} dead, {} folded into a digest",
+        report.sent, report.retried, report.dead, report.deferred
+    )
+}

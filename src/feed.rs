@@ -1,1 +1,0 @@
-//! RSS documents rendered from stored briefings and events.
