@@ -82,10 +82,57 @@ pub const HAN_SEPARATOR: char = '\u{1f}';
 pub const MARK_OPEN: char = '\u{2}';
 pub const MARK_CLOSE: char = '\u{3}';
 
-/// Text as the index sees it: Han characters become single tokens, so that any run of them,
-/// two-character words such as 台湾 included, is found as a phrase of characters; control
-/// characters other than newlines are dropped so that they cannot collide with the markers.
+/// English function words left out of the index: about a third of English tokens, so dropping
+/// them keeps the index within half the archive's size. A query drops them the same way, so
+/// "Belt and Road" still finds the phrase (it also finds "Belt of Road"; highlighting, which runs
+/// on the full text, marks only exact phrases).
+const STOPWORDS: &[&str] = &[
+    "the", "of", "and", "to", "a", "in", "is", "that", "on", "for", "we", "with", "as", "be",
+    "this", "by", "are", "it", "has", "its", "have", "will", "not", "at", "from", "or", "an",
+    "was", "which", "our", "been", "their", "they", "i", "you", "he", "all", "also", "more",
+    "other", "such",
+];
+
+fn is_stopword(word: &str) -> bool {
+    STOPWORDS.iter().any(|stop| stop.eq_ignore_ascii_case(word))
+}
+
+/// Text as the index stores it: [`token_text`] without English function words.
 pub fn index_text(text: &str) -> String {
+    let tokenized = token_text(text);
+    let mut out = String::with_capacity(tokenized.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if !word.is_empty() {
+            if is_stopword(word) {
+                out.push(' ');
+            } else {
+                out.push_str(word);
+            }
+            word.clear();
+        }
+    };
+    for c in tokenized.chars() {
+        if c.is_ascii_alphabetic() {
+            word.push(c);
+        } else if c.is_alphanumeric() {
+            // Part of a longer token (`G20`, `COVID-19`'s digits): never a function word.
+            out.push_str(&word);
+            word.clear();
+            out.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Text as the tokenizer should see it: Han characters become single tokens, so that any run of
+/// them, two-character words such as 台湾 included, is found as a phrase of characters; control
+/// characters other than newlines are dropped so that they cannot collide with the markers.
+pub fn token_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 2);
     for c in text.chars() {
         if is_han(c) {
@@ -101,7 +148,7 @@ pub fn index_text(text: &str) -> String {
     out
 }
 
-/// Inverse of [`index_text`] for text that went through it (and may carry highlight markers).
+/// Inverse of [`token_text`] for text that went through it (and may carry highlight markers).
 pub fn strip_index_separators(text: &str) -> String {
     text.chars().filter(|&c| c != HAN_SEPARATOR).collect()
 }
@@ -287,7 +334,7 @@ impl Parser {
 
 /// True when a term has something the tokenizer indexes (a letter, digit or Han character).
 fn searchable(text: &str) -> bool {
-    text.chars().any(|c| c.is_alphanumeric())
+    index_text(text).chars().any(|c| c.is_alphanumeric())
 }
 
 /// Drops terms without searchable characters ("—", "，") and the groups they leave empty.
@@ -359,18 +406,25 @@ impl Query {
         Ok(query)
     }
 
-    /// The FTS5 expression for this query.
+    /// The FTS5 expression for this query against the index.
     pub fn to_fts(&self) -> String {
         let mut out = String::new();
-        self.write_fts(&mut out);
+        self.write_fts(&mut out, index_text);
         out
     }
 
-    fn write_fts(&self, out: &mut String) {
+    /// The FTS5 expression against full text (no function words dropped), for highlighting.
+    pub fn to_full_text_fts(&self) -> String {
+        let mut out = String::new();
+        self.write_fts(&mut out, token_text);
+        out
+    }
+
+    fn write_fts(&self, out: &mut String, text: fn(&str) -> String) {
         match self {
             Query::Term(term) => {
                 out.push('"');
-                out.push_str(&index_text(&term.text).replace('"', "\"\""));
+                out.push_str(&text(&term.text).replace('"', "\"\""));
                 out.push('"');
                 if term.prefix {
                     out.push_str(" *");
@@ -382,7 +436,7 @@ impl Query {
                         out.push_str(" OR ");
                     }
                     out.push('(');
-                    operand.write_fts(out);
+                    operand.write_fts(out, text);
                     out.push(')');
                 }
             }
@@ -397,14 +451,14 @@ impl Query {
                         out.push_str(" AND ");
                     }
                     out.push('(');
-                    operand.write_fts(out);
+                    operand.write_fts(out, text);
                     out.push(')');
                 }
                 out.push(')');
                 for operand in operands {
                     if let Query::Not(inner) = operand {
                         out.push_str(" NOT (");
-                        inner.write_fts(out);
+                        inner.write_fts(out, text);
                         out.push(')');
                     }
                 }
@@ -412,7 +466,7 @@ impl Query {
             // Unreachable after `check_negation`; written as a no-match to stay total.
             Query::Not(inner) => {
                 let _ = write!(out, "(\"\u{1f}\") NOT (");
-                inner.write_fts(out);
+                inner.write_fts(out, text);
                 out.push(')');
             }
         }
@@ -471,14 +525,20 @@ mod tests {
         );
         assert_eq!(index_text("G20峰会"), "G20\u{1f}峰\u{1f}\u{1f}会\u{1f}");
         assert_eq!(
-            strip_index_separators(&index_text("中美关系 and\nUS")),
+            index_text("The Belt and Road, G20 of theirs"),
+            "  Belt   Road, G20   theirs"
+        );
+        assert_eq!(fts("\"Belt and Road\""), "\"Belt   Road\"");
+        assert_eq!(Query::parse("the").unwrap_err(), QueryError::NoTerms);
+        assert_eq!(
+            strip_index_separators(&token_text("中美关系 and\nUS")),
             "中美关系 and\nUS"
         );
     }
 
     #[test]
     fn quotes_inside_terms_cannot_break_out_of_the_fts_string() {
-        assert_eq!(fts("a\"b\""), "((\"a\") AND (\"b\"))");
+        assert_eq!(fts("x\"y\""), "((\"x\") AND (\"y\"))");
         assert_eq!(fts("NEAR x"), "((\"NEAR\") AND (\"x\"))");
         assert_eq!(fts("col:umn"), "\"col:umn\"");
         assert_eq!(fts("x^y"), "\"x^y\"");
@@ -507,8 +567,10 @@ mod tests {
     #[test]
     fn lowercase_keywords_are_words() {
         assert_eq!(
-            fts("law and order"),
-            "((\"law\") AND (\"and\") AND (\"order\"))"
+            fts("law near order"),
+            "((\"law\") AND (\"near\") AND (\"order\"))"
         );
+        // A lowercase `and` is a word, and a function word the index leaves out.
+        assert_eq!(fts("law and order"), "((\"law\") AND (\"order\"))");
     }
 }

@@ -1,14 +1,14 @@
 //! Full-text search over every exchange of every revision: the FTS5 index, how it is filled and
 //! rebuilt, queries with filters, and highlighting.
 //!
-//! One contentless FTS5 table holds both languages. English goes through `porter unicode61`;
-//! every Han character is made a token of its own (see [`index_text`]), so a Chinese word of any
-//! length, two-character words such as 台湾 included, is an exact phrase query over characters.
-//! The table stores no text (the archive already keeps it, compressed), which keeps the index
-//! small; highlighting re-tokenizes the few exchanges shown in a scratch table with the same
-//! tokenizer, so what is marked is exactly what FTS5 matched. Answer comes first among the
-//! columns because FTS5 writes a column marker for every hit outside the first column, and most
-//! text is in answers.
+//! One contentless FTS5 table holds both languages, one row per exchange (question and answer in
+//! one column, so AND/NOT apply to the whole exchange). English goes through `porter unicode61`
+//! without its most common function words; every Han character is made a token of its own (see
+//! [`index_text`]), so a Chinese word of any length, two-character words such as 台湾 included, is
+//! an exact phrase query over characters. The table stores no text (the archive already keeps it,
+//! compressed): together these keep the index under half the archive's size. Highlighting and the
+//! question/answer split of trends re-tokenize the few exchanges concerned in a scratch table with
+//! the full text, so what is marked is exactly what FTS5 matches.
 //!
 //! Index row ids are dense: each revision owns a span of ids starting at `search_spans.first_rowid`,
 //! one per exchange ordinal, because sparse ids (revision × constant) grew the index by a tenth.
@@ -20,7 +20,9 @@ use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::query::{MARK_CLOSE, MARK_OPEN, Query, QueryError, index_text, strip_index_separators};
+use super::query::{
+    MARK_CLOSE, MARK_OPEN, Query, QueryError, index_text, strip_index_separators, token_text,
+};
 use crate::model::{Briefing, Exchange, Lang};
 
 /// Why a search could not run.
@@ -46,7 +48,7 @@ const TOKENIZER: &str = "porter unicode61 remove_diacritics 2";
 /// The schema migration: the index, its row-id spans, and the spokesperson column the filters use.
 pub const MIGRATION: &str = "
 CREATE VIRTUAL TABLE exchange_search USING fts5(
-    answer, question, content='', columnsize=0,
+    body, content='', columnsize=0,
     tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE TABLE search_spans (
@@ -128,17 +130,19 @@ pub fn index_revision(
         "INSERT INTO search_spans (first_rowid, revision_id, span) VALUES (?1, ?2, ?3)",
     )?
     .execute(params![first_rowid, revision_id, span])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO exchange_search (rowid, answer, question) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut insert =
+        conn.prepare_cached("INSERT INTO exchange_search (rowid, body) VALUES (?1, ?2)")?;
     for exchange in &briefing.exchanges {
         if exchange.ordinal == 0 {
             continue;
         }
         insert.execute(params![
             first_rowid + i64::from(exchange.ordinal) - 1,
-            index_text(&exchange.answer.join("\n")),
-            index_text(&exchange.question.join("\n")),
+            index_text(&format!(
+                "{}\n{}",
+                exchange.question.join("\n"),
+                exchange.answer.join("\n")
+            )),
         ])?;
     }
     Ok(())
@@ -516,7 +520,7 @@ pub fn highlight(
             .map_err(sql("preparing highlighting"))?;
         for (i, (answer, question)) in texts.iter().enumerate() {
             insert
-                .execute(params![i as i64, index_text(answer), index_text(question)])
+                .execute(params![i as i64, token_text(answer), token_text(question)])
                 .map_err(sql("preparing highlighting"))?;
         }
     }
@@ -528,7 +532,7 @@ pub fn highlight(
         )
         .map_err(sql("highlighting"))?;
     let marked: Vec<(i64, String, String)> = stmt
-        .query_map([query.to_fts()], |row| {
+        .query_map([query.to_full_text_fts()], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?))
         })
         .and_then(Iterator::collect)
@@ -617,39 +621,75 @@ pub fn trend(
     query: &Query,
     months: &[Month],
 ) -> Result<TrendSeries, SearchError> {
+    // The index has one column per exchange, so it finds the exchanges; whether the term is in
+    // the question or the answer is decided on their full text in a scratch table.
+    let revisions: Vec<IndexedRevision> = indexed_revisions(conn, &SearchFilter::default())?
+        .into_iter()
+        .filter(|r| r.seq == r.latest_seq && r.date.is_some())
+        .collect();
+    let rowids: Vec<i64> = conn
+        .prepare_cached("SELECT rowid FROM exchange_search WHERE exchange_search MATCH ?1")
+        .and_then(|mut stmt| {
+            stmt.query_map([query.to_fts()], |row| row.get(0))?
+                .collect()
+        })
+        .map_err(sql("counting a trend"))?;
+    conn.execute_batch(&format!(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.trend_scratch USING fts5(question, answer, tokenize='{TOKENIZER}');
+         DELETE FROM temp.trend_scratch;"
+    ))
+    .map_err(sql("counting a trend"))?;
+    let mut months_of_rows: Vec<Month> = Vec::new();
+    {
+        let mut insert = conn
+            .prepare_cached(
+                "INSERT INTO temp.trend_scratch (rowid, question, answer) VALUES (?1, ?2, ?3)",
+            )
+            .map_err(sql("counting a trend"))?;
+        for rowid in rowids {
+            let Some(revision) = revision_of(&revisions, rowid) else {
+                continue;
+            };
+            let ordinal = u32::try_from(rowid - revision.first_rowid + 1).unwrap_or(0);
+            let exchanges = revision_exchanges(conn, revision.revision_id)?;
+            let Some(exchange) = exchanges.iter().find(|e| e.ordinal == ordinal) else {
+                continue;
+            };
+            insert
+                .execute(params![
+                    months_of_rows.len() as i64,
+                    token_text(&exchange.question.join("\n")),
+                    token_text(&exchange.answer.join("\n")),
+                ])
+                .map_err(sql("counting a trend"))?;
+            let date = revision.date.as_deref().unwrap_or("");
+            months_of_rows.push(date.get(..7).unwrap_or(date).to_string());
+        }
+    }
     let mut counts: HashMap<Month, (u32, u32)> = HashMap::new();
     for (column, is_question) in [("question", true), ("answer", false)] {
-        let fts = format!("{{{column}}} : ({})", query.to_fts());
-        let mut stmt = conn
-            .prepare_cached(
-                "WITH hits AS (
-                    SELECT (SELECT first_rowid FROM search_spans WHERE first_rowid <= exchange_search.rowid
-                            ORDER BY first_rowid DESC LIMIT 1) AS first
-                    FROM exchange_search WHERE exchange_search MATCH ?1
-                 )
-                 SELECT substr(d.briefing_date, 1, 7), COUNT(*)
-                 FROM hits h
-                 JOIN search_spans s ON s.first_rowid = h.first
-                 JOIN revisions r ON r.id = s.revision_id
-                 JOIN documents d ON d.id = r.document_id
-                 WHERE d.briefing_date IS NOT NULL
-                   AND r.seq = (SELECT MAX(seq) FROM revisions x WHERE x.document_id = d.id)
-                 GROUP BY 1",
-            )
-            .map_err(sql("preparing a trend"))?;
-        let rows: Vec<(String, u32)> = stmt
-            .query_map([fts], |row| Ok((row.get(0)?, row.get(1)?)))
-            .and_then(Iterator::collect)
+        let fts = format!("{{{column}}} : ({})", query.to_full_text_fts());
+        let rows: Vec<i64> = conn
+            .prepare_cached("SELECT rowid FROM temp.trend_scratch WHERE trend_scratch MATCH ?1")
+            .and_then(|mut stmt| stmt.query_map([fts], |row| row.get(0))?.collect())
             .map_err(sql("counting a trend"))?;
-        for (month, count) in rows {
-            let entry = counts.entry(month).or_default();
+        for row in rows {
+            let Some(month) = usize::try_from(row)
+                .ok()
+                .and_then(|i| months_of_rows.get(i))
+            else {
+                continue;
+            };
+            let entry = counts.entry(month.clone()).or_default();
             if is_question {
-                entry.0 += count;
+                entry.0 += 1;
             } else {
-                entry.1 += count;
+                entry.1 += 1;
             }
         }
     }
+    conn.execute("DELETE FROM temp.trend_scratch", [])
+        .map_err(sql("counting a trend"))?;
     let series: Vec<(Month, u32, u32)> = months
         .iter()
         .map(|month| {
