@@ -176,6 +176,11 @@ CREATE TABLE hosts (
         ),
         // The alert stage's outbox: alerts queued in the ingest transaction that caused them.
         M::up(crate::alert::outbox::MIGRATION),
+        // Full-text search over every exchange; the hook indexes revisions stored before it.
+        M::up_with_hook(
+            crate::web::search::MIGRATION,
+            crate::web::search::rebuild_hook,
+        ),
     ])
 }
 
@@ -1237,8 +1242,9 @@ fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>> {
     decompress(&compressed, None, "dictionary")
 }
 
-/// The extracted record of a revision, read inside a transaction.
-fn record_in(tx: &Transaction<'_>, revision_id: i64) -> Result<Briefing> {
+/// The extracted record of a revision, read on any connection or inside a transaction (the
+/// search index reads records with it while it is being rebuilt by a migration).
+pub fn record_in(tx: &Connection, revision_id: i64) -> Result<Briefing> {
     let (record, dictionary_id): (Vec<u8>, Option<i64>) = tx
         .query_row(
             "SELECT record, record_dictionary_id FROM revisions WHERE id = ?1",
@@ -1706,6 +1712,8 @@ fn ingest_article_in(
             .map_err(sql("writing a revision"))?;
             let revision_id = tx.last_insert_rowid();
             insert_exchanges(tx, revision_id, briefing)?;
+            crate::web::search::index_revision(tx, revision_id, document_id, briefing)
+                .map_err(sql("indexing a revision for search"))?;
             tx.execute(
                 "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
                 params![

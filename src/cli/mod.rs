@@ -21,6 +21,7 @@ mod list;
 mod pair;
 mod poll;
 mod run;
+mod search;
 mod show;
 mod status;
 
@@ -65,6 +66,8 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Per source: last success, last error, blocked state, counts.
     Status(status::StatusArgs),
+    /// Search every exchange of every revision, in English and Chinese.
+    Search(search::SearchArgs),
     /// Validate the configuration and print it with defaults filled in.
     CheckConfig(check_config::CheckConfigArgs),
     /// A document's revisions (time, hash, significance, summary) and events.
@@ -154,6 +157,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::List(args) => list::run(&global, args),
         Command::Show(args) => show::run(&global, args),
         Command::Status(args) => status::run(&global, args),
+        Command::Search(args) => search::run(&global, args),
         Command::CheckConfig(args) => check_config::run(&global, args),
         Command::History(args) => history::run(&global, args),
         Command::Diff(args) => diff::run(&global, args),

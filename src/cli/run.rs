@@ -8,6 +8,7 @@ use briefwatch::config::Config;
 use briefwatch::daemon::{self, Engine, Report, Signal, Signals, SystemClock};
 use briefwatch::feed::Publisher;
 use briefwatch::serve::{self, ServeState};
+use briefwatch::web::{self, Readers, WebState};
 use chrono::Utc;
 use sd_notify::NotifyState;
 
@@ -44,9 +45,11 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             tracing::error!(%error, "cannot render the feeds");
         }
         let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+        let pages = Readers::open(&config.archive.database_path(), 2)?;
         let router = serve::router(ServeState {
             feeds: publisher.feeds(),
-        });
+        })
+        .merge(web::routes(WebState::new(pages)));
         let server = tokio::spawn(serve::serve(listener, router, async move {
             let _ = server_stopped.await;
         }));

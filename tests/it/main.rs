@@ -2,6 +2,7 @@
 
 mod alert;
 mod archive;
+mod browser;
 mod diff;
 mod extract;
 mod feed;
@@ -9,3 +10,4 @@ mod fetch;
 mod serve;
 mod smtp_server;
 mod support;
+mod web;

@@ -1,0 +1,109 @@
+//! `briefwatch search QUERY [--json]`: the web view's full-text search from the command line.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use briefwatch::model::Lang;
+use briefwatch::web::query::Query;
+use briefwatch::web::search::{Highlighted, SearchFilter, search};
+use chrono::NaiveDate;
+
+use super::Global;
+
+/// Search every exchange of every revision (English and Chinese).
+#[derive(clap::Args)]
+#[command(
+    after_help = "Query syntax: words must all appear; \"a phrase\"; a OR b; a NOT b (or a -b); prefix*; (grouping).\nExamples:\n  briefwatch search '\"South China Sea\" NOT Philippines'\n  briefwatch search 台湾 --lang zh --from 2020-01-01 --json"
+)]
+pub struct SearchArgs {
+    /// The query.
+    pub query: String,
+    /// Only briefings in this language.
+    #[arg(long, value_parser = ["en", "zh"])]
+    pub lang: Option<String>,
+    /// Only briefings on or after this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Only briefings on or before this date (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Only briefings of this spokesperson (English or Chinese name).
+    #[arg(long)]
+    pub spokesperson: Option<String>,
+    /// Most results to print.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print the results as one JSON document (matches as segments with "marked": true).
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn plain(paragraphs: &[Highlighted]) -> String {
+    paragraphs
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|s| {
+                    if s.marked {
+                        format!("*{}*", s.text)
+                    } else {
+                        s.text.clone()
+                    }
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n     ")
+}
+
+pub fn run(global: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let query = Query::parse(&args.query).context("bad query")?;
+    if let (Some(from), Some(to)) = (args.from, args.to) {
+        anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
+    }
+    let config = global.config()?;
+    let store = Global::open_existing_store(&config)?;
+    let filter = SearchFilter {
+        lang: args.lang.as_deref().and_then(Lang::parse),
+        from: args.from,
+        to: args.to,
+        spokesperson: args.spokesperson,
+    };
+    let results = search(store.connection(), &query, &filter, 0, args.limit)?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        writeln!(out, "{}", serde_json::to_string(&results)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    writeln!(out, "{} matching exchanges", results.total)?;
+    for hit in &results.hits {
+        let date = hit
+            .date
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "undated".into());
+        let (link, revision) = if hit.in_latest {
+            (
+                format!("/b/{}#q{}", hit.document_id, hit.ordinal),
+                String::new(),
+            )
+        } else {
+            (
+                format!("/b/{}?rev={}#q{}", hit.document_id, hit.seq, hit.ordinal),
+                format!(
+                    " (revision {} of {}, changed later)",
+                    hit.seq, hit.latest_seq
+                ),
+            )
+        };
+        writeln!(
+            out,
+            "\n{date} {} {link} {}{revision}\n  Q: {}\n  A: {}",
+            hit.lang.as_str(),
+            hit.asker,
+            plain(&hit.question),
+            plain(&hit.answer)
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

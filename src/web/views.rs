@@ -1,0 +1,568 @@
+//! What each page shows, read from the archive into plain values the templates render.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::params::{ParamError, Params};
+use super::query::Query;
+use super::search::{self, SearchFilter, SearchResults, TrendSeries};
+use super::{WebError, sql};
+use crate::model::{Kind, Lang};
+use crate::store::{Document, DocumentKey, Event, Revision, RevisionMeta, SourceSummary, Store};
+
+/// Briefings per page of the index.
+pub const PAGE_SIZE: i64 = 50;
+/// Search results per page.
+pub const RESULTS_PER_PAGE: usize = 20;
+/// Events per page of the timeline.
+pub const EVENTS_PER_PAGE: i64 = 100;
+/// Most terms one trends page compares.
+pub const MAX_TREND_TERMS: usize = 4;
+
+/// The filters of the index page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    pub lang: Option<Lang>,
+    pub kind: Option<Kind>,
+    pub spokesperson: Option<String>,
+    pub month: Option<String>,
+    pub page: i64,
+}
+
+impl ListFilter {
+    pub fn from_params(params: &Params) -> Result<ListFilter, ParamError> {
+        params.only(&["lang", "kind", "spokesperson", "month", "page"])?;
+        Ok(ListFilter {
+            lang: params.lang()?,
+            kind: params.kind()?,
+            spokesperson: params.get("spokesperson").map(str::to_string),
+            month: params.month("month")?,
+            page: params.positive("page", 1, 100_000)?,
+        })
+    }
+
+    /// The query string of this filter on another page number.
+    pub fn with_page(&self, page: i64) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(lang) = self.lang {
+            query.append_pair("lang", lang.as_str());
+        }
+        if let Some(kind) = self.kind {
+            query.append_pair("kind", kind.as_str());
+        }
+        if let Some(name) = &self.spokesperson {
+            query.append_pair("spokesperson", name);
+        }
+        if let Some(month) = &self.month {
+            query.append_pair("month", month);
+        }
+        query.append_pair("page", &page.to_string());
+        query.finish()
+    }
+}
+
+/// One line of the index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BriefingRow {
+    pub id: i64,
+    pub lang: Lang,
+    pub kind: Option<Kind>,
+    pub date: Option<NaiveDate>,
+    pub title: Option<String>,
+    pub spokesperson: Option<String>,
+    pub state: String,
+    pub revisions: i64,
+    pub exchanges: i64,
+}
+
+/// The index page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BriefingList {
+    pub rows: Vec<BriefingRow>,
+    pub total: i64,
+    pub pages: i64,
+    /// Months that have briefings, newest first, for the month filter.
+    pub months: Vec<String>,
+}
+
+/// Archived briefings (at least one revision), newest first, filtered.
+pub fn briefing_list(store: &Store, filter: &ListFilter) -> Result<BriefingList, WebError> {
+    let conn = store.connection();
+    let names = filter
+        .spokesperson
+        .as_deref()
+        .map(|name| serde_json::Value::from(search::spokesperson_names(name)).to_string());
+    let condition = "EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+        AND (?1 IS NULL OR d.lang = ?1) AND (?2 IS NULL OR d.kind = ?2)
+        AND (?3 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?3)))
+        AND (?4 IS NULL OR substr(d.briefing_date, 1, 7) = ?4)";
+    let values = params![
+        filter.lang.map(Lang::as_str),
+        filter.kind.map(Kind::as_str),
+        names,
+        filter.month,
+    ];
+    let total: i64 = conn
+        .query_row(
+            &format!("SELECT COUNT(*) FROM documents d WHERE {condition}"),
+            values,
+            |row| row.get(0),
+        )
+        .map_err(sql("counting briefings"))?;
+    let offset = (filter.page - 1) * PAGE_SIZE;
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT d.id, d.lang, d.kind, d.briefing_date, d.title, d.spokesperson, d.state,
+                    (SELECT COUNT(*) FROM revisions r WHERE r.document_id = d.id),
+                    (SELECT COUNT(*) FROM exchanges e WHERE e.revision_id =
+                        (SELECT id FROM revisions r WHERE r.document_id = d.id ORDER BY seq DESC LIMIT 1))
+             FROM documents d WHERE {condition}
+             ORDER BY d.briefing_date DESC NULLS LAST, d.id DESC LIMIT {PAGE_SIZE} OFFSET {offset}"
+        ))
+        .map_err(sql("listing briefings"))?;
+    let rows = stmt
+        .query_map(values, |row| {
+            let lang: String = row.get(1)?;
+            let kind: Option<String> = row.get(2)?;
+            let date: Option<String> = row.get(3)?;
+            Ok(BriefingRow {
+                id: row.get(0)?,
+                lang: Lang::parse(&lang).unwrap_or(Lang::En),
+                kind: kind.as_deref().and_then(Kind::parse),
+                date: date.and_then(|d| d.parse().ok()),
+                title: row.get(4)?,
+                spokesperson: row.get(5)?,
+                state: row.get(6)?,
+                revisions: row.get(7)?,
+                exchanges: row.get(8)?,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(sql("listing briefings"))?;
+    let months = conn
+        .prepare(
+            "SELECT DISTINCT substr(briefing_date, 1, 7) FROM documents
+             WHERE briefing_date IS NOT NULL ORDER BY 1 DESC",
+        )
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .map_err(sql("listing months"))?;
+    Ok(BriefingList {
+        rows,
+        total,
+        pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
+        months,
+    })
+}
+
+/// The same day's briefing in the other language.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Counterpart {
+    pub id: i64,
+    pub lang: Lang,
+    pub title: Option<String>,
+}
+
+/// One briefing page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BriefingView {
+    pub document: Document,
+    pub revision: Revision,
+    pub revisions: Vec<RevisionMeta>,
+    pub counterpart: Option<Counterpart>,
+}
+
+impl BriefingView {
+    pub fn latest_seq(&self) -> i64 {
+        self.revisions.last().map_or(0, |r| r.seq)
+    }
+}
+
+fn archived_document(store: &Store, id: i64) -> Result<Document, WebError> {
+    store
+        .document(DocumentKey::Id(id))?
+        .filter(|document| document.revisions > 0)
+        .ok_or_else(|| WebError::NotFound(format!("there is no briefing {id}")))
+}
+
+/// A briefing at its latest revision, or at revision `seq`.
+pub fn briefing(store: &Store, id: i64, seq: Option<i64>) -> Result<BriefingView, WebError> {
+    let document = archived_document(store, id)?;
+    let revision = match seq {
+        Some(seq) => store.revision(id, seq)?.ok_or_else(|| {
+            WebError::NotFound(format!(
+                "briefing {id} has no revision {seq} (it has {})",
+                document.revisions
+            ))
+        })?,
+        None => store
+            .latest_revision(id)?
+            .ok_or_else(|| WebError::NotFound(format!("there is no briefing {id}")))?,
+    };
+    let revisions = store.revisions(id)?;
+    let counterpart = counterpart(store, &document)?;
+    Ok(BriefingView {
+        document,
+        revision,
+        revisions,
+        counterpart,
+    })
+}
+
+fn counterpart(store: &Store, document: &Document) -> Result<Option<Counterpart>, WebError> {
+    let Some(date) = document.briefing_date else {
+        return Ok(None);
+    };
+    let other = match document.lang {
+        Lang::En => Lang::Zh,
+        Lang::Zh => Lang::En,
+    };
+    store
+        .connection()
+        .query_row(
+            "SELECT d.id, d.title FROM documents d
+             WHERE d.briefing_date = ?1 AND d.lang = ?2
+               AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+             ORDER BY d.kind IS ?3 DESC, d.id LIMIT 1",
+            params![
+                date.to_string(),
+                other.as_str(),
+                document.kind.map(Kind::as_str)
+            ],
+            |row| {
+                Ok(Counterpart {
+                    id: row.get(0)?,
+                    lang: other,
+                    title: row.get(1)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(sql("finding the other language"))
+}
+
+/// A row of the timeline with the briefing it concerns.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRow {
+    pub event: Event,
+    pub document: Option<EventDocument>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventDocument {
+    pub id: i64,
+    pub lang: Lang,
+    pub date: Option<NaiveDate>,
+    pub title: Option<String>,
+    pub url: String,
+}
+
+/// The timeline page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventList {
+    pub rows: Vec<EventRow>,
+    /// `before` of the next (older) page, when there is one.
+    pub older: Option<i64>,
+}
+
+/// Events except first archiving (`new`), newest first.
+pub fn events(store: &Store, before: Option<i64>) -> Result<EventList, WebError> {
+    let conn = store.connection();
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT e.id, e.document_id, e.revision_id, e.type, e.created_at, e.payload,
+                    d.id, d.lang, d.briefing_date, d.title, d.url
+             FROM events e LEFT JOIN documents d ON d.id = e.document_id
+             WHERE e.type != 'new' AND (?1 IS NULL OR e.id < ?1)
+             ORDER BY e.id DESC LIMIT {}",
+            EVENTS_PER_PAGE + 1
+        ))
+        .map_err(sql("reading events"))?;
+    let mut rows: Vec<EventRow> = stmt
+        .query_map([before], |row| {
+            let payload: String = row.get(5)?;
+            let document = match row.get::<_, Option<i64>>(6)? {
+                Some(id) => {
+                    let lang: String = row.get(7)?;
+                    let date: Option<String> = row.get(8)?;
+                    Some(EventDocument {
+                        id,
+                        lang: Lang::parse(&lang).unwrap_or(Lang::En),
+                        date: date.and_then(|d| d.parse().ok()),
+                        title: row.get(9)?,
+                        url: row.get(10)?,
+                    })
+                }
+                None => None,
+            };
+            Ok(EventRow {
+                event: Event {
+                    id: row.get(0)?,
+                    document_id: row.get(1)?,
+                    revision_id: row.get(2)?,
+                    kind: row.get(3)?,
+                    created_at: row.get(4)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                },
+                document,
+            })
+        })
+        .and_then(Iterator::collect)
+        .map_err(sql("reading events"))?;
+    let older = if rows.len() as i64 > EVENTS_PER_PAGE {
+        rows.truncate(EVENTS_PER_PAGE as usize);
+        rows.last().map(|row| row.event.id)
+    } else {
+        None
+    };
+    Ok(EventList { rows, older })
+}
+
+/// The search form as submitted.
+#[derive(Debug, Clone, Default)]
+pub struct SearchForm {
+    pub q: String,
+    pub query: Option<Query>,
+    pub filter: SearchFilter,
+    pub page: i64,
+}
+
+impl SearchForm {
+    pub fn from_params(params: &Params) -> Result<SearchForm, WebError> {
+        params.only(&["q", "lang", "from", "to", "spokesperson", "page"])?;
+        let filter = SearchFilter {
+            lang: params.lang()?,
+            from: params.date("from")?,
+            to: params.date("to")?,
+            spokesperson: params.get("spokesperson").map(str::to_string),
+        };
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from > to {
+                return Err(WebError::BadRequest(format!(
+                    "parameters from and to: from ({from}) is after to ({to})"
+                )));
+            }
+        }
+        let q = params.get("q").unwrap_or("").to_string();
+        let query = if q.is_empty() {
+            None
+        } else {
+            Some(Query::parse(&q).map_err(search::SearchError::from)?)
+        };
+        Ok(SearchForm {
+            q,
+            query,
+            filter,
+            page: params.positive("page", 1, 10_000)?,
+        })
+    }
+
+    /// The query string of this search on another page.
+    pub fn with_page(&self, page: i64) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("q", &self.q);
+        if let Some(lang) = self.filter.lang {
+            query.append_pair("lang", lang.as_str());
+        }
+        if let Some(from) = self.filter.from {
+            query.append_pair("from", &from.to_string());
+        }
+        if let Some(to) = self.filter.to {
+            query.append_pair("to", &to.to_string());
+        }
+        if let Some(name) = &self.filter.spokesperson {
+            query.append_pair("spokesperson", name);
+        }
+        query.append_pair("page", &page.to_string());
+        query.finish()
+    }
+}
+
+/// Runs the form's search, if it has a query.
+pub fn search(store: &Store, form: &SearchForm) -> Result<Option<SearchResults>, WebError> {
+    let Some(query) = &form.query else {
+        return Ok(None);
+    };
+    let offset = (form.page as usize - 1) * RESULTS_PER_PAGE;
+    Ok(Some(search::search(
+        store.connection(),
+        query,
+        &form.filter,
+        offset,
+        RESULTS_PER_PAGE,
+    )?))
+}
+
+/// The terms of a trends request: repeated `q`, each possibly a comma-separated list.
+pub fn trend_terms(params: &Params) -> Result<Vec<(String, Query)>, WebError> {
+    let mut terms = Vec::new();
+    for value in params.all("q") {
+        for term in value
+            .split([',', '，'])
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            let query = Query::parse(term)
+                .map_err(|error| WebError::BadRequest(format!("q: term {term:?}: {error}")))?;
+            terms.push((term.to_string(), query));
+        }
+    }
+    if terms.len() > MAX_TREND_TERMS {
+        return Err(WebError::BadRequest(format!(
+            "q: at most {MAX_TREND_TERMS} terms can be compared, got {}",
+            terms.len()
+        )));
+    }
+    Ok(terms)
+}
+
+/// The trends page: one series per term over every month of the archive.
+pub fn trends(store: &Store, terms: &[(String, Query)]) -> Result<Vec<TrendSeries>, WebError> {
+    let conn = store.connection();
+    let months = search::archive_months(conn)?;
+    terms
+        .iter()
+        .map(|(term, query)| Ok(search::trend(conn, term, query, &months)?))
+        .collect()
+}
+
+/// The operator's page.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatusView {
+    pub now: DateTime<Utc>,
+    pub sources: Vec<SourceSummary>,
+    pub listing_pages: Vec<ListingRow>,
+    pub blocked_hosts: Vec<(String, String)>,
+    pub gone: Vec<EventDocument>,
+    /// Latest extractor failures (event time, URL, error).
+    pub extractor_failures: Vec<(String, String, String)>,
+    /// `None` when alerts are not set up in this database.
+    pub outbox: Option<Vec<OutboxRow>>,
+    pub outbox_errors: Vec<(String, i64, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListingRow {
+    pub source: String,
+    pub url: String,
+    pub page: i64,
+    pub last_checked: Option<String>,
+    pub last_success: Option<String>,
+    pub next_check: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxRow {
+    pub state: String,
+    pub count: i64,
+    pub next_due: Option<String>,
+}
+
+pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError> {
+    let conn = store.connection();
+    let names: Vec<String> = conn
+        .prepare("SELECT source FROM documents UNION SELECT source FROM listing_pages ORDER BY 1")
+        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+        .map_err(sql("listing sources"))?;
+    let sources = store.source_summaries(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let listing_pages = conn
+        .prepare(
+            "SELECT source, url, page, last_checked, last_success, next_check FROM listing_pages
+             WHERE page = 0 OR last_success IS NULL OR last_checked > last_success
+             ORDER BY source, page",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| {
+                Ok(ListingRow {
+                    source: row.get(0)?,
+                    url: row.get(1)?,
+                    page: row.get(2)?,
+                    last_checked: row.get(3)?,
+                    last_success: row.get(4)?,
+                    next_check: row.get(5)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(sql("reading listing pages"))?;
+    let gone = conn
+        .prepare(
+            "SELECT id, lang, briefing_date, title, url FROM documents WHERE state = 'gone'
+             ORDER BY briefing_date DESC LIMIT 50",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| {
+                let lang: String = row.get(1)?;
+                let date: Option<String> = row.get(2)?;
+                Ok(EventDocument {
+                    id: row.get(0)?,
+                    lang: Lang::parse(&lang).unwrap_or(Lang::En),
+                    date: date.and_then(|d| d.parse().ok()),
+                    title: row.get(3)?,
+                    url: row.get(4)?,
+                })
+            })?
+            .collect()
+        })
+        .map_err(sql("reading gone briefings"))?;
+    let extractor_failures = conn
+        .prepare(
+            "SELECT created_at, COALESCE(json_extract(payload, '$.url'), ''),
+                    COALESCE(json_extract(payload, '$.error'), '')
+             FROM events WHERE type = 'extractor_failed' ORDER BY id DESC LIMIT 20",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect()
+        })
+        .map_err(sql("reading extractor failures"))?;
+    let has_outbox: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(sql("looking for the outbox"))?;
+    let (outbox, outbox_errors) = if has_outbox {
+        let rows = conn
+            .prepare(
+                "SELECT state, COUNT(*), MIN(CASE WHEN state = 'queued' THEN due_at END)
+                 FROM outbox GROUP BY state ORDER BY state",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| {
+                    Ok(OutboxRow {
+                        state: row.get(0)?,
+                        count: row.get(1)?,
+                        next_due: row.get(2)?,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(sql("reading the outbox"))?;
+        let errors = conn
+            .prepare(
+                "SELECT recipient, attempts, last_error FROM outbox
+                 WHERE last_error IS NOT NULL AND state IN ('queued', 'sending', 'dead')
+                 ORDER BY id DESC LIMIT 10",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                    .collect()
+            })
+            .map_err(sql("reading outbox errors"))?;
+        (Some(rows), errors)
+    } else {
+        (None, vec![])
+    };
+    Ok(StatusView {
+        now,
+        sources,
+        listing_pages,
+        blocked_hosts: store.blocked_hosts(now)?,
+        gone,
+        extractor_failures,
+        outbox,
+        outbox_errors,
+    })
+}
