@@ -78,7 +78,11 @@ pub fn init() {
             .event_format(JournalFormat)
             .try_init()
     } else {
-        builder.try_init()
+        use std::io::IsTerminal;
+        // Colour for a person at a terminal; none in files and pipes.
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
 }
 

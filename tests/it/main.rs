@@ -7,5 +7,6 @@ mod extract;
 mod feed;
 mod fetch;
 mod serve;
+mod service;
 mod smtp_server;
 mod support;
