@@ -51,21 +51,26 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             let _ = server_stopped.await;
         }));
         let (stop_sender, sender_stopped) = tokio::sync::oneshot::channel::<()>();
-        let sender_task = match (sender, &alerts) {
-            (Some(sender), Some(alerts)) => {
-                Some(tokio::spawn(sender.run(alerts.wake.clone(), async move {
-                    let _ = sender_stopped.await;
-                })))
-            }
-            _ => None,
-        };
+        // Alarm mails to the operator go through the outbox too, so the sender runs whenever
+        // there is an [smtp] section, alert rules or not.
+        let wake = alerts
+            .as_ref()
+            .map_or_else(Default::default, |alerts| alerts.wake.clone());
+        let sender_task = sender.map(|sender| {
+            tokio::spawn(sender.run(wake.clone(), async move {
+                let _ = sender_stopped.await;
+            }))
+        });
         let heartbeat = Heartbeat::new();
         let mut engine = Engine::new(config, store)?;
         engine.set_heartbeat(heartbeat.clone());
         daemon::notify(NotifyState::Ready);
         let mut watchdog =
             daemon::spawn_watchdog(heartbeat.clone(), daemon::heartbeat_allowance(engine.config()));
-        let mut monitor = Monitor::default();
+        let mut monitor = Monitor {
+            wake: wake.clone(),
+            ..Monitor::default()
+        };
         monitor.report(&engine, None);
         let mut stopping = false;
         if let (true, Some(alerts)) = (first_fill, &alerts) {
@@ -162,6 +167,8 @@ struct Monitor {
     last_poll: Option<chrono::DateTime<Utc>>,
     /// The alarms raised at the last look, to log each once when it appears and when it clears.
     raised: std::collections::BTreeSet<(String, &'static str)>,
+    /// Wakes the outbox sender after an alarm mail is queued.
+    wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Monitor {
@@ -190,6 +197,11 @@ impl Monitor {
             tracing::info!(source = %source, event = "alarm_cleared", outcome = *kind, "alarm cleared");
         }
         self.raised = current;
+        if let Err(error) = mail_operator(engine, &alarms, now) {
+            tracing::error!(error = format!("{error:#}"), "cannot queue an alarm mail");
+        } else if !alarms.is_empty() {
+            self.wake.notify_one();
+        }
         match engine.status_facts(now) {
             Ok(mut facts) => {
                 facts.last_poll = self.last_poll;
@@ -199,6 +211,50 @@ impl Monitor {
             Err(error) => tracing::error!(%error, "cannot read the service status"),
         }
     }
+}
+
+/// Queues one mail per alarm to `[service] operator`, unless one about the same alarm was queued
+/// within `alarm_repeat` (the outbox remembers, so a restart does not mail again).
+fn mail_operator(
+    engine: &Engine,
+    alarms: &[briefwatch::daemon::health::Alarm],
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use briefwatch::alert::outbox;
+    use briefwatch::alert::plan::Notice;
+    use briefwatch::daemon::health::alarm_mail_due;
+    let config = engine.config();
+    let (Some(operator), Some(smtp)) = (&config.service.operator, &config.smtp) else {
+        return Ok(());
+    };
+    let conn = engine.store().connection();
+    for alarm in alarms {
+        let key = format!("alarm:{}:{}", alarm.source, alarm.kind);
+        let last = outbox::last_notice_at(conn, operator, &key)?;
+        if !alarm_mail_due(now, last, config.service.alarm_repeat) {
+            continue;
+        }
+        let notice = Notice {
+            key,
+            subject: format!("[briefwatch] alarm: {} {}", alarm.source, alarm.kind),
+            text: format!(
+                "briefwatch on {host}: source {source} is {kind} since {since}.\n\n{message}\n\n\
+                 `briefwatch status` shows the details; this mail is repeated at most every {repeat} \
+                 while the problem lasts.\n",
+                host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|name| name.trim().to_string())
+                    .unwrap_or_else(|_| "this host".to_string()),
+                source = alarm.source,
+                kind = alarm.kind,
+                since = briefwatch::store::format_time(alarm.since),
+                message = alarm.message,
+                repeat = humantime::format_duration(config.service.alarm_repeat),
+            ),
+        };
+        outbox::enqueue_notice(conn, operator, notice, now, &smtp.message_id_domain())?;
+        tracing::info!(source = %alarm.source, event = "alarm_mail", outcome = alarm.kind, "alarm mail queued for the operator");
+    }
+    Ok(())
 }
 
 /// Re-renders the feeds after a cycle that stored something.

@@ -27,10 +27,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// The datagram socket systemd would listen on, and every message received so far.
+/// The datagram socket systemd would listen on, drained by a thread as systemd does (a full socket
+/// queue would block the daemon's sends), and every message received so far.
 struct NotifySocket {
-    socket: UnixDatagram,
     path: std::path::PathBuf,
+    messages: std::sync::mpsc::Receiver<String>,
     received: Vec<String>,
 }
 
@@ -38,33 +39,39 @@ impl NotifySocket {
     fn bind(dir: &Path) -> NotifySocket {
         let path = dir.join("notify.sock");
         let socket = UnixDatagram::bind(&path).expect("bind notify socket");
-        socket
-            .set_read_timeout(Some(Duration::from_millis(100)))
-            .unwrap();
+        let (sender, messages) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = socket.recv(&mut buffer) {
+                for line in String::from_utf8_lossy(&buffer[..n]).lines() {
+                    if sender.send(line.to_string()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
         NotifySocket {
-            socket,
             path,
+            messages,
             received: Vec::new(),
         }
     }
 
     /// Waits for a message line satisfying `wanted`, keeping everything read; its index.
     fn wait_for(&mut self, wanted: impl Fn(&str) -> bool, timeout: Duration) -> Option<usize> {
-        let started = Instant::now();
-        let mut buffer = [0u8; 4096];
-        while started.elapsed() < timeout {
-            if let Ok(n) = self.socket.recv(&mut buffer) {
-                for line in String::from_utf8_lossy(&buffer[..n]).lines() {
-                    self.received.push(line.to_string());
-                    if wanted(line) {
-                        return Some(self.received.len() - 1);
-                    }
-                }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let Ok(line) = self.messages.recv_timeout(left) else {
+                return None;
+            };
+            let found = wanted(&line);
+            self.received.push(line);
+            if found {
+                return Some(self.received.len() - 1);
             }
         }
-        None
     }
-
     /// Reads for `duration`, counting lines equal to `line`.
     fn count_for(&mut self, line: &str, duration: Duration) -> usize {
         let before = self.received.len();
@@ -79,6 +86,12 @@ impl NotifySocket {
 /// `briefwatch run` under a fake systemd: the notify socket, a 400 ms watchdog whose
 /// `WATCHDOG_PID` is the daemon's own pid (the shell's `$$` survives its `exec`).
 fn spawn_notified_daemon(env: &TestEnv, notify: &NotifySocket) -> Child {
+    // A file, not a pipe nobody drains: a full pipe would block the daemon's logging.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(daemon_log(env))
+        .unwrap();
     Command::new("sh")
         .arg("-c")
         .arg("WATCHDOG_PID=$$ exec \"$@\"")
@@ -96,9 +109,13 @@ fn spawn_notified_daemon(env: &TestEnv, notify: &NotifySocket) -> Child {
         .env_remove("BRIEFWATCH_STATE")
         .env_remove("JOURNAL_STREAM")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(log)
         .spawn()
         .expect("spawn daemon")
+}
+
+fn daemon_log(env: &TestEnv) -> std::path::PathBuf {
+    env.dir.path().join("daemon.log")
 }
 
 fn send_signal(child: &Child, name: &str) {
@@ -203,13 +220,7 @@ fn under_systemd_the_daemon_notifies_ready_watchdog_status_reload_and_stopping()
     );
     let status = wait_exit(&mut child, Duration::from_secs(20)).expect("exits after SIGTERM");
     assert!(status.success(), "{status}");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = std::fs::read_to_string(daemon_log(&env)).unwrap();
     assert!(
         stderr.contains("configuration not reloaded"),
         "the rejected reload is logged: {stderr}"
@@ -600,4 +611,109 @@ fn under_the_journal_log_lines_carry_syslog_priorities_and_no_timestamps() {
         !stderr.contains('\x1b'),
         "no colour when stderr is not a terminal: {stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_source_warns_in_status_and_systemd_and_mails_the_operator_once() {
+    let smtp = SmtpServer::start().await;
+    let site = SiteServer::start(fixture_site());
+    // The fixture transcripts are of 2020, so with every day a briefing day and the hour at
+    // midnight, both sources are stale now, whatever the day.
+    let env = TestEnv::with_config(&test_config(
+        &site,
+        &format!(
+            r#"
+[schedule]
+tick = "300ms"
+window_days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+[service]
+operator = "ops@example.org"
+fresh_by = "00:00:00"
+
+[smtp]
+host = "127.0.0.1"
+port = {}
+security = "none"
+from = "briefwatch <alerts@example.org>"
+timeout = "5s"
+retry_base = "10ms"
+retry_max = "50ms"
+"#,
+            smtp.port()
+        ),
+    ));
+    env.briefwatch(&["backfill"]);
+    let status = env.briefwatch(&["status"]);
+    assert!(status.contains("warning: stale since"), "{status}");
+    assert!(status.contains("no press conference of"), "{status}");
+    let json = env.briefwatch(&["status", "--json"]);
+    for line in json.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(value["alarms"][0]["kind"], "stale", "{line}");
+    }
+
+    let mut notify = NotifySocket::bind(env.dir.path());
+    let mut child = spawn_notified_daemon(&env, &notify);
+    let alarm = notify.wait_for(|m| m.starts_with("STATUS=ALARM"), Duration::from_secs(20));
+    let alarm = alarm.map(|index| notify.received[index].clone());
+    let alarm = alarm.expect("an ALARM status line");
+    assert!(
+        alarm.contains("mfa-en stale") && alarm.contains("mfa-zh stale"),
+        "{alarm}"
+    );
+    // Several cycles later, still one mail per source.
+    let started = Instant::now();
+    while smtp.received().len() < 2 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    send_signal(&child, "TERM");
+    let status =
+        tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(20)))
+            .await
+            .unwrap()
+            .unwrap_or_else(|| {
+                panic!(
+                    "exits: {}",
+                    std::fs::read_to_string(daemon_log(&env)).unwrap()
+                )
+            });
+    assert!(status.success());
+    let mails = smtp.received();
+    assert_eq!(mails.len(), 2, "one alarm mail per stale source");
+    for mail in &mails {
+        assert_eq!(mail.rcpt_to, vec!["ops@example.org".to_string()]);
+        let text = String::from_utf8_lossy(&mail.data);
+        assert!(text.contains("[briefwatch] alarm: mfa-"), "{text}");
+        assert!(text.contains("no press conference of"), "{text}");
+    }
+
+    // A restart within alarm_repeat mails nobody again: the outbox remembers.
+    let mut notify = NotifySocket::bind(&env.dir.path().join("again").tap_create());
+    let child = spawn_notified_daemon(&env, &notify);
+    assert!(
+        notify
+            .wait_for(|m| m.starts_with("STATUS=ALARM"), Duration::from_secs(20))
+            .is_some()
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    send_signal(&child, "TERM");
+    let mut child = child;
+    tokio::task::spawn_blocking(move || wait_exit(&mut child, Duration::from_secs(20)))
+        .await
+        .unwrap()
+        .expect("exits");
+    assert_eq!(smtp.received().len(), 2, "no repeat within a day");
+}
+
+trait TapCreate {
+    fn tap_create(self) -> Self;
+}
+
+impl TapCreate for std::path::PathBuf {
+    fn tap_create(self) -> Self {
+        std::fs::create_dir_all(&self).unwrap();
+        self
+    }
 }
