@@ -106,7 +106,8 @@ impl Global {
             .with_context(|| format!("cannot create state directory {}", directory.display()))?;
         let path = config.archive.database_path();
         backup::refuse_corrupt(&path)?;
-        let mut store = Store::open(&path)?;
+        let mut store = Store::open(&path)
+            .with_context(|| format!("cannot open the archive {}", path.display()))?;
         store.set_gone_after(config.archive.gone_after);
         store.set_diff_config(config.diff.clone());
         Ok(store)
@@ -122,7 +123,7 @@ impl Global {
             );
         }
         backup::refuse_corrupt(&path)?;
-        Ok(Store::open(&path)?)
+        Store::open(&path).with_context(|| format!("cannot open the archive {}", path.display()))
     }
 }
 

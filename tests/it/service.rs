@@ -485,27 +485,39 @@ fn a_full_disk_is_a_clear_error_and_corrupts_nothing() {
         }
     }
     let _unmount = Unmount(&env.state);
-    // Leave a few KB: the schema fits, the pages do not.
     let filler = env.state.join("filler");
-    let mut file = std::fs::File::create(&filler).unwrap();
-    let chunk = vec![0u8; 4096];
-    while file.write_all(&chunk).is_ok() {}
-    drop(file);
+    let fill = |leave: u64| {
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 4096];
+        while file.write_all(&chunk).is_ok() {}
+        let size = file.metadata().unwrap().len();
+        file.set_len(size.saturating_sub(leave)).unwrap();
+    };
+    // No room at all: the archive cannot even be opened, and the error names it.
+    fill(0);
     let full = env.briefwatch_output(&["backfill"]);
     let stderr = String::from_utf8_lossy(&full.stderr);
-    // Each page that cannot be stored is an error naming the cause; the run goes on or stops, but the
-    // archive left behind is whole.
+    assert!(!full.status.success());
     assert!(
-        !full.status.success() || stderr.contains("full"),
+        stderr.contains("full") && stderr.contains(env.database().to_str().unwrap()),
+        "{stderr}"
+    );
+    // Room for the schema but not for every page: pages that cannot be stored are errors naming
+    // the cause, each transaction rolls back whole, and the archive left behind is sound.
+    std::fs::remove_file(&filler).unwrap();
+    let _ = std::fs::remove_file(env.database());
+    fill(200 * 1024);
+    let partial = env.briefwatch_output(&["backfill"]);
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert!(
+        stderr.contains("full"),
         "a full disk goes unnoticed: {stderr}"
     );
-    assert!(stderr.contains("full"), "{stderr}");
+    assert_eq!(env.store().integrity_check().unwrap(), "ok");
     std::fs::remove_file(&filler).unwrap();
-    if env.database().exists() {
-        assert_eq!(env.store().integrity_check().unwrap(), "ok");
-    }
     env.briefwatch(&["backfill"]);
     assert_eq!(env.store().integrity_check().unwrap(), "ok");
+    assert!(count(&env.store(), "revisions") > 0);
 }
 
 #[test]
