@@ -270,10 +270,33 @@ pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig};
 /// `[diff]`: how revisions are compared; owned by the diff stage.
 pub use crate::diff::DiffConfig;
 
-/// `[service]`: running under systemd.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+/// `[service]`: running under systemd, and the alarms that tell an operator the watch has gone blind.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct ServiceConfig {}
+pub struct ServiceConfig {
+    /// Who hears about alarms by mail (through the outbox, with `[smtp]`); none: only logs, status.
+    pub operator: Option<String>,
+    /// On a briefing day (`schedule.window_days`), a source with no press conference of the day by
+    /// this time (`schedule.utc_offset`, Beijing time) raises a freshness alarm.
+    pub fresh_by: NaiveTime,
+    /// A source whose every fetch was `unparseable` or `blocked` for this long raises a breakage alarm.
+    #[serde(with = "humantime_serde")]
+    pub broken_after: Duration,
+    /// Least time between two alarm mails about the same problem.
+    #[serde(with = "humantime_serde")]
+    pub alarm_repeat: Duration,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            operator: None,
+            fresh_by: NaiveTime::from_hms_opt(21, 0, 0).expect("valid constant time"),
+            broken_after: Duration::from_secs(6 * 3600),
+            alarm_repeat: Duration::from_secs(24 * 3600),
+        }
+    }
+}
 
 fn deserialize_offset<'de, D: Deserializer<'de>>(deserializer: D) -> Result<FixedOffset, D::Error> {
     let text = String::deserialize(deserializer)?;
@@ -390,6 +413,26 @@ impl Config {
                 ));
             }
             None => {}
+        }
+        if let Some(operator) = &self.service.operator {
+            if operator.parse::<lettre::Address>().is_err() {
+                return Err(invalid(
+                    "service.operator".into(),
+                    format!("{operator:?} is not an e-mail address"),
+                ));
+            }
+            if self.smtp.is_none() {
+                return Err(invalid(
+                    "service.operator".into(),
+                    "alarm mails to the operator need an [smtp] section".into(),
+                ));
+            }
+        }
+        if self.service.broken_after.is_zero() {
+            return Err(invalid(
+                "service.broken_after".into(),
+                "must be longer than 0s".into(),
+            ));
         }
         if let Err(error) = self.diff.validate() {
             let crate::diff::DiffError::OutOfRange { field, .. } = &error;

@@ -8,7 +8,9 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::Path;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rand::Rng;
@@ -20,6 +22,8 @@ use crate::fetch::{Fetched, Fetcher, Outcome, Validators};
 use crate::model::Listing;
 use crate::site::{Profile, SiteError};
 use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
+
+pub mod health;
 
 /// Why the engine could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -235,6 +239,8 @@ pub struct Engine {
     unchanged: Vec<Unchanged>,
     /// Until when the robots.txt rules loaded for a host are trusted.
     robots_valid_until: HashMap<String, DateTime<Utc>>,
+    /// Beaten whenever the archive took a write, so the watchdog sees the loop make progress.
+    heartbeat: Heartbeat,
 }
 
 /// A 304 answer to write later: it cannot make a revision, so it need not cost a commit of its own.
@@ -282,7 +288,17 @@ impl Engine {
             blocked: HashMap::new(),
             unchanged: Vec::new(),
             robots_valid_until: HashMap::new(),
+            heartbeat: Heartbeat::new(),
         })
+    }
+
+    /// Shares a heartbeat with a watchdog pinger (see [`spawn_watchdog`]).
+    pub fn set_heartbeat(&mut self, heartbeat: Heartbeat) {
+        self.heartbeat = heartbeat;
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn store(&self) -> &Store {
@@ -490,6 +506,7 @@ impl Engine {
         });
         match ingested {
             Ok(result) => {
+                self.heartbeat.beat();
                 report.new_documents += result.new_documents.len() as u64;
                 for url in &result.delisted {
                     tracing::warn!(source = %source.name, url, event = "delisted", "item removed from the listing; re-checking it");
@@ -585,6 +602,7 @@ impl Engine {
         });
         match ingested {
             Ok(result) => {
+                self.heartbeat.beat();
                 report.events += result.events.len() as u64;
                 if result.new_revision.is_some() {
                     report.new_revisions += 1;
@@ -624,6 +642,7 @@ impl Engine {
             .collect();
         match self.store.ingest_articles(&fetches) {
             Ok(outcomes) => {
+                self.heartbeat.beat();
                 for (held, outcome) in batch.iter().zip(outcomes) {
                     report.events += outcome.events.len() as u64;
                     for event in &outcome.events {
@@ -986,6 +1005,10 @@ pub async fn run_with(
                         if report.listings + report.articles > 0 {
                             tracing::info!(summary = %report.summary(), "cycle done");
                         }
+                        // A cycle that could read and write the archive is progress, idle or not.
+                        if report.errors == 0 {
+                            engine.heartbeat.beat();
+                        }
                         after_cycle(engine, &report);
                     }
                 }
@@ -1039,9 +1062,65 @@ pub fn notify(state: sd_notify::NotifyState<'_>) {
     }
 }
 
-/// Pings the systemd watchdog at half its period, from the runtime's worker threads: a wedged
-/// runtime stops the pings and systemd restarts the service. `None` when no watchdog is set.
-pub fn spawn_watchdog() -> Option<tokio::task::JoinHandle<()>> {
+/// When the poll loop last made progress: a cycle that reached the archive, or a page stored.
+/// Cloned handles share one clock reading; monotonic, so a clock step cannot fake or hide progress.
+#[derive(Debug, Clone)]
+pub struct Heartbeat {
+    origin: Instant,
+    last_millis: Arc<AtomicU64>,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Heartbeat::new()
+    }
+}
+
+impl Heartbeat {
+    /// A heartbeat that has just beaten.
+    pub fn new() -> Heartbeat {
+        Heartbeat {
+            origin: Instant::now(),
+            last_millis: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    pub fn beat(&self) {
+        let millis = self.origin.elapsed().as_millis() as u64;
+        self.last_millis.store(millis, Ordering::Relaxed);
+    }
+
+    /// Time since the last beat.
+    pub fn age(&self) -> Duration {
+        let now = self.origin.elapsed().as_millis() as u64;
+        Duration::from_millis(now.saturating_sub(self.last_millis.load(Ordering::Relaxed)))
+    }
+}
+
+/// The longest the loop may legitimately go without a beat: a whole tick of waiting, then two
+/// pages (a robots.txt and the page) each spending every retry on timeouts and the longest backoff,
+/// after the per-host pause.
+pub fn heartbeat_allowance(config: &Config) -> Duration {
+    let fetch = &config.fetch;
+    let attempts = fetch.max_attempts.max(1);
+    let page = fetch.timeout * attempts
+        + fetch.backoff_max * (attempts - 1)
+        + fetch.min_request_interval.mul_f64(1.5);
+    config.schedule.tick + page * 2
+}
+
+/// Whether the watchdog may be told all is well: the loop beat within its allowance.
+pub fn watchdog_should_ping(heartbeat_age: Duration, allowance: Duration) -> bool {
+    heartbeat_age <= allowance
+}
+
+/// Pings the systemd watchdog at half its period while the poll loop's heartbeat is fresh: a loop
+/// stuck on a lock or a database that fails every write stops the pings, and systemd restarts the
+/// service. `None` when no watchdog is set (not under systemd, or `WatchdogSec=` off).
+pub fn spawn_watchdog(
+    heartbeat: Heartbeat,
+    allowance: Duration,
+) -> Option<tokio::task::JoinHandle<()>> {
     let mut usec = 0;
     if !sd_notify::watchdog_enabled(false, &mut usec) || usec == 0 {
         return None;
@@ -1050,11 +1129,134 @@ pub fn spawn_watchdog() -> Option<tokio::task::JoinHandle<()>> {
     Some(tokio::spawn(async move {
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stalled = false;
         loop {
             ticker.tick().await;
-            notify(sd_notify::NotifyState::Watchdog);
+            let age = heartbeat.age();
+            if watchdog_should_ping(age, allowance) {
+                if stalled {
+                    tracing::info!(event = "progress", "the poll loop makes progress again");
+                    stalled = false;
+                }
+                notify(sd_notify::NotifyState::Watchdog);
+            } else if !stalled {
+                stalled = true;
+                tracing::error!(
+                    event = "stalled",
+                    age = %humantime::format_duration(Duration::from_secs(age.as_secs())),
+                    "the poll loop has made no progress; withholding watchdog pings"
+                );
+            }
         }
     }))
+}
+
+/// What `systemctl status` shows after a cycle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusFacts {
+    pub last_poll: Option<DateTime<Utc>>,
+    /// Earliest listing or document check due.
+    pub next_poll: Option<DateTime<Utc>>,
+    pub queued_mails: u64,
+    pub blocked_hosts: Vec<String>,
+    /// One line of every alarm raised, empty when all is well.
+    pub alarms: String,
+}
+
+/// The `STATUS=` text: short, in the order a person scans it.
+pub fn status_line(facts: &StatusFacts, now: DateTime<Utc>) -> String {
+    let time = |at: Option<DateTime<Utc>>| {
+        at.map_or("never".to_string(), |at| {
+            at.format("%Y-%m-%d %H:%M UTC").to_string()
+        })
+    };
+    let next = match facts.next_poll {
+        Some(at) if at <= now => "now".to_string(),
+        Some(at) => {
+            let wait = (at - now).to_std().unwrap_or_default();
+            format!(
+                "in {}",
+                humantime::format_duration(Duration::from_secs(wait.as_secs().max(1) / 60 * 60))
+            )
+            .replace("in 0s", "in under a minute")
+        }
+        None => "nothing scheduled".to_string(),
+    };
+    let blocked = if facts.blocked_hosts.is_empty() {
+        "none".to_string()
+    } else {
+        facts.blocked_hosts.join(", ")
+    };
+    let mut line = format!(
+        "last poll {}; next {next}; {} mail(s) queued; blocked: {blocked}",
+        time(facts.last_poll),
+        facts.queued_mails
+    );
+    if !facts.alarms.is_empty() {
+        line = format!("ALARM {} | {line}", facts.alarms);
+    }
+    line
+}
+
+impl Engine {
+    /// Gathers [`StatusFacts`] from the archive; `last_poll` is the caller's.
+    pub fn status_facts(&self, now: DateTime<Utc>) -> Result<StatusFacts, StoreError> {
+        let conn = self.store.connection();
+        let sql = |error| StoreError::Sql {
+            context: "reading the service status",
+            source: error,
+        };
+        let next_poll: Option<String> = conn
+            .query_row(
+                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages
+                  UNION ALL SELECT MIN(next_check) FROM documents WHERE state != 'gone')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql)?;
+        let queued_mails: u64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql)?;
+        let blocked_hosts = self
+            .store
+            .blocked_hosts(now)?
+            .into_iter()
+            .map(|(host, until)| format!("{host} until {until}"))
+            .collect();
+        let alarms = self.alarms(now)?;
+        Ok(StatusFacts {
+            last_poll: None,
+            next_poll: next_poll.as_deref().and_then(crate::store::parse_time),
+            queued_mails,
+            blocked_hosts,
+            alarms: health::alarm_summary(&alarms),
+        })
+    }
+
+    /// The alarms at `now` (see [`health`]).
+    pub fn alarms(&self, now: DateTime<Utc>) -> Result<Vec<health::Alarm>, StoreError> {
+        let names: Vec<&str> = self
+            .config
+            .sources
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        health::check(
+            self.store.connection(),
+            now,
+            &names,
+            &self.config.service,
+            &self.config.schedule,
+        )
+        .map_err(|error| StoreError::Sql {
+            context: "reading source health",
+            source: error,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -1144,6 +1346,49 @@ mod tests {
         assert_eq!(
             next_retry(Duration::ZERO, now, &schedule, Some(2 * HOUR), 0.0),
             now + chrono::Duration::hours(2)
+        );
+    }
+
+    #[test]
+    fn the_watchdog_is_fed_only_while_the_heartbeat_is_within_its_allowance() {
+        let config = Config::default();
+        // 30 s tick, then twice (4 × 60 s timeouts + 3 × 120 s backoff + 3 s pause).
+        assert_eq!(
+            heartbeat_allowance(&config),
+            Duration::from_secs(30 + 2 * 603)
+        );
+        let allowance = Duration::from_secs(60);
+        assert!(watchdog_should_ping(Duration::from_secs(59), allowance));
+        assert!(watchdog_should_ping(allowance, allowance));
+        assert!(!watchdog_should_ping(Duration::from_secs(61), allowance));
+        let heartbeat = Heartbeat::new();
+        heartbeat.beat();
+        assert!(heartbeat.age() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn the_status_line_reads_as_a_sentence() {
+        let now = utc("2020-07-02T08:00:00Z");
+        let facts = StatusFacts {
+            last_poll: Some(utc("2020-07-02T07:59:30Z")),
+            next_poll: Some(utc("2020-07-02T08:10:00Z")),
+            queued_mails: 2,
+            blocked_hosts: vec![],
+            alarms: String::new(),
+        };
+        assert_eq!(
+            status_line(&facts, now),
+            "last poll 2020-07-02 07:59 UTC; next in 10m; 2 mail(s) queued; blocked: none"
+        );
+        let alarmed = StatusFacts {
+            blocked_hosts: vec!["www.fmprc.gov.cn until 2020-07-02T14:00:00Z".into()],
+            alarms: "mfa-en stale: no press conference".into(),
+            next_poll: Some(utc("2020-07-02T07:00:00Z")),
+            ..facts
+        };
+        assert_eq!(
+            status_line(&alarmed, now),
+            "ALARM mfa-en stale: no press conference | last poll 2020-07-02 07:59 UTC; next now; 2 mail(s) queued; blocked: www.fmprc.gov.cn until 2020-07-02T14:00:00Z"
         );
     }
 

@@ -35,6 +35,21 @@ pub fn compose(alert: &Alert, settings: &ComposeSettings) -> Result<Message, Ale
         .recipient
         .parse()
         .map_err(|error| failed(format!("recipient {:?}: {error}", alert.recipient)))?;
+    if let Some(notice) = &alert.notice {
+        return Message::builder()
+            .from(settings.from.clone())
+            .to(to)
+            .subject(notice.subject.clone())
+            .date(SystemTime::from(alert.queued_at))
+            .message_id(Some(alert.message_id.clone()))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".to_string(),
+            ))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(notice.text.clone())
+            .map_err(|error| failed(error.to_string()));
+    }
     let subject = subject(alert);
     Message::builder()
         .from(settings.from.clone())
@@ -104,6 +119,9 @@ pub fn compose_test(
 /// `[briefwatch] 2020-07-03 Zhao Lijian: taiwan, hong-kong (3 exchanges)`, with the event when it
 /// is not a new briefing, and the date range for digests.
 pub fn subject(alert: &Alert) -> String {
+    if let Some(notice) = &alert.notice {
+        return notice.subject.clone();
+    }
     let rules = alert.rule_names().join(", ");
     let exchanges: usize = alert.briefings.iter().map(|b| b.items.len()).sum();
     let count = plural(exchanges, "exchange");
@@ -495,6 +513,7 @@ mod tests {
             recipient: "a@example.org".into(),
             queued_at: chrono::DateTime::from_timestamp(1_600_000_000, 0).unwrap(),
             window: None,
+            notice: None,
             briefings: vec![BriefingAlert {
                 briefing: BriefingRef {
                     url: "https://www.fmprc.gov.cn/t1.shtml".into(),

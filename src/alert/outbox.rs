@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::AlertError;
-use super::plan::{Alert, Delivery, PendingAlert};
+use super::plan::{Alert, Delivery, Notice, PendingAlert};
 
 /// The schema, as one migration for the archive's ordered migration list.
 pub const MIGRATION: &str = "
@@ -132,6 +132,7 @@ pub fn enqueue(
                     queued_at: now,
                     window: None,
                     briefings: vec![alert.content.clone()],
+                    notice: None,
                 },
                 None,
                 now,
@@ -167,6 +168,7 @@ pub fn enqueue(
                             queued_at: now,
                             window: Some((start, end)),
                             briefings: vec![alert.content.clone()],
+                            notice: None,
                         },
                         Some((&key, end)),
                         now,
@@ -201,6 +203,42 @@ fn insert(
     )
     .map_err(sql("insert"))?;
     Ok(conn.last_insert_rowid())
+}
+
+/// Queues a mail to the operator about the service itself.
+pub fn enqueue_notice(
+    conn: &Connection,
+    recipient: &str,
+    notice: Notice,
+    now: DateTime<Utc>,
+    message_id_domain: &str,
+) -> Result<i64, AlertError> {
+    let alert = Alert {
+        message_id: new_message_id(now, message_id_domain),
+        recipient: recipient.to_string(),
+        queued_at: now,
+        window: None,
+        briefings: Vec::new(),
+        notice: Some(notice),
+    };
+    insert(conn, &alert, None, now)
+}
+
+/// When a notice about `key` was last queued for `recipient`, if ever.
+pub fn last_notice_at(
+    conn: &Connection,
+    recipient: &str,
+    key: &str,
+) -> Result<Option<DateTime<Utc>>, AlertError> {
+    let at: Option<String> = conn
+        .query_row(
+            "SELECT MAX(created_at) FROM outbox
+              WHERE recipient = ?1 AND json_extract(alert, '$.notice.key') = ?2",
+            params![recipient, key],
+            |row| row.get(0),
+        )
+        .map_err(sql("last notice"))?;
+    Ok(at.and_then(|text| parse_timestamp(&text)))
 }
 
 fn store_alert(conn: &Connection, id: i64, alert: &Alert) -> Result<(), AlertError> {
@@ -450,6 +488,7 @@ pub fn defer_to_overflow(
                 queued_at: now,
                 window: Some((row.alert.window.map_or(row.created_at, |w| w.0), due_at)),
                 briefings: row.alert.briefings.clone(),
+                notice: row.alert.notice.clone(),
             },
             Some((OVERFLOW_KEY, due_at)),
             now,

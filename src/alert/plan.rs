@@ -148,6 +148,17 @@ pub struct Alert {
     #[serde(default)]
     pub window: Option<(DateTime<Utc>, DateTime<Utc>)>,
     pub briefings: Vec<BriefingAlert>,
+    /// Set for a mail to the operator about the service itself (an alarm), not about briefings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<Notice>,
+}
+
+/// A plain-text mail to the operator; `key` names the problem so repeats can be spaced out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    pub key: String,
+    pub subject: String,
+    pub text: String,
 }
 
 impl Alert {

@@ -11,6 +11,7 @@ use briefwatch::store::Store;
 
 mod alerts;
 mod backfill;
+mod backup;
 mod check_config;
 mod diff;
 mod extract;
@@ -18,6 +19,7 @@ mod feeds;
 mod history;
 mod import;
 mod list;
+mod logging;
 mod pair;
 mod poll;
 mod run;
@@ -80,6 +82,8 @@ pub enum Command {
     Pair(pair::PairArgs),
     /// Write every RSS feed from the archive as static files.
     Feeds(feeds::FeedsArgs),
+    /// Copy the archive to a new file (consistent while the daemon runs), then check the copy.
+    Backup(backup::BackupArgs),
 }
 
 /// What every command that touches the archive needs.
@@ -104,7 +108,9 @@ impl Global {
         std::fs::create_dir_all(directory)
             .with_context(|| format!("cannot create state directory {}", directory.display()))?;
         let path = config.archive.database_path();
-        let mut store = Store::open(&path)?;
+        backup::refuse_corrupt(&path)?;
+        let mut store = Store::open(&path)
+            .with_context(|| format!("cannot open the archive {}", path.display()))?;
         store.set_gone_after(config.archive.gone_after);
         store.set_diff_config(config.diff.clone());
         Ok(store)
@@ -119,19 +125,9 @@ impl Global {
                 path.display()
             );
         }
-        Ok(Store::open(&path)?)
+        backup::refuse_corrupt(&path)?;
+        Store::open(&path).with_context(|| format!("cannot open the archive {}", path.display()))
     }
-}
-
-/// Logs to stderr; `RUST_LOG` picks the level (default `info`; the HTML parser's complaints about
-/// the ministry's markup are noise).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// A runtime for the async commands; one thread is plenty for one polite client.
@@ -143,7 +139,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    init_logging();
+    logging::init();
     let global = Global {
         config_path: cli.config,
         state: cli.state,
@@ -164,5 +160,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pair(args) => pair::run(&global, args),
         Command::Alerts(args) => alerts::run(&global, args),
         Command::Feeds(args) => feeds::run(&global, args),
+        Command::Backup(args) => backup::run(&global, args),
     }
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use briefwatch::alert::{IngestAlerts, RuleSet};
 use briefwatch::config::Config;
-use briefwatch::daemon::{self, Engine, Report, Signal, Signals, SystemClock};
+use briefwatch::daemon::{self, Engine, Heartbeat, Report, Signal, Signals, SystemClock};
 use briefwatch::feed::Publisher;
 use briefwatch::serve::{self, ServeState};
 use briefwatch::web::{self, Readers, WebState};
@@ -54,17 +54,27 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             let _ = server_stopped.await;
         }));
         let (stop_sender, sender_stopped) = tokio::sync::oneshot::channel::<()>();
-        let sender_task = match (sender, &alerts) {
-            (Some(sender), Some(alerts)) => {
-                Some(tokio::spawn(sender.run(alerts.wake.clone(), async move {
-                    let _ = sender_stopped.await;
-                })))
-            }
-            _ => None,
-        };
+        // Alarm mails to the operator go through the outbox too, so the sender runs whenever
+        // there is an [smtp] section, alert rules or not.
+        let wake = alerts
+            .as_ref()
+            .map_or_else(Default::default, |alerts| alerts.wake.clone());
+        let sender_task = sender.map(|sender| {
+            tokio::spawn(sender.run(wake.clone(), async move {
+                let _ = sender_stopped.await;
+            }))
+        });
+        let heartbeat = Heartbeat::new();
         let mut engine = Engine::new(config, store)?;
+        engine.set_heartbeat(heartbeat.clone());
         daemon::notify(NotifyState::Ready);
-        let watchdog = daemon::spawn_watchdog();
+        let mut watchdog =
+            daemon::spawn_watchdog(heartbeat.clone(), daemon::heartbeat_allowance(engine.config()));
+        let mut monitor = Monitor {
+            wake: wake.clone(),
+            ..Monitor::default()
+        };
+        monitor.report(&engine, None);
         let mut stopping = false;
         if let (true, Some(alerts)) = (first_fill, &alerts) {
             tracing::info!(
@@ -73,15 +83,23 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             );
             tokio::select! {
                 signal = signals.next() => stopping = signal == Signal::Stop,
-                report = engine.poll_cycle(&SystemClock, false) => republish(&publisher, &engine, &report),
+                report = engine.poll_cycle(&SystemClock, false) => {
+                    heartbeat.beat();
+                    republish(&publisher, &engine, &report);
+                    monitor.report(&engine, Some(&report));
+                }
             }
             alerts.set_enabled(true);
         }
-        while !stopping {
+        loop {
+            if stopping {
+                break;
+            }
             let mut received = Signal::Stop;
             let shutdown = async { received = signals.next().await };
             daemon::run_with(&mut engine, &SystemClock, shutdown, |engine, report| {
-                republish(&publisher, engine, report)
+                republish(&publisher, engine, report);
+                monitor.report(engine, Some(report));
             })
             .await;
             if received == Signal::Stop {
@@ -98,6 +116,14 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                     let mut store = engine.into_store();
                     reattach_alerts(&new_config, &mut store, alerts.as_ref())?;
                     engine = Engine::new(new_config, store)?;
+                    engine.set_heartbeat(heartbeat.clone());
+                    if let Some(old) = watchdog.take() {
+                        old.abort();
+                    }
+                    watchdog = daemon::spawn_watchdog(
+                        heartbeat.clone(),
+                        daemon::heartbeat_allowance(engine.config()),
+                    );
                     if let Err(error) = publisher.publish(engine.store(), Utc::now()) {
                         tracing::error!(%error, "cannot render the feeds");
                     }
@@ -108,20 +134,131 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             daemon::notify(NotifyState::Ready);
+            monitor.report(&engine, None);
         }
+        // The poll loop has stopped at an await point, so no archive transaction is open: each
+        // one is synchronous and was either committed or never begun.
         daemon::notify(NotifyState::Stopping);
+        daemon::notify(NotifyState::Status("stopping"));
+        tracing::info!(event = "stopping", "stopping: no new work is taken");
         if let Some(watchdog) = watchdog {
             watchdog.abort();
         }
         let _ = stop_sender.send(());
         if let Some(task) = sender_task {
-            let _ = task.await;
+            // The sender finishes the message in hand; a mail server that hangs must not hold the
+            // stop past TimeoutStopSec (a message cut short is resent once, same Message-ID).
+            if tokio::time::timeout(SENDER_STOP_GRACE, task).await.is_err() {
+                tracing::warn!(
+                    event = "stopping",
+                    "the alert sender did not stop in time; its message in flight is retried at next start"
+                );
+            }
         }
         let _ = stop_server.send(());
         server.await.context("feed server task")??;
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long the alert sender gets to finish on stop: well inside the unit's TimeoutStopSec=30s.
+const SENDER_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Tells systemd (`STATUS=`) and the log how the watch is going, after every cycle.
+#[derive(Default)]
+struct Monitor {
+    last_poll: Option<chrono::DateTime<Utc>>,
+    /// The alarms raised at the last look, to log each once when it appears and when it clears.
+    raised: std::collections::BTreeSet<(String, &'static str)>,
+    /// Wakes the outbox sender after an alarm mail is queued.
+    wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Monitor {
+    fn report(&mut self, engine: &Engine, cycle: Option<&Report>) {
+        let now = Utc::now();
+        if cycle.is_some() {
+            self.last_poll = Some(now);
+        }
+        let alarms = match engine.alarms(now) {
+            Ok(alarms) => alarms,
+            Err(error) => {
+                tracing::error!(%error, "cannot check the sources' health");
+                Vec::new()
+            }
+        };
+        let current: std::collections::BTreeSet<(String, &'static str)> = alarms
+            .iter()
+            .map(|alarm| (alarm.source.clone(), alarm.kind))
+            .collect();
+        for alarm in &alarms {
+            if !self.raised.contains(&(alarm.source.clone(), alarm.kind)) {
+                tracing::warn!(source = %alarm.source, event = "alarm", outcome = alarm.kind, since = %alarm.since, "{}", alarm.message);
+            }
+        }
+        for (source, kind) in self.raised.difference(&current) {
+            tracing::info!(source = %source, event = "alarm_cleared", outcome = *kind, "alarm cleared");
+        }
+        self.raised = current;
+        if let Err(error) = mail_operator(engine, &alarms, now) {
+            tracing::error!(error = format!("{error:#}"), "cannot queue an alarm mail");
+        } else if !alarms.is_empty() {
+            self.wake.notify_one();
+        }
+        match engine.status_facts(now) {
+            Ok(mut facts) => {
+                facts.last_poll = self.last_poll;
+                let line = daemon::status_line(&facts, now);
+                daemon::notify(NotifyState::Status(&line));
+            }
+            Err(error) => tracing::error!(%error, "cannot read the service status"),
+        }
+    }
+}
+
+/// Queues one mail per alarm to `[service] operator`, unless one about the same alarm was queued
+/// within `alarm_repeat` (the outbox remembers, so a restart does not mail again).
+fn mail_operator(
+    engine: &Engine,
+    alarms: &[briefwatch::daemon::health::Alarm],
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    use briefwatch::alert::outbox;
+    use briefwatch::alert::plan::Notice;
+    use briefwatch::daemon::health::alarm_mail_due;
+    let config = engine.config();
+    let (Some(operator), Some(smtp)) = (&config.service.operator, &config.smtp) else {
+        return Ok(());
+    };
+    let conn = engine.store().connection();
+    for alarm in alarms {
+        let key = format!("alarm:{}:{}", alarm.source, alarm.kind);
+        let last = outbox::last_notice_at(conn, operator, &key)?;
+        if !alarm_mail_due(now, last, config.service.alarm_repeat) {
+            continue;
+        }
+        let notice = Notice {
+            key,
+            subject: format!("[briefwatch] alarm: {} {}", alarm.source, alarm.kind),
+            text: format!(
+                "briefwatch on {host}: source {source} is {kind} since {since}.\n\n{message}\n\n\
+                 `briefwatch status` shows the details; this mail is repeated at most every {repeat} \
+                 while the problem lasts.\n",
+                host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .map(|name| name.trim().to_string())
+                    .unwrap_or_else(|_| "this host".to_string()),
+                source = alarm.source,
+                kind = alarm.kind,
+                since = briefwatch::store::format_time(alarm.since),
+                message = alarm.message,
+                repeat = humantime::format_duration(config.service.alarm_repeat),
+            ),
+        };
+        outbox::enqueue_notice(conn, operator, notice, now, &smtp.message_id_domain())?;
+        tracing::info!(source = %alarm.source, event = "alarm_mail", outcome = alarm.kind, "alarm mail queued for the operator");
+    }
+    Ok(())
 }
 
 /// Re-renders the feeds after a cycle that stored something.

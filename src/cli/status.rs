@@ -19,7 +19,15 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let store = Global::open_existing_store(&config)?;
     let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
     let summaries = store.source_summaries(&names)?;
-    let blocked = store.blocked_hosts(Utc::now())?;
+    let now = Utc::now();
+    let blocked = store.blocked_hosts(now)?;
+    let alarms = briefwatch::daemon::health::check(
+        store.connection(),
+        now,
+        &names,
+        &config.service,
+        &config.schedule,
+    )?;
     let mut out = std::io::stdout().lock();
     for (source, summary) in config.sources.iter().zip(&summaries) {
         let host = source
@@ -32,11 +40,13 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
             .find(|(h, _)| *h == host)
             .map(|(_, until)| until.clone());
         let listing = store.listing_state(source.listing_url.as_str())?;
+        let source_alarms: Vec<_> = alarms.iter().filter(|a| a.source == source.name).collect();
         if args.json {
             let mut value = serde_json::to_value(summary)?;
             value["blocked_until"] = serde_json::json!(blocked_until);
             value["listing_last_success"] =
                 serde_json::json!(listing.as_ref().and_then(|l| l.last_success.clone()));
+            value["alarms"] = serde_json::to_value(&source_alarms)?;
             writeln!(out, "{value}")?;
             continue;
         }
@@ -74,6 +84,15 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
             .map(|(o, n)| format!("{o}={n}"))
             .collect();
         writeln!(out, "  requests: {}", outcomes.join(" "))?;
+        for alarm in source_alarms {
+            writeln!(
+                out,
+                "  warning: {} since {}: {}",
+                alarm.kind,
+                briefwatch::store::format_time(alarm.since),
+                alarm.message
+            )?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

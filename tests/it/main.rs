@@ -8,6 +8,7 @@ mod extract;
 mod feed;
 mod fetch;
 mod serve;
+mod service;
 mod smtp_server;
 mod support;
 mod web;

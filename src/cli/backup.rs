@@ -1,0 +1,94 @@
+//! `briefwatch backup PATH`: a consistent copy of the archive, checked; and the corruption check
+//! every command runs before it touches the archive.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+
+use super::Global;
+
+#[derive(clap::Args)]
+pub struct BackupArgs {
+    /// Where the copy goes: a new file (an existing one is never overwritten).
+    pub path: PathBuf,
+}
+
+pub fn run(global: &Global, args: BackupArgs) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let store = Global::open_existing_store(&config)?;
+    if args.path.exists() {
+        anyhow::bail!(
+            "{} already exists; a backup never overwrites a file (remove it or pick another name)",
+            args.path.display()
+        );
+    }
+    let target = args
+        .path
+        .to_str()
+        .with_context(|| format!("{} is not a UTF-8 path", args.path.display()))?;
+    // VACUUM INTO reads one snapshot, so the daemon may go on writing while the copy is made.
+    store
+        .connection()
+        .execute("VACUUM INTO ?1", [target])
+        .with_context(|| {
+            format!(
+                "cannot write the backup {} of {}",
+                args.path.display(),
+                config.archive.database_path().display()
+            )
+        })?;
+    let verdict = integrity_check(&args.path)
+        .with_context(|| format!("cannot check the backup {}", args.path.display()))?;
+    if verdict != "ok" {
+        anyhow::bail!(
+            "the backup {} failed its integrity check: {verdict}",
+            args.path.display()
+        );
+    }
+    let bytes = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backup of {} written to {} ({bytes} bytes, integrity check ok)",
+        config.archive.database_path().display(),
+        args.path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pragma_check(path: &Path, pragma: &str) -> rusqlite::Result<String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let mut statement = conn.prepare(pragma)?;
+    let lines: Vec<String> = statement
+        .query_map([], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(lines.join("; "))
+}
+
+/// `PRAGMA integrity_check` of a database file: `ok` or the problems found.
+pub fn integrity_check(path: &Path) -> rusqlite::Result<String> {
+    pragma_check(path, "PRAGMA integrity_check")
+}
+
+/// Refuses an archive that fails `PRAGMA quick_check` (or is not a database at all), before any
+/// command writes to it and makes things worse. A missing file is fine: it is about to be created.
+pub fn refuse_corrupt(path: &Path) -> anyhow::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let verdict = match pragma_check(path, "PRAGMA quick_check") {
+        Ok(verdict) => verdict,
+        Err(error) => error.to_string(),
+    };
+    if verdict == "ok" {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the archive {} is corrupt ({verdict}); refusing to use it. Restore a backup \
+         (`briefwatch backup` makes them) or move the file aside to start a new archive",
+        path.display()
+    )
+}

@@ -1,0 +1,314 @@
+//! Freshness and breakage alarms: whether the watch has gone blind. Pure decisions over what the
+//! archive saw, with the clock passed in; [`source_health`] reads those facts from the archive.
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::config::{ScheduleConfig, ServiceConfig};
+use crate::store::{format_time, parse_time};
+
+/// What the archive knows about one source's recent health.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceHealth {
+    pub source: String,
+    /// Briefing date of the newest archived press conference.
+    pub latest_press_conference: Option<NaiveDate>,
+    /// Last fetch whose page was understood (`ok` or `not_modified`).
+    pub last_good: Option<DateTime<Utc>>,
+    /// First `unparseable` or `blocked` fetch after `last_good`, and its outcome.
+    pub first_broken: Option<(DateTime<Utc>, String)>,
+}
+
+/// A problem an operator should hear about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alarm {
+    pub source: String,
+    /// `stale` (no press conference by the expected hour) or `broken` (nothing understood).
+    pub kind: &'static str,
+    /// When the problem started: the expected hour, or the first failing fetch.
+    pub since: DateTime<Utc>,
+    pub message: String,
+}
+
+/// On a briefing day after `fresh_by` (local time), a source whose newest press conference is older
+/// than today is stale. Holidays without a conference raise it too: the operator can tell.
+pub fn stale_alarm(
+    now: DateTime<Utc>,
+    health: &SourceHealth,
+    service: &ServiceConfig,
+    schedule: &ScheduleConfig,
+) -> Option<Alarm> {
+    let local = now.with_timezone(&schedule.utc_offset);
+    let today = local.date_naive();
+    if !schedule.window_days.contains(&today.weekday()) || local.time() < service.fresh_by {
+        return None;
+    }
+    if health
+        .latest_press_conference
+        .is_some_and(|date| date >= today)
+    {
+        return None;
+    }
+    let since = today
+        .and_time(service.fresh_by)
+        .and_local_timezone(schedule.utc_offset)
+        .single()?
+        .with_timezone(&Utc);
+    let latest = health
+        .latest_press_conference
+        .map_or("none archived".to_string(), |date| date.to_string());
+    Some(Alarm {
+        source: health.source.clone(),
+        kind: "stale",
+        since,
+        message: format!(
+            "no press conference of {today} by {} (newest: {latest})",
+            service.fresh_by.format("%H:%M")
+        ),
+    })
+}
+
+/// A source whose every understood-or-not fetch since `first_broken` failed to parse or was blocked,
+/// for at least `broken_after`, is broken. Transient failures neither start nor end the streak.
+pub fn broken_alarm(
+    now: DateTime<Utc>,
+    health: &SourceHealth,
+    service: &ServiceConfig,
+) -> Option<Alarm> {
+    let (since, outcome) = health.first_broken.as_ref()?;
+    let lasting = (now - *since).to_std().unwrap_or_default();
+    if lasting < service.broken_after {
+        return None;
+    }
+    Some(Alarm {
+        source: health.source.clone(),
+        kind: "broken",
+        since: *since,
+        message: format!(
+            "every page {outcome} since {} ({})",
+            format_time(*since),
+            humantime::format_duration(std::time::Duration::from_secs(lasting.as_secs()))
+        ),
+    })
+}
+
+/// Every alarm of these sources at `now`.
+pub fn alarms(
+    now: DateTime<Utc>,
+    healths: &[SourceHealth],
+    service: &ServiceConfig,
+    schedule: &ScheduleConfig,
+) -> Vec<Alarm> {
+    healths
+        .iter()
+        .flat_map(|health| {
+            [
+                stale_alarm(now, health, service, schedule),
+                broken_alarm(now, health, service),
+            ]
+        })
+        .flatten()
+        .collect()
+}
+
+/// Whether an alarm mail may go out: never sent for this problem, or not within `repeat`.
+pub fn alarm_mail_due(
+    now: DateTime<Utc>,
+    last_sent: Option<DateTime<Utc>>,
+    repeat: std::time::Duration,
+) -> bool {
+    last_sent.is_none_or(|sent| (now - sent).to_std().unwrap_or_default() >= repeat)
+}
+
+/// One line for `systemctl status` and logs: `mfa-en stale: …; mfa-zh broken: …`.
+pub fn alarm_summary(alarms: &[Alarm]) -> String {
+    alarms
+        .iter()
+        .map(|alarm| format!("{} {}: {}", alarm.source, alarm.kind, alarm.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Reads a source's health facts from the archive.
+pub fn source_health(conn: &Connection, source: &str) -> rusqlite::Result<SourceHealth> {
+    let latest_press_conference: Option<String> = conn.query_row(
+        "SELECT MAX(d.briefing_date) FROM documents d
+          WHERE d.source = ?1 AND d.kind = 'press_conference'
+            AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)",
+        params![source],
+        |row| row.get(0),
+    )?;
+    let last_good: Option<String> = conn.query_row(
+        "SELECT MAX(at) FROM fetch_log WHERE source = ?1 AND outcome IN ('ok', 'not_modified')",
+        params![source],
+        |row| row.get(0),
+    )?;
+    let first_broken: Option<(String, String)> = conn
+        .query_row(
+            "SELECT at, outcome FROM fetch_log
+              WHERE source = ?1 AND outcome IN ('unparseable', 'blocked') AND at > ?2
+              ORDER BY at LIMIT 1",
+            params![source, last_good.as_deref().unwrap_or("")],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    Ok(SourceHealth {
+        source: source.to_string(),
+        latest_press_conference: latest_press_conference
+            .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
+        last_good: last_good.as_deref().and_then(parse_time),
+        first_broken: first_broken
+            .and_then(|(at, outcome)| parse_time(&at).map(|at| (at, outcome))),
+    })
+}
+
+/// Every configured source's health, then its alarms.
+pub fn check(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    sources: &[&str],
+    service: &ServiceConfig,
+    schedule: &ScheduleConfig,
+) -> rusqlite::Result<Vec<Alarm>> {
+    let healths = sources
+        .iter()
+        .map(|source| source_health(conn, source))
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(alarms(now, &healths, service, schedule))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn date(text: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap()
+    }
+
+    fn health(latest: Option<&str>) -> SourceHealth {
+        SourceHealth {
+            source: "mfa-en".into(),
+            latest_press_conference: latest.map(date),
+            ..SourceHealth::default()
+        }
+    }
+
+    #[test]
+    fn a_weekday_without_todays_conference_is_stale_only_after_the_hour() {
+        let service = ServiceConfig::default();
+        let schedule = ScheduleConfig::default();
+        let yesterday = health(Some("2020-07-01"));
+        // Thursday 2 July 2020, 20:59 Beijing (12:59 UTC): not yet.
+        assert_eq!(
+            stale_alarm(utc("2020-07-02T12:59:00Z"), &yesterday, &service, &schedule),
+            None
+        );
+        // 21:00 Beijing: stale since exactly then.
+        let alarm = stale_alarm(utc("2020-07-02T13:00:00Z"), &yesterday, &service, &schedule)
+            .expect("stale");
+        assert_eq!(alarm.kind, "stale");
+        assert_eq!(alarm.since, utc("2020-07-02T13:00:00Z"));
+        assert!(alarm.message.contains("2020-07-02"), "{}", alarm.message);
+        assert!(alarm.message.contains("2020-07-01"), "{}", alarm.message);
+        // Today's conference archived: fresh.
+        let today = health(Some("2020-07-02"));
+        assert_eq!(
+            stale_alarm(utc("2020-07-02T15:00:00Z"), &today, &service, &schedule),
+            None
+        );
+        // Nothing archived at all is stale too.
+        assert!(
+            stale_alarm(
+                utc("2020-07-02T15:00:00Z"),
+                &health(None),
+                &service,
+                &schedule
+            )
+            .is_some()
+        );
+    }
+
+    #[test]
+    fn weekends_are_never_stale_and_the_hour_is_beijing_time() {
+        let service = ServiceConfig::default();
+        let schedule = ScheduleConfig::default();
+        let old = health(Some("2020-06-01"));
+        // Saturday 4 July 2020, 23:00 Beijing.
+        assert_eq!(
+            stale_alarm(utc("2020-07-04T15:00:00Z"), &old, &service, &schedule),
+            None
+        );
+        // Sunday 5 July 17:00 UTC is Monday 6 July 01:00 Beijing: before the hour.
+        assert_eq!(
+            stale_alarm(utc("2020-07-05T17:00:00Z"), &old, &service, &schedule),
+            None
+        );
+        let early = ServiceConfig {
+            fresh_by: chrono::NaiveTime::from_hms_opt(0, 30, 0).unwrap(),
+            ..ServiceConfig::default()
+        };
+        assert!(stale_alarm(utc("2020-07-05T17:00:00Z"), &old, &early, &schedule).is_some());
+    }
+
+    #[test]
+    fn broken_needs_the_whole_configured_time() {
+        let service = ServiceConfig::default();
+        let mut broken = health(Some("2020-07-02"));
+        broken.first_broken = Some((utc("2020-07-02T08:00:00Z"), "unparseable".into()));
+        assert_eq!(
+            broken_alarm(utc("2020-07-02T13:59:59Z"), &broken, &service),
+            None
+        );
+        let alarm = broken_alarm(utc("2020-07-02T14:00:00Z"), &broken, &service).expect("broken");
+        assert_eq!(alarm.kind, "broken");
+        assert_eq!(alarm.since, utc("2020-07-02T08:00:00Z"));
+        assert!(alarm.message.contains("unparseable"), "{}", alarm.message);
+        assert_eq!(
+            broken_alarm(utc("2020-07-03T14:00:00Z"), &health(None), &service),
+            None
+        );
+    }
+
+    #[test]
+    fn alarm_mails_repeat_at_most_once_per_period() {
+        let day = std::time::Duration::from_secs(24 * 3600);
+        let now = utc("2020-07-02T14:00:00Z");
+        assert!(alarm_mail_due(now, None, day));
+        assert!(!alarm_mail_due(now, Some(utc("2020-07-01T14:00:01Z")), day));
+        assert!(alarm_mail_due(now, Some(utc("2020-07-01T14:00:00Z")), day));
+    }
+
+    #[test]
+    fn health_facts_come_from_the_fetch_log_and_documents() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let conn = store.connection();
+        let log = |at: &str, outcome: &str| {
+            conn.execute(
+                "INSERT INTO fetch_log (at, source, url, page, outcome) VALUES (?1, 'mfa-en', 'u', 'listing', ?2)",
+                params![at, outcome],
+            )
+            .unwrap();
+        };
+        log("2020-07-02T01:00:00Z", "blocked");
+        log("2020-07-02T02:00:00Z", "ok");
+        log("2020-07-02T03:00:00Z", "transient");
+        log("2020-07-02T04:00:00Z", "unparseable");
+        log("2020-07-02T05:00:00Z", "blocked");
+        let facts = source_health(conn, "mfa-en").unwrap();
+        assert_eq!(facts.last_good, Some(utc("2020-07-02T02:00:00Z")));
+        assert_eq!(
+            facts.first_broken,
+            Some((utc("2020-07-02T04:00:00Z"), "unparseable".to_string()))
+        );
+        assert_eq!(facts.latest_press_conference, None);
+        let quiet = source_health(conn, "mfa-zh").unwrap();
+        assert_eq!(quiet.first_broken, None);
+    }
+}
