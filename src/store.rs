@@ -21,8 +21,8 @@ use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, Kind, Lang, Listing};
 
-const RAW_LEVEL: i32 = 12;
-const RECORD_LEVEL: i32 = 12;
+const RAW_LEVEL: i32 = 9;
+const RECORD_LEVEL: i32 = 9;
 const PAGE_SIZE: i64 = 1024;
 
 /// Why the archive could not do what was asked.
