@@ -241,6 +241,22 @@ pub struct Engine {
     robots_valid_until: HashMap<String, DateTime<Utc>>,
     /// Beaten whenever the archive took a write, so the watchdog sees the loop make progress.
     heartbeat: Heartbeat,
+    /// During a backfill, the pages fetched from one listing page, written together (`None`
+    /// outside a backfill: each page is then written as soon as it is fetched).
+    backfill_batch: Option<Vec<HeldArticle>>,
+}
+
+/// A fetched article page waiting to be written with the others of its listing page. Each page
+/// stays its own unit of work inside the batch's transaction; a crash before the commit loses
+/// only pages not yet written, which the next backfill fetches again (it skips archived ones).
+struct HeldArticle {
+    source: String,
+    lang: crate::model::Lang,
+    record: FetchRecord,
+    body: Vec<u8>,
+    validators: Validators,
+    briefing: Option<crate::model::Briefing>,
+    next_check: DateTime<Utc>,
 }
 
 /// A 304 answer to write later: it cannot make a revision, so it need not cost a commit of its own.
@@ -289,6 +305,7 @@ impl Engine {
             unchanged: Vec::new(),
             robots_valid_until: HashMap::new(),
             heartbeat: Heartbeat::new(),
+            backfill_batch: None,
         })
     }
 
@@ -591,35 +608,88 @@ impl Engine {
             }
             return outcome;
         }
-        let ingested = self.store.ingest_article(&ArticleFetch {
-            source: &source.name,
+        tracing::debug!(source = %source.name, url, status = ?fetched.status, outcome = outcome.as_str(), "article");
+        let held = HeldArticle {
+            source: source.name.clone(),
             lang: source.lang,
-            log: record,
-            raw: briefing.as_ref().map(|_| fetched.body.as_slice()),
-            validators: fetched.validators.clone(),
-            briefing: briefing.as_ref(),
+            record,
+            body: fetched.body,
+            validators: fetched.validators,
+            briefing,
             next_check: next,
-        });
-        match ingested {
-            Ok(result) => {
-                self.heartbeat.beat();
-                report.events += result.events.len() as u64;
-                if result.new_revision.is_some() {
-                    report.new_revisions += 1;
-                } else if matches!(outcome, Outcome::Ok | Outcome::NotModified) {
-                    report.unchanged += 1;
+        };
+        match &mut self.backfill_batch {
+            Some(batch) => batch.push(held),
+            None => self.store_articles(vec![held], report),
+        }
+        outcome
+    }
+
+    fn article_fetch(held: &HeldArticle) -> ArticleFetch<'_> {
+        ArticleFetch {
+            source: &held.source,
+            lang: held.lang,
+            log: held.record.clone(),
+            raw: held.briefing.as_ref().map(|_| held.body.as_slice()),
+            validators: held.validators.clone(),
+            briefing: held.briefing.as_ref(),
+            next_check: held.next_check,
+        }
+    }
+
+    /// Writes fetched article pages in one transaction; if that fails, each on its own, so one
+    /// page that cannot be stored does not take the others with it.
+    fn store_articles(&mut self, batch: Vec<HeldArticle>, report: &mut Report) {
+        if batch.is_empty() {
+            return;
+        }
+        if batch.len() > 1 {
+            let fetches: Vec<ArticleFetch<'_>> = batch.iter().map(Self::article_fetch).collect();
+            match self.store.ingest_articles(&fetches) {
+                Ok(results) => {
+                    self.heartbeat.beat();
+                    for (held, result) in batch.iter().zip(results) {
+                        Self::count_stored(held, &result, report);
+                    }
+                    return;
                 }
-                for event in &result.events {
-                    tracing::info!(source = %source.name, url, event = event.kind, "event");
+                Err(error) => {
+                    tracing::warn!(%error, pages = batch.len(), "cannot store a batch of articles; storing each alone");
                 }
-            }
-            Err(error) => {
-                tracing::error!(url, %error, "cannot store an article");
-                report.errors += 1;
             }
         }
-        tracing::debug!(source = %source.name, url, status = ?fetched.status, outcome = outcome.as_str(), "article");
-        outcome
+        for held in &batch {
+            match self.store.ingest_article(&Self::article_fetch(held)) {
+                Ok(result) => {
+                    self.heartbeat.beat();
+                    Self::count_stored(held, &result, report)
+                }
+                Err(error) => {
+                    tracing::error!(url = %held.record.url, %error, "cannot store an article");
+                    report.errors += 1;
+                }
+            }
+        }
+    }
+
+    fn count_stored(held: &HeldArticle, result: &crate::store::IngestOutcome, report: &mut Report) {
+        report.events += result.events.len() as u64;
+        if result.new_revision.is_some() {
+            report.new_revisions += 1;
+        } else if matches!(held.record.outcome, Outcome::Ok | Outcome::NotModified) {
+            report.unchanged += 1;
+        }
+        for event in &result.events {
+            tracing::info!(source = %held.source, url = %held.record.url, event = event.kind, "event");
+        }
+    }
+
+    /// Writes the pages a backfill holds; they stay held (batching continues) afterwards.
+    fn flush_backfill_batch(&mut self, report: &mut Report) {
+        if let Some(batch) = self.backfill_batch.as_mut() {
+            let batch = std::mem::take(batch);
+            self.store_articles(batch, report);
+        }
     }
 
     /// Writes the 304 answers held back, in one transaction.
@@ -721,6 +791,8 @@ impl Engine {
 
     /// Walks every listing page of the sources (or one) and fetches every item not yet archived.
     /// Resumable: archived items are skipped. A listing page that is missing ends the walk.
+    /// The pages of one listing page are written in one transaction (one commit, one fsync),
+    /// each still as its own unit of work.
     pub async fn backfill(
         &mut self,
         only: Option<&str>,
@@ -733,6 +805,20 @@ impl Engine {
             }
         }
         let mut report = Report::default();
+        self.backfill_batch = Some(Vec::new());
+        let walked = self.backfill_walk(only, since, clock, &mut report).await;
+        self.flush_backfill_batch(&mut report);
+        self.backfill_batch = None;
+        walked.map(|()| report)
+    }
+
+    async fn backfill_walk(
+        &mut self,
+        only: Option<&str>,
+        since: Option<NaiveDate>,
+        clock: &dyn Clock,
+        report: &mut Report,
+    ) -> Result<(), DaemonError> {
         let sources: Vec<SourceConfig> = self
             .config
             .sources
@@ -748,7 +834,7 @@ impl Engine {
             while page < page_count {
                 let url = listing_page_url(&source.listing_url, page, extension).to_string();
                 let (outcome, listing) = self
-                    .poll_listing(source, page, &url, false, clock, &mut report)
+                    .poll_listing(source, page, &url, false, clock, report)
                     .await;
                 let Some(listing) = listing else {
                     tracing::info!(source = %source.name, url, outcome = outcome.as_str(), "listing page unavailable; walk ends");
@@ -783,17 +869,18 @@ impl Engine {
                         &Validators::default(),
                         first_seen,
                         clock,
-                        &mut report,
+                        report,
                     )
                     .await;
                 }
+                self.flush_backfill_batch(report);
                 if !listing.items.is_empty() && older_than_since == listing.items.len() {
                     break;
                 }
                 page += 1;
             }
         }
-        Ok(report)
+        Ok(())
     }
 
     /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256

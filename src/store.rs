@@ -21,8 +21,8 @@ use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, Kind, Lang, Listing};
 
-const RAW_LEVEL: i32 = 12;
-const RECORD_LEVEL: i32 = 12;
+const RAW_LEVEL: i32 = 9;
+const RECORD_LEVEL: i32 = 9;
 const PAGE_SIZE: i64 = 1024;
 
 /// Why the archive could not do what was asked.
@@ -589,9 +589,16 @@ impl Store {
                     source,
                 })?;
                 Some(Content {
-                    raw_dictionary: self.dictionary_for(&format!("raw:{}", fetch.source), raw)?,
-                    record_dictionary: self
-                        .dictionary_for(&format!("record:{}", fetch.source), &record)?,
+                    raw_dictionary: self.dictionary_for(
+                        &format!("raw:{}", fetch.source),
+                        raw,
+                        RAW_LEVEL,
+                    )?,
+                    record_dictionary: self.dictionary_for(
+                        &format!("record:{}", fetch.source),
+                        &record,
+                        RECORD_LEVEL,
+                    )?,
                     record,
                 })
             }
@@ -613,7 +620,7 @@ impl Store {
     /// A compression dictionary by name (`raw:<source>`, `record:<source>`); the first sample
     /// stored under a name becomes its dictionary: most of the next page is the same chrome, and
     /// most of the next record the same keys, outlets and phrases.
-    fn dictionary_for(&mut self, name: &str, sample: &[u8]) -> Result<Dictionary> {
+    fn dictionary_for(&mut self, name: &str, sample: &[u8], level: i32) -> Result<Dictionary> {
         if let Some(found) = self.dictionaries.get(name) {
             return Ok(found.clone());
         }
@@ -648,7 +655,7 @@ impl Store {
         };
         let dictionary = Dictionary {
             id,
-            bytes: std::sync::Arc::new(content),
+            prepared: std::sync::Arc::new(zstd::dict::EncoderDictionary::copy(&content, level)),
         };
         self.dictionaries
             .insert(name.to_string(), dictionary.clone());
@@ -1149,11 +1156,12 @@ fn revision_meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionM
     })
 }
 
-/// A compression dictionary: its row id and its bytes.
-#[derive(Debug, Clone)]
+/// A compression dictionary: its row id and its prepared form. Preparing it (hash tables for the
+/// level) costs more than compressing one page with it, so it is prepared once per name.
+#[derive(Clone)]
 struct Dictionary {
     id: i64,
-    bytes: std::sync::Arc<Vec<u8>>,
+    prepared: std::sync::Arc<zstd::dict::EncoderDictionary<'static>>,
 }
 
 /// What an `Ok` page brings to store: the record as JSON and the dictionaries to compress with.
@@ -1163,8 +1171,8 @@ struct Content {
     record_dictionary: Dictionary,
 }
 
-fn compress_with(data: &[u8], dictionary: &Dictionary, level: i32) -> std::io::Result<Vec<u8>> {
-    zstd::bulk::Compressor::with_dictionary(level, &dictionary.bytes)?.compress(data)
+fn compress_with(data: &[u8], dictionary: &Dictionary) -> std::io::Result<Vec<u8>> {
+    zstd::bulk::Compressor::with_prepared_dictionary(&dictionary.prepared)?.compress(data)
 }
 
 fn decompress(data: &[u8], dictionary: Option<&[u8]>, what: &'static str) -> Result<Vec<u8>> {
@@ -1688,11 +1696,13 @@ fn ingest_article_in(
             let content = content.expect("content is prepared for every Ok page with a record");
             let raw_hash = store_raw(tx, raw, &content.raw_dictionary)?;
             let seq = previous.as_ref().map_or(1, |(_, seq, _)| seq + 1);
-            let record = compress_with(&content.record, &content.record_dictionary, RECORD_LEVEL)
-                .map_err(|source| StoreError::Compression {
-                what: "record",
-                source,
-            })?;
+            let record =
+                compress_with(&content.record, &content.record_dictionary).map_err(|source| {
+                    StoreError::Compression {
+                        what: "record",
+                        source,
+                    }
+                })?;
             tx.execute(
                 "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
                                         record, record_dictionary_id)
@@ -1826,7 +1836,7 @@ fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Resul
         what: "raw page",
         source,
     };
-    let data = compress_with(raw, dictionary, RAW_LEVEL).map_err(error)?;
+    let data = compress_with(raw, dictionary).map_err(error)?;
     tx.execute(
         "INSERT INTO raw_blobs (sha256, size, dictionary_id, data) VALUES (?1, ?2, ?3, ?4)",
         params![hash, raw.len() as i64, dictionary.id, data],

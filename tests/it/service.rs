@@ -404,9 +404,16 @@ async fn sigkill_twenty_times_during_a_backfill_with_alerts_loses_and_duplicates
     for (id, state) in &outbox {
         assert_eq!(state, "sent", "{id}");
         let copies = delivered.get(id).copied().unwrap_or(0);
-        // A kill between the server's 250 and the `sent` mark resends once, same Message-ID.
-        assert!((1..=2).contains(&copies), "{id} delivered {copies} times");
+        assert!(copies >= 1, "{id} never delivered");
     }
+    // Each kill that lands between the server's 250 and the `sent` mark may resend that one
+    // message, with the same Message-ID; a message requeued that way is the first one the next run
+    // sends, so one message can take several such kills. No kill may resend more than one.
+    let resends: usize = delivered.values().map(|copies| copies - 1).sum();
+    assert!(
+        resends <= killed,
+        "{resends} resends for {killed} kills: {delivered:?}"
+    );
     assert!(
         delivered.keys().all(|id| outbox.contains_key(id)),
         "a mail that no outbox row explains"
