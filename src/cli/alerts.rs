@@ -321,6 +321,30 @@ pub async fn deliver_due(config: &Config) -> anyhow::Result<Option<DeliveryRepor
 }
 
 /// One line for the command's report.
+/// Ends a backfill or an import: delivers what it queued when alerts were asked for, then prints the
+/// fill's report.
+pub fn report_fill(
+    config: &Config,
+    report: &briefwatch::daemon::Report,
+    alerts: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let delivery = if alerts {
+        super::runtime()?.block_on(deliver_due(config))?
+    } else {
+        None
+    };
+    if json {
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        println!("{}", report.summary());
+        if let Some(delivery) = &delivery {
+            println!("{}", delivery_summary(delivery));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn delivery_summary(report: &DeliveryReport) -> String {
     format!(
         "alerts: {} sent, {} to retry, {} dead, {} folded into a digest",

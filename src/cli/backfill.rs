@@ -35,18 +35,5 @@ pub fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<ExitCode> {
         &SystemClock,
     ))?;
     drop(engine);
-    let delivery = if args.alerts {
-        super::runtime()?.block_on(super::alerts::deliver_due(&config))?
-    } else {
-        None
-    };
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{}", report.summary());
-        if let Some(delivery) = &delivery {
-            println!("{}", super::alerts::delivery_summary(delivery));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    super::alerts::report_fill(&config, &report, args.alerts, args.json)
 }

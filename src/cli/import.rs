@@ -27,18 +27,5 @@ pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut engine = Engine::new(config.clone(), store)?;
     let report = engine.import_manifest(&args.manifest, &SystemClock)?;
     drop(engine);
-    let delivery = if args.alerts {
-        super::runtime()?.block_on(super::alerts::deliver_due(&config))?
-    } else {
-        None
-    };
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{}", report.summary());
-        if let Some(delivery) = &delivery {
-            println!("{}", super::alerts::delivery_summary(delivery));
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    super::alerts::report_fill(&config, &report, args.alerts, args.json)
 }
