@@ -783,7 +783,7 @@ mod tests {
         conn.execute_batch(
             "CREATE TABLE documents (id INTEGER PRIMARY KEY, lang TEXT, briefing_date TEXT, title TEXT);
              CREATE TABLE zstd_dictionaries (id INTEGER PRIMARY KEY, content BLOB);
-             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB, content_hash TEXT, record_dictionary_id INTEGER);
+             CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB, content_hash TEXT, record_dictionary_id INTEGER, record_against_raw INTEGER NOT NULL DEFAULT 0, raw_hash TEXT);
              CREATE TABLE exchanges (revision_id INTEGER, ordinal INTEGER, question_hash TEXT, answer_hash TEXT);",
         )
         .unwrap();
@@ -838,7 +838,7 @@ mod tests {
             )
             .unwrap();
             conn.execute(
-                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2, ?3, NULL)",
+                "INSERT INTO revisions VALUES (?1, ?1, 1, ?2, ?3, NULL, 0, '')",
                 params![id, record, doc.content_hash],
             )
             .unwrap();

@@ -483,8 +483,8 @@ fn diff_page_shows_removed_added_and_reworded_exchanges() {
 }
 
 /// Whole corpus: the index finds exactly the exchanges a plain scan of the stored records finds,
-/// for Chinese words of two to four characters and English names, and adds at most half to the
-/// database's size.
+/// for Chinese words of two to four characters and English names, and stays small beside the
+/// archive.
 #[test]
 fn whole_corpus_search_matches_a_scan_and_the_index_stays_small() {
     let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS")
@@ -563,8 +563,11 @@ fn whole_corpus_search_matches_a_scan_and_the_index_stays_small() {
         "search index: {with_index} bytes with, {without} without: +{:.1} %",
         share * 100.0
     );
+    // The index is about 4.2 MB. Beside records stored on their own it added under half; records
+    // are now compressed against their raw page, which took 2.3 MB off the archive and so moved
+    // the same index to about two thirds of what remains. The whole database is smaller.
     assert!(
-        share <= 0.5,
+        share <= 0.7,
         "the index adds {:.1} % to the database",
         share * 100.0
     );
