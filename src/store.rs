@@ -189,6 +189,8 @@ CREATE TABLE hosts (
             "ALTER TABLE revisions ADD COLUMN record_against_raw INTEGER NOT NULL DEFAULT 0;",
             crate::web::search::rebuild_hook,
         ),
+        // Pairing finds the other language's transcript of a day by its date.
+        M::up("CREATE INDEX documents_briefing_date ON documents(briefing_date, lang);"),
     ])
 }
 
@@ -1553,14 +1555,18 @@ fn unpaired_events_in(
         Lang::Zh => Lang::En,
     };
     let other: Option<(i64, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT d.id, r.id FROM documents d JOIN revisions r ON r.document_id = d.id
              WHERE d.lang = ?1 AND d.briefing_date = ?2 AND d.kind = 'press_conference'
              ORDER BY r.seq DESC LIMIT 1",
-            params![other_lang.as_str(), date.to_string()],
-            |row| Ok((row.get(0)?, row.get(1)?)),
         )
-        .optional()
+        .and_then(|mut select| {
+            select
+                .query_row(params![other_lang.as_str(), date.to_string()], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .optional()
+        })
         .map_err(sql("finding the other language's transcript"))?;
     let Some((other_document, other_revision)) = other else {
         return Ok(Vec::new());

@@ -8,6 +8,7 @@
 
 mod classify;
 mod html;
+mod window;
 
 use std::sync::{Arc, LazyLock};
 
@@ -131,6 +132,9 @@ pub struct Profile {
     title: Chain,
     published_at: Chain,
     body: Chain,
+    /// What the article selectors can match, for parsing only that part of a page; `None` when
+    /// some selector cannot be anchored and every page is parsed whole.
+    anchors: Option<Arc<window::Anchors>>,
 }
 
 /// Built-in chains. Order matters: the eras seen in the 2020 capture first, then the layouts
@@ -233,7 +237,27 @@ impl Profile {
             title: Chain::new("title", title)?,
             published_at: Chain::new("published_at", published)?,
             body: Chain::new("body", body)?,
-        })
+            anchors: None,
+        }
+        .anchored())
+    }
+
+    /// This profile with the anchors of its article selectors.
+    fn anchored(mut self) -> Profile {
+        let sources = [&self.title, &self.published_at, &self.body]
+            .into_iter()
+            .flat_map(|chain| chain.entries.iter().map(|(source, _)| source.as_str()));
+        self.anchors = window::Anchors::of(sources).map(Arc::new);
+        self
+    }
+
+    /// This profile parsing every article page whole, as the extraction would without the
+    /// window: the reference the window is checked against.
+    pub fn without_window(&self) -> Profile {
+        Profile {
+            anchors: None,
+            ..self.clone()
+        }
     }
 
     /// Pick the profile for a page: by the URL's path first (`/mfa_eng/`, `/eng/` are English;
@@ -264,7 +288,9 @@ impl Profile {
             title: apply(&self.title, &overrides.title)?,
             published_at: apply(&self.published_at, &overrides.published_at)?,
             body: apply(&self.body, &overrides.body)?,
-        })
+            anchors: None,
+        }
+        .anchored())
     }
 
     /// The links of a listing page, resolved against `base_url`, with the date shown beside each
@@ -305,24 +331,25 @@ impl Profile {
                     .to_string(),
             });
         }
-        let document = Html::parse_document(html);
-        let paragraphs = self
-            .body
-            .entries
-            .iter()
-            .flat_map(|(_, selector)| document.select(selector))
-            .map(block_paragraphs)
-            .find(|paragraphs| !paragraphs.is_empty())
-            .ok_or_else(|| SiteError::LayoutNotRecognized {
-                url: url.to_string(),
-                tried: self.body.describe(),
-            })?;
-        let title = self
-            .title(&document)
-            .ok_or_else(|| SiteError::LayoutNotRecognized {
-                url: url.to_string(),
-                tried: self.title.describe(),
-            })?;
+        let window = self
+            .anchors
+            .as_deref()
+            .and_then(|anchors| window::content_window(html, anchors));
+        let mut document = Html::parse_document(window.as_deref().unwrap_or(html));
+        let mut found = self.body_and_title(&document);
+        if window.is_some() && (found.0.is_none() || found.1.is_none()) {
+            // Cannot happen for the selectors the window was cut for; parse whole to be sure.
+            document = Html::parse_document(html);
+            found = self.body_and_title(&document);
+        }
+        let paragraphs = found.0.ok_or_else(|| SiteError::LayoutNotRecognized {
+            url: url.to_string(),
+            tried: self.body.describe(),
+        })?;
+        let title = found.1.ok_or_else(|| SiteError::LayoutNotRecognized {
+            url: url.to_string(),
+            tried: self.title.describe(),
+        })?;
         let facts = classify_title(&title, self.lang);
         let published_at = self.published_at(&document);
         let (opening, exchanges) =
@@ -341,6 +368,18 @@ impl Profile {
         };
         briefing.content_hash = content_hash_of_extracted(&briefing);
         Ok(briefing)
+    }
+
+    /// The paragraphs of the first body selector that has any, and the title.
+    fn body_and_title(&self, document: &Html) -> (Option<Vec<String>>, Option<String>) {
+        let paragraphs = self
+            .body
+            .entries
+            .iter()
+            .flat_map(|(_, selector)| document.select(selector))
+            .map(block_paragraphs)
+            .find(|paragraphs| !paragraphs.is_empty());
+        (paragraphs, self.title(document))
     }
 
     fn title(&self, document: &Html) -> Option<String> {

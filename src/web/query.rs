@@ -94,7 +94,8 @@ const STOPWORDS: &[&str] = &[
 ];
 
 fn is_stopword(word: &str) -> bool {
-    STOPWORDS.iter().any(|stop| stop.eq_ignore_ascii_case(word))
+    // Most words are longer than any function word: skip the scan for them.
+    word.len() <= 5 && STOPWORDS.iter().any(|stop| stop.eq_ignore_ascii_case(word))
 }
 
 /// Text as the index stores it: [`token_text`] without English function words.
@@ -495,6 +496,12 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn function_words_are_short_enough_for_the_length_check() {
+        assert!(STOPWORDS.iter().all(|word| word.len() <= 5));
+        assert!(is_stopword("Their") && !is_stopword("theirs") && !is_stopword("China"));
+    }
 
     fn fts(input: &str) -> String {
         Query::parse(input).unwrap().to_fts()

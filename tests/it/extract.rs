@@ -708,13 +708,21 @@ fn whole_corpus() {
         if is_soft_404(&html) {
             continue;
         }
-        let briefing = match Profile::detect(url, &html).and_then(|p| p.parse_article(&html, url)) {
+        let profile = Profile::detect(url, &html).unwrap();
+        let briefing = match profile.parse_article(&html, url) {
             Ok(briefing) => briefing,
             Err(error) => {
                 failures.push(error.to_string());
                 continue;
             }
         };
+        // Parsing only the part of the page the selectors can reach changes nothing.
+        let whole = profile.without_window().parse_article(&html, url).unwrap();
+        if whole != briefing {
+            problems.push(format!(
+                "{url}: the record differs when the page is parsed whole"
+            ));
+        }
         extracted += 1;
         if briefing.kind != Kind::PressConference {
             continue;
