@@ -205,12 +205,10 @@ struct Traits {
 }
 
 fn traits(exchange: &Exchange, count_cjk: bool) -> Traits {
-    let text: String = exchange
-        .question
-        .iter()
-        .chain(&exchange.answer)
-        .flat_map(|p| p.nfkc())
-        .collect();
+    let mut text = String::new();
+    for paragraph in exchange.question.iter().chain(&exchange.answer) {
+        push_compatibility_folded(paragraph, &mut text);
+    }
     let length = if count_cjk {
         text.chars().filter(|&c| is_cjk(c)).count()
     } else {
@@ -247,6 +245,23 @@ fn traits(exchange: &Exchange, count_cjk: bool) -> Traits {
         outlet: outlet_of(&exchange.asker),
         length: length.max(1) as f64,
         anchors,
+    }
+}
+
+/// Appends `text` with compatibility forms folded as NFKC folds them, character by character.
+/// Full-width digits and Latin letters (the forms that matter for counting and anchors) and the
+/// text around them take a fast path: normalizing whole answers cost more than pairing them.
+fn push_compatibility_folded(text: &str, out: &mut String) {
+    if text.is_ascii() {
+        out.push_str(text);
+        return;
+    }
+    for c in text.chars() {
+        match c as u32 {
+            0xFF01..=0xFF5E => out.push(char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)),
+            _ if c.is_ascii() || is_cjk(c) => out.push(c),
+            _ => out.extend(std::iter::once(c).nfkc()),
+        }
     }
 }
 
@@ -500,6 +515,20 @@ pub fn pair(en: &Briefing, zh: &Briefing) -> Pairing {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compatibility_folding_agrees_with_nfkc() {
+        for text in [
+            "Plain ASCII, 2,500 tons.",
+            "美方在ＷＨＯ问题上：第２０２０号决议，“一带一路”。",
+            "①\u{3000}ﬁnal ＡＰ report",
+            "台湾ＮＨＫ记者",
+        ] {
+            let mut folded = String::new();
+            push_compatibility_folded(text, &mut folded);
+            assert_eq!(folded, text.nfkc().collect::<String>(), "{text}");
+        }
+    }
 
     #[test]
     fn outlets_map_across_languages() {
