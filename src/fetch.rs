@@ -130,7 +130,7 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Outcome {
         200..=299 => {
             if is_challenge(body) {
                 Outcome::Blocked
-            } else if crate::site::is_soft_404(&String::from_utf8_lossy(body)) {
+            } else if crate::site::is_soft_404_bytes(body) {
                 Outcome::SoftGone
             } else {
                 Outcome::Ok

@@ -461,14 +461,19 @@ fn truncate_at_char_boundary(text: &str, max: usize) -> &str {
 /// answers 200 with "对不起，我们没有找到您要的网页" / "Sorry, the page you requested cannot be
 /// found". A transcript that starts answering with it has been taken down.
 pub fn is_soft_404(html: &str) -> bool {
+    is_soft_404_bytes(html.as_bytes())
+}
+
+/// [`is_soft_404`] on a body not yet decoded: the markers are UTF-8, as the error page is.
+pub fn is_soft_404_bytes(body: &[u8]) -> bool {
     // One pass with a multi-literal search rather than three substring scans of every page.
-    static ERROR_PAGE: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(
+    static ERROR_PAGE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+        regex::bytes::Regex::new(
             r"我们没有找到您要的网页|the page you requested cannot be found|/images/img-error\.gif",
         )
         .expect("valid regex")
     });
-    ERROR_PAGE.is_match(html)
+    ERROR_PAGE.is_match(body)
 }
 
 /// Whether a URL is a listing page of the spokesperson's column (`default.shtml`,
