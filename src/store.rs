@@ -498,6 +498,8 @@ impl Store {
             .map_err(sql("enabling foreign keys"))?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(sql("setting busy timeout"))?;
+        // Every page ingested runs a few dozen distinct statements; keep them all compiled.
+        conn.set_prepared_statement_cache_capacity(128);
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,
@@ -644,7 +646,8 @@ impl Store {
                     }
                 })?;
                 let tx = self.begin()?;
-                tx.execute(
+                execute_cached(
+                    &tx,
                     "INSERT INTO zstd_dictionaries (name, content) VALUES (?1, ?2)",
                     params![name, compressed],
                 )
@@ -680,19 +683,20 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let tx = self.begin()?;
-        let previous: Option<Option<String>> = tx
-            .query_row(
-                "SELECT blocked_until FROM hosts WHERE host = ?1",
-                [host],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(sql("reading a host"))?;
+        let previous: Option<Option<String>> = query_row_cached(
+            &tx,
+            "SELECT blocked_until FROM hosts WHERE host = ?1",
+            [host],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql("reading a host"))?;
         let was_blocked = previous
             .flatten()
             .and_then(|text| parse_time(&text))
             .is_some_and(|until| until > now);
-        tx.execute(
+        execute_cached(
+            &tx,
             "INSERT INTO hosts (host, blocked_until, blocked_url) VALUES (?1, ?2, ?3)
              ON CONFLICT(host) DO UPDATE SET blocked_until = ?2, blocked_url = ?3",
             params![host, until.map(format_time), url],
@@ -729,19 +733,25 @@ impl Store {
     pub fn host_state(&self, host: &str) -> Result<HostState> {
         let state = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT robots_status, robots_body, robots_fetched_at, blocked_until FROM hosts WHERE host = ?1",
-                [host],
-                |row| {
-                    Ok(HostState {
-                        robots_status: row.get(0)?,
-                        robots_body: row.get(1)?,
-                        robots_fetched_at: row.get::<_, Option<String>>(2)?.and_then(|t| parse_time(&t)),
-                        blocked_until: row.get::<_, Option<String>>(3)?.and_then(|t| parse_time(&t)),
-                    })
-                },
             )
-            .optional()
+            .and_then(|mut select| {
+                select
+                    .query_row([host], |row| {
+                        Ok(HostState {
+                            robots_status: row.get(0)?,
+                            robots_body: row.get(1)?,
+                            robots_fetched_at: row
+                                .get::<_, Option<String>>(2)?
+                                .and_then(|t| parse_time(&t)),
+                            blocked_until: row
+                                .get::<_, Option<String>>(3)?
+                                .and_then(|t| parse_time(&t)),
+                        })
+                    })
+                    .optional()
+            })
             .map_err(sql("reading a host"))?;
         Ok(state.unwrap_or_default())
     }
@@ -875,12 +885,8 @@ impl Store {
             DocumentKey::Url(url) => ("d.url = ?1", url.to_string().into()),
         };
         self.conn
-            .query_row(
-                &format!("{DOCUMENT_COLUMNS} WHERE {condition}"),
-                [value],
-                document_from_row,
-            )
-            .optional()
+            .prepare_cached(&format!("{DOCUMENT_COLUMNS} WHERE {condition}"))
+            .and_then(|mut select| select.query_row([value], document_from_row).optional())
             .map_err(sql("reading a document"))
     }
 
@@ -1216,6 +1222,26 @@ fn decompress(data: &[u8], dictionary: Option<&[u8]>, what: &'static str) -> Res
     Ok(out)
 }
 
+/// `execute` through the statement cache: the ingest path runs the same few dozen statements
+/// for every page, and compiling them each time cost more than running them.
+fn execute_cached<P: rusqlite::Params>(
+    conn: &Connection,
+    statement: &str,
+    params: P,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(statement)?.execute(params)
+}
+
+/// `query_row` through the statement cache (see [`execute_cached`]).
+fn query_row_cached<T, P: rusqlite::Params>(
+    conn: &Connection,
+    statement: &str,
+    params: P,
+    read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(statement)?.query_row(params, read)
+}
+
 fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
     tx.prepare_cached(
         "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error)
@@ -1375,7 +1401,8 @@ fn rewrite_event(
     kind: EventKind,
     payload: &serde_json::Value,
 ) -> Result<()> {
-    tx.execute(
+    execute_cached(
+        tx,
         "UPDATE events SET type = ?2, payload = ?3 WHERE id = ?1",
         params![event.id, kind.as_str(), payload.to_string()],
     )
@@ -1395,13 +1422,13 @@ fn merged(mut draft: serde_json::Value, archive: serde_json::Value) -> serde_jso
 }
 
 fn stored_payload(tx: &Transaction<'_>, event_id: i64) -> Result<serde_json::Value> {
-    let text: String = tx
-        .query_row(
-            "SELECT payload FROM events WHERE id = ?1",
-            [event_id],
-            |row| row.get(0),
-        )
-        .map_err(sql("reading an event"))?;
+    let text: String = query_row_cached(
+        tx,
+        "SELECT payload FROM events WHERE id = ?1",
+        [event_id],
+        |row| row.get(0),
+    )
+    .map_err(sql("reading an event"))?;
     Ok(serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
 }
 
@@ -1415,13 +1442,13 @@ fn diff_article_events_in(
     config: &DiffConfig,
 ) -> Result<()> {
     let document_id = outcome.document_id;
-    let last_title: Option<String> = tx
-        .query_row(
-            "SELECT title FROM documents WHERE id = ?1",
-            [document_id],
-            |row| row.get(0),
-        )
-        .map_err(sql("reading a document"))?;
+    let last_title: Option<String> = query_row_cached(
+        tx,
+        "SELECT title FROM documents WHERE id = ?1",
+        [document_id],
+        |row| row.get(0),
+    )
+    .map_err(sql("reading a document"))?;
     let url = fetch.log.url.as_str();
     let mut added = Vec::new();
     for event in outcome.events.iter_mut() {
@@ -1584,8 +1611,7 @@ fn unpaired_events_in(
         } else {
             (other_document, other_revision)
         };
-        let already: bool = tx
-            .query_row(
+        let already: bool = query_row_cached(tx,
                 "SELECT EXISTS (SELECT 1 FROM events WHERE document_id = ?1 AND type = 'unpaired'
                    AND json_extract(payload, '$.exchange.question') = json_extract(?2, '$.exchange.question'))",
                 params![owner, draft.payload.to_string()],
@@ -1646,14 +1672,14 @@ fn diff_listing_events_in(
 ) -> Result<()> {
     let now = fetch.log.at;
     for url in &outcome.delisted {
-        let row: Option<(i64, Option<String>, String)> = tx
-            .query_row(
-                "SELECT id, title, state FROM documents WHERE url = ?1",
-                [url],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-            )
-            .optional()
-            .map_err(sql("reading a document"))?;
+        let row: Option<(i64, Option<String>, String)> = query_row_cached(
+            tx,
+            "SELECT id, title, state FROM documents WHERE url = ?1",
+            [url],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .map_err(sql("reading a document"))?;
         let Some((id, title, state)) = row else {
             continue;
         };
@@ -1741,15 +1767,14 @@ fn ingest_article_in(
         document_id,
         ..IngestOutcome::default()
     };
-    let (state, gone_count): (String, u32) = tx
-        .query_row(
-            "SELECT state, gone_count FROM documents WHERE id = ?1",
-            [document_id],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(sql("reading a document"))?;
-    let previous: Option<(i64, i64, String)> = tx
-        .query_row(
+    let (state, gone_count): (String, u32) = query_row_cached(
+        tx,
+        "SELECT state, gone_count FROM documents WHERE id = ?1",
+        [document_id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .map_err(sql("reading a document"))?;
+    let previous: Option<(i64, i64, String)> = query_row_cached(tx,
             "SELECT id, seq, content_hash FROM revisions WHERE document_id = ?1 ORDER BY seq DESC LIMIT 1",
             [document_id],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
@@ -1775,7 +1800,8 @@ fn ingest_article_in(
                 &payload,
             )?);
         }
-        tx.execute(
+        execute_cached(
+            tx,
             "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
                     etag = COALESCE(?3, etag), last_modified = COALESCE(?4, last_modified)
              WHERE id = ?1",
@@ -1826,7 +1852,8 @@ fn ingest_article_in(
             insert_exchanges(tx, revision_id, briefing)?;
             crate::web::search::index_revision(tx, revision_id, document_id, briefing)
                 .map_err(sql("indexing a revision for search"))?;
-            tx.execute(
+            execute_cached(
+                tx,
                 "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
                 params![
                     document_id,
@@ -1862,13 +1889,15 @@ fn ingest_article_in(
     match fetch.log.outcome {
         Outcome::Gone | Outcome::SoftGone => {
             let count = gone_count + 1;
-            tx.execute(
+            execute_cached(
+                tx,
                 "UPDATE documents SET gone_count = ?2 WHERE id = ?1",
                 params![document_id, count],
             )
             .map_err(sql("counting a gone answer"))?;
             if count >= gone_after && state != "gone" && previous.is_some() {
-                tx.execute(
+                execute_cached(
+                    tx,
                     "UPDATE documents SET state = 'gone' WHERE id = ?1",
                     [document_id],
                 )
@@ -1890,8 +1919,7 @@ fn ingest_article_in(
             }
         }
         Outcome::Unparseable => {
-            let previous_outcome: Option<String> = tx
-                .query_row(
+            let previous_outcome: Option<String> = query_row_cached(tx,
                     "SELECT outcome FROM fetch_log WHERE url = ?1 AND id < (SELECT MAX(id) FROM fetch_log WHERE url = ?1)
                      AND outcome IN ('ok', 'unparseable') ORDER BY id DESC LIMIT 1",
                     [&fetch.log.url],
@@ -1914,7 +1942,8 @@ fn ingest_article_in(
         _ => {}
     }
 
-    tx.execute(
+    execute_cached(
+        tx,
         "UPDATE documents SET last_checked = ?2, next_check = ?3 WHERE id = ?1",
         params![document_id, format_time(now), format_time(fetch.next_check)],
     )
@@ -1924,13 +1953,13 @@ fn ingest_article_in(
 
 fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Result<String> {
     let hash = sha256_hex(raw);
-    let exists: bool = tx
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM raw_blobs WHERE sha256 = ?1)",
-            [&hash],
-            |row| row.get(0),
-        )
-        .map_err(sql("finding a raw page"))?;
+    let exists: bool = query_row_cached(
+        tx,
+        "SELECT EXISTS (SELECT 1 FROM raw_blobs WHERE sha256 = ?1)",
+        [&hash],
+        |row| row.get(0),
+    )
+    .map_err(sql("finding a raw page"))?;
     if exists {
         return Ok(hash);
     }
@@ -1939,7 +1968,8 @@ fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Resul
         source,
     };
     let data = compress_with(raw, dictionary).map_err(error)?;
-    tx.execute(
+    execute_cached(
+        tx,
         "INSERT INTO raw_blobs (sha256, size, dictionary_id, data) VALUES (?1, ?2, ?3, ?4)",
         params![hash, raw.len() as i64, dictionary.id, data],
     )
@@ -1978,15 +2008,15 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
     let now = fetch.log.at;
     insert_fetch_log(tx, &fetch.log)?;
     let url = &fetch.log.url;
-    let previous_items: Option<String> = tx
-        .query_row(
-            "SELECT item_urls FROM listing_pages WHERE url = ?1",
-            [url],
-            |row| row.get(0),
-        )
-        .optional()
-        .map_err(sql("reading a listing page"))?;
-    tx.execute(
+    let previous_items: Option<String> = query_row_cached(
+        tx,
+        "SELECT item_urls FROM listing_pages WHERE url = ?1",
+        [url],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sql("reading a listing page"))?;
+    execute_cached(tx,
         "INSERT INTO listing_pages (url, source, page, last_checked, next_check) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT(url) DO UPDATE SET last_checked = ?4, next_check = ?5",
         params![url, fetch.source, fetch.page, format_time(now), format_time(fetch.next_check)],
@@ -1994,7 +2024,8 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
     .map_err(sql("writing a listing page"))?;
     let mut outcome = ListingOutcome::default();
     if fetch.log.outcome == Outcome::NotModified {
-        tx.execute(
+        execute_cached(
+            tx,
             "UPDATE listing_pages SET last_success = ?2 WHERE url = ?1",
             params![url, format_time(now)],
         )
@@ -2030,7 +2061,8 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
         if let Some(last_kept) = last_kept {
             for url in &previous[..last_kept] {
                 if !current_set.contains(url.as_str()) {
-                    tx.execute(
+                    execute_cached(
+                        tx,
                         "UPDATE documents SET listed = 0, next_check = ?2 WHERE url = ?1",
                         params![url, format_time(now)],
                     )
@@ -2040,7 +2072,7 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
             }
         }
     }
-    tx.execute(
+    execute_cached(tx,
         "UPDATE listing_pages SET etag = ?2, last_modified = ?3, item_urls = ?4, page_count = ?5, last_success = ?6
          WHERE url = ?1",
         params![
