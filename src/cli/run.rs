@@ -68,6 +68,8 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         let mut engine = Engine::new(config, store)?;
         engine.set_heartbeat(heartbeat.clone());
         daemon::notify(NotifyState::Ready);
+        // Rendering the feeds and opening the archive peaked well above what idling needs.
+        daemon::release_free_memory();
         let mut watchdog =
             daemon::spawn_watchdog(heartbeat.clone(), daemon::heartbeat_allowance(engine.config()));
         let mut monitor = Monitor {
