@@ -83,7 +83,7 @@ pub const MARK_OPEN: char = '\u{2}';
 pub const MARK_CLOSE: char = '\u{3}';
 
 /// English function words left out of the index: about a third of English tokens, so dropping
-/// them keeps the index within half the archive's size. A query drops them the same way, so
+/// them takes about a third off the English part of the index. A query drops them the same way, so
 /// "Belt and Road" still finds the phrase (it also finds "Belt of Road"; highlighting, which runs
 /// on the full text, marks only exact phrases).
 const STOPWORDS: &[&str] = &[
@@ -100,34 +100,71 @@ fn is_stopword(word: &str) -> bool {
 
 /// Text as the index stores it: [`token_text`] without English function words.
 pub fn index_text(text: &str) -> String {
-    let tokenized = token_text(text);
-    let mut out = String::with_capacity(tokenized.len());
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if !word.is_empty() {
-            if is_stopword(word) {
-                out.push(' ');
-            } else {
-                out.push_str(word);
-            }
-            word.clear();
+    let mut writer = IndexText::default();
+    writer.push(text);
+    writer.finish()
+}
+
+/// Several paragraphs as [`index_text`] stores them joined by newlines, in one pass.
+pub fn index_text_of<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> String {
+    let mut writer = IndexText::default();
+    for (index, paragraph) in paragraphs.into_iter().enumerate() {
+        if index > 0 {
+            writer.push("\n");
         }
-    };
-    for c in tokenized.chars() {
-        if c.is_ascii_alphabetic() {
-            word.push(c);
-        } else if c.is_alphanumeric() {
-            // Part of a longer token (`G20`, `COVID-19`'s digits): never a function word.
-            out.push_str(&word);
-            word.clear();
-            out.push(c);
-        } else {
-            flush(&mut word, &mut out);
-            out.push(c);
+        writer.push(paragraph);
+    }
+    writer.finish()
+}
+
+/// [`token_text`] and the removal of function words in one pass over the text: indexing every
+/// exchange of every revision is on the ingest path.
+#[derive(Default)]
+struct IndexText {
+    out: String,
+    /// The ASCII word being read, held back until it is known not to be a function word.
+    word: String,
+}
+
+impl IndexText {
+    fn push(&mut self, text: &str) {
+        self.out.reserve(text.len() + text.len() / 2);
+        for c in text.chars() {
+            if c.is_ascii_alphabetic() {
+                self.word.push(c);
+            } else if is_han(c) {
+                self.end_word();
+                self.out.push(HAN_SEPARATOR);
+                self.out.push(c);
+                self.out.push(HAN_SEPARATOR);
+            } else if c.is_alphanumeric() {
+                // Part of a longer token (`G20`, `COVID-19`'s digits): never a function word.
+                self.out.push_str(&self.word);
+                self.word.clear();
+                self.out.push(c);
+            } else {
+                self.end_word();
+                self.out
+                    .push(if c == '\n' || !c.is_control() { c } else { ' ' });
+            }
         }
     }
-    flush(&mut word, &mut out);
-    out
+
+    fn end_word(&mut self) {
+        if !self.word.is_empty() {
+            if is_stopword(&self.word) {
+                self.out.push(' ');
+            } else {
+                self.out.push_str(&self.word);
+            }
+            self.word.clear();
+        }
+    }
+
+    fn finish(mut self) -> String {
+        self.end_word();
+        self.out
+    }
 }
 
 /// Text as the tokenizer should see it: Han characters become single tokens, so that any run of
@@ -496,6 +533,29 @@ impl Query {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_text_maps_han_characters_and_drops_function_words() {
+        let cases = [
+            (
+                "The 台湾 question of the G20, the2 COVID-19 and\u{1}the\u{1f}Belt and Road.\nAnd é the 香港",
+                "  \u{1f}台\u{1f}\u{1f}湾\u{1f} question     G20, the2 COVID-19     Belt   Road.\n  é   \u{1f}香\u{1f}\u{1f}港\u{1f}",
+            ),
+            ("the", " "),
+            (
+                "中国的the立场",
+                "\u{1f}中\u{1f}\u{1f}国\u{1f}\u{1f}的\u{1f} \u{1f}立\u{1f}\u{1f}场\u{1f}",
+            ),
+            ("Their theirs thé", "  theirs thé"),
+        ];
+        for (text, indexed) in cases {
+            assert_eq!(index_text(text), indexed, "{text:?}");
+        }
+        assert_eq!(
+            index_text_of(["Is it the", "台湾 of"]),
+            index_text("Is it the\n台湾 of")
+        );
+    }
 
     #[test]
     fn function_words_are_short_enough_for_the_length_check() {
