@@ -244,36 +244,20 @@ pub(crate) fn align(
             parts_of_old.entry(old_index).or_default().push(new_index);
         }
     }
-    let mut split_olds: Vec<usize> = parts_of_old.keys().copied().collect();
-    split_olds.sort_unstable();
-    for old_index in split_olds {
-        let mut parts = parts_of_old[&old_index].clone();
-        let previous = old_to_new[old_index];
-        parts.extend(previous);
-        parts.sort_unstable();
-        if !is_consecutive(&parts) {
-            continue;
-        }
-        let sets: Vec<&[u64]> = parts
-            .iter()
-            .map(|&i| new_print(i).shingles.as_slice())
-            .collect();
-        let joined = jaccard(&old_print(old_index).shingles, &union(&sets));
-        let alone = previous.map_or(0.0, |n| {
-            jaccard(&old_print(old_index).shingles, &new_print(n).shingles)
-        });
-        if joined >= match_threshold && joined > alone {
-            if let Some(n) = previous {
-                new_to_old[n] = None;
-            }
-            old_to_new[old_index] = None;
-            in_group_old[old_index] = true;
-            for &part in &parts {
-                in_group_new[part] = true;
-            }
-            alignment.splits.push((old_index, parts));
-        }
-    }
+    alignment.splits = confirm_groups(
+        &parts_of_old,
+        GroupSide {
+            to_other: &mut old_to_new,
+            in_group: &mut in_group_old,
+            print: &old_print,
+        },
+        GroupSide {
+            to_other: &mut new_to_old,
+            in_group: &mut in_group_new,
+            print: &new_print,
+        },
+        match_threshold,
+    );
 
     // Merges: unmatched old exchanges that are mostly found in one new exchange.
     let mut parts_of_new: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -300,36 +284,23 @@ pub(crate) fn align(
             parts_of_new.entry(new_index).or_default().push(old_index);
         }
     }
-    let mut merge_news: Vec<usize> = parts_of_new.keys().copied().collect();
-    merge_news.sort_unstable();
-    for new_index in merge_news {
-        let mut parts = parts_of_new[&new_index].clone();
-        let previous = new_to_old[new_index];
-        parts.extend(previous);
-        parts.sort_unstable();
-        if !is_consecutive(&parts) {
-            continue;
-        }
-        let sets: Vec<&[u64]> = parts
-            .iter()
-            .map(|&i| old_print(i).shingles.as_slice())
-            .collect();
-        let joined = jaccard(&new_print(new_index).shingles, &union(&sets));
-        let alone = previous.map_or(0.0, |o| {
-            jaccard(&new_print(new_index).shingles, &old_print(o).shingles)
-        });
-        if joined >= match_threshold && joined > alone {
-            if let Some(o) = previous {
-                old_to_new[o] = None;
-            }
-            new_to_old[new_index] = None;
-            in_group_new[new_index] = true;
-            for &part in &parts {
-                in_group_old[part] = true;
-            }
-            alignment.merges.push((parts, new_index));
-        }
-    }
+    alignment.merges = confirm_groups(
+        &parts_of_new,
+        GroupSide {
+            to_other: &mut new_to_old,
+            in_group: &mut in_group_new,
+            print: &new_print,
+        },
+        GroupSide {
+            to_other: &mut old_to_new,
+            in_group: &mut in_group_old,
+            print: &old_print,
+        },
+        match_threshold,
+    )
+    .into_iter()
+    .map(|(new_index, parts)| (parts, new_index))
+    .collect();
 
     // Moved: pairs outside the longest run that keeps its relative order.
     let pairs: Vec<(usize, usize)> = old_to_new
@@ -350,6 +321,59 @@ pub(crate) fn align(
         .filter(|&n| new_to_old[n].is_none() && !in_group_new[n])
         .collect();
     alignment
+}
+
+/// One side of the alignment while groups are confirmed: its matches to the other side, which
+/// of its exchanges are in a group already, and its fingerprints.
+struct GroupSide<'s, 'p> {
+    to_other: &'s mut [Option<usize>],
+    in_group: &'s mut [bool],
+    print: &'s dyn Fn(usize) -> &'p Fingerprint,
+}
+
+/// Confirms candidate groups: `parts_of[whole]` are exchanges of the other side that each look
+/// like a piece of `whole`. A group stands when its parts, with whatever `whole` was matched to,
+/// are consecutive and joined match `whole` at least at `match_threshold` and better than that
+/// match alone; the group then replaces the match. Returns the groups as (whole, parts).
+fn confirm_groups(
+    parts_of: &HashMap<usize, Vec<usize>>,
+    whole_side: GroupSide<'_, '_>,
+    part_side: GroupSide<'_, '_>,
+    match_threshold: f64,
+) -> Vec<(usize, Vec<usize>)> {
+    let mut wholes: Vec<usize> = parts_of.keys().copied().collect();
+    wholes.sort_unstable();
+    let mut confirmed = Vec::new();
+    for whole in wholes {
+        let mut parts = parts_of[&whole].clone();
+        let previous = whole_side.to_other[whole];
+        parts.extend(previous);
+        parts.sort_unstable();
+        if !is_consecutive(&parts) {
+            continue;
+        }
+        let sets: Vec<&[u64]> = parts
+            .iter()
+            .map(|&i| (part_side.print)(i).shingles.as_slice())
+            .collect();
+        let whole_shingles = &(whole_side.print)(whole).shingles;
+        let joined = jaccard(whole_shingles, &union(&sets));
+        let alone = previous.map_or(0.0, |p| {
+            jaccard(whole_shingles, &(part_side.print)(p).shingles)
+        });
+        if joined >= match_threshold && joined > alone {
+            if let Some(p) = previous {
+                part_side.to_other[p] = None;
+            }
+            whole_side.to_other[whole] = None;
+            whole_side.in_group[whole] = true;
+            for &part in &parts {
+                part_side.in_group[part] = true;
+            }
+            confirmed.push((whole, parts));
+        }
+    }
+    confirmed
 }
 
 fn best_container<'a>(
