@@ -338,7 +338,8 @@ impl Profile {
         let mut document = Html::parse_document(window.as_deref().unwrap_or(html));
         let mut found = self.body_and_title(&document);
         if window.is_some() && (found.0.is_none() || found.1.is_none()) {
-            // Cannot happen for the selectors the window was cut for; parse whole to be sure.
+            // Every element a selector can match lies inside the window, so this should not
+            // happen; if the cut misjudged a page, the whole page still gets its chance.
             document = Html::parse_document(html);
             found = self.body_and_title(&document);
         }
