@@ -315,11 +315,13 @@ fn hash_text(value: rusqlite::types::Value) -> String {
     }
 }
 
-/// The revision whose span holds `rowid`, if it passed the filters.
-fn revision_of(revisions: &[IndexedRevision], rowid: i64) -> Option<&IndexedRevision> {
+/// The revision whose span holds `rowid`, if it passed the filters, and the ordinal of the
+/// exchange that row indexes.
+fn exchange_at(revisions: &[IndexedRevision], rowid: i64) -> Option<(&IndexedRevision, u32)> {
     let after = revisions.partition_point(|r| r.first_rowid <= rowid);
     let revision = revisions.get(after.checked_sub(1)?)?;
-    (rowid < revision.first_rowid + revision.span).then_some(revision)
+    let ordinal = u32::try_from(rowid - revision.first_rowid + 1).ok()?;
+    (rowid < revision.first_rowid + revision.span).then_some((revision, ordinal))
 }
 
 /// Runs a query: every matching exchange, newest briefing first, identical copies of an exchange
@@ -348,10 +350,9 @@ pub fn search(
         )
         .map_err(sql("preparing the search"))?;
     for rowid in rowids {
-        let Some(revision) = revision_of(&revisions, rowid) else {
+        let Some((revision, ordinal)) = exchange_at(&revisions, rowid) else {
             continue;
         };
-        let ordinal = u32::try_from(rowid - revision.first_rowid + 1).unwrap_or(0);
         let row = HitRow {
             ordinal,
             revision_id: revision.revision_id,
@@ -649,10 +650,9 @@ pub fn trend(
             )
             .map_err(sql("counting a trend"))?;
         for rowid in rowids {
-            let Some(revision) = revision_of(&revisions, rowid) else {
+            let Some((revision, ordinal)) = exchange_at(&revisions, rowid) else {
                 continue;
             };
-            let ordinal = u32::try_from(rowid - revision.first_rowid + 1).unwrap_or(0);
             let exchanges = revision_exchanges(conn, revision.revision_id)?;
             let Some(exchange) = exchanges.iter().find(|e| e.ordinal == ordinal) else {
                 continue;

@@ -257,6 +257,20 @@ pub struct EventDocument {
     pub url: String,
 }
 
+/// An [`EventDocument`] from five consecutive columns starting at `first`: the document's id,
+/// `lang`, `briefing_date`, `title` and `url`.
+fn event_document_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<EventDocument> {
+    let lang: String = row.get(first + 1)?;
+    let date: Option<String> = row.get(first + 2)?;
+    Ok(EventDocument {
+        id: row.get(first)?,
+        lang: Lang::parse(&lang).unwrap_or(Lang::En),
+        date: date.and_then(|d| d.parse().ok()),
+        title: row.get(first + 3)?,
+        url: row.get(first + 4)?,
+    })
+}
+
 /// The timeline page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EventList {
@@ -282,17 +296,7 @@ pub fn events(store: &Store, before: Option<i64>) -> Result<EventList, WebError>
         .query_map([before], |row| {
             let payload: String = row.get(5)?;
             let document = match row.get::<_, Option<i64>>(6)? {
-                Some(id) => {
-                    let lang: String = row.get(7)?;
-                    let date: Option<String> = row.get(8)?;
-                    Some(EventDocument {
-                        id,
-                        lang: Lang::parse(&lang).unwrap_or(Lang::En),
-                        date: date.and_then(|d| d.parse().ok()),
-                        title: row.get(9)?,
-                        url: row.get(10)?,
-                    })
-                }
+                Some(_) => Some(event_document_at(row, 6)?),
                 None => None,
             };
             Ok(EventRow {
@@ -491,18 +495,8 @@ pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError>
              ORDER BY briefing_date DESC LIMIT 50",
         )
         .and_then(|mut stmt| {
-            stmt.query_map([], |row| {
-                let lang: String = row.get(1)?;
-                let date: Option<String> = row.get(2)?;
-                Ok(EventDocument {
-                    id: row.get(0)?,
-                    lang: Lang::parse(&lang).unwrap_or(Lang::En),
-                    date: date.and_then(|d| d.parse().ok()),
-                    title: row.get(3)?,
-                    url: row.get(4)?,
-                })
-            })?
-            .collect()
+            stmt.query_map([], |row| event_document_at(row, 0))?
+                .collect()
         })
         .map_err(sql("reading gone briefings"))?;
     let extractor_failures = conn
