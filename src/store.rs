@@ -731,28 +731,21 @@ impl Store {
     }
 
     pub fn host_state(&self, host: &str) -> Result<HostState> {
-        let state = self
-            .conn
-            .prepare_cached(
-                "SELECT robots_status, robots_body, robots_fetched_at, blocked_until FROM hosts WHERE host = ?1",
-            )
-            .and_then(|mut select| {
-                select
-                    .query_row([host], |row| {
-                        Ok(HostState {
-                            robots_status: row.get(0)?,
-                            robots_body: row.get(1)?,
-                            robots_fetched_at: row
-                                .get::<_, Option<String>>(2)?
-                                .and_then(|t| parse_time(&t)),
-                            blocked_until: row
-                                .get::<_, Option<String>>(3)?
-                                .and_then(|t| parse_time(&t)),
-                        })
-                    })
-                    .optional()
-            })
-            .map_err(sql("reading a host"))?;
+        let state = query_row_cached(
+            &self.conn,
+            "SELECT robots_status, robots_body, robots_fetched_at, blocked_until FROM hosts WHERE host = ?1",
+            [host],
+            |row| {
+                Ok(HostState {
+                    robots_status: row.get(0)?,
+                    robots_body: row.get(1)?,
+                    robots_fetched_at: row.get::<_, Option<String>>(2)?.and_then(|t| parse_time(&t)),
+                    blocked_until: row.get::<_, Option<String>>(3)?.and_then(|t| parse_time(&t)),
+                })
+            },
+        )
+        .optional()
+        .map_err(sql("reading a host"))?;
         Ok(state.unwrap_or_default())
     }
 
@@ -884,10 +877,14 @@ impl Store {
             DocumentKey::Id(id) => ("d.id = ?1", id.into()),
             DocumentKey::Url(url) => ("d.url = ?1", url.to_string().into()),
         };
-        self.conn
-            .prepare_cached(&format!("{DOCUMENT_COLUMNS} WHERE {condition}"))
-            .and_then(|mut select| select.query_row([value], document_from_row).optional())
-            .map_err(sql("reading a document"))
+        query_row_cached(
+            &self.conn,
+            &format!("{DOCUMENT_COLUMNS} WHERE {condition}"),
+            [value],
+            document_from_row,
+        )
+        .optional()
+        .map_err(sql("reading a document"))
     }
 
     /// Revisions of a document, oldest first.
@@ -1243,12 +1240,11 @@ fn query_row_cached<T, P: rusqlite::Params>(
 }
 
 fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
-    tx.prepare_cached(
+    execute_cached(
+        tx,
         "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
+        params![
             format_time(record.at),
             record.source,
             record.url,
@@ -1259,8 +1255,8 @@ fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
             record.duration.as_millis() as i64,
             record.attempts,
             record.error,
-        ])
-    })
+        ],
+    )
     .map_err(sql("writing the fetch log"))?;
     Ok(())
 }
@@ -1274,18 +1270,17 @@ pub fn insert_event(
     at: DateTime<Utc>,
     payload: &serde_json::Value,
 ) -> Result<EventRef> {
-    tx.prepare_cached(
+    execute_cached(
+        tx,
         "INSERT INTO events (document_id, revision_id, type, created_at, payload) VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
+        params![
             document_id,
             revision_id,
             kind,
             format_time(at),
             payload.to_string()
-        ])
-    })
+        ],
+    )
     .map_err(sql("writing an event"))?;
     Ok(EventRef {
         id: tx.last_insert_rowid(),
@@ -1314,14 +1309,14 @@ fn raw_bytes_in(
     raw_hash: &str,
     dictionary: &mut DictionaryLookup<'_>,
 ) -> Result<Option<Vec<u8>>> {
-    let found: Option<(Vec<u8>, Option<i64>)> = conn
-        .prepare_cached("SELECT data, dictionary_id FROM raw_blobs WHERE sha256 = ?1")
-        .and_then(|mut select| {
-            select
-                .query_row([raw_hash], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
-        })
-        .map_err(sql("reading a raw page"))?;
+    let found: Option<(Vec<u8>, Option<i64>)> = query_row_cached(
+        conn,
+        "SELECT data, dictionary_id FROM raw_blobs WHERE sha256 = ?1",
+        [raw_hash],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(sql("reading a raw page"))?;
     let Some((data, dictionary_id)) = found else {
         return Ok(None);
     };
@@ -1378,14 +1373,13 @@ fn decode_record(
 /// The extracted record of a revision, read on any connection or inside a transaction (the
 /// search index reads records with it while it is being rebuilt by a migration).
 pub fn record_in(tx: &Connection, revision_id: i64) -> Result<Briefing> {
-    let stored = tx
-        .prepare_cached(&format!(
-            "SELECT {STORED_RECORD_COLUMNS} FROM revisions WHERE id = ?1"
-        ))
-        .and_then(|mut select| {
-            select.query_row([revision_id], |row| stored_record_from_row(row, 0))
-        })
-        .map_err(sql("reading a revision"))?;
+    let stored = query_row_cached(
+        tx,
+        &format!("SELECT {STORED_RECORD_COLUMNS} FROM revisions WHERE id = ?1"),
+        [revision_id],
+        |row| stored_record_from_row(row, 0),
+    )
+    .map_err(sql("reading a revision"))?;
     let json = decode_record(tx, &stored, &mut |id| {
         read_dictionary(tx, id).map(std::sync::Arc::new)
     })?;
@@ -1581,20 +1575,16 @@ fn unpaired_events_in(
         Lang::En => Lang::Zh,
         Lang::Zh => Lang::En,
     };
-    let other: Option<(i64, i64)> = tx
-        .prepare_cached(
-            "SELECT d.id, r.id FROM documents d JOIN revisions r ON r.document_id = d.id
-             WHERE d.lang = ?1 AND d.briefing_date = ?2 AND d.kind = 'press_conference'
-             ORDER BY r.seq DESC LIMIT 1",
-        )
-        .and_then(|mut select| {
-            select
-                .query_row(params![other_lang.as_str(), date.to_string()], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .optional()
-        })
-        .map_err(sql("finding the other language's transcript"))?;
+    let other: Option<(i64, i64)> = query_row_cached(
+        tx,
+        "SELECT d.id, r.id FROM documents d JOIN revisions r ON r.document_id = d.id
+         WHERE d.lang = ?1 AND d.briefing_date = ?2 AND d.kind = 'press_conference'
+         ORDER BY r.seq DESC LIMIT 1",
+        params![other_lang.as_str(), date.to_string()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .optional()
+    .map_err(sql("finding the other language's transcript"))?;
     let Some((other_document, other_revision)) = other else {
         return Ok(Vec::new());
     };
@@ -1643,17 +1633,11 @@ fn delisted_among(
     let mut found = Vec::new();
     for item in &listing.items {
         // Delisted since the last time it came back, not merely never listed (an imported page).
-        let row: Option<(i64, Option<String>)> = tx
-            .prepare_cached(
-                "SELECT d.id, d.title FROM documents d
+        let row: Option<(i64, Option<String>)> = query_row_cached(tx, "SELECT d.id, d.title FROM documents d
                  WHERE d.url = ?1 AND d.listed = 0
                    AND (SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'delisted')
-                       > COALESCE((SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'restored'), 0)",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row([&item.url], |row| Ok((row.get(0)?, row.get(1)?)))
-                    .optional()
-            })
+                       > COALESCE((SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'restored'), 0)", [&item.url], |row| Ok((row.get(0)?, row.get(1)?)))
+.optional()
             .map_err(sql("finding a delisted document"))?;
         if let Some((id, title)) = row {
             found.push((id, item.url.clone(), title));
@@ -1714,34 +1698,31 @@ fn upsert_document(
     listed: bool,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool)> {
-    let existing: Option<i64> = tx
-        .prepare_cached("SELECT id FROM documents WHERE url = ?1")
-        .and_then(|mut stmt| stmt.query_row([url], |row| row.get(0)).optional())
-        .map_err(sql("finding a document"))?;
+    let existing: Option<i64> = query_row_cached(
+        tx,
+        "SELECT id FROM documents WHERE url = ?1",
+        [url],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sql("finding a document"))?;
     if let Some(id) = existing {
         if listed {
-            tx.prepare_cached(
+            execute_cached(
+                tx,
                 "UPDATE documents SET listed = 1, title = COALESCE(title, ?2) WHERE id = ?1",
+                params![id, title],
             )
-            .and_then(|mut stmt| stmt.execute(params![id, title]))
             .map_err(sql("updating a document"))?;
         }
         return Ok((id, false));
     }
-    tx.prepare_cached(
+    execute_cached(
+        tx,
         "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        params![source, url, lang.as_str(), title, format_time(now), listed],
     )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            source,
-            url,
-            lang.as_str(),
-            title,
-            format_time(now),
-            listed
-        ])
-    })
     .map_err(sql("creating a document"))?;
     Ok((tx.last_insert_rowid(), true))
 }
@@ -1830,13 +1811,12 @@ fn ingest_article_in(
                     source,
                 }
             })?;
-            tx.prepare_cached(
+            execute_cached(
+                tx,
                 "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
                                         record, record_against_raw)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)",
-            )
-            .and_then(|mut insert| {
-                insert.execute(params![
+                params![
                     document_id,
                     seq,
                     format_time(now),
@@ -1845,8 +1825,8 @@ fn ingest_article_in(
                     fetch.validators.etag,
                     fetch.validators.last_modified,
                     record,
-                ])
-            })
+                ],
+            )
             .map_err(sql("writing a revision"))?;
             let revision_id = tx.last_insert_rowid();
             insert_exchanges(tx, revision_id, briefing)?;
