@@ -56,21 +56,24 @@ pub fn run(global: &Global, args: BackupArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn pragma_check(path: &Path, pragma: &str) -> rusqlite::Result<String> {
-    let conn = Connection::open_with_flags(
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    let mut statement = conn.prepare(pragma)?;
-    let lines: Vec<String> = statement
+    )
+}
+
+/// The first column of every row a statement answers, as text (a check pragma: `ok`, or one
+/// line per problem).
+fn text_rows(conn: &Connection, statement: &str) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(statement)?
         .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(lines.join("; "))
+        .collect()
 }
 
 /// `PRAGMA integrity_check` of a database file: `ok` or the problems found.
 pub fn integrity_check(path: &Path) -> rusqlite::Result<String> {
-    pragma_check(path, "PRAGMA integrity_check")
+    Ok(text_rows(&open_read_only(path)?, "PRAGMA integrity_check")?.join("; "))
 }
 
 /// `PRAGMA quick_check` of every ordinary table and its indexes. A check of the whole file also
@@ -78,29 +81,20 @@ pub fn integrity_check(path: &Path) -> rusqlite::Result<String> {
 /// more than half the CPU of a poll cycle with nothing to fetch, and growing with the archive.
 /// The index's pages are still walked here, as the ordinary tables that hold them.
 fn quick_check_tables(path: &Path) -> rusqlite::Result<String> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    let conn = open_read_only(path)?;
+    let tables = text_rows(
+        &conn,
+        "SELECT name FROM sqlite_schema
+         WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
     )?;
-    let tables: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_schema
-             WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'",
-        )?
-        .query_map([], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     let mut problems = Vec::new();
     for table in tables {
-        let mut check = conn.prepare(&format!(
-            "PRAGMA quick_check(\"{}\")",
-            table.replace('"', "\"\"")
-        ))?;
-        for line in check.query_map([], |row| row.get::<_, String>(0))? {
-            let line = line?;
-            if line != "ok" {
-                problems.push(line);
-            }
-        }
+        let pragma = format!("PRAGMA quick_check(\"{}\")", table.replace('"', "\"\""));
+        problems.extend(
+            text_rows(&conn, &pragma)?
+                .into_iter()
+                .filter(|line| line != "ok"),
+        );
     }
     Ok(if problems.is_empty() {
         "ok".to_string()
