@@ -51,6 +51,16 @@ struct Server {
     task: tokio::task::JoinHandle<Result<(), serve::ServeError>>,
 }
 
+/// A GET of `url` with one request header.
+async fn get_with(
+    client: &reqwest::Client,
+    url: &str,
+    header: reqwest::header::HeaderName,
+    value: &str,
+) -> reqwest::Response {
+    client.get(url).header(header, value).send().await.unwrap()
+}
+
 async fn start(inputs: &FeedInputs) -> Server {
     let listener = serve::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -112,22 +122,12 @@ async fn conditional_get_answers_304_until_a_new_briefing_arrives() {
     let feed = feed_rs::parser::parse(body.as_bytes()).unwrap();
     assert_eq!(feed.entries.len(), 2);
 
-    let again = client
-        .get(&url)
-        .header(IF_NONE_MATCH, &etag)
-        .send()
-        .await
-        .unwrap();
+    let again = get_with(&client, &url, IF_NONE_MATCH, &etag).await;
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(again.headers()[ETAG], etag.as_str());
     assert!(again.bytes().await.unwrap().is_empty());
 
-    let by_date = client
-        .get(&url)
-        .header(IF_MODIFIED_SINCE, &last_modified)
-        .send()
-        .await
-        .unwrap();
+    let by_date = get_with(&client, &url, IF_MODIFIED_SINCE, &last_modified).await;
     assert_eq!(by_date.status(), StatusCode::NOT_MODIFIED);
 
     // The poller stored a new briefing and refreshed the feeds.
@@ -141,21 +141,11 @@ async fn conditional_get_answers_304_until_a_new_briefing_arrives() {
         .unwrap();
     assert!(changed.contains(&"briefings".to_string()), "{changed:?}");
 
-    let after = client
-        .get(&url)
-        .header(IF_NONE_MATCH, &etag)
-        .send()
-        .await
-        .unwrap();
+    let after = get_with(&client, &url, IF_NONE_MATCH, &etag).await;
     assert_eq!(after.status(), StatusCode::OK);
     let new_etag = after.headers()[ETAG].to_str().unwrap().to_string();
     assert_ne!(new_etag, etag);
-    let stale_date = client
-        .get(&url)
-        .header(IF_MODIFIED_SINCE, &last_modified)
-        .send()
-        .await
-        .unwrap();
+    let stale_date = get_with(&client, &url, IF_MODIFIED_SINCE, &last_modified).await;
     assert_eq!(stale_date.status(), StatusCode::OK);
     let body = after.text().await.unwrap();
     let feed = feed_rs::parser::parse(body.as_bytes()).unwrap();
@@ -179,12 +169,7 @@ async fn gzip_is_served_precompressed_to_readers_that_ask() {
     let plain_etag = plain.headers()[ETAG].clone();
     let plain_body = plain.bytes().await.unwrap();
 
-    let zipped = raw
-        .get(&url)
-        .header(ACCEPT_ENCODING, "gzip, br")
-        .send()
-        .await
-        .unwrap();
+    let zipped = get_with(&raw, &url, ACCEPT_ENCODING, "gzip, br").await;
     assert_eq!(zipped.status(), StatusCode::OK);
     assert_eq!(zipped.headers()[CONTENT_ENCODING], "gzip");
     assert_eq!(zipped.headers()[VARY], "Accept-Encoding");
@@ -347,12 +332,7 @@ async fn the_daemon_serves_feeds_it_refreshes_and_survives_a_reload() {
     }
     let (etag, count) = latest.expect("the daemon answered");
     assert_eq!(count, expected - 2, "items served");
-    let again = client
-        .get(&url)
-        .header(IF_NONE_MATCH, &etag)
-        .send()
-        .await
-        .unwrap();
+    let again = get_with(&client, &url, IF_NONE_MATCH, &etag).await;
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     let on_disk = std::fs::read_to_string(out_dir.join("briefings.xml")).unwrap();
     assert_eq!(
