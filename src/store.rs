@@ -457,7 +457,7 @@ pub struct Store {
     /// Compression dictionaries by name, for writing.
     dictionaries: HashMap<String, Dictionary>,
     /// Decompression dictionaries by id, for reading.
-    dictionaries_by_id: std::cell::RefCell<HashMap<i64, std::sync::Arc<Vec<u8>>>>,
+    dictionaries_by_id: DictionaryCache,
     gone_after: u32,
     diff: DiffConfig,
     alerts: Option<IngestAlerts>,
@@ -572,16 +572,21 @@ impl Store {
         let gone_after = self.gone_after;
         let diff_config = self.diff.clone();
         let alerts = self.alerts.clone();
-        let tx = self.begin()?;
+        let dictionaries = &self.dictionaries_by_id;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql("beginning a transaction"))?;
         let mut outcomes = Vec::with_capacity(fetches.len());
         let mut queued = 0;
         for (fetch, content) in fetches.iter().zip(&contents) {
             let mut outcome = ingest_article_in(&tx, fetch, content.as_ref(), gone_after)?;
             // Diff events and alert outbox rows belong to the same unit of work as the revision
             // that caused them, so neither can be lost nor exist for something not stored.
-            diff_article_events_in(&tx, fetch, &mut outcome, &diff_config)?;
+            diff_article_events_in(&tx, dictionaries, fetch, &mut outcome, &diff_config)?;
             if let Some(alerts) = &alerts {
-                queued += alert_outbox_in(&tx, fetch, &outcome, alerts, &diff_config)?;
+                queued +=
+                    alert_outbox_in(&tx, dictionaries, fetch, &outcome, alerts, &diff_config)?;
             }
             outcomes.push(outcome);
         }
@@ -941,7 +946,7 @@ impl Store {
         let Some((meta, stored)) = found else {
             return Ok(None);
         };
-        let json = decode_record(&self.conn, &stored, &mut |id| self.dictionary_by_id(id))?;
+        let json = decode_record(&self.conn, &stored, &self.dictionaries_by_id)?;
         let briefing = serde_json::from_slice(&json).map_err(|source| StoreError::Record {
             revision_id: meta.id,
             source,
@@ -951,18 +956,7 @@ impl Store {
 
     /// The raw page bytes stored under a SHA-256.
     pub fn raw_bytes(&self, raw_hash: &str) -> Result<Option<Vec<u8>>> {
-        raw_bytes_in(&self.conn, raw_hash, &mut |id| self.dictionary_by_id(id))
-    }
-
-    fn dictionary_by_id(&self, id: i64) -> Result<std::sync::Arc<Vec<u8>>> {
-        if let Some(found) = self.dictionaries_by_id.borrow().get(&id) {
-            return Ok(found.clone());
-        }
-        let bytes = std::sync::Arc::new(read_dictionary(&self.conn, id)?);
-        self.dictionaries_by_id
-            .borrow_mut()
-            .insert(id, bytes.clone());
-        Ok(bytes)
+        raw_bytes_in(&self.conn, raw_hash, &self.dictionaries_by_id)
     }
 
     /// The events of one document, oldest first.
@@ -1300,14 +1294,29 @@ fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>> {
     decompress(&compressed, None, "dictionary")
 }
 
-/// A dictionary's bytes by id, from a cache or from the database.
-type DictionaryLookup<'a> = dyn FnMut(i64) -> Result<std::sync::Arc<Vec<u8>>> + 'a;
+/// Decompression dictionaries by id, each read and decompressed once: reading a record or a raw
+/// page needs its source's dictionary, and decompressing that cost more than the page itself.
+/// Dictionaries are never rewritten, so an entry stays right for the database it was read from;
+/// each cache belongs to one connection's owner.
+#[derive(Default)]
+pub struct DictionaryCache(std::cell::RefCell<HashMap<i64, std::sync::Arc<Vec<u8>>>>);
+
+impl DictionaryCache {
+    fn get(&self, conn: &Connection, id: i64) -> Result<std::sync::Arc<Vec<u8>>> {
+        if let Some(found) = self.0.borrow().get(&id) {
+            return Ok(found.clone());
+        }
+        let bytes = std::sync::Arc::new(read_dictionary(conn, id)?);
+        self.0.borrow_mut().insert(id, bytes.clone());
+        Ok(bytes)
+    }
+}
 
 /// A raw page's bytes by its SHA-256.
 fn raw_bytes_in(
     conn: &Connection,
     raw_hash: &str,
-    dictionary: &mut DictionaryLookup<'_>,
+    dictionaries: &DictionaryCache,
 ) -> Result<Option<Vec<u8>>> {
     let found: Option<(Vec<u8>, Option<i64>)> = query_row_cached(
         conn,
@@ -1320,7 +1329,9 @@ fn raw_bytes_in(
     let Some((data, dictionary_id)) = found else {
         return Ok(None);
     };
-    let dictionary = dictionary_id.map(&mut *dictionary).transpose()?;
+    let dictionary = dictionary_id
+        .map(|id| dictionaries.get(conn, id))
+        .transpose()?;
     decompress(&data, dictionary.as_deref().map(Vec::as_slice), "raw page").map(Some)
 }
 
@@ -1348,10 +1359,10 @@ fn stored_record_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Re
 fn decode_record(
     conn: &Connection,
     stored: &StoredRecord,
-    dictionary: &mut DictionaryLookup<'_>,
+    dictionaries: &DictionaryCache,
 ) -> Result<Vec<u8>> {
     if stored.against_raw {
-        let raw = raw_bytes_in(conn, &stored.raw_hash, dictionary)?.ok_or_else(|| {
+        let raw = raw_bytes_in(conn, &stored.raw_hash, dictionaries)?.ok_or_else(|| {
             StoreError::NotFound {
                 what: "raw page",
                 key: stored.raw_hash.clone(),
@@ -1362,7 +1373,10 @@ fn decode_record(
             source,
         });
     }
-    let record_dictionary = stored.dictionary_id.map(&mut *dictionary).transpose()?;
+    let record_dictionary = stored
+        .dictionary_id
+        .map(|id| dictionaries.get(conn, id))
+        .transpose()?;
     decompress(
         &stored.data,
         record_dictionary.as_deref().map(Vec::as_slice),
@@ -1372,7 +1386,11 @@ fn decode_record(
 
 /// The extracted record of a revision, read on any connection or inside a transaction (the
 /// search index reads records with it while it is being rebuilt by a migration).
-pub fn record_in(tx: &Connection, revision_id: i64) -> Result<Briefing> {
+pub fn record_in(
+    tx: &Connection,
+    dictionaries: &DictionaryCache,
+    revision_id: i64,
+) -> Result<Briefing> {
     let stored = query_row_cached(
         tx,
         &format!("SELECT {STORED_RECORD_COLUMNS} FROM revisions WHERE id = ?1"),
@@ -1380,9 +1398,7 @@ pub fn record_in(tx: &Connection, revision_id: i64) -> Result<Briefing> {
         |row| stored_record_from_row(row, 0),
     )
     .map_err(sql("reading a revision"))?;
-    let json = decode_record(tx, &stored, &mut |id| {
-        read_dictionary(tx, id).map(std::sync::Arc::new)
-    })?;
+    let json = decode_record(tx, &stored, dictionaries)?;
     serde_json::from_slice(&json).map_err(|source| StoreError::Record {
         revision_id,
         source,
@@ -1431,6 +1447,7 @@ fn stored_payload(tx: &Transaction<'_>, event_id: i64) -> Result<serde_json::Val
 /// error page; taken-down and restored pages carry their last known title.
 fn diff_article_events_in(
     tx: &Transaction<'_>,
+    dictionaries: &DictionaryCache,
     fetch: &ArticleFetch<'_>,
     outcome: &mut IngestOutcome,
     config: &DiffConfig,
@@ -1456,7 +1473,7 @@ fn diff_article_events_in(
                 ) else {
                     continue;
                 };
-                let previous = record_in(tx, previous_id)?;
+                let previous = record_in(tx, dictionaries, previous_id)?;
                 for draft in diff::events_for_revision(&previous, briefing, config) {
                     if draft.kind == EventKind::Revised {
                         let payload = merged(draft.payload, archive_payload.clone());
@@ -1502,6 +1519,7 @@ fn diff_article_events_in(
     if let (Some(briefing), Some((revision_id, _))) = (fetch.briefing, outcome.new_revision) {
         added.extend(unpaired_events_in(
             tx,
+            dictionaries,
             document_id,
             revision_id,
             briefing,
@@ -1516,6 +1534,7 @@ fn diff_article_events_in(
 /// briefing, a later one a revision (compared by the diff stage), a gone event a removal.
 fn alert_outbox_in(
     tx: &Transaction<'_>,
+    dictionaries: &DictionaryCache,
     fetch: &ArticleFetch<'_>,
     outcome: &IngestOutcome,
     alerts: &IngestAlerts,
@@ -1536,7 +1555,7 @@ fn alert_outbox_in(
             queued += alerts.queue_in(tx, &BriefingEvent::New(briefing), document_id, None, now)?;
         }
         (Some(briefing), Some((_, new_seq)), Some((previous_id, previous_seq))) => {
-            let previous = record_in(tx, previous_id)?;
+            let previous = record_in(tx, dictionaries, previous_id)?;
             let change = diff::diff(&previous, briefing, config);
             let event = BriefingEvent::Revised {
                 old: &previous,
@@ -1552,7 +1571,7 @@ fn alert_outbox_in(
     let taken_down = |kind: &str| kind == event_type::GONE || kind == EventKind::SoftGone.as_str();
     if outcome.events.iter().any(|event| taken_down(event.kind)) {
         if let Some((last_id, _)) = outcome.previous_revision {
-            let last = record_in(tx, last_id)?;
+            let last = record_in(tx, dictionaries, last_id)?;
             queued += alerts.queue_in(tx, &BriefingEvent::Gone(&last), document_id, None, now)?;
         }
     }
@@ -1563,6 +1582,7 @@ fn alert_outbox_in(
 /// each reported once (a later revision that keeps them unpaired adds nothing).
 fn unpaired_events_in(
     tx: &Transaction<'_>,
+    dictionaries: &DictionaryCache,
     document_id: i64,
     revision_id: i64,
     briefing: &Briefing,
@@ -1588,7 +1608,7 @@ fn unpaired_events_in(
     let Some((other_document, other_revision)) = other else {
         return Ok(Vec::new());
     };
-    let other_briefing = record_in(tx, other_revision)?;
+    let other_briefing = record_in(tx, dictionaries, other_revision)?;
     let (en, zh) = match briefing.lang {
         Lang::En => (briefing, &other_briefing),
         Lang::Zh => (&other_briefing, briefing),
@@ -2283,7 +2303,12 @@ mod tests {
         let latest = store.latest_revision(document.id).unwrap().unwrap();
         assert_eq!(latest.briefing, record);
         assert_eq!(
-            record_in(store.connection(), latest.meta.id).unwrap(),
+            record_in(
+                store.connection(),
+                &DictionaryCache::default(),
+                latest.meta.id
+            )
+            .unwrap(),
             record
         );
     }

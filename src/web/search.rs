@@ -76,11 +76,12 @@ pub fn rebuild(conn: &Connection) -> Result<u64, SearchError> {
         .prepare("SELECT id, document_id FROM revisions ORDER BY id")
         .map_err(sql("reading revisions to index"))?;
     let mut rows = stmt.query([]).map_err(sql("reading revisions to index"))?;
+    let dictionaries = crate::store::DictionaryCache::default();
     let mut count = 0;
     while let Some(row) = rows.next().map_err(sql("reading revisions to index"))? {
         let revision_id: i64 = row.get(0).map_err(sql("reading revisions to index"))?;
         let document_id: i64 = row.get(1).map_err(sql("reading revisions to index"))?;
-        let briefing = read_record(conn, revision_id)?;
+        let briefing = read_record(conn, &dictionaries, revision_id)?;
         index_revision(conn, revision_id, document_id, &briefing)
             .map_err(sql("indexing a revision"))?;
         count += 1;
@@ -94,8 +95,12 @@ pub fn rebuild(conn: &Connection) -> Result<u64, SearchError> {
 }
 
 /// A revision's stored record, decoded by the archive (which owns its compression).
-pub fn read_record(conn: &Connection, revision_id: i64) -> Result<Briefing, SearchError> {
-    crate::store::record_in(conn, revision_id).map_err(|error| SearchError::Record {
+pub fn read_record(
+    conn: &Connection,
+    dictionaries: &crate::store::DictionaryCache,
+    revision_id: i64,
+) -> Result<Briefing, SearchError> {
+    crate::store::record_in(conn, dictionaries, revision_id).map_err(|error| SearchError::Record {
         revision_id,
         message: error.to_string(),
     })
@@ -420,6 +425,7 @@ pub fn clear_exchange_cache() {
 
 fn revision_exchanges(
     conn: &Connection,
+    dictionaries: &crate::store::DictionaryCache,
     revision_id: i64,
 ) -> Result<Arc<Vec<Exchange>>, SearchError> {
     let hash: String = conn
@@ -433,7 +439,7 @@ fn revision_exchanges(
     {
         return Ok(found);
     }
-    let exchanges = Arc::new(read_record(conn, revision_id)?.exchanges);
+    let exchanges = Arc::new(read_record(conn, dictionaries, revision_id)?.exchanges);
     if let Ok(mut guard) = EXCHANGE_CACHE.lock() {
         let cache = guard.get_or_insert_with(ExchangeCache::default);
         if cache
@@ -458,9 +464,10 @@ fn load_hits(
     rows: Vec<HitRow>,
 ) -> Result<Vec<SearchHit>, SearchError> {
     let mut records: HashMap<i64, Arc<Vec<Exchange>>> = HashMap::new();
+    let dictionaries = crate::store::DictionaryCache::default();
     for row in &rows {
         if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(row.revision_id) {
-            slot.insert(revision_exchanges(conn, row.revision_id)?);
+            slot.insert(revision_exchanges(conn, &dictionaries, row.revision_id)?);
         }
     }
     let mut texts = Vec::with_capacity(rows.len());
@@ -643,6 +650,7 @@ pub fn trend(
     ))
     .map_err(sql("counting a trend"))?;
     let mut months_of_rows: Vec<Month> = Vec::new();
+    let dictionaries = crate::store::DictionaryCache::default();
     {
         let mut insert = conn
             .prepare_cached(
@@ -653,7 +661,7 @@ pub fn trend(
             let Some((revision, ordinal)) = exchange_at(&revisions, rowid) else {
                 continue;
             };
-            let exchanges = revision_exchanges(conn, revision.revision_id)?;
+            let exchanges = revision_exchanges(conn, &dictionaries, revision.revision_id)?;
             let Some(exchange) = exchanges.iter().find(|e| e.ordinal == ordinal) else {
                 continue;
             };
