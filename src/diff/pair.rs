@@ -130,13 +130,15 @@ pub fn outlet_of(asker: &str) -> Option<&'static str> {
     }
     let lower = cleaned.to_lowercase();
     let lower = lower.strip_prefix("the ").unwrap_or(&lower);
+    // English names are ASCII, so comparing them ASCII-case-insensitively equals lowercasing them.
+    let without_article = |name: &'static str| match name.get(..4) {
+        Some(article) if article.eq_ignore_ascii_case("the ") => &name[4..],
+        _ => name,
+    };
     OUTLETS.iter().find_map(|(english, _)| {
         english
             .iter()
-            .any(|name| {
-                let name = name.to_lowercase();
-                name.strip_prefix("the ").unwrap_or(&name) == lower
-            })
+            .any(|name| without_article(name).eq_ignore_ascii_case(lower))
             .then_some(english[0])
     })
 }
@@ -209,11 +211,7 @@ fn traits(exchange: &Exchange, count_cjk: bool) -> Traits {
     for paragraph in exchange.question.iter().chain(&exchange.answer) {
         push_compatibility_folded(paragraph, &mut text);
     }
-    let length = if count_cjk {
-        text.chars().filter(|&c| is_cjk(c)).count()
-    } else {
-        text.chars().filter(|c| c.is_alphanumeric()).count()
-    };
+    let mut length = 0;
     let mut anchors = BTreeSet::new();
     let mut current = String::new();
     let mut flush = |current: &mut String| {
@@ -226,14 +224,23 @@ fn traits(exchange: &Exchange, count_cjk: bool) -> Traits {
         }
         current.clear();
     };
-    let chars: Vec<char> = text.chars().collect();
-    for (index, &c) in chars.iter().enumerate() {
+    for (index, c) in text.char_indices() {
+        if if count_cjk {
+            is_cjk(c)
+        } else {
+            c.is_alphanumeric()
+        } {
+            length += 1;
+        }
         if c.is_ascii_alphanumeric() {
             current.push(c);
         } else if c == ','
             && !current.is_empty()
             && current.chars().all(|d| d.is_ascii_digit())
-            && chars.get(index + 1).is_some_and(char::is_ascii_digit)
+            && text
+                .as_bytes()
+                .get(index + 1)
+                .is_some_and(u8::is_ascii_digit)
         {
             // "2,500": a thousands separator, not a boundary.
         } else {
@@ -541,5 +548,14 @@ mod tests {
         assert_eq!(outlet_of("英国独立电视台和英国广播公司"), Some("ITN&BBC"));
         assert_eq!(outlet_of("Q"), None);
         assert_eq!(outlet_of("问"), None);
+        assert_eq!(outlet_of("the paper"), Some("The Paper"));
+        assert_eq!(outlet_of("Paper"), Some("The Paper"));
+        assert_eq!(outlet_of("REUTERS TV"), Some("Reuters"));
+        assert!(
+            OUTLETS
+                .iter()
+                .all(|(english, _)| english.iter().all(|name| name.is_ascii())),
+            "English names are compared ASCII-case-insensitively"
+        );
     }
 }
