@@ -963,23 +963,12 @@ impl Store {
     pub fn document_events(&self, document_id: i64) -> Result<Vec<Event>> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, document_id, revision_id, type, created_at, payload FROM events
-                 WHERE document_id = ?1 ORDER BY id",
-            )
+            .prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events WHERE document_id = ?1 ORDER BY id"
+            ))
             .map_err(sql("reading events"))?;
         let rows = stmt
-            .query_map([document_id], |row| {
-                let payload: String = row.get(5)?;
-                Ok(Event {
-                    id: row.get(0)?,
-                    document_id: row.get(1)?,
-                    revision_id: row.get(2)?,
-                    kind: row.get(3)?,
-                    created_at: row.get(4)?,
-                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                })
-            })
+            .query_map([document_id], event_from_row)
             .and_then(Iterator::collect)
             .map_err(sql("reading events"))?;
         Ok(rows)
@@ -990,12 +979,12 @@ impl Store {
         let types = serde_json::to_string(query.types).unwrap_or_else(|_| "[]".into());
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, document_id, revision_id, type, created_at, payload FROM events
+            .prepare(&format!(
+                "SELECT {EVENT_COLUMNS} FROM events
                  WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR created_at >= ?2)
                    AND (json_array_length(?3) = 0 OR type IN (SELECT value FROM json_each(?3)))
-                 ORDER BY id DESC LIMIT ?4",
-            )
+                 ORDER BY id DESC LIMIT ?4"
+            ))
             .map_err(sql("reading events"))?;
         let rows = stmt
             .query_map(
@@ -1005,17 +994,7 @@ impl Store {
                     types,
                     query.limit
                 ],
-                |row| {
-                    let payload: String = row.get(5)?;
-                    Ok(Event {
-                        id: row.get(0)?,
-                        document_id: row.get(1)?,
-                        revision_id: row.get(2)?,
-                        kind: row.get(3)?,
-                        created_at: row.get(4)?,
-                        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                    })
-                },
+                event_from_row,
             )
             .and_then(Iterator::collect)
             .map_err(sql("reading events"))?;
@@ -1105,17 +1084,32 @@ const DOCUMENT_COLUMNS: &str =
     (SELECT COUNT(*) FROM revisions r WHERE r.document_id = d.id), d.etag, d.last_modified
     FROM documents d";
 
+/// A `documents.lang` column; the archive only writes `en` and `zh` there.
+pub fn lang_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Lang> {
+    let lang: String = row.get(index)?;
+    Ok(Lang::parse(&lang).unwrap_or(Lang::En))
+}
+
+/// A `documents.kind` column: `None` when the page was not classified.
+pub fn kind_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<Kind>> {
+    let kind: Option<String> = row.get(index)?;
+    Ok(kind.as_deref().and_then(Kind::parse))
+}
+
+/// A `documents.briefing_date` column (`YYYY-MM-DD`): `None` when the page carried no date.
+pub fn date_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Option<NaiveDate>> {
+    let date: Option<String> = row.get(index)?;
+    Ok(date.and_then(|d| d.parse().ok()))
+}
+
 fn document_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Document> {
-    let lang: String = row.get(3)?;
-    let kind: Option<String> = row.get(4)?;
-    let date: Option<String> = row.get(5)?;
     Ok(Document {
         id: row.get(0)?,
         source: row.get(1)?,
         url: row.get(2)?,
-        lang: Lang::parse(&lang).unwrap_or(Lang::En),
-        kind: kind.as_deref().and_then(Kind::parse),
-        briefing_date: date.and_then(|d| d.parse().ok()),
+        lang: lang_at(row, 3)?,
+        kind: kind_at(row, 4)?,
+        briefing_date: date_at(row, 5)?,
         title: row.get(6)?,
         first_seen: row.get(7)?,
         last_seen: row.get(8)?,
@@ -1341,6 +1335,22 @@ struct StoredRecord {
     dictionary_id: Option<i64>,
     against_raw: bool,
     raw_hash: String,
+}
+
+/// The columns [`event_from_row`] reads, in its order.
+pub const EVENT_COLUMNS: &str = "id, document_id, revision_id, type, created_at, payload";
+
+/// An [`Event`] from the [`EVENT_COLUMNS`] at the start of a row.
+pub fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    let payload: String = row.get(5)?;
+    Ok(Event {
+        id: row.get(0)?,
+        document_id: row.get(1)?,
+        revision_id: row.get(2)?,
+        kind: row.get(3)?,
+        created_at: row.get(4)?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    })
 }
 
 const STORED_RECORD_COLUMNS: &str = "record, record_dictionary_id, record_against_raw, raw_hash";

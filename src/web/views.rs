@@ -9,7 +9,9 @@ use super::query::Query;
 use super::search::{self, SearchFilter, SearchResults, TrendSeries};
 use super::{WebError, sql};
 use crate::model::{Kind, Lang};
-use crate::store::{Document, DocumentKey, Event, Revision, RevisionMeta, SourceSummary, Store};
+use crate::store::{
+    self, Document, DocumentKey, Event, Revision, RevisionMeta, SourceSummary, Store,
+};
 
 /// Briefings per page of the index.
 pub const PAGE_SIZE: i64 = 50;
@@ -123,14 +125,11 @@ pub fn briefing_list(store: &Store, filter: &ListFilter) -> Result<BriefingList,
         .map_err(sql("listing briefings"))?;
     let rows = stmt
         .query_map(values, |row| {
-            let lang: String = row.get(1)?;
-            let kind: Option<String> = row.get(2)?;
-            let date: Option<String> = row.get(3)?;
             Ok(BriefingRow {
                 id: row.get(0)?,
-                lang: Lang::parse(&lang).unwrap_or(Lang::En),
-                kind: kind.as_deref().and_then(Kind::parse),
-                date: date.and_then(|d| d.parse().ok()),
+                lang: store::lang_at(row, 1)?,
+                kind: store::kind_at(row, 2)?,
+                date: store::date_at(row, 3)?,
                 title: row.get(4)?,
                 spokesperson: row.get(5)?,
                 state: row.get(6)?,
@@ -260,12 +259,10 @@ pub struct EventDocument {
 /// An [`EventDocument`] from five consecutive columns starting at `first`: the document's id,
 /// `lang`, `briefing_date`, `title` and `url`.
 fn event_document_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<EventDocument> {
-    let lang: String = row.get(first + 1)?;
-    let date: Option<String> = row.get(first + 2)?;
     Ok(EventDocument {
         id: row.get(first)?,
-        lang: Lang::parse(&lang).unwrap_or(Lang::En),
-        date: date.and_then(|d| d.parse().ok()),
+        lang: store::lang_at(row, first + 1)?,
+        date: store::date_at(row, first + 2)?,
         title: row.get(first + 3)?,
         url: row.get(first + 4)?,
     })
@@ -284,6 +281,7 @@ pub fn events(store: &Store, before: Option<i64>) -> Result<EventList, WebError>
     let conn = store.connection();
     let mut stmt = conn
         .prepare(&format!(
+            // The event's columns in the order of `store::EVENT_COLUMNS`, then its document.
             "SELECT e.id, e.document_id, e.revision_id, e.type, e.created_at, e.payload,
                     d.id, d.lang, d.briefing_date, d.title, d.url
              FROM events e LEFT JOIN documents d ON d.id = e.document_id
@@ -294,20 +292,12 @@ pub fn events(store: &Store, before: Option<i64>) -> Result<EventList, WebError>
         .map_err(sql("reading events"))?;
     let mut rows: Vec<EventRow> = stmt
         .query_map([before], |row| {
-            let payload: String = row.get(5)?;
             let document = match row.get::<_, Option<i64>>(6)? {
                 Some(_) => Some(event_document_at(row, 6)?),
                 None => None,
             };
             Ok(EventRow {
-                event: Event {
-                    id: row.get(0)?,
-                    document_id: row.get(1)?,
-                    revision_id: row.get(2)?,
-                    kind: row.get(3)?,
-                    created_at: row.get(4)?,
-                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                },
+                event: store::event_from_row(row)?,
                 document,
             })
         })
