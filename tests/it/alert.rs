@@ -913,25 +913,10 @@ fn archive_env(
     smtp_port: u16,
     extra: &str,
 ) -> crate::support::TestEnv {
+    let alert = crate::support::alert_config("india", r#"["India", "印度"]"#, smtp_port);
     crate::support::TestEnv::with_config(&crate::support::test_config(
         site,
-        &format!(
-            r#"
-[[alert]]
-name = "india"
-terms = ["India", "印度"]
-recipients = ["desk@example.org"]
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from = "briefwatch <alerts@example.org>"
-timeout = "5s"
-retry_base = "10ms"
-retry_max = "50ms"
-{extra}"#
-        ),
+        &format!("{alert}{extra}"),
     ))
 }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{SiteServer, TestEnv, count, fixture_site, test_config};
+use crate::support::{SiteServer, TestEnv, alert_config, count, fixture_site, test_config};
 
 fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_briefwatch")
@@ -149,15 +149,20 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     Ok(answer)
 }
 
-#[test]
-fn under_systemd_the_daemon_notifies_ready_watchdog_status_reload_and_stopping() {
-    let site = SiteServer::start(fixture_site());
+/// A daemon of the fixture site on a short tick, its web view on a port of its own: (env, port).
+fn daemon_env(site: &SiteServer) -> (TestEnv, u16) {
     let port = free_port();
-    let config = test_config(&site, "\n[schedule]\ntick = \"300ms\"\n").replace(
+    let config = test_config(site, "\n[schedule]\ntick = \"300ms\"\n").replace(
         "listen = \"127.0.0.1:0\"",
         &format!("listen = \"127.0.0.1:{port}\""),
     );
-    let env = TestEnv::with_config(&config);
+    (TestEnv::with_config(&config), port)
+}
+
+#[test]
+fn under_systemd_the_daemon_notifies_ready_watchdog_status_reload_and_stopping() {
+    let site = SiteServer::start(fixture_site());
+    let (env, port) = daemon_env(&site);
     let mut notify = NotifySocket::bind(env.dir.path());
     let mut child = spawn_notified_daemon(&env, &notify);
 
@@ -233,12 +238,7 @@ fn under_systemd_the_daemon_notifies_ready_watchdog_status_reload_and_stopping()
 #[test]
 fn without_systemd_the_daemon_runs_and_stops_the_same() {
     let site = SiteServer::start(fixture_site());
-    let port = free_port();
-    let config = test_config(&site, "\n[schedule]\ntick = \"300ms\"\n").replace(
-        "listen = \"127.0.0.1:0\"",
-        &format!("listen = \"127.0.0.1:{port}\""),
-    );
-    let env = TestEnv::with_config(&config);
+    let (env, port) = daemon_env(&site);
     let mut child = env
         .command()
         .arg("run")
@@ -267,23 +267,7 @@ fn message_id(data: &[u8]) -> Option<String> {
 fn alert_env(site: &SiteServer, smtp_port: u16) -> TestEnv {
     let config = test_config(
         site,
-        &format!(
-            r#"
-[[alert]]
-name = "china"
-terms = ["China", "中国"]
-recipients = ["desk@example.org"]
-
-[smtp]
-host = "127.0.0.1"
-port = {smtp_port}
-security = "none"
-from = "briefwatch <alerts@example.org>"
-timeout = "5s"
-retry_base = "10ms"
-retry_max = "50ms"
-"#
-        ),
+        &alert_config("china", r#"["China", "中国"]"#, smtp_port),
     )
     // Paced, so that a kill lands in the middle of the walk rather than after it.
     .replace(

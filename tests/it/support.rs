@@ -491,6 +491,28 @@ pub fn assert_success(output: &Output, args: &[&str]) {
 /// A config for `site`: both 2020 listings, no pacing, 2 s timeout, millisecond backoff, the HTTP
 /// server on any free port.
 /// `extra` is appended (more sections, or overrides of sections not written here).
+/// Config lines for one keyword alert to `desk@example.org`, mailed through the loopback SMTP
+/// server on `smtp_port` with short retries.
+pub fn alert_config(name: &str, terms: &str, smtp_port: u16) -> String {
+    format!(
+        r#"
+[[alert]]
+name = "{name}"
+terms = {terms}
+recipients = ["desk@example.org"]
+
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "briefwatch <alerts@example.org>"
+timeout = "5s"
+retry_base = "10ms"
+retry_max = "50ms"
+"#
+    )
+}
+
 pub fn test_config(site: &SiteServer, extra: &str) -> String {
     format!(
         r#"[fetch]
