@@ -564,7 +564,10 @@ impl Store {
     /// Ingests several fetched article pages in one transaction, as [`Store::ingest_article`] does
     /// for one. For runs of unchanged pages (304s), where one commit per page would cost more than
     /// the pages: losing such a batch in a crash loses only log rows and schedule times.
-    pub fn ingest_articles(&mut self, fetches: &[ArticleFetch<'_>]) -> Result<Vec<IngestOutcome>> {
+    pub fn ingest_articles<'raw>(
+        &mut self,
+        fetches: &[ArticleFetch<'raw>],
+    ) -> Result<Vec<IngestOutcome>> {
         let contents = fetches
             .iter()
             .map(|fetch| self.prepare_content(fetch))
@@ -577,10 +580,20 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql("beginning a transaction"))?;
+        let mut record_context = record_context().map_err(|source| StoreError::Compression {
+            what: "record",
+            source,
+        })?;
         let mut outcomes = Vec::with_capacity(fetches.len());
         let mut queued = 0;
         for (fetch, content) in fetches.iter().zip(&contents) {
-            let mut outcome = ingest_article_in(&tx, fetch, content.as_ref(), gone_after)?;
+            let mut outcome = ingest_article_in(
+                &tx,
+                fetch,
+                content.as_ref(),
+                &mut record_context,
+                gone_after,
+            )?;
             // Diff events and alert outbox rows belong to the same unit of work as the revision
             // that caused them, so neither can be lost nor exist for something not stored.
             diff_article_events_in(&tx, dictionaries, fetch, &mut outcome, &diff_config)?;
@@ -1169,13 +1182,25 @@ fn zstd_error(code: zstd::zstd_safe::ErrorCode) -> std::io::Error {
     std::io::Error::other(zstd::zstd_safe::get_error_name(code))
 }
 
-/// A record compressed with its raw page as the prefix. The record repeats the page's text, so on
-/// the 2020 capture it shrinks to a seventh of what it takes compressed alone.
-fn compress_against(record: &[u8], raw: &[u8]) -> std::io::Result<Vec<u8>> {
+/// The compression context of records, shared by one batch of pages: a fresh context allocates
+/// and faults in its tables for every record. Pages of the batch outlive it, as the prefixes
+/// [`compress_against`] lends it must.
+fn record_context<'raw>() -> std::io::Result<zstd::zstd_safe::CCtx<'raw>> {
     let mut context = zstd::zstd_safe::CCtx::create();
     context
         .set_parameter(zstd::zstd_safe::CParameter::CompressionLevel(RECORD_LEVEL))
         .map_err(zstd_error)?;
+    Ok(context)
+}
+
+/// A record compressed with its raw page as the prefix. The record repeats the page's text, so on
+/// the 2020 capture it shrinks to a seventh of what it takes compressed alone.
+fn compress_against<'raw>(
+    context: &mut zstd::zstd_safe::CCtx<'raw>,
+    record: &[u8],
+    raw: &'raw [u8],
+) -> std::io::Result<Vec<u8>> {
+    // The prefix applies to the next frame only; the level stays.
     context.ref_prefix(raw).map_err(zstd_error)?;
     let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(record.len()));
     context.compress2(&mut out, record).map_err(zstd_error)?;
@@ -1757,10 +1782,11 @@ fn upsert_document(
     Ok((tx.last_insert_rowid(), true))
 }
 
-fn ingest_article_in(
+fn ingest_article_in<'raw>(
     tx: &Transaction<'_>,
-    fetch: &ArticleFetch<'_>,
+    fetch: &ArticleFetch<'raw>,
     content: Option<&Content>,
+    record_context: &mut zstd::zstd_safe::CCtx<'raw>,
     gone_after: u32,
 ) -> Result<IngestOutcome> {
     let now = fetch.log.at;
@@ -1835,12 +1861,13 @@ fn ingest_article_in(
             let content = content.expect("content is prepared for every Ok page with a record");
             let raw_hash = store_raw(tx, raw, &content.raw_dictionary)?;
             let seq = previous.as_ref().map_or(1, |(_, seq, _)| seq + 1);
-            let record = compress_against(&content.record, raw).map_err(|source| {
-                StoreError::Compression {
-                    what: "record",
-                    source,
-                }
-            })?;
+            let record =
+                compress_against(record_context, &content.record, raw).map_err(|source| {
+                    StoreError::Compression {
+                        what: "record",
+                        source,
+                    }
+                })?;
             execute_cached(
                 tx,
                 "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
