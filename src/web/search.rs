@@ -228,16 +228,10 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
 }
 
-struct HitRow {
+/// A matching exchange: its ordinal in a revision that passed the filters.
+struct HitRow<'r> {
     ordinal: u32,
-    revision_id: i64,
-    seq: i64,
-    document_id: i64,
-    lang: String,
-    date: Option<String>,
-    title: Option<String>,
-    spokesperson: Option<String>,
-    latest_seq: i64,
+    revision: &'r IndexedRevision,
 }
 
 /// One indexed revision that passes the filters, with what a hit needs to show and sort.
@@ -358,17 +352,7 @@ pub fn search(
         let Some((revision, ordinal)) = exchange_at(&revisions, rowid) else {
             continue;
         };
-        let row = HitRow {
-            ordinal,
-            revision_id: revision.revision_id,
-            seq: revision.seq,
-            document_id: revision.document_id,
-            lang: revision.lang.clone(),
-            date: revision.date.clone(),
-            title: revision.title.clone(),
-            spokesperson: revision.spokesperson.clone(),
-            latest_seq: revision.latest_seq,
-        };
+        let row = HitRow { ordinal, revision };
         if revision.latest_seq > 1 {
             let (question, answer): (String, String) = hashes
                 .query_row(params![revision.revision_id, ordinal], |r| {
@@ -376,7 +360,7 @@ pub fn search(
                 })
                 .map_err(sql("reading exchange hashes"))?;
             match copies.get(&(revision.document_id, question.clone(), answer.clone())) {
-                Some(&kept) if rows[kept].seq >= row.seq => continue,
+                Some(&kept) if rows[kept].revision.seq >= revision.seq => continue,
                 Some(&kept) => {
                     rows[kept] = row;
                     continue;
@@ -389,10 +373,11 @@ pub fn search(
         rows.push(row);
     }
     rows.sort_by(|a, b| {
-        b.date
-            .cmp(&a.date)
-            .then(b.document_id.cmp(&a.document_id))
-            .then(b.seq.cmp(&a.seq))
+        let (x, y) = (a.revision, b.revision);
+        y.date
+            .cmp(&x.date)
+            .then(y.document_id.cmp(&x.document_id))
+            .then(y.seq.cmp(&x.seq))
             .then(a.ordinal.cmp(&b.ordinal))
     });
     let total = rows.len();
@@ -461,35 +446,36 @@ fn revision_exchanges(
 fn load_hits(
     conn: &Connection,
     query: &Query,
-    rows: Vec<HitRow>,
+    rows: Vec<HitRow<'_>>,
 ) -> Result<Vec<SearchHit>, SearchError> {
     let mut records: HashMap<i64, Arc<Vec<Exchange>>> = HashMap::new();
     let dictionaries = crate::store::DictionaryCache::default();
     for row in &rows {
-        if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(row.revision_id) {
-            slot.insert(revision_exchanges(conn, &dictionaries, row.revision_id)?);
+        let revision_id = row.revision.revision_id;
+        if let std::collections::hash_map::Entry::Vacant(slot) = records.entry(revision_id) {
+            slot.insert(revision_exchanges(conn, &dictionaries, revision_id)?);
         }
     }
     let mut texts = Vec::with_capacity(rows.len());
     let mut hits = Vec::with_capacity(rows.len());
-    for row in rows {
+    for HitRow { ordinal, revision } in rows {
         let Some(exchange) = records
-            .get(&row.revision_id)
-            .and_then(|exchanges| exchanges.iter().find(|e| e.ordinal == row.ordinal))
+            .get(&revision.revision_id)
+            .and_then(|exchanges| exchanges.iter().find(|e| e.ordinal == ordinal))
         else {
             continue;
         };
         texts.push((exchange.answer.join("\n"), exchange.question.join("\n")));
         hits.push(SearchHit {
-            document_id: row.document_id,
-            lang: Lang::parse(&row.lang).unwrap_or(Lang::En),
-            date: row.date.and_then(|d| d.parse().ok()),
-            title: row.title,
-            spokesperson: row.spokesperson,
-            seq: row.seq,
-            latest_seq: row.latest_seq,
-            in_latest: row.seq == row.latest_seq,
-            ordinal: row.ordinal,
+            document_id: revision.document_id,
+            lang: Lang::parse(&revision.lang).unwrap_or(Lang::En),
+            date: revision.date.as_deref().and_then(|d| d.parse().ok()),
+            title: revision.title.clone(),
+            spokesperson: revision.spokesperson.clone(),
+            seq: revision.seq,
+            latest_seq: revision.latest_seq,
+            in_latest: revision.seq == revision.latest_seq,
+            ordinal,
             asker: exchange.asker.clone(),
             question: vec![],
             answer: vec![],
