@@ -769,15 +769,13 @@ impl Store {
 
     /// Blocked hosts and until when, for `status`.
     pub fn blocked_hosts(&self, now: DateTime<Utc>) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT host, blocked_until FROM hosts WHERE blocked_until > ?1 ORDER BY host")
-            .map_err(sql("reading blocked hosts"))?;
-        let rows = stmt
-            .query_map([format_time(now)], |row| Ok((row.get(0)?, row.get(1)?)))
-            .and_then(Iterator::collect)
-            .map_err(sql("reading blocked hosts"))?;
-        Ok(rows)
+        query_all(
+            &self.conn,
+            "SELECT host, blocked_until FROM hosts WHERE blocked_until > ?1 ORDER BY host",
+            [format_time(now)],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+            "reading blocked hosts",
+        )
     }
 
     /// Documents due for a fetch at `now`, soonest first; documents never fetched come first.
@@ -831,18 +829,14 @@ impl Store {
 
     /// URLs of a source's documents that have at least one revision.
     pub fn archived_urls(&self, source: &str) -> Result<HashSet<String>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT url FROM documents d WHERE source = ?1
+        query_all(
+            &self.conn,
+            "SELECT url FROM documents d WHERE source = ?1
                  AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)",
-            )
-            .map_err(sql("reading archived urls"))?;
-        let rows = stmt
-            .query_map([source], |row| row.get(0))
-            .and_then(Iterator::collect)
-            .map_err(sql("reading archived urls"))?;
-        Ok(rows)
+            [source],
+            |row| row.get(0),
+            "reading archived urls",
+        )
     }
 
     /// The stored state of a listing page.
@@ -875,18 +869,16 @@ impl Store {
 
     /// Documents, newest briefing first, optionally of one source.
     pub fn list_documents(&self, source: Option<&str>) -> Result<Vec<Document>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+        query_all(
+            &self.conn,
+            &format!(
                 "{DOCUMENT_COLUMNS} WHERE ?1 IS NULL OR d.source = ?1
                  ORDER BY d.briefing_date DESC NULLS LAST, d.first_seen DESC, d.id DESC"
-            ))
-            .map_err(sql("listing documents"))?;
-        let rows = stmt
-            .query_map([source], document_from_row)
-            .and_then(Iterator::collect)
-            .map_err(sql("listing documents"))?;
-        Ok(rows)
+            ),
+            [source],
+            document_from_row,
+            "listing documents",
+        )
     }
 
     /// One document by id or URL.
@@ -907,17 +899,13 @@ impl Store {
 
     /// Revisions of a document, oldest first.
     pub fn revisions(&self, document_id: i64) -> Result<Vec<RevisionMeta>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "{REVISION_COLUMNS} FROM revisions WHERE document_id = ?1 ORDER BY seq"
-            ))
-            .map_err(sql("listing revisions"))?;
-        let rows = stmt
-            .query_map([document_id], revision_meta_from_row)
-            .and_then(Iterator::collect)
-            .map_err(sql("listing revisions"))?;
-        Ok(rows)
+        query_all(
+            &self.conn,
+            &format!("{REVISION_COLUMNS} FROM revisions WHERE document_id = ?1 ORDER BY seq"),
+            [document_id],
+            revision_meta_from_row,
+            "listing revisions",
+        )
     }
 
     /// The latest revision of a document with its record.
@@ -974,44 +962,35 @@ impl Store {
 
     /// The events of one document, oldest first.
     pub fn document_events(&self, document_id: i64) -> Result<Vec<Event>> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "SELECT {EVENT_COLUMNS} FROM events WHERE document_id = ?1 ORDER BY id"
-            ))
-            .map_err(sql("reading events"))?;
-        let rows = stmt
-            .query_map([document_id], event_from_row)
-            .and_then(Iterator::collect)
-            .map_err(sql("reading events"))?;
-        Ok(rows)
+        query_all(
+            &self.conn,
+            &format!("SELECT {EVENT_COLUMNS} FROM events WHERE document_id = ?1 ORDER BY id"),
+            [document_id],
+            event_from_row,
+            "reading events",
+        )
     }
 
     /// Events, newest first.
     pub fn events(&self, query: &EventQuery<'_>) -> Result<Vec<Event>> {
         let types = serde_json::to_string(query.types).unwrap_or_else(|_| "[]".into());
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
+        query_all(
+            &self.conn,
+            &format!(
                 "SELECT {EVENT_COLUMNS} FROM events
                  WHERE (?1 IS NULL OR id > ?1) AND (?2 IS NULL OR created_at >= ?2)
                    AND (json_array_length(?3) = 0 OR type IN (SELECT value FROM json_each(?3)))
                  ORDER BY id DESC LIMIT ?4"
-            ))
-            .map_err(sql("reading events"))?;
-        let rows = stmt
-            .query_map(
-                params![
-                    query.after_id,
-                    query.since.map(format_time),
-                    types,
-                    query.limit
-                ],
-                event_from_row,
-            )
-            .and_then(Iterator::collect)
-            .map_err(sql("reading events"))?;
-        Ok(rows)
+            ),
+            params![
+                query.after_id,
+                query.since.map(format_time),
+                types,
+                query.limit
+            ],
+            event_from_row,
+            "reading events",
+        )
     }
 
     /// Per-source counts and the last success and error from the fetch log.
@@ -1058,14 +1037,13 @@ impl Store {
         };
         let last_success = last("'ok', 'not_modified'")?;
         let last_error = last("'transient', 'blocked', 'unparseable'")?;
-        let mut stmt = self
-            .conn
-            .prepare("SELECT outcome, COUNT(*) FROM fetch_log WHERE source = ?1 GROUP BY outcome ORDER BY outcome")
-            .map_err(sql("counting outcomes"))?;
-        let outcomes = stmt
-            .query_map([source], |row| Ok((row.get(0)?, row.get(1)?)))
-            .and_then(Iterator::collect)
-            .map_err(sql("counting outcomes"))?;
+        let outcomes = query_all(
+            &self.conn,
+            "SELECT outcome, COUNT(*) FROM fetch_log WHERE source = ?1 GROUP BY outcome ORDER BY outcome",
+            [source],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+            "counting outcomes",
+        )?;
         Ok(SourceSummary {
             source: source.to_string(),
             documents,
@@ -1230,6 +1208,19 @@ fn decompress(data: &[u8], dictionary: Option<&[u8]>, what: &'static str) -> Res
     let mut out = Vec::with_capacity(data.len() * 4);
     std::io::Read::read_to_end(&mut decoder, &mut out).map_err(error)?;
     Ok(out)
+}
+
+/// Every row of a query, each read by `read`; `context` names the work in an error.
+fn query_all<T, C: FromIterator<T>, P: rusqlite::Params>(
+    conn: &Connection,
+    statement: &str,
+    params: P,
+    read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    context: &'static str,
+) -> Result<C> {
+    conn.prepare(statement)
+        .and_then(|mut stmt| stmt.query_map(params, read)?.collect())
+        .map_err(sql(context))
 }
 
 /// `execute` through the statement cache: the ingest path runs the same few dozen statements
