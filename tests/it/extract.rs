@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use briefwatch::charset::decode_html;
-use briefwatch::model::{Briefing, Kind, Lang};
+use briefwatch::model::{Briefing, Kind, Lang, Listing};
 use briefwatch::site::{Profile, SiteError, is_listing_url, is_soft_404};
 use proptest::prelude::*;
 
@@ -38,6 +38,15 @@ fn fixtures() -> Vec<Fixture> {
             }
         })
         .collect()
+}
+
+/// A listing fixture as the named built-in profile reads it.
+fn listing_fixture(profile: &str, name: &str) -> Listing {
+    let fixture = fixture(name);
+    Profile::builtin(profile)
+        .unwrap()
+        .parse_listing(&read_page(&fixture.file), &fixture.url)
+        .unwrap()
 }
 
 fn fixture(name: &str) -> Fixture {
@@ -276,11 +285,7 @@ fn current_layout_page_and_listing() {
         assert!(!text.contains(chrome), "{chrome} leaked into the record");
     }
 
-    let fixture = fixture("en-current/index.html");
-    let listing = Profile::builtin("mfa-en")
-        .unwrap()
-        .parse_listing(&read_page(&fixture.file), &fixture.url)
-        .unwrap();
+    let listing = listing_fixture("mfa-en", "en-current/index.html");
     assert_eq!(listing.page_count, Some(1));
     assert_eq!(listing.items.len(), 1);
     assert_eq!(
@@ -364,11 +369,7 @@ fn reported_chinese_layouts() {
 
 #[test]
 fn listings_of_2020() {
-    let english = fixture("en-2020/default.shtml");
-    let listing = Profile::builtin("mfa-en")
-        .unwrap()
-        .parse_listing(&read_page(&english.file), &english.url)
-        .unwrap();
+    let listing = listing_fixture("mfa-en", "en-2020/default.shtml");
     assert_eq!(listing.page_count, Some(13));
     assert_eq!(listing.items.len(), 40);
     assert_eq!(
@@ -377,11 +378,7 @@ fn listings_of_2020() {
     );
     assert!(listing.items.iter().all(|item| item.date.is_none()));
 
-    let chinese = fixture("zh-2020/default.shtml");
-    let listing = Profile::builtin("mfa-zh")
-        .unwrap()
-        .parse_listing(&read_page(&chinese.file), &chinese.url)
-        .unwrap();
+    let listing = listing_fixture("mfa-zh", "zh-2020/default.shtml");
     assert_eq!(listing.page_count, Some(67));
     assert_eq!(listing.items.len(), 15);
     assert_eq!(
