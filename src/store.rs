@@ -59,6 +59,8 @@ pub enum StoreError {
     },
     #[error("unknown {what}: {key}")]
     NotFound { what: &'static str, key: String },
+    #[error("cannot rebuild the search index: {0}")]
+    SearchIndex(#[source] crate::web::search::SearchError),
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -529,6 +531,16 @@ impl Store {
     /// The connection, for read queries of later stages not yet wrapped here.
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Drops and refills the full-text search index from the stored records, in one transaction
+    /// (a search running meanwhile sees the old index): the repair for a damaged index. Returns
+    /// the number of revisions indexed.
+    pub fn rebuild_search_index(&mut self) -> Result<u64> {
+        let tx = self.begin()?;
+        let count = crate::web::search::rebuild(&tx).map_err(StoreError::SearchIndex)?;
+        tx.commit().map_err(sql("committing the search index"))?;
+        Ok(count)
     }
 
     /// `PRAGMA integrity_check`: `ok` or the problems found.

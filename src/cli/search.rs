@@ -1,4 +1,5 @@
-//! `briefwatch search QUERY [--json]`: the web view's full-text search from the command line.
+//! `briefwatch search QUERY [--json]`: the web view's full-text search from the command line, and
+//! `search --reindex`, which rebuilds its index from the archive.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,7 +19,8 @@ use super::Global;
 )]
 pub struct SearchArgs {
     /// The query.
-    pub query: String,
+    #[arg(required_unless_present = "reindex")]
+    pub query: Option<String>,
     /// Only briefings in this language.
     #[arg(long, value_parser = ["en", "zh"])]
     pub lang: Option<String>,
@@ -37,6 +39,20 @@ pub struct SearchArgs {
     /// Print the results as one JSON document (matches as segments with "marked": true).
     #[arg(long)]
     pub json: bool,
+    /// Rebuild the search index from the archived records instead of searching (the repair for
+    /// a damaged index; searches keep the old index until it is done).
+    #[arg(long, conflicts_with_all = ["query", "lang", "from", "to", "spokesperson", "json"])]
+    pub reindex: bool,
+}
+
+fn reindex(global: &Global) -> anyhow::Result<ExitCode> {
+    let config = global.config()?;
+    let mut store = Global::open_existing_store(&config)?;
+    let revisions = store
+        .rebuild_search_index()
+        .context("the search index was left as it was")?;
+    println!("search index rebuilt: {revisions} revisions indexed");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn plain(paragraphs: &[Highlighted]) -> String {
@@ -58,7 +74,10 @@ fn plain(paragraphs: &[Highlighted]) -> String {
 }
 
 pub fn run(global: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
-    let query = Query::parse(&args.query).context("bad query")?;
+    let Some(query) = args.query.as_deref() else {
+        return reindex(global);
+    };
+    let query = Query::parse(query).context("bad query")?;
     if let (Some(from), Some(to)) = (args.from, args.to) {
         anyhow::ensure!(from <= to, "--from {from} is after --to {to}");
     }

@@ -413,6 +413,40 @@ fn search_command_prints_text_and_json() {
 }
 
 #[test]
+fn reindex_rebuilds_a_lost_search_index_from_the_archive() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    env.briefwatch(&["backfill"]);
+    let search = |query: &str| -> serde_json::Value {
+        serde_json::from_str(&env.briefwatch(&["search", query, "--json", "--limit", "1000"]))
+            .unwrap()
+    };
+    let before = (search("Taiwan"), search("香港"));
+    assert!(before.0["total"].as_u64().unwrap() > 0 && before.1["total"].as_u64().unwrap() > 0);
+
+    // The index lost, as a damaged file or a careless restore would leave it.
+    env.store()
+        .connection()
+        .execute_batch(
+            "DELETE FROM search_spans;
+             INSERT INTO exchange_search(exchange_search) VALUES ('delete-all');",
+        )
+        .unwrap();
+    assert_eq!(search("Taiwan")["total"], 0);
+
+    let out = env.briefwatch(&["search", "--reindex"]);
+    let revisions = crate::support::count(&env.store(), "revisions");
+    assert_eq!(
+        out.trim(),
+        format!("search index rebuilt: {revisions} revisions indexed")
+    );
+    assert_eq!((search("Taiwan"), search("香港")), before);
+
+    let both = env.briefwatch_output(&["search", "Taiwan", "--reindex"]);
+    assert!(!both.status.success(), "a query and --reindex together");
+}
+
+#[test]
 fn diff_page_shows_removed_added_and_reworded_exchanges() {
     let web = fixture();
     let (status, body) = web.get(&format!("/b/{}/diff?from=1&to=2", web.en_id));
