@@ -397,6 +397,10 @@ pub fn pair(en: &Briefing, zh: &Briefing) -> Pairing {
         0.35
     };
 
+    // Each two consecutive exchanges read as one, made once rather than for every cell.
+    let en_joined: Vec<Traits> = en_traits.windows(2).map(|w| joined(&w[0], &w[1])).collect();
+    let zh_joined: Vec<Traits> = zh_traits.windows(2).map(|w| joined(&w[0], &w[1])).collect();
+
     let (n, m) = (en_traits.len(), zh_traits.len());
     let mut score = vec![vec![(0.0f64, Step::Start, 0.0f64); m + 1]; n + 1];
     for i in 0..=n {
@@ -421,13 +425,11 @@ pub fn pair(en: &Briefing, zh: &Briefing) -> Pairing {
                 consider(score[i][j - 1].0 + GAP, Step::ZhOnly, GAP);
             }
             if i > 1 && j > 0 {
-                let both = joined(&en_traits[i - 2], &en_traits[i - 1]);
-                let local = pair_score(&both, &zh_traits[j - 1], ratio) - JOIN;
+                let local = pair_score(&en_joined[i - 2], &zh_traits[j - 1], ratio) - JOIN;
                 consider(score[i - 2][j - 1].0 + local, Step::JoinEn, local);
             }
             if i > 0 && j > 1 {
-                let both = joined(&zh_traits[j - 2], &zh_traits[j - 1]);
-                let local = pair_score(&en_traits[i - 1], &both, ratio) - JOIN;
+                let local = pair_score(&en_traits[i - 1], &zh_joined[j - 2], ratio) - JOIN;
                 consider(score[i - 1][j - 2].0 + local, Step::JoinZh, local);
             }
             score[i][j] = best;
