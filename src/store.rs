@@ -1210,15 +1210,25 @@ fn decompress_against(data: &[u8], raw: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-fn decompress(data: &[u8], dictionary: Option<&[u8]>, what: &'static str) -> Result<Vec<u8>> {
+fn decompress(
+    data: &[u8],
+    dictionary: Option<&zstd::dict::DecoderDictionary<'static>>,
+    what: &'static str,
+) -> Result<Vec<u8>> {
     let error = |source| StoreError::Compression { what, source };
-    let mut decoder = match dictionary {
-        Some(dictionary) => zstd::stream::read::Decoder::with_dictionary(data, dictionary),
-        None => zstd::stream::read::Decoder::with_buffer(data),
+    let mut out = Vec::with_capacity(data.len() * 4);
+    match dictionary {
+        Some(dictionary) => std::io::Read::read_to_end(
+            &mut zstd::stream::read::Decoder::with_prepared_dictionary(data, dictionary)
+                .map_err(error)?,
+            &mut out,
+        ),
+        None => std::io::Read::read_to_end(
+            &mut zstd::stream::read::Decoder::with_buffer(data).map_err(error)?,
+            &mut out,
+        ),
     }
     .map_err(error)?;
-    let mut out = Vec::with_capacity(data.len() * 4);
-    std::io::Read::read_to_end(&mut decoder, &mut out).map_err(error)?;
     Ok(out)
 }
 
@@ -1316,21 +1326,29 @@ fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>> {
     decompress(&compressed, None, "dictionary")
 }
 
-/// Decompression dictionaries by id, each read and decompressed once: reading a record or a raw
-/// page needs its source's dictionary, and decompressing that cost more than the page itself.
+/// Decompression dictionaries by id, each read, decompressed and prepared once: reading a record
+/// or a raw page needs its source's dictionary, and preparing that cost more than the page itself.
 /// Dictionaries are never rewritten, so an entry stays right for the database it was read from;
 /// each cache belongs to one connection's owner.
 #[derive(Default)]
-pub struct DictionaryCache(std::cell::RefCell<HashMap<i64, std::sync::Arc<Vec<u8>>>>);
+pub struct DictionaryCache(
+    std::cell::RefCell<HashMap<i64, std::sync::Arc<zstd::dict::DecoderDictionary<'static>>>>,
+);
 
 impl DictionaryCache {
-    fn get(&self, conn: &Connection, id: i64) -> Result<std::sync::Arc<Vec<u8>>> {
+    fn get(
+        &self,
+        conn: &Connection,
+        id: i64,
+    ) -> Result<std::sync::Arc<zstd::dict::DecoderDictionary<'static>>> {
         if let Some(found) = self.0.borrow().get(&id) {
             return Ok(found.clone());
         }
-        let bytes = std::sync::Arc::new(read_dictionary(conn, id)?);
-        self.0.borrow_mut().insert(id, bytes.clone());
-        Ok(bytes)
+        let prepared = std::sync::Arc::new(zstd::dict::DecoderDictionary::copy(&read_dictionary(
+            conn, id,
+        )?));
+        self.0.borrow_mut().insert(id, prepared.clone());
+        Ok(prepared)
     }
 }
 
@@ -1354,7 +1372,7 @@ fn raw_bytes_in(
     let dictionary = dictionary_id
         .map(|id| dictionaries.get(conn, id))
         .transpose()?;
-    decompress(&data, dictionary.as_deref().map(Vec::as_slice), "raw page").map(Some)
+    decompress(&data, dictionary.as_deref(), "raw page").map(Some)
 }
 
 /// A record as stored: its compressed bytes and what they were compressed against.
@@ -1415,11 +1433,7 @@ fn decode_record(
         .dictionary_id
         .map(|id| dictionaries.get(conn, id))
         .transpose()?;
-    decompress(
-        &stored.data,
-        record_dictionary.as_deref().map(Vec::as_slice),
-        "record",
-    )
+    decompress(&stored.data, record_dictionary.as_deref(), "record")
 }
 
 /// The extracted record of a revision, read on any connection or inside a transaction (the
