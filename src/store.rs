@@ -195,6 +195,7 @@ CREATE TABLE hosts (
         ),
         // Pairing finds the other language's transcript of a day by its date.
         M::up("CREATE INDEX documents_briefing_date ON documents(briefing_date, lang);"),
+        M::up(crate::web::search::MERGE_MIGRATION),
     ])
 }
 

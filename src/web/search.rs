@@ -59,6 +59,12 @@ CREATE TABLE search_spans (
 ALTER TABLE documents ADD COLUMN spokesperson TEXT;
 ";
 
+/// The index merges its segments once eight of a size have piled up, not four: merging was 6 %
+/// of a whole-corpus backfill's instructions and eight cut that by about a third (callgrind: 10.63 G
+/// against 10.41 G in all), for a few more segments for a search to read.
+pub const MERGE_MIGRATION: &str =
+    "INSERT INTO exchange_search(exchange_search, rank) VALUES ('automerge', 8);";
+
 /// Migration hook: indexes every revision already stored, so the index is complete at once.
 pub fn rebuild_hook(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
     rebuild(tx)
