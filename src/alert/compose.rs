@@ -36,40 +36,65 @@ pub fn compose(alert: &Alert, settings: &ComposeSettings) -> Result<Message, Ale
         .parse()
         .map_err(|error| failed(format!("recipient {:?}: {error}", alert.recipient)))?;
     if let Some(notice) = &alert.notice {
-        return Message::builder()
-            .from(settings.from.clone())
-            .to(to)
-            .subject(notice.subject.clone())
-            .date(SystemTime::from(alert.queued_at))
-            .message_id(Some(alert.message_id.clone()))
-            .raw_header(HeaderValue::new(
-                HeaderName::new_from_ascii_str("Auto-Submitted"),
-                "auto-generated".to_string(),
-            ))
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(notice.text.clone())
-            .map_err(|error| failed(error.to_string()));
+        return headers(
+            settings,
+            to,
+            notice.subject.clone(),
+            alert.queued_at,
+            &alert.message_id,
+        )
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(notice.text.clone())
+        .map_err(|error| failed(error.to_string()));
     }
     let subject = subject(alert);
+    list_headers(
+        settings,
+        to,
+        subject.clone(),
+        alert.queued_at,
+        &alert.message_id,
+    )
+    .multipart(MultiPart::alternative_plain_html(
+        text_body(alert, settings),
+        html_body(alert, settings, &subject),
+    ))
+    .map_err(|error| failed(error.to_string()))
+}
+
+/// The headers of every mail briefwatch sends: a fixed date and Message-ID (so that a resend is
+/// the same message) and `Auto-Submitted`, which keeps vacation responders from answering.
+fn headers(
+    settings: &ComposeSettings,
+    to: Mailbox,
+    subject: String,
+    date: DateTime<Utc>,
+    message_id: &str,
+) -> lettre::message::MessageBuilder {
     Message::builder()
         .from(settings.from.clone())
         .to(to)
-        .subject(subject.clone())
-        .date(SystemTime::from(alert.queued_at))
-        .message_id(Some(alert.message_id.clone()))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Id"),
-            settings.list_id.clone(),
-        ))
+        .subject(subject)
+        .date(SystemTime::from(date))
+        .message_id(Some(message_id.to_string()))
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("Auto-Submitted"),
             "auto-generated".to_string(),
         ))
-        .multipart(MultiPart::alternative_plain_html(
-            text_body(alert, settings),
-            html_body(alert, settings, &subject),
-        ))
-        .map_err(|error| failed(error.to_string()))
+}
+
+/// [`headers`] and the `List-Id` that subscribers filter alerts by.
+fn list_headers(
+    settings: &ComposeSettings,
+    to: Mailbox,
+    subject: String,
+    date: DateTime<Utc>,
+    message_id: &str,
+) -> lettre::message::MessageBuilder {
+    headers(settings, to, subject, date, message_id).raw_header(HeaderValue::new(
+        HeaderName::new_from_ascii_str("List-Id"),
+        settings.list_id.clone(),
+    ))
 }
 
 /// A test mail for `alerts send-test`: the same headers and both parts as an alert, with a
@@ -98,22 +123,15 @@ pub fn compose_test(
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         sample.replace("台湾", "<mark>台湾</mark>")
     );
-    Message::builder()
-        .from(settings.from.clone())
-        .to(to)
-        .subject("[briefwatch] test message 测试")
-        .date(SystemTime::from(now))
-        .message_id(Some(message_id.to_string()))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("List-Id"),
-            settings.list_id.clone(),
-        ))
-        .raw_header(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".to_string(),
-        ))
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|error| failed(error.to_string()))
+    list_headers(
+        settings,
+        to,
+        "[briefwatch] test message 测试".to_string(),
+        now,
+        message_id,
+    )
+    .multipart(MultiPart::alternative_plain_html(text, html))
+    .map_err(|error| failed(error.to_string()))
 }
 
 /// `[briefwatch] 2020-07-03 Zhao Lijian: taiwan, hong-kong (3 exchanges)`, with the event when it
