@@ -48,18 +48,19 @@ pub fn compose(alert: &Alert, settings: &ComposeSettings) -> Result<Message, Ale
         .map_err(|error| failed(error.to_string()));
     }
     let subject = subject(alert);
-    list_headers(
+    let headers = headers(
         settings,
         to,
         subject.clone(),
         alert.queued_at,
         &alert.message_id,
-    )
-    .multipart(MultiPart::alternative_plain_html(
-        text_body(alert, settings),
-        html_body(alert, settings, &subject),
-    ))
-    .map_err(|error| failed(error.to_string()))
+    );
+    with_list_id(headers, settings)
+        .multipart(MultiPart::alternative_plain_html(
+            text_body(alert, settings),
+            html_body(alert, settings, &subject),
+        ))
+        .map_err(|error| failed(error.to_string()))
 }
 
 /// The headers of every mail briefwatch sends: a fixed date and Message-ID (so that a resend is
@@ -83,15 +84,12 @@ fn headers(
         ))
 }
 
-/// [`headers`] and the `List-Id` that subscribers filter alerts by.
-fn list_headers(
+/// Adds the `List-Id` that subscribers filter alerts by.
+fn with_list_id(
+    builder: lettre::message::MessageBuilder,
     settings: &ComposeSettings,
-    to: Mailbox,
-    subject: String,
-    date: DateTime<Utc>,
-    message_id: &str,
 ) -> lettre::message::MessageBuilder {
-    headers(settings, to, subject, date, message_id).raw_header(HeaderValue::new(
+    builder.raw_header(HeaderValue::new(
         HeaderName::new_from_ascii_str("List-Id"),
         settings.list_id.clone(),
     ))
@@ -123,15 +121,16 @@ pub fn compose_test(
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         sample.replace("台湾", "<mark>台湾</mark>")
     );
-    list_headers(
+    let headers = headers(
         settings,
         to,
         "[briefwatch] test message 测试".to_string(),
         now,
         message_id,
-    )
-    .multipart(MultiPart::alternative_plain_html(text, html))
-    .map_err(|error| failed(error.to_string()))
+    );
+    with_list_id(headers, settings)
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|error| failed(error.to_string()))
 }
 
 /// `[briefwatch] 2020-07-03 Zhao Lijian: taiwan, hong-kong (3 exchanges)`, with the event when it
