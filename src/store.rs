@@ -557,9 +557,7 @@ impl Store {
     }
 
     fn begin(&mut self) -> Result<Transaction<'_>> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql("beginning a transaction"))
+        begin_immediate(&mut self.conn)
     }
 
     /// Writes one request to `fetch_log` on its own (robots.txt, pages not ingested otherwise).
@@ -590,11 +588,9 @@ impl Store {
         let gone_after = self.gone_after;
         let diff_config = self.diff.clone();
         let alerts = self.alerts.clone();
+        // The transaction borrows the connection only, so that reads in it can use the cache.
         let dictionaries = &self.dictionaries_by_id;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql("beginning a transaction"))?;
+        let tx = begin_immediate(&mut self.conn)?;
         let mut record_context = record_context().map_err(|source| StoreError::Compression {
             what: "record",
             source,
@@ -1148,6 +1144,22 @@ fn revision_meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionM
     })
 }
 
+/// The columns [`event_from_row`] reads, in its order.
+pub const EVENT_COLUMNS: &str = "id, document_id, revision_id, type, created_at, payload";
+
+/// An [`Event`] from the [`EVENT_COLUMNS`] at the start of a row.
+pub fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
+    let payload: String = row.get(5)?;
+    Ok(Event {
+        id: row.get(0)?,
+        document_id: row.get(1)?,
+        revision_id: row.get(2)?,
+        kind: row.get(3)?,
+        created_at: row.get(4)?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+    })
+}
+
 /// A compression dictionary: its row id and a compression context with it loaded. Loading it
 /// (hash tables for the level) costs more than compressing one page with it, so it is done once
 /// per name and the context is reused.
@@ -1219,20 +1231,20 @@ fn decompress(
     what: &'static str,
 ) -> Result<Vec<u8>> {
     let error = |source| StoreError::Compression { what, source };
-    let mut out = Vec::with_capacity(data.len() * 4);
-    match dictionary {
-        Some(dictionary) => std::io::Read::read_to_end(
-            &mut zstd::stream::read::Decoder::with_prepared_dictionary(data, dictionary)
-                .map_err(error)?,
-            &mut out,
-        ),
-        None => std::io::Read::read_to_end(
-            &mut zstd::stream::read::Decoder::with_buffer(data).map_err(error)?,
-            &mut out,
-        ),
+    let mut decoder = match dictionary {
+        Some(dictionary) => zstd::stream::read::Decoder::with_prepared_dictionary(data, dictionary),
+        None => zstd::stream::read::Decoder::with_buffer(data),
     }
     .map_err(error)?;
+    let mut out = Vec::with_capacity(data.len() * 4);
+    std::io::Read::read_to_end(&mut decoder, &mut out).map_err(error)?;
     Ok(out)
+}
+
+/// A `BEGIN IMMEDIATE` transaction: one unit of work, which takes the write lock at once.
+fn begin_immediate(conn: &mut Connection) -> Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("beginning a transaction"))
 }
 
 /// Every row of a query, each read by `read`; `context` names the work in an error.
@@ -1384,22 +1396,6 @@ struct StoredRecord {
     dictionary_id: Option<i64>,
     against_raw: bool,
     raw_hash: String,
-}
-
-/// The columns [`event_from_row`] reads, in its order.
-pub const EVENT_COLUMNS: &str = "id, document_id, revision_id, type, created_at, payload";
-
-/// An [`Event`] from the [`EVENT_COLUMNS`] at the start of a row.
-pub fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
-    let payload: String = row.get(5)?;
-    Ok(Event {
-        id: row.get(0)?,
-        document_id: row.get(1)?,
-        revision_id: row.get(2)?,
-        kind: row.get(3)?,
-        created_at: row.get(4)?,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-    })
 }
 
 const STORED_RECORD_COLUMNS: &str = "record, record_dictionary_id, record_against_raw, raw_hash";
@@ -1697,6 +1693,13 @@ fn unpaired_events_in(
     Ok(written)
 }
 
+/// A listed URL's document if it was delisted since the last time it came back, not merely never
+/// listed (an imported page).
+const DELISTED_DOCUMENT: &str = "SELECT d.id, d.title FROM documents d
+    WHERE d.url = ?1 AND d.listed = 0
+      AND (SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'delisted')
+          > COALESCE((SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'restored'), 0)";
+
 /// Documents of this listing that were delisted before: (id, url, title).
 fn delisted_among(
     tx: &Transaction<'_>,
@@ -1707,12 +1710,11 @@ fn delisted_among(
     };
     let mut found = Vec::new();
     for item in &listing.items {
-        // Delisted since the last time it came back, not merely never listed (an imported page).
-        let row: Option<(i64, Option<String>)> = query_row_cached(tx, "SELECT d.id, d.title FROM documents d
-                 WHERE d.url = ?1 AND d.listed = 0
-                   AND (SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'delisted')
-                       > COALESCE((SELECT MAX(id) FROM events WHERE document_id = d.id AND type = 'restored'), 0)", [&item.url], |row| Ok((row.get(0)?, row.get(1)?)))
-.optional()
+        let row: Option<(i64, Option<String>)> =
+            query_row_cached(tx, DELISTED_DOCUMENT, [&item.url], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
             .map_err(sql("finding a delisted document"))?;
         if let Some((id, title)) = row {
             found.push((id, item.url.clone(), title));
