@@ -247,8 +247,8 @@ struct IndexedRevision {
     revision_id: i64,
     seq: i64,
     document_id: i64,
-    lang: String,
-    date: Option<String>,
+    lang: Lang,
+    date: Option<NaiveDate>,
     title: Option<String>,
     spokesperson: Option<String>,
     latest_seq: i64,
@@ -297,8 +297,8 @@ fn indexed_revisions(
                     revision_id: row.get(2)?,
                     seq: row.get(3)?,
                     document_id: row.get(4)?,
-                    lang: row.get(5)?,
-                    date: row.get(6)?,
+                    lang: crate::store::lang_at(row, 5)?,
+                    date: crate::store::date_at(row, 6)?,
                     title: row.get(7)?,
                     spokesperson: row.get(8)?,
                     latest_seq: row.get(9)?,
@@ -474,8 +474,8 @@ fn load_hits(
         texts.push((exchange.answer.join("\n"), exchange.question.join("\n")));
         hits.push(SearchHit {
             document_id: revision.document_id,
-            lang: Lang::parse(&revision.lang).unwrap_or(Lang::En),
-            date: revision.date.as_deref().and_then(|d| d.parse().ok()),
+            lang: revision.lang,
+            date: revision.date,
             title: revision.title.clone(),
             spokesperson: revision.spokesperson.clone(),
             seq: revision.seq,
@@ -664,8 +664,12 @@ pub fn trend(
                     token_text(&exchange.answer.join("\n")),
                 ])
                 .map_err(sql("counting a trend"))?;
-            let date = revision.date.as_deref().unwrap_or("");
-            months_of_rows.push(date.get(..7).unwrap_or(date).to_string());
+            months_of_rows.push(
+                revision
+                    .date
+                    .map(|date| date.format("%Y-%m").to_string())
+                    .unwrap_or_default(),
+            );
         }
     }
     let mut counts: HashMap<Month, (u32, u32)> = HashMap::new();
