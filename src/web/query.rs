@@ -100,14 +100,14 @@ fn is_stopword(word: &str) -> bool {
 
 /// Text as the index stores it: [`token_text`] without English function words.
 pub fn index_text(text: &str) -> String {
-    let mut writer = IndexText::default();
+    let mut writer = IndexText::dropping_function_words();
     writer.push(text);
     writer.finish()
 }
 
 /// Several paragraphs as [`index_text`] stores them joined by newlines, in one pass.
 pub fn index_text_of<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> String {
-    let mut writer = IndexText::default();
+    let mut writer = IndexText::dropping_function_words();
     for (index, paragraph) in paragraphs.into_iter().enumerate() {
         if index > 0 {
             writer.push("\n");
@@ -117,16 +117,24 @@ pub fn index_text_of<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> Strin
     writer.finish()
 }
 
-/// [`token_text`] and the removal of function words in one pass over the text: indexing every
-/// exchange of every revision is on the ingest path.
+/// [`token_text`], and for the index the removal of function words, in one pass over the text:
+/// indexing every exchange of every revision is on the ingest path.
 #[derive(Default)]
 struct IndexText {
     out: String,
     /// The ASCII word being read, held back until it is known not to be a function word.
     word: String,
+    drop_function_words: bool,
 }
 
 impl IndexText {
+    fn dropping_function_words() -> IndexText {
+        IndexText {
+            drop_function_words: true,
+            ..IndexText::default()
+        }
+    }
+
     fn push(&mut self, text: &str) {
         self.out.reserve(text.len() + text.len() / 2);
         for c in text.chars() {
@@ -152,7 +160,7 @@ impl IndexText {
 
     fn end_word(&mut self) {
         if !self.word.is_empty() {
-            if is_stopword(&self.word) {
+            if self.drop_function_words && is_stopword(&self.word) {
                 self.out.push(' ');
             } else {
                 self.out.push_str(&self.word);
@@ -171,19 +179,9 @@ impl IndexText {
 /// them, two-character words such as 台湾 included, is found as a phrase of characters; control
 /// characters other than newlines are dropped so that they cannot collide with the markers.
 pub fn token_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 2);
-    for c in text.chars() {
-        if is_han(c) {
-            out.push(HAN_SEPARATOR);
-            out.push(c);
-            out.push(HAN_SEPARATOR);
-        } else if c == '\n' || !c.is_control() {
-            out.push(c);
-        } else {
-            out.push(' ');
-        }
-    }
-    out
+    let mut writer = IndexText::default();
+    writer.push(text);
+    writer.finish()
 }
 
 /// Inverse of [`token_text`] for text that went through it (and may carry highlight markers).
@@ -554,6 +552,11 @@ mod tests {
         assert_eq!(
             index_text_of(["Is it the", "台湾 of"]),
             index_text("Is it the\n台湾 of")
+        );
+        assert_eq!(
+            token_text("The 台湾 of G20\u{1}the\n"),
+            "The \u{1f}台\u{1f}\u{1f}湾\u{1f} of G20 the\n",
+            "the full text keeps its function words"
         );
     }
 
