@@ -224,12 +224,13 @@ fn traits(exchange: &Exchange, count_cjk: bool) -> Traits {
         }
         current.clear();
     };
+    let counted: fn(char) -> bool = if count_cjk {
+        is_cjk
+    } else {
+        char::is_alphanumeric
+    };
     for (index, c) in text.char_indices() {
-        if if count_cjk {
-            is_cjk(c)
-        } else {
-            c.is_alphanumeric()
-        } {
+        if counted(c) {
             length += 1;
         }
         if c.is_ascii_alphanumeric() {
