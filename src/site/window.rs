@@ -8,6 +8,8 @@
 //! and raw text (scripts, styles), after a `<body>` tag, and never inside a `<form>` or `<table>`
 //! left open, which would change how the rest of the page is parsed.
 
+use memchr::memchr;
+
 /// What the first compound of each selector requires: an id, a class or a tag name. Matching is
 /// ASCII case-insensitive, as selectors are on a page in quirks mode.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -152,10 +154,6 @@ pub(super) fn content_window(html: &str, anchors: &Anchors) -> Option<String> {
         }
     }
     None
-}
-
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&byte| byte == needle)
 }
 
 /// The lower-cased tag name at the start of `text` (after `<` or `</`).
