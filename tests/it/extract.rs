@@ -677,17 +677,10 @@ fn cli_manifest_extracts_articles_and_reports_failures() {
 /// Exchange count and URL of the English and the Chinese press conference of one day.
 type DayCounts = (Option<(usize, String)>, Option<(usize, String)>);
 
-fn corpus_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var_os("BRIEFWATCH_CORPUS")?);
-    dir.join("mfa-2020/MANIFEST.tsv").is_file().then_some(dir)
-}
-
 #[test]
+#[ignore = "needs BRIEFWATCH_CORPUS"]
 fn whole_corpus() {
-    let Some(corpus) = corpus_dir() else {
-        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
-        return;
-    };
+    let corpus = crate::support::corpus_dir();
     let root = corpus.join("mfa-2020");
     let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).unwrap();
     let mut failures = Vec::new();

@@ -642,14 +642,9 @@ fn rule_names_that_are_not_path_safe_are_refused() {
 
 /// Python feedparser is what many readers use; `bozo` flags any well-formedness problem.
 #[test]
+#[ignore = "needs python3 feedparser"]
 fn feedparser_reads_every_feed_without_bozo() {
-    let probe = Command::new("python3")
-        .args(["-c", "import feedparser"])
-        .output();
-    if !probe.is_ok_and(|output| output.status.success()) {
-        eprintln!("python3 feedparser not importable: feedparser test skipped");
-        return;
-    }
+    crate::support::require_feedparser();
     let dir = tempfile::tempdir().unwrap();
     let mut inputs = inputs();
     inputs.briefings[0].briefing.title = HOSTILE.to_string();
@@ -791,14 +786,9 @@ fn real_transcripts_render_and_read_back() {
 }
 
 #[test]
+#[ignore = "needs BRIEFWATCH_CORPUS and python3 feedparser"]
 fn whole_corpus_feeds() {
-    let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS")
-        .map(std::path::PathBuf::from)
-        .filter(|dir| dir.join("mfa-2020/MANIFEST.tsv").is_file())
-    else {
-        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
-        return;
-    };
+    let corpus = crate::support::corpus_dir();
     let root = corpus.join("mfa-2020");
     let manifest = std::fs::read_to_string(root.join("MANIFEST.tsv")).unwrap();
     let briefings: Vec<Briefing> = manifest
@@ -815,13 +805,7 @@ fn whole_corpus_feeds() {
     );
     let set = check_real_briefings(briefings);
 
-    let probe = Command::new("python3")
-        .args(["-c", "import feedparser"])
-        .output();
-    if !probe.is_ok_and(|output| output.status.success()) {
-        eprintln!("python3 feedparser not importable: feedparser part of the corpus test skipped");
-        return;
-    }
+    crate::support::require_feedparser();
     let dir = tempfile::tempdir().unwrap();
     set.write_dir(dir.path()).unwrap();
     for name in ["briefings-en", "briefings-zh"] {

@@ -53,15 +53,38 @@ pub fn fixture_site() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site")
 }
 
-/// The corpus site root, or `None` (after saying so) when `BRIEFWATCH_CORPUS` is not set.
-pub fn corpus_site() -> Option<PathBuf> {
-    let root = std::env::var_os("BRIEFWATCH_CORPUS")
-        .map(|dir| PathBuf::from(dir).join("mfa-2020/site/www.fmprc.gov.cn"))
-        .filter(|dir| dir.is_dir());
-    if root.is_none() {
-        eprintln!("BRIEFWATCH_CORPUS not set: whole-corpus test skipped");
+/// The corpus folder named by `BRIEFWATCH_CORPUS` (it holds `mfa-2020/`). Tests that call this
+/// are marked `#[ignore = "needs BRIEFWATCH_CORPUS"]`, so a plain `cargo test` reports them as
+/// ignored; run with `--include-ignored`, they fail here when the corpus is missing.
+pub fn corpus_dir() -> PathBuf {
+    let dir = std::env::var_os("BRIEFWATCH_CORPUS").map(PathBuf::from);
+    match dir {
+        Some(dir) if dir.join("mfa-2020/MANIFEST.tsv").is_file() => dir,
+        Some(dir) => panic!(
+            "BRIEFWATCH_CORPUS={} has no mfa-2020/MANIFEST.tsv: this test needs the corpus",
+            dir.display()
+        ),
+        None => {
+            panic!("BRIEFWATCH_CORPUS is not set: this test needs the corpus (../shared/corpus)")
+        }
     }
-    root
+}
+
+/// The corpus site root (`mfa-2020/site/www.fmprc.gov.cn`); see [`corpus_dir`].
+pub fn corpus_site() -> PathBuf {
+    corpus_dir().join("mfa-2020/site/www.fmprc.gov.cn")
+}
+
+/// Fails the test unless Python's feedparser can be imported. Tests that call this are marked
+/// `#[ignore = "needs python3 feedparser"]`.
+pub fn require_feedparser() {
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import feedparser"])
+        .output();
+    assert!(
+        probe.is_ok_and(|output| output.status.success()),
+        "python3 cannot import feedparser: this test needs it (pip install feedparser)"
+    );
 }
 
 /// A way to misbehave for one request.
