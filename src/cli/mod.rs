@@ -130,6 +130,26 @@ impl Global {
     }
 }
 
+impl Command {
+    /// Commands that only read the archive (or a file) and print. A reader that stops early
+    /// (`briefwatch list | head -1`) should end them quietly, as it ends `cat`; the commands that
+    /// fetch or write keep their own handling of a closed output.
+    pub fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Command::Extract(_)
+                | Command::List(_)
+                | Command::Show(_)
+                | Command::Status(_)
+                | Command::Search(_)
+                | Command::CheckConfig(_)
+                | Command::History(_)
+                | Command::Diff(_)
+                | Command::Pair(_)
+        )
+    }
+}
+
 /// A runtime for the async commands; one thread is plenty for one polite client.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
