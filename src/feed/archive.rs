@@ -1,14 +1,14 @@
 //! The store queries behind the feeds: latest revisions of the newest briefings, and the archive
 //! events the revisions feed reports, with their structured diffs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use rusqlite::params;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use super::items::document_date;
 use super::{
     BriefingEntry, ChangeBlock, EventEntry, EventKind, FeedError, FeedInputs, FeedSettings,
     KeywordEntry, Mark, Part, Place, Segment, SharedFeeds, WriteReport, check_rule_name,
@@ -73,6 +73,7 @@ pub struct Publisher {
     rules: FeedRules,
     out_dir: Option<PathBuf>,
     feeds: SharedFeeds,
+    dates: Arc<Mutex<DocumentDates>>,
 }
 
 impl Publisher {
@@ -82,6 +83,7 @@ impl Publisher {
             rules: FeedRules::from_config(config)?,
             out_dir: config.feeds.out_dir.clone(),
             feeds: SharedFeeds::default(),
+            dates: Arc::default(),
         })
     }
 
@@ -105,7 +107,15 @@ impl Publisher {
     /// Re-renders every feed from the archive and swaps them in; writes the static files whose
     /// bytes changed. Returns the names of the feeds that changed.
     pub fn publish(&self, store: &Store, now: DateTime<Utc>) -> Result<Vec<String>, FeedError> {
-        let inputs = inputs_from_store(store, self.settings.items, &self.rules)?;
+        let inputs = {
+            // A panic while refreshing only drops remembered dates, which the next refresh
+            // reads again.
+            let mut dates = self
+                .dates
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            inputs_with_dates(store, self.settings.items, &self.rules, &mut dates)?
+        };
         let changed = self.feeds.refresh(&self.settings, &inputs, now)?;
         if let Some(dir) = &self.out_dir {
             let WriteReport { written, .. } = self.feeds.load().write_dir(dir)?;
@@ -125,47 +135,130 @@ fn time_of(text: &str) -> DateTime<Utc> {
     parse_time(text).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// Everything the feeds show, read from the archive: per language the `items` newest documents
-/// (by briefing date, then first sight) with their latest revision, the `items` newest events of
-/// the kinds the revisions feed reports, and per alert rule the `items` newest matching exchanges.
+/// Where each archived document falls in time, as the feeds date it (see
+/// [`super::items::document_date`]). The publication time lies inside the compressed record, so the
+/// dates are kept between renders and a record is read again only when the document's latest
+/// revision or its archive date changed.
+#[derive(Debug, Default)]
+pub struct DocumentDates {
+    known: HashMap<i64, DatedDocument>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DatedDocument {
+    revision_id: i64,
+    lang: Lang,
+    archive_date: Option<NaiveDate>,
+    date: Option<DateTime<FixedOffset>>,
+}
+
+impl DocumentDates {
+    /// Brings the dates in line with the archive.
+    pub fn refresh(&mut self, store: &Store) -> Result<(), FeedError> {
+        let sql_error = |source| {
+            store_error(StoreError::Sql {
+                context: "listing documents for feeds",
+                source,
+            })
+        };
+        let rows: Vec<(i64, String, Option<String>, i64)> = {
+            let mut statement = store
+                .connection()
+                .prepare_cached(
+                    "SELECT d.id, d.lang, d.briefing_date,
+                            (SELECT r.id FROM revisions r WHERE r.document_id = d.id ORDER BY r.seq DESC LIMIT 1)
+                     FROM documents d
+                     WHERE EXISTS (SELECT 1 FROM revisions WHERE document_id = d.id)",
+                )
+                .map_err(sql_error)?;
+            statement
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })
+                .and_then(Iterator::collect)
+                .map_err(sql_error)?
+        };
+        let mut known = HashMap::with_capacity(rows.len());
+        for (document_id, lang, archive_date, revision_id) in rows {
+            let Some(lang) = Lang::parse(&lang) else {
+                continue;
+            };
+            let archive_date =
+                archive_date.and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok());
+            let unchanged = self.known.remove(&document_id).filter(|dated| {
+                dated.revision_id == revision_id && dated.archive_date == archive_date
+            });
+            let dated = match unchanged {
+                Some(dated) => dated,
+                None => match store.revision_by_id(revision_id) {
+                    Ok(Some(revision)) => DatedDocument {
+                        revision_id,
+                        lang,
+                        archive_date,
+                        date: document_date(&revision.briefing, archive_date),
+                    },
+                    Ok(None) => continue,
+                    // One unreadable record must not take every feed down with it.
+                    Err(error) => {
+                        tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out");
+                        continue;
+                    }
+                },
+            };
+            known.insert(document_id, dated);
+        }
+        self.known = known;
+        Ok(())
+    }
+
+    /// Dated documents, newest first (same date: the later archived first); undated ones are
+    /// left out.
+    fn newest(&self) -> Vec<(i64, &DatedDocument)> {
+        let mut dated: Vec<(i64, &DatedDocument)> = self
+            .known
+            .iter()
+            .filter(|(_, dated)| dated.date.is_some())
+            .map(|(&id, dated)| (id, dated))
+            .collect();
+        dated.sort_by(|(a_id, a), (b_id, b)| b.date.cmp(&a.date).then(b_id.cmp(a_id)));
+        dated
+    }
+}
+
+/// [`inputs_with_dates`] with dates read afresh.
 pub fn inputs_from_store(
     store: &Store,
     items: usize,
     rules: &FeedRules,
 ) -> Result<FeedInputs, FeedError> {
-    let limit = i64::try_from(items).unwrap_or(i64::MAX);
+    inputs_with_dates(store, items, rules, &mut DocumentDates::default())
+}
+
+/// Everything the feeds show, read from the archive: per language the `items` newest documents
+/// by their own date (see [`super::items::document_date`]; undated documents are left out) with
+/// their latest revision, the revisions feed's `items` newest changes, and per alert rule the
+/// `items` newest matching exchanges.
+pub fn inputs_with_dates(
+    store: &Store,
+    items: usize,
+    rules: &FeedRules,
+    dates: &mut DocumentDates,
+) -> Result<FeedInputs, FeedError> {
+    dates.refresh(store)?;
+    let newest = dates.newest();
     let mut briefings = Vec::new();
     for lang in [Lang::En, Lang::Zh] {
-        let documents: Vec<(i64, String)> = {
-            let mut statement = store
-                .connection()
-                .prepare_cached(
-                    "SELECT id, first_seen FROM documents
-                     WHERE lang = ?1 AND EXISTS (SELECT 1 FROM revisions WHERE document_id = documents.id)
-                     ORDER BY COALESCE(briefing_date, substr(first_seen, 1, 10)) DESC, first_seen DESC, id DESC
-                     LIMIT ?2",
-                )
-                .map_err(|source| store_error(StoreError::Sql { context: "listing documents for feeds", source }))?;
-            statement
-                .query_map(params![lang.as_str(), limit], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .and_then(Iterator::collect)
-                .map_err(|source| {
-                    store_error(StoreError::Sql {
-                        context: "listing documents for feeds",
-                        source,
-                    })
-                })?
-        };
-        for (document_id, first_seen) in documents {
-            match store.latest_revision(document_id) {
+        for (document_id, dated) in newest
+            .iter()
+            .filter(|(_, dated)| dated.lang == lang)
+            .take(items)
+        {
+            match store.revision_by_id(dated.revision_id) {
                 Ok(Some(revision)) => briefings.push(BriefingEntry {
                     briefing: revision.briefing,
-                    first_seen: time_of(&first_seen),
+                    archive_date: dated.archive_date,
                 }),
                 Ok(None) => {}
-                // One unreadable record must not take every feed down with it.
                 Err(error) => {
                     tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out")
                 }
@@ -190,7 +283,7 @@ pub fn inputs_from_store(
             }
         }
     }
-    let keywords = keyword_hits(store, items, &rules.alerts)?;
+    let keywords = keyword_hits(store, items, &rules.alerts, &newest)?;
     Ok(FeedInputs {
         briefings,
         events: entries,
@@ -199,11 +292,12 @@ pub fn inputs_from_store(
 }
 
 /// The newest matching exchanges of every alert rule whose name can be a feed path, from the
-/// latest revisions, newest documents first, until every rule has `items` of them.
+/// latest revisions of the dated documents, newest first, until every rule has `items` of them.
 fn keyword_hits(
     store: &Store,
     items: usize,
     rules: &RuleSet,
+    newest: &[(i64, &DatedDocument)],
 ) -> Result<BTreeMap<String, Vec<KeywordEntry>>, FeedError> {
     let mut hits: BTreeMap<String, Vec<KeywordEntry>> = BTreeMap::new();
     for rule in rules.rules() {
@@ -217,31 +311,12 @@ fn keyword_hits(
     if hits.is_empty() {
         return Ok(hits);
     }
-    let documents: Vec<(i64, String)> = {
-        let sql_error = |source| {
-            store_error(StoreError::Sql {
-                context: "listing documents for keyword feeds",
-                source,
-            })
-        };
-        let mut statement = store
-            .connection()
-            .prepare_cached(
-                "SELECT id, first_seen FROM documents
-                 WHERE EXISTS (SELECT 1 FROM revisions WHERE document_id = documents.id)
-                 ORDER BY COALESCE(briefing_date, substr(first_seen, 1, 10)) DESC, first_seen DESC, id DESC",
-            )
-            .map_err(sql_error)?;
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .and_then(Iterator::collect)
-            .map_err(sql_error)?
-    };
-    for (document_id, first_seen) in documents {
+    for &(document_id, dated) in newest {
         if hits.values().all(|found| found.len() >= items) {
             break;
         }
-        let briefing = match store.latest_revision(document_id) {
+        let Some(date) = dated.date else { continue };
+        let briefing = match store.revision_by_id(dated.revision_id) {
             Ok(Some(revision)) => revision.briefing,
             Ok(None) => continue,
             Err(error) => {
@@ -260,11 +335,10 @@ fn keyword_hits(
                 list.push(KeywordEntry {
                     rule: found.rule.clone(),
                     exchange_key: exchange_key(&briefing.url, exchange),
-                    found_at: time_of(&first_seen),
+                    date,
                     url: briefing.url.clone(),
                     lang: briefing.lang,
                     title: briefing.title.clone(),
-                    published_at: briefing.published_at,
                     spokesperson: briefing.spokesperson.clone(),
                     exchange: exchange.clone(),
                     terms: found.terms.clone(),

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::html::Html;
 use super::{FeedItem, FeedSettings};
@@ -16,12 +16,63 @@ fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// The time of day, in Beijing time, of an item known only by its date: 15:00, when the regular
+/// press conference begins. Midnight would show the previous day to every reader west of
+/// Beijing; 15:00 is the day's own afternoon in Asia and Europe, early morning in the Americas.
+pub const DATE_ONLY_TIME: NaiveTime = match NaiveTime::from_hms_opt(15, 0, 0) {
+    Some(time) => time,
+    None => panic!("15:00 is a valid time"),
+};
+
+/// `date` at [`DATE_ONLY_TIME`] in Beijing.
+pub fn beijing_date(date: NaiveDate) -> DateTime<FixedOffset> {
+    beijing()
+        .from_local_datetime(&date.and_time(DATE_ONLY_TIME))
+        .single()
+        .expect("a fixed offset maps every local time once")
+}
+
+/// When a document happened, as the feeds date and order it; never when briefwatch fetched it.
+///
+/// A press conference is dated by its briefing date (from the title), at the publication time
+/// when the page gives one on that day. Any other document is dated by its publication time,
+/// else by its title's date, else by the date the archive holds for it (`archive_date`, e.g.
+/// from the listing). A publication time of exactly midnight is how a page showing only a date
+/// is read, so it gets [`DATE_ONLY_TIME`]. `None`: no date is known, and the document is left
+/// out of the date-ordered feeds.
+pub fn document_date(
+    briefing: &Briefing,
+    archive_date: Option<NaiveDate>,
+) -> Option<DateTime<FixedOffset>> {
+    let published = briefing.published_at.map(|at| {
+        let at = at.with_timezone(&beijing());
+        if at.time() == NaiveTime::MIN {
+            beijing_date(at.date_naive())
+        } else {
+            at
+        }
+    });
+    if briefing.kind == crate::model::Kind::PressConference
+        && let Some(date) = briefing.date
+    {
+        return Some(
+            published
+                .filter(|at| at.date_naive() == date)
+                .unwrap_or_else(|| beijing_date(date)),
+        );
+    }
+    published
+        .or_else(|| briefing.date.map(beijing_date))
+        .or_else(|| archive_date.map(beijing_date))
+}
+
 /// One briefing as the latest stored revision has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BriefingEntry {
     pub briefing: Briefing,
-    /// When the archive first saw the page: the date of the item when the page shows none.
-    pub first_seen: DateTime<Utc>,
+    /// The date the archive holds for the document besides the page's own (`documents.briefing_date`),
+    /// used when the page shows none: see [`document_date`].
+    pub archive_date: Option<NaiveDate>,
 }
 
 impl BriefingEntry {
@@ -30,16 +81,20 @@ impl BriefingEntry {
         format!("{GUID_PREFIX}briefing:{}", self.briefing.url)
     }
 
-    pub fn to_item(&self) -> FeedItem {
+    /// The item's date: see [`document_date`].
+    pub fn date(&self) -> Option<DateTime<FixedOffset>> {
+        document_date(&self.briefing, self.archive_date)
+    }
+
+    /// `None` for a document with no known date: it cannot be placed in a date-ordered feed.
+    pub fn to_item(&self) -> Option<FeedItem> {
         let briefing = &self.briefing;
-        let pub_date = briefing
-            .published_at
-            .unwrap_or_else(|| self.first_seen.with_timezone(&beijing()));
+        let pub_date = self.date()?;
         let mut categories = vec![("kind".to_string(), briefing.kind.as_str().to_string())];
         if let Some(spokesperson) = &briefing.spokesperson {
             categories.push(("spokesperson".to_string(), spokesperson.clone()));
         }
-        FeedItem {
+        Some(FeedItem {
             guid: self.guid(),
             title: briefing.title.clone(),
             link: Some(briefing.url.clone()),
@@ -47,7 +102,7 @@ impl BriefingEntry {
             creator: briefing.spokesperson.clone(),
             categories,
             description_html: briefing_html(briefing),
-        }
+        })
     }
 }
 
@@ -271,11 +326,11 @@ pub struct KeywordEntry {
     /// Identifies the exchange across polls (the store's stable exchange key), so one exchange is
     /// one item however often it is re-matched.
     pub exchange_key: String,
-    pub found_at: DateTime<Utc>,
+    /// The briefing's date (see [`document_date`]), which dates the item.
+    pub date: DateTime<FixedOffset>,
     pub url: String,
     pub lang: Lang,
     pub title: String,
-    pub published_at: Option<DateTime<FixedOffset>>,
     pub spokesperson: Option<String>,
     pub exchange: Exchange,
     /// The terms that matched, as the rule names them.
@@ -307,9 +362,7 @@ impl KeywordEntry {
             guid: self.guid(),
             title: format!("{terms}: {} ({})", self.exchange.asker, self.title),
             link: Some(self.url.clone()),
-            pub_date: self
-                .published_at
-                .unwrap_or_else(|| self.found_at.with_timezone(&beijing())),
+            pub_date: self.date,
             creator: self.spokesperson.clone(),
             categories: vec![("rule".to_string(), self.rule.clone())],
             description_html: html.finish(),
@@ -561,6 +614,90 @@ mod tests {
              <p><em>The following question was raised after the press conference:</em></p>\
              <p><strong>Q: Late question?</strong></p><p>Zhao Lijian: Late answer.</p>"
         );
+    }
+
+    fn dated(kind: Kind, date: Option<&str>, published_at: Option<&str>) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/mfa_eng/t1.shtml".to_string(),
+            lang: Lang::En,
+            kind,
+            title: "Title".to_string(),
+            date: date.map(|date| date.parse().unwrap()),
+            published_at: published_at.map(|at| DateTime::parse_from_rfc3339(at).unwrap()),
+            spokesperson: None,
+            opening: vec![],
+            exchanges: vec![],
+            content_hash: String::new(),
+        }
+    }
+
+    fn rfc3339(date: Option<DateTime<FixedOffset>>) -> Option<String> {
+        date.map(|date| date.to_rfc3339())
+    }
+
+    #[test]
+    fn press_conferences_are_dated_by_the_briefing_date_at_the_page_time_of_that_day() {
+        let conference =
+            |published_at| dated(Kind::PressConference, Some("2020-07-03"), published_at);
+        assert_eq!(
+            rfc3339(document_date(&conference(None), None)),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "a date-only briefing gets 15:00 Beijing time"
+        );
+        assert_eq!(
+            rfc3339(document_date(
+                &conference(Some("2020-07-03T21:19:00+08:00")),
+                None
+            )),
+            Some("2020-07-03T21:19:00+08:00".to_string())
+        );
+        assert_eq!(
+            rfc3339(document_date(
+                &conference(Some("2020-07-03T00:00:00+08:00")),
+                None
+            )),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "midnight is a page that shows the date only"
+        );
+        assert_eq!(
+            rfc3339(document_date(
+                &conference(Some("2020-07-06T09:30:00+08:00")),
+                None
+            )),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "a transcript posted days later still belongs to its briefing's day"
+        );
+    }
+
+    #[test]
+    fn other_documents_are_dated_by_publication_then_title_then_archive_date() {
+        let statement = dated(Kind::Statement, None, Some("2020-06-30T23:10:00+08:00"));
+        assert_eq!(
+            rfc3339(document_date(&statement, None)),
+            Some("2020-06-30T23:10:00+08:00".to_string())
+        );
+        let in_utc = dated(Kind::Qa, None, Some("2020-06-30T16:00:00+00:00"));
+        assert_eq!(
+            rfc3339(document_date(&in_utc, None)),
+            Some("2020-07-01T15:00:00+08:00".to_string()),
+            "midnight in Beijing, whatever offset it was written with"
+        );
+        let titled = dated(Kind::Remarks, Some("2019-08-05"), None);
+        assert_eq!(
+            rfc3339(document_date(&titled, NaiveDate::from_ymd_opt(2019, 8, 9))),
+            Some("2019-08-05T15:00:00+08:00".to_string())
+        );
+        let undated = dated(Kind::Remarks, None, None);
+        assert_eq!(
+            rfc3339(document_date(&undated, NaiveDate::from_ymd_opt(2019, 8, 9))),
+            Some("2019-08-09T15:00:00+08:00".to_string())
+        );
+        assert_eq!(document_date(&undated, None), None);
+        let entry = BriefingEntry {
+            briefing: undated,
+            archive_date: None,
+        };
+        assert_eq!(entry.to_item(), None, "no date, no item");
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod browser;
 mod diff;
 mod extract;
 mod feed;
+mod feed_dates;
 mod fetch;
 mod serve;
 mod service;
