@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
@@ -74,6 +75,8 @@ pub struct Publisher {
     out_dir: Option<PathBuf>,
     feeds: SharedFeeds,
     dates: Arc<Mutex<DocumentDates>>,
+    /// The archive's data version at the last render: another process wrote when it moved.
+    rendered_version: Arc<AtomicI64>,
 }
 
 impl Publisher {
@@ -84,6 +87,7 @@ impl Publisher {
             out_dir: config.feeds.out_dir.clone(),
             feeds: SharedFeeds::default(),
             dates: Arc::default(),
+            rendered_version: Arc::new(AtomicI64::new(i64::MIN)),
         })
     }
 
@@ -104,9 +108,27 @@ impl Publisher {
         Ok(())
     }
 
+    /// [`Publisher::publish`] when the archive changed since the last render: `wrote` says this
+    /// process stored something, and the data version tells whether another one did (`poll
+    /// --once`, `import`, `backfill` beside the daemon). `None` when nothing changed.
+    pub fn publish_if_changed(
+        &self,
+        store: &Store,
+        wrote: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>, FeedError> {
+        let version = store.data_version().map_err(store_error)?;
+        if !wrote && version == self.rendered_version.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.publish(store, now).map(Some)
+    }
+
     /// Re-renders every feed from the archive and swaps them in; writes the static files whose
     /// bytes changed. Returns the names of the feeds that changed.
     pub fn publish(&self, store: &Store, now: DateTime<Utc>) -> Result<Vec<String>, FeedError> {
+        // Read before rendering: a write landing during the render moves it again.
+        let version = store.data_version().map_err(store_error)?;
         let inputs = {
             // A panic while refreshing only drops remembered dates, which the next refresh
             // reads again.
@@ -117,6 +139,7 @@ impl Publisher {
             inputs_with_dates(store, self.settings.items, &self.rules, &mut dates)?
         };
         let changed = self.feeds.refresh(&self.settings, &inputs, now)?;
+        self.rendered_version.store(version, Ordering::Release);
         if let Some(dir) = &self.out_dir {
             let WriteReport { written, .. } = self.feeds.load().write_dir(dir)?;
             if !written.is_empty() {

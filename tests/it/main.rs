@@ -7,6 +7,7 @@ mod diff;
 mod extract;
 mod feed;
 mod feed_dates;
+mod feed_fresh;
 mod fetch;
 mod serve;
 mod service;
