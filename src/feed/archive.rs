@@ -12,22 +12,28 @@ use sha2::{Digest, Sha256};
 use super::items::document_date;
 use super::{
     BriefingEntry, ChangeBlock, EventEntry, EventKind, FeedError, FeedInputs, FeedSettings,
-    KeywordEntry, Mark, Part, Place, Segment, SharedFeeds, WriteReport, check_rule_name,
+    KeywordEntry, Mark, Part, Place, Segment, SharedFeeds, UnpairedNote, WriteReport,
+    check_rule_name,
 };
 use crate::alert::RuleSet;
 use crate::config::Config;
 use crate::diff::{self, Change, DiffConfig, ExchangeChange, Op, Significance, TextDiff};
 use crate::model::{Briefing, Exchange, Lang};
-use crate::store::{DocumentKey, EventQuery, Store, StoreError, parse_time};
+use crate::store::{DocumentKey, Event, EventQuery, Store, StoreError, parse_time};
 
 /// Event types of the revisions feed, as the store names them.
 const REVISION_EVENT_TYPES: &[&str] = &[
     "revised",
     "exchange_removed",
     "gone",
+    "soft_gone",
     "restored",
     "unpaired",
 ];
+
+/// How many stored events are read to find the revisions feed's items: a revision comes with one
+/// event per exchange it removed or left unpaired, so items need more events than there are items.
+const EVENTS_PER_ITEM: usize = 8;
 
 impl FeedSettings {
     /// Settings of a configuration: the public URL of `[http]`, `[feeds] items`, and the shortest
@@ -292,17 +298,20 @@ pub fn inputs_with_dates(
     let events = store
         .events(&EventQuery {
             types: REVISION_EVENT_TYPES,
-            limit: u32::try_from(items).unwrap_or(u32::MAX),
+            limit: u32::try_from(items.saturating_mul(EVENTS_PER_ITEM)).unwrap_or(u32::MAX),
             ..EventQuery::default()
         })
         .map_err(store_error)?;
     let mut entries = Vec::new();
-    for event in events {
-        match event_entry(store, &event, &rules.diff) {
+    for group in group_events(&events) {
+        if entries.len() >= items {
+            break;
+        }
+        match event_entry(store, &group, &rules.diff) {
             Ok(Some(entry)) => entries.push(entry),
             Ok(None) => {}
             Err(error) => {
-                tracing::warn!(event = event.id, %error, "feed: event unreadable, left out")
+                tracing::warn!(event = group.lead.id, %error, "feed: event unreadable, left out")
             }
         }
     }
@@ -407,14 +416,105 @@ fn payload_exchange(payload: &serde_json::Value) -> Option<Exchange> {
     serde_json::from_value(payload.get("exchange")?.clone()).ok()
 }
 
-/// One stored event as the revisions feed shows it; `None` for events it cannot place (no document).
+/// The events one ingestion stored about one change, which make one feed item: a revision with
+/// the exchanges it removed and the exchanges its new text left without a counterpart in the other
+/// language, or the exchanges of one briefing found unpaired together.
+struct EventGroup<'a> {
+    lead: &'a Event,
+    members: Vec<&'a Event>,
+}
+
+fn payload_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
+    event.payload.get(key).and_then(serde_json::Value::as_str)
+}
+
+/// Whether `event` (an `exchange_removed` or `unpaired`) was stored with the `revised` event.
+fn part_of_revision(event: &Event, revised: &Event) -> bool {
+    match event.kind.as_str() {
+        "exchange_removed" => {
+            event.document_id == revised.document_id && event.revision_id == revised.revision_id
+        }
+        "unpaired" => {
+            let revised_url = payload_str(revised, "url");
+            event.created_at == revised.created_at
+                && (event.document_id == revised.document_id
+                    || (revised_url.is_some() && payload_str(event, "other_url") == revised_url))
+        }
+        _ => false,
+    }
+}
+
+/// Groups events (newest first) into feed items, newest first.
+fn group_events(events: &[Event]) -> Vec<EventGroup<'_>> {
+    let follows = |event: &Event| matches!(event.kind.as_str(), "exchange_removed" | "unpaired");
+    let mut groups: Vec<EventGroup<'_>> = events
+        .iter()
+        .filter(|event| !follows(event))
+        .map(|lead| EventGroup {
+            lead,
+            members: Vec::new(),
+        })
+        .collect();
+    for event in events.iter().filter(|event| follows(event)) {
+        let home = groups.iter_mut().find(|group| {
+            (group.lead.kind == "revised" && part_of_revision(event, group.lead))
+                || (event.kind == "unpaired"
+                    && group.lead.kind == "unpaired"
+                    && group.lead.created_at == event.created_at
+                    && group.lead.document_id == event.document_id)
+        });
+        match home {
+            Some(group) => group.members.push(event),
+            None => groups.push(EventGroup {
+                lead: event,
+                members: Vec::new(),
+            }),
+        }
+    }
+    groups.sort_by_key(|group| std::cmp::Reverse(group.lead.id));
+    groups
+}
+
+/// What the archive saw of a page taken down or back, in words.
+fn seen_text(event: &Event) -> String {
+    let status = event
+        .payload
+        .get("status")
+        .and_then(serde_json::Value::as_u64);
+    match (event.kind.as_str(), status) {
+        ("soft_gone", _) => "the page now leads to the ministry's error page".to_string(),
+        ("gone", Some(404)) => "the ministry's server answers 404 Not Found".to_string(),
+        ("gone", Some(410)) => "the ministry's server answers 410 Gone".to_string(),
+        ("gone", Some(status)) => format!("the ministry's server answers HTTP {status}"),
+        ("gone", None) => "the page can no longer be found".to_string(),
+        _ => "the page answers with its transcript again".to_string(),
+    }
+}
+
+fn unpaired_note(event: &Event) -> Option<UnpairedNote> {
+    let exchange = payload_exchange(&event.payload)?;
+    let lang = payload_str(event, "lang").and_then(Lang::parse)?;
+    Some(UnpairedNote {
+        lang,
+        ordinal: exchange.ordinal,
+        asker: exchange.asker,
+    })
+}
+
+/// One change as the revisions feed shows it; `None` for changes it does not announce (cosmetic
+/// edits) or cannot place (no document).
 fn event_entry(
     store: &Store,
-    event: &crate::store::Event,
+    group: &EventGroup<'_>,
     diff_config: &DiffConfig,
 ) -> Result<Option<EventEntry>, FeedError> {
-    let Some(kind) = EventKind::parse(&event.kind) else {
-        return Ok(None);
+    let event = group.lead;
+    let kind = match event.kind.as_str() {
+        "soft_gone" => EventKind::Gone,
+        other => match EventKind::parse(other) {
+            Some(kind) => kind,
+            None => return Ok(None),
+        },
     };
     let Some(document_id) = event.document_id else {
         return Ok(None);
@@ -430,6 +530,8 @@ fn event_entry(
     let mut from_seq = payload_seq(payload, "from_seq");
     let mut to_seq = payload_seq(payload, "to_seq");
     let mut blocks = Vec::new();
+    let mut seen = None;
+    let mut pairing = Vec::new();
     match kind {
         EventKind::Revised | EventKind::ExchangeRemoved => {
             let significance = payload.get("significance").and_then(|v| v.as_str());
@@ -464,6 +566,23 @@ fn event_entry(
                     blocks = revision_blocks(&old.briefing, &new.briefing, diff_config);
                 }
             }
+            for member in &group.members {
+                match member.kind.as_str() {
+                    // Quoted once: the diff usually has it already.
+                    "exchange_removed" => {
+                        if let Some(exchange) = payload_exchange(&member.payload) {
+                            let quoted = blocks.iter().any(|block| {
+                                matches!(block, ChangeBlock::ExchangeRemoved(removed)
+                                    if removed.asker == exchange.asker && removed.question == exchange.question)
+                            });
+                            if !quoted {
+                                blocks.push(ChangeBlock::ExchangeRemoved(exchange));
+                            }
+                        }
+                    }
+                    _ => pairing.extend(unpaired_note(member)),
+                }
+            }
         }
         EventKind::Gone => {
             // The last archived version is the one the page showed before it went.
@@ -471,21 +590,31 @@ fn event_entry(
                 .as_ref()
                 .and_then(|revision| u32::try_from(revision.meta.seq).ok());
             to_seq = None;
+            seen = Some(seen_text(event));
         }
-        EventKind::Restored => {}
+        EventKind::Restored => {
+            seen = Some(seen_text(event));
+        }
         EventKind::Unpaired => {
-            if let Some(exchange) = payload_exchange(payload) {
-                let missing_in = match document.lang {
-                    Lang::En => Lang::Zh,
-                    Lang::Zh => Lang::En,
-                };
-                blocks.push(ChangeBlock::Unpaired {
-                    exchange,
-                    missing_in,
-                });
+            for member in std::iter::once(&event).chain(&group.members) {
+                if let Some(exchange) = payload_exchange(&member.payload) {
+                    let missing_in = match document.lang {
+                        Lang::En => Lang::Zh,
+                        Lang::Zh => Lang::En,
+                    };
+                    blocks.push(ChangeBlock::Unpaired {
+                        exchange,
+                        missing_in,
+                    });
+                }
             }
+            blocks.sort_by_key(|block| match block {
+                ChangeBlock::Unpaired { exchange, .. } => exchange.ordinal,
+                _ => 0,
+            });
         }
     }
+    pairing.sort_by_key(|note| (note.lang.as_str(), note.ordinal));
     let briefing = latest.map(|revision| revision.briefing);
     let title = document
         .title
@@ -505,6 +634,8 @@ fn event_entry(
         from_seq,
         to_seq,
         blocks,
+        seen,
+        pairing,
     }))
 }
 

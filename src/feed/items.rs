@@ -224,6 +224,20 @@ pub struct EventEntry {
     pub from_seq: Option<u32>,
     pub to_seq: Option<u32>,
     pub blocks: Vec<ChangeBlock>,
+    /// What the archive saw, for `gone` and `restored` (`the ministry's server answers 404 Not
+    /// Found`, `the page now leads to the ministry's error page`).
+    pub seen: Option<String>,
+    /// Exchanges a revision left without a counterpart in the other language.
+    pub pairing: Vec<UnpairedNote>,
+}
+
+/// An exchange with no counterpart in the other language's transcript of the day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpairedNote {
+    /// The language of the transcript that has the exchange.
+    pub lang: Lang,
+    pub ordinal: u32,
+    pub asker: String,
 }
 
 impl EventEntry {
@@ -242,22 +256,48 @@ impl EventEntry {
         }
     }
 
+    /// briefwatch's copy of the page: the last version archived before it was taken down, the
+    /// latest one otherwise.
+    pub fn archive_url(&self, settings: &FeedSettings) -> String {
+        match (self.kind, self.from_seq) {
+            (EventKind::Gone, Some(last)) => {
+                settings.url(&format!("b/{}?rev={last}", self.document_id))
+            }
+            _ => settings.url(&format!("b/{}", self.document_id)),
+        }
+    }
+
     pub fn to_item(&self, settings: &FeedSettings) -> FeedItem {
         let mut html = Html::new();
         html.element("p", &self.summary());
+        if let Some(line) = self.pairing_line() {
+            html.element("p", &line);
+        }
         for block in &self.blocks {
             write_block(&mut html, block, self.lang, self.spokesperson.as_deref());
         }
         html.open("p");
         html.link(&self.url, "Ministry page");
+        html.text(" · ");
+        html.link(&self.archive_url(settings), "Archived copy on briefwatch");
         if let Some(diff_url) = self.diff_url(settings) {
             html.text(" · ");
             html.link(&diff_url, "Diff on briefwatch");
         }
         html.close("p");
+        let removed = self.removed_count();
+        let prefix = match self.kind {
+            EventKind::Revised if removed > 0 => {
+                format!(
+                    "Revised, {} removed",
+                    count(removed, "exchange", "exchanges")
+                )
+            }
+            kind => kind.title_prefix().to_string(),
+        };
         FeedItem {
             guid: self.guid(),
-            title: format!("{}: {}", self.kind.title_prefix(), self.title),
+            title: format!("{prefix}: {}", self.title),
             link: Some(self.url.clone()),
             pub_date: self.occurred_at.fixed_offset(),
             creator: self.spokesperson.clone(),
@@ -269,17 +309,25 @@ impl EventEntry {
         }
     }
 
+    fn removed_count(&self) -> usize {
+        self.blocks
+            .iter()
+            .filter(|block| matches!(block, ChangeBlock::ExchangeRemoved(_)))
+            .count()
+    }
+
     fn summary(&self) -> String {
         let versions = match (self.from_seq, self.to_seq) {
             (Some(from), Some(to)) => format!(" (version {from} → {to})"),
             _ => String::new(),
         };
-        let removed = self
-            .blocks
-            .iter()
-            .filter(|block| matches!(block, ChangeBlock::ExchangeRemoved(_)))
-            .count();
+        let removed = self.removed_count();
+        let seen = self.seen.as_deref().unwrap_or("the page is gone");
         match self.kind {
+            EventKind::Revised if removed > 0 => format!(
+                "The transcript was revised{versions}: {} removed.",
+                count(removed, "exchange was", "exchanges were")
+            ),
             EventKind::Revised => format!("The transcript was revised{versions}."),
             EventKind::ExchangeRemoved if removed == 1 => {
                 format!("An exchange was removed from the transcript{versions}.")
@@ -289,18 +337,74 @@ impl EventEntry {
             }
             EventKind::Gone => match self.from_seq {
                 Some(last) => format!(
-                    "The page was taken down: it now leads to the ministry's error page. Version {last} is the last one archived."
+                    "The page was taken down: {seen}. briefwatch keeps version {last}, the last one it archived."
                 ),
-                None => "The page was taken down: it now leads to the ministry's error page."
-                    .to_string(),
+                None => format!("The page was taken down: {seen}."),
             },
             EventKind::Restored => {
-                format!("The page is back online after being taken down{versions}.")
+                format!("The page is back online after being taken down: {seen}{versions}.")
             }
             EventKind::Unpaired => {
-                "An exchange appears in only one language version of this briefing.".to_string()
+                let unpaired = self
+                    .blocks
+                    .iter()
+                    .filter(|block| matches!(block, ChangeBlock::Unpaired { .. }))
+                    .count();
+                format!(
+                    "{} in only one language version of this briefing.",
+                    count(unpaired, "exchange appears", "exchanges appear")
+                )
             }
         }
+    }
+
+    /// What a revision changed in the pairing with the other language, as one line.
+    fn pairing_line(&self) -> Option<String> {
+        if self.pairing.is_empty() {
+            return None;
+        }
+        let other = match self.lang {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        };
+        let notes: Vec<String> = self
+            .pairing
+            .iter()
+            .map(|note| {
+                let missing = match note.lang {
+                    Lang::En => Lang::Zh,
+                    Lang::Zh => Lang::En,
+                };
+                format!(
+                    "{} exchange {} ({}) now has no {} counterpart",
+                    language_name(note.lang),
+                    note.ordinal,
+                    note.asker,
+                    language_name(missing)
+                )
+            })
+            .collect();
+        Some(format!(
+            "Pairing with the {} transcript: {}.",
+            language_name(other),
+            notes.join("; ")
+        ))
+    }
+}
+
+fn language_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "English",
+        Lang::Zh => "Chinese",
+    }
+}
+
+/// `1 exchange`, `2 exchanges`: the number and the word that agrees with it.
+pub fn count(number: usize, one: &str, many: &str) -> String {
+    if number == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{number} {many}")
     }
 }
 
@@ -554,10 +658,7 @@ fn write_block(html: &mut Html, block: &ChangeBlock, lang: Lang, spokesperson: O
             exchange,
             missing_in,
         } => {
-            let missing = match missing_in {
-                Lang::En => "English",
-                Lang::Zh => "Chinese",
-            };
+            let missing = language_name(*missing_in);
             html.element(
                 "h3",
                 &format!(

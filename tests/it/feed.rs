@@ -124,6 +124,8 @@ fn inputs() -> FeedInputs {
         from_seq,
         to_seq,
         blocks,
+        seen: None,
+        pairing: vec![],
     };
     let events = vec![
         event(
@@ -151,7 +153,10 @@ fn inputs() -> FeedInputs {
             Some(3),
             vec![ChangeBlock::ExchangeRemoved(removed.clone())],
         ),
-        event(3, EventKind::Gone, Some(3), None, vec![]),
+        EventEntry {
+            seen: Some("the ministry's server answers 404 Not Found".to_string()),
+            ..event(3, EventKind::Gone, Some(3), None, vec![])
+        },
         event(4, EventKind::Restored, Some(3), Some(4), vec![]),
         event(
             5,
@@ -428,7 +433,19 @@ fn revisions_feed_shows_the_structured_diff_and_links_to_both_sites() {
             .content
             .starts_with("Taken down: ")
     );
-    assert!(!gone.summary.as_ref().unwrap().content.contains("/diff?"));
+    let gone_html = &gone.summary.as_ref().unwrap().content;
+    assert!(!gone_html.contains("/diff?"));
+    assert!(
+        visible_text(gone_html).contains(
+            "The page was taken down: the ministry's server answers 404 Not Found. briefwatch keeps version 3"
+        ),
+        "{gone_html}"
+    );
+    assert!(
+        gone_html.contains("href=\"https://briefwatch.example.org/bw/b/17?rev=3\"")
+            && gone_html.contains(&format!("href=\"{EN_URL}\"")),
+        "links to the archived copy and to the ministry: {gone_html}"
+    );
     assert!(
         by_guid(4)
             .title
@@ -993,8 +1010,8 @@ from = "briefwatch <alerts@example.org>"
         .unwrap();
     assert_eq!(edited.id, july3.id, "an edit keeps the briefing's guid");
 
-    // One item for the revision, one for the exchange it removed, and one for the Chinese
-    // exchange that now has no English counterpart.
+    // One item for the revision, quoting the exchange it removed once, with the Chinese exchange
+    // it left unpaired as one line.
     let revisions = parse(&read("revisions"));
     let titles: Vec<&str> = revisions
         .entries
@@ -1003,52 +1020,10 @@ from = "briefwatch <alerts@example.org>"
         .collect();
     let briefing =
         "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020";
-    assert_eq!(titles.len(), 3, "{titles:?}");
-    assert!(
-        titles.contains(
-            &"Missing from the other language: 2020年7月3日外交部发言人赵立坚主持例行记者会"
-        ),
+    assert_eq!(
+        titles,
+        [format!("Revised, 1 exchange removed: {briefing}")],
         "{titles:?}"
-    );
-    let unpaired = revisions
-        .entries
-        .iter()
-        .find(|entry| entry.title.as_ref().unwrap().content.starts_with("Missing"))
-        .unwrap();
-    let unpaired_text = visible_text(&unpaired.summary.as_ref().unwrap().content);
-    assert!(
-        unpaired_text.contains("has no counterpart in the English transcript"),
-        "{unpaired_text}"
-    );
-    assert!(unpaired_text.contains("竹内亮"), "{unpaired_text}");
-    assert!(
-        titles.contains(&format!("Revised: {briefing}").as_str()),
-        "{titles:?}"
-    );
-    assert!(
-        titles.contains(&format!("Exchange removed: {briefing}").as_str()),
-        "{titles:?}"
-    );
-    let removed = revisions
-        .entries
-        .iter()
-        .find(|entry| {
-            entry
-                .title
-                .as_ref()
-                .unwrap()
-                .content
-                .starts_with("Exchange removed")
-        })
-        .unwrap();
-    let removed_html = &removed.summary.as_ref().unwrap().content;
-    assert!(
-        removed_html.contains("<strong>Beijing Youth Daily: Ryo Takeuchi"),
-        "{removed_html}"
-    );
-    assert!(
-        removed_html.contains("Zhao Lijian: Indeed, the documentary"),
-        "{removed_html}"
     );
     let revised = revisions
         .entries
@@ -1063,9 +1038,21 @@ from = "briefwatch <alerts@example.org>"
         html.contains("Exchange 2 removed (Beijing Youth Daily)"),
         "{html}"
     );
+    assert_eq!(
+        html.matches("<strong>Beijing Youth Daily: Ryo Takeuchi")
+            .count(),
+        1,
+        "the removed exchange is quoted once: {html}"
+    );
     assert!(
-        html.contains("<strong>Beijing Youth Daily: Ryo Takeuchi"),
+        html.contains("Zhao Lijian: Indeed, the documentary"),
         "{html}"
+    );
+    let text = visible_text(html);
+    assert!(
+        text.contains("Pairing with the Chinese transcript: Chinese exchange ")
+            && text.contains("now has no English counterpart."),
+        "{text}"
     );
     let document_id = env
         .store()

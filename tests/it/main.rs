@@ -8,6 +8,7 @@ mod extract;
 mod feed;
 mod feed_dates;
 mod feed_fresh;
+mod feed_revisions;
 mod fetch;
 mod serve;
 mod service;
