@@ -68,7 +68,11 @@ fn removing_one_exchange_adds_exactly_one_item() {
         "fixture layout changed"
     );
     site.set_page(EN_ARTICLE, kept.join("\n"));
-    env.briefwatch(&["poll", "--once", "--all"]);
+    let summary = env.briefwatch(&["poll", "--once", "--all"]);
+    assert!(
+        summary.contains(", 1 new revision, ") && !summary.contains("1 new revisions"),
+        "{summary}"
+    );
 
     let items = revisions(&env);
     let titles: Vec<&str> = items.iter().map(|item| item.title.as_str()).collect();

@@ -15,3 +15,4 @@ mod service;
 mod smtp_server;
 mod support;
 mod web;
+mod web_words;
