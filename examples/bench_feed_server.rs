@@ -45,6 +45,7 @@ fn briefings() -> Vec<BriefingEntry> {
                     content_hash: format!("{index}"),
                 },
                 archive_date: None,
+                fetched_at: None,
             }
         })
         .collect()

@@ -176,6 +176,7 @@ pub struct DocumentDates {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DatedDocument {
     revision_id: i64,
+    fetched_at: Option<DateTime<Utc>>,
     lang: Lang,
     archive_date: Option<NaiveDate>,
     date: Option<DateTime<FixedOffset>>,
@@ -222,9 +223,14 @@ impl DocumentDates {
                 None => match store.revision_by_id(revision_id) {
                     Ok(Some(revision)) => DatedDocument {
                         revision_id,
+                        fetched_at: parse_time(&revision.meta.fetched_at),
                         lang,
                         archive_date,
-                        date: document_date(&revision.briefing, archive_date),
+                        date: document_date(
+                            &revision.briefing,
+                            archive_date,
+                            parse_time(&revision.meta.fetched_at),
+                        ),
                     },
                     Ok(None) => continue,
                     // One unreadable record must not take every feed down with it.
@@ -286,6 +292,7 @@ pub fn inputs_with_dates(
                 Ok(Some(revision)) => briefings.push(BriefingEntry {
                     briefing: revision.briefing,
                     archive_date: dated.archive_date,
+                    fetched_at: dated.fetched_at,
                 }),
                 Ok(None) => {}
                 Err(error) => {

@@ -38,32 +38,40 @@ pub fn beijing_date(date: NaiveDate) -> DateTime<FixedOffset> {
 /// when the page gives one on that day. Any other document is dated by its publication time,
 /// else by its title's date, else by the date the archive holds for it (`archive_date`, e.g.
 /// from the listing). A publication time of exactly midnight is how a page showing only a date
-/// is read, so it gets [`DATE_ONLY_TIME`]. `None`: no date is known, and the document is left
-/// out of the date-ordered feeds.
+/// is read, so it gets [`DATE_ONLY_TIME`]. A date more than a day after `fetched_at` (when the
+/// page was fetched) is a misprint, not news from the future, and the next source is used.
+/// `None`: no date is known, and the document is left out of the date-ordered feeds.
 pub fn document_date(
     briefing: &Briefing,
     archive_date: Option<NaiveDate>,
+    fetched_at: Option<DateTime<Utc>>,
 ) -> Option<DateTime<FixedOffset>> {
-    let published = briefing.published_at.map(|at| {
-        let at = at.with_timezone(&beijing());
-        if at.time() == NaiveTime::MIN {
-            beijing_date(at.date_naive())
-        } else {
-            at
-        }
-    });
+    let believable = |at: &DateTime<FixedOffset>| {
+        fetched_at.is_none_or(|fetched| *at <= fetched + chrono::TimeDelta::days(1))
+    };
+    let published = briefing
+        .published_at
+        .map(|at| {
+            let at = at.with_timezone(&beijing());
+            if at.time() == NaiveTime::MIN {
+                beijing_date(at.date_naive())
+            } else {
+                at
+            }
+        })
+        .filter(believable);
     if briefing.kind == crate::model::Kind::PressConference
-        && let Some(date) = briefing.date
+        && let Some(date) = briefing.date.map(beijing_date).filter(believable)
     {
         return Some(
             published
-                .filter(|at| at.date_naive() == date)
-                .unwrap_or_else(|| beijing_date(date)),
+                .filter(|at| at.date_naive() == date.date_naive())
+                .unwrap_or(date),
         );
     }
     published
-        .or_else(|| briefing.date.map(beijing_date))
-        .or_else(|| archive_date.map(beijing_date))
+        .or_else(|| briefing.date.map(beijing_date).filter(believable))
+        .or_else(|| archive_date.map(beijing_date).filter(believable))
 }
 
 /// One briefing as the latest stored revision has it.
@@ -73,6 +81,8 @@ pub struct BriefingEntry {
     /// The date the archive holds for the document besides the page's own (`documents.briefing_date`),
     /// used when the page shows none: see [`document_date`].
     pub archive_date: Option<NaiveDate>,
+    /// When this revision was fetched: page dates far beyond it are not believed.
+    pub fetched_at: Option<DateTime<Utc>>,
 }
 
 impl BriefingEntry {
@@ -83,7 +93,7 @@ impl BriefingEntry {
 
     /// The item's date: see [`document_date`].
     pub fn date(&self) -> Option<DateTime<FixedOffset>> {
-        document_date(&self.briefing, self.archive_date)
+        document_date(&self.briefing, self.archive_date, self.fetched_at)
     }
 
     /// `None` for a document with no known date: it cannot be placed in a date-ordered feed.
@@ -741,13 +751,14 @@ mod tests {
         let conference =
             |published_at| dated(Kind::PressConference, Some("2020-07-03"), published_at);
         assert_eq!(
-            rfc3339(document_date(&conference(None), None)),
+            rfc3339(document_date(&conference(None), None, None)),
             Some("2020-07-03T15:00:00+08:00".to_string()),
             "a date-only briefing gets 15:00 Beijing time"
         );
         assert_eq!(
             rfc3339(document_date(
                 &conference(Some("2020-07-03T21:19:00+08:00")),
+                None,
                 None
             )),
             Some("2020-07-03T21:19:00+08:00".to_string())
@@ -755,6 +766,7 @@ mod tests {
         assert_eq!(
             rfc3339(document_date(
                 &conference(Some("2020-07-03T00:00:00+08:00")),
+                None,
                 None
             )),
             Some("2020-07-03T15:00:00+08:00".to_string()),
@@ -763,6 +775,7 @@ mod tests {
         assert_eq!(
             rfc3339(document_date(
                 &conference(Some("2020-07-06T09:30:00+08:00")),
+                None,
                 None
             )),
             Some("2020-07-03T15:00:00+08:00".to_string()),
@@ -774,31 +787,62 @@ mod tests {
     fn other_documents_are_dated_by_publication_then_title_then_archive_date() {
         let statement = dated(Kind::Statement, None, Some("2020-06-30T23:10:00+08:00"));
         assert_eq!(
-            rfc3339(document_date(&statement, None)),
+            rfc3339(document_date(&statement, None, None)),
             Some("2020-06-30T23:10:00+08:00".to_string())
         );
         let in_utc = dated(Kind::Qa, None, Some("2020-06-30T16:00:00+00:00"));
         assert_eq!(
-            rfc3339(document_date(&in_utc, None)),
+            rfc3339(document_date(&in_utc, None, None)),
             Some("2020-07-01T15:00:00+08:00".to_string()),
             "midnight in Beijing, whatever offset it was written with"
         );
         let titled = dated(Kind::Remarks, Some("2019-08-05"), None);
         assert_eq!(
-            rfc3339(document_date(&titled, NaiveDate::from_ymd_opt(2019, 8, 9))),
+            rfc3339(document_date(
+                &titled,
+                NaiveDate::from_ymd_opt(2019, 8, 9),
+                None
+            )),
             Some("2019-08-05T15:00:00+08:00".to_string())
         );
         let undated = dated(Kind::Remarks, None, None);
         assert_eq!(
-            rfc3339(document_date(&undated, NaiveDate::from_ymd_opt(2019, 8, 9))),
+            rfc3339(document_date(
+                &undated,
+                NaiveDate::from_ymd_opt(2019, 8, 9),
+                None
+            )),
             Some("2019-08-09T15:00:00+08:00".to_string())
         );
-        assert_eq!(document_date(&undated, None), None);
+        assert_eq!(document_date(&undated, None, None), None);
         let entry = BriefingEntry {
             briefing: undated,
             archive_date: None,
+            fetched_at: None,
         };
         assert_eq!(entry.to_item(), None, "no date, no item");
+    }
+
+    #[test]
+    fn dates_far_beyond_the_fetch_are_misprints() {
+        let fetched = DateTime::parse_from_rfc3339("2020-07-03T13:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut misprint = dated(Kind::PressConference, Some("2202-07-03"), None);
+        misprint.published_at = DateTime::parse_from_rfc3339("2020-07-03T21:19:00+08:00").ok();
+        assert_eq!(
+            rfc3339(document_date(&misprint, None, Some(fetched))),
+            Some("2020-07-03T21:19:00+08:00".to_string()),
+            "the publication time instead of a title year from the future"
+        );
+        let same_day = dated(Kind::PressConference, Some("2020-07-03"), None);
+        assert_eq!(
+            rfc3339(document_date(&same_day, None, Some(fetched))),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "a page of today fetched before 15:00 Beijing time keeps its date"
+        );
+        let only_misprints = dated(Kind::Statement, Some("2202-07-03"), None);
+        assert_eq!(document_date(&only_misprints, None, Some(fetched)), None);
     }
 
     #[test]

@@ -203,10 +203,12 @@ fn inputs() -> FeedInputs {
             BriefingEntry {
                 briefing: english_briefing(),
                 archive_date: None,
+                fetched_at: None,
             },
             BriefingEntry {
                 briefing: chinese_briefing(),
                 archive_date: None,
+                fetched_at: None,
             },
         ],
         events,
@@ -744,6 +746,7 @@ fn check_real_briefings(briefings: Vec<Briefing>) -> FeedSet {
             .map(|briefing| BriefingEntry {
                 briefing: briefing.clone(),
                 archive_date: None,
+                fetched_at: None,
             })
             .collect(),
         ..FeedInputs::default()
@@ -753,7 +756,7 @@ fn check_real_briefings(briefings: Vec<Briefing>) -> FeedSet {
     // A page with no date at all cannot be placed in a date-ordered feed.
     let dated: Vec<&Briefing> = briefings
         .iter()
-        .filter(|briefing| briefwatch::feed::document_date(briefing, None).is_some())
+        .filter(|briefing| briefwatch::feed::document_date(briefing, None, None).is_some())
         .collect();
     assert_eq!(feed.entries.len(), dated.len());
     for briefing in dated {

@@ -40,6 +40,7 @@ fn briefing(day: u32) -> BriefingEntry {
             content_hash: format!("hash-{day}"),
         },
         archive_date: None,
+        fetched_at: None,
     }
 }
 
