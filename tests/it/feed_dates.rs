@@ -138,11 +138,7 @@ fn fixture_feeds_are_dated_and_ordered_by_the_briefings() {
     }
 }
 
-/// The whole 2018–2020 corpus backfilled on loopback, its feeds read by Python's feedparser.
-#[test]
-#[ignore = "needs BRIEFWATCH_CORPUS and feedparser"]
-fn corpus_feeds_start_with_the_last_briefing_in_both_languages() {
-    let root = corpus_site().expect("BRIEFWATCH_CORPUS must name the corpus directory");
+fn require_feedparser() {
     let probe = Command::new("python3")
         .args(["-c", "import feedparser"])
         .output();
@@ -150,9 +146,36 @@ fn corpus_feeds_start_with_the_last_briefing_in_both_languages() {
         probe.is_ok_and(|output| output.status.success()),
         "python3 with feedparser is needed (pip install feedparser)"
     );
+}
+
+/// The whole 2018–2020 corpus backfilled from loopback, its feeds read by Python's feedparser.
+#[test]
+#[ignore = "needs BRIEFWATCH_CORPUS and feedparser"]
+fn corpus_feeds_after_a_backfill_start_with_the_last_briefing_in_both_languages() {
+    let root = corpus_site().expect("BRIEFWATCH_CORPUS must name the corpus directory");
+    require_feedparser();
     let site = SiteServer::start(root);
     let env = TestEnv::with_config(&test_config(&site, KEYWORD_RULE));
     env.briefwatch(&["backfill"]);
+    check_corpus_feeds(&env);
+}
+
+/// The same corpus imported from its saved pages, with their original fetch times.
+#[test]
+#[ignore = "needs BRIEFWATCH_CORPUS and feedparser"]
+fn corpus_feeds_after_an_import_start_with_the_last_briefing_in_both_languages() {
+    let manifest = std::env::var_os("BRIEFWATCH_CORPUS")
+        .map(|dir| Path::new(&dir).join("mfa-2020/MANIFEST.tsv"))
+        .filter(|manifest| manifest.is_file())
+        .expect("BRIEFWATCH_CORPUS must name the corpus directory");
+    require_feedparser();
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::with_config(&test_config(&site, KEYWORD_RULE));
+    env.briefwatch(&["import", manifest.to_str().unwrap()]);
+    check_corpus_feeds(&env);
+}
+
+fn check_corpus_feeds(env: &TestEnv) {
     let out = env.dir.path().join("public");
     env.briefwatch(&["feeds", "--out", out.to_str().unwrap()]);
     let store = env.store();
