@@ -1,5 +1,6 @@
-//! The store queries behind the feeds: latest revisions of the newest briefings, and the archive
-//! events the revisions feed reports, with their structured diffs.
+//! The store queries behind the feeds: latest revisions of the briefings newest by their own dates,
+//! and the archive events the revisions feed reports, grouped into one item per change, with their
+//! structured diffs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;

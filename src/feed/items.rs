@@ -25,7 +25,7 @@ pub const DATE_ONLY_TIME: NaiveTime = match NaiveTime::from_hms_opt(15, 0, 0) {
 };
 
 /// `date` at [`DATE_ONLY_TIME`] in Beijing.
-pub fn beijing_date(date: NaiveDate) -> DateTime<FixedOffset> {
+fn beijing_date(date: NaiveDate) -> DateTime<FixedOffset> {
     beijing()
         .from_local_datetime(&date.and_time(DATE_ONLY_TIME))
         .single()
@@ -410,7 +410,7 @@ fn language_name(lang: Lang) -> &'static str {
 }
 
 /// `1 exchange`, `2 exchanges`: the number and the word that agrees with it.
-pub fn count(number: usize, one: &str, many: &str) -> String {
+fn count(number: usize, one: &str, many: &str) -> String {
     if number == 1 {
         format!("1 {one}")
     } else {

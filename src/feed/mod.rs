@@ -24,7 +24,7 @@ pub use archive::{
 pub use html::clean_text;
 pub use items::{
     BriefingEntry, ChangeBlock, DATE_ONLY_TIME, EventEntry, EventKind, KeywordEntry, Mark, Part,
-    Place, Segment, UnpairedNote, beijing_date, count, document_date,
+    Place, Segment, UnpairedNote, document_date,
 };
 pub use set::{FeedInputs, FeedSet, RenderedFeed, SharedFeeds, WriteReport};
 
