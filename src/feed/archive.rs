@@ -222,17 +222,16 @@ impl DocumentDates {
             let dated = match unchanged {
                 Some(dated) => dated,
                 None => match store.revision_by_id(revision_id) {
-                    Ok(Some(revision)) => DatedDocument {
-                        revision_id,
-                        fetched_at: parse_time(&revision.meta.fetched_at),
-                        lang,
-                        archive_date,
-                        date: document_date(
-                            &revision.briefing,
+                    Ok(Some(revision)) => {
+                        let fetched_at = parse_time(&revision.meta.fetched_at);
+                        DatedDocument {
+                            revision_id,
+                            fetched_at,
+                            lang,
                             archive_date,
-                            parse_time(&revision.meta.fetched_at),
-                        ),
-                    },
+                            date: document_date(&revision.briefing, archive_date, fetched_at),
+                        }
+                    }
                     Ok(None) => continue,
                     // One unreadable record must not take every feed down with it.
                     Err(error) => {

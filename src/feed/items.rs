@@ -217,9 +217,11 @@ pub enum ChangeBlock {
     },
 }
 
-/// One archive event of a kind the revisions feed reports.
+/// One change the revisions feed reports: an archive event, with the events stored alongside it
+/// (removed exchanges, pairing) folded in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventEntry {
+    /// The leading event's id, which makes the guid.
     pub event_id: i64,
     pub kind: EventKind,
     pub occurred_at: DateTime<Utc>,
@@ -308,7 +310,11 @@ impl EventEntry {
         FeedItem {
             guid: self.guid(),
             title: format!("{prefix}: {}", self.title),
-            link: Some(self.url.clone()),
+            // The ministry's page of a taken-down transcript is dead: the item leads to the copy.
+            link: Some(match self.kind {
+                EventKind::Gone => self.archive_url(settings),
+                _ => self.url.clone(),
+            }),
             pub_date: self.occurred_at.fixed_offset(),
             creator: self.spokesperson.clone(),
             categories: vec![

@@ -13,6 +13,7 @@ const PUBLIC: &str = "http://127.0.0.1:0";
 
 struct Entry {
     title: String,
+    link: String,
     html: String,
     text: String,
 }
@@ -29,6 +30,7 @@ fn revisions(env: &TestEnv) -> Vec<Entry> {
             let html = entry.summary.map(|summary| summary.content).unwrap();
             Entry {
                 title: entry.title.map(|title| title.content).unwrap(),
+                link: entry.links[0].href.clone(),
                 text: scraper::Html::parse_fragment(&html)
                     .root_element()
                     .text()
@@ -159,6 +161,11 @@ fn taken_down_pages_say_what_was_seen_and_link_to_the_archived_copy() {
         not_found.text
     );
     assert!(!not_found.text.contains("error page"), "{}", not_found.text);
+    assert_eq!(
+        not_found.link,
+        format!("{PUBLIC}/b/{en_id}?rev=1"),
+        "the item leads to the copy, the ministry's page being dead"
+    );
     assert!(
         not_found
             .html
