@@ -738,6 +738,58 @@ mod tests {
     use super::*;
     use crate::model::Kind;
 
+    fn event(
+        id: i64,
+        kind: &str,
+        document: i64,
+        revision: i64,
+        at: &str,
+        payload: serde_json::Value,
+    ) -> Event {
+        Event {
+            id,
+            document_id: Some(document),
+            revision_id: Some(revision),
+            kind: kind.to_string(),
+            created_at: at.to_string(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn a_revision_takes_along_its_removed_and_unpaired_exchanges() {
+        const EN: &str = "https://www.fmprc.gov.cn/mfa_eng/t1.shtml";
+        const ZH: &str = "https://www.fmprc.gov.cn/web/t2.shtml";
+        let at = "2020-07-04T02:00:00Z";
+        let later = "2020-07-05T02:00:00Z";
+        let unpaired = |lang: &str, url: &str, other: &str| serde_json::json!({ "lang": lang, "url": url, "other_url": other });
+        // Newest first, as the store returns them.
+        let events = vec![
+            // A new Chinese transcript of another day, two exchanges unpaired at once.
+            event(9, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
+            event(8, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
+            // The English revision: one exchange removed, leaving a Chinese one unpaired.
+            event(7, "unpaired", 2, 20, at, unpaired("zh", ZH, EN)),
+            event(6, "exchange_removed", 1, 11, at, serde_json::json!({})),
+            event(5, "revised", 1, 11, at, serde_json::json!({ "url": EN })),
+            // An older take-down of the same page.
+            event(
+                4,
+                "gone",
+                1,
+                10,
+                "2020-07-01T00:00:00Z",
+                serde_json::json!({}),
+            ),
+        ];
+        let groups = group_events(&events);
+        let shape: Vec<(i64, Vec<i64>)> = groups
+            .iter()
+            .map(|group| (group.lead.id, group.members.iter().map(|e| e.id).collect()))
+            .collect();
+        assert_eq!(shape, vec![(9, vec![8]), (5, vec![7, 6]), (4, vec![])]);
+    }
+
     fn exchange(ordinal: u32, asker: &str, question: &str, answer: &str) -> Exchange {
         Exchange {
             ordinal,
