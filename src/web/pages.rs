@@ -146,7 +146,7 @@ pub fn index(filter: &ListFilter, list: &BriefingList) -> Markup {
                 }
                 button type="submit" { "Filter" }
             }
-            p.muted { (list.total) " briefings" @if list.pages > 1 { ", page " (filter.page) " of " (list.pages) } }
+            p.muted { (list.total) @if list.total == 1 { " briefing" } @else { " briefings" } @if list.pages > 1 { ", page " (filter.page) " of " (list.pages) } }
             ul.briefings {
                 @for row in &list.rows {
                     li.briefing data-id=(row.id) lang=(row.lang.as_str()) {
@@ -660,6 +660,13 @@ mod tests {
         let html = index(&filter, &list).into_string();
         assert!(html.contains(" · 1 exchange · "), "{html}");
         assert!(html.contains(" · 2 exchanges · "), "{html}");
+        let one = BriefingList {
+            rows: vec![row(1, 1)],
+            total: 1,
+            ..list.clone()
+        };
+        let html = index(&filter, &one).into_string();
+        assert!(html.contains(">1 briefing<"), "{html}");
         assert!(!html.contains("1 exchanges"), "{html}");
     }
 
