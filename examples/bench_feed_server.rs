@@ -44,7 +44,8 @@ fn briefings() -> Vec<BriefingEntry> {
                     exchanges,
                     content_hash: format!("{index}"),
                 },
-                first_seen: published.with_timezone(&Utc),
+                archive_date: None,
+                fetched_at: None,
             }
         })
         .collect()

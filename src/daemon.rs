@@ -212,16 +212,23 @@ impl Report {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        let count = |count: u64, one: &str, many: &str| {
+            if count == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{count} {many}")
+            }
+        };
         format!(
-            "{} listing pages, {} articles: {} new documents, {} new revisions, {} unchanged, {} events, {} skipped, {} errors [{}]",
-            self.listings,
-            self.articles,
-            self.new_documents,
-            self.new_revisions,
+            "{}, {}: {}, {}, {} unchanged, {}, {} skipped, {} [{}]",
+            count(self.listings, "listing page", "listing pages"),
+            count(self.articles, "article", "articles"),
+            count(self.new_documents, "new document", "new documents"),
+            count(self.new_revisions, "new revision", "new revisions"),
             self.unchanged,
-            self.events,
+            count(self.events, "event", "events"),
             self.skipped,
-            self.errors,
+            count(self.errors, "error", "errors"),
             outcomes.join(" ")
         )
     }

@@ -531,6 +531,14 @@ impl Store {
         self.diff = config;
     }
 
+    /// SQLite's `PRAGMA data_version`: it moves whenever another connection (another process,
+    /// such as `poll --once` or `import`) commits to the archive, and not for this one's writes.
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |row| row.get(0))
+            .map_err(sql("reading the archive's data version"))
+    }
+
     /// The connection, for read queries of later stages not yet wrapped here.
     pub fn connection(&self) -> &Connection {
         &self.conn

@@ -152,9 +152,10 @@ fn test(
     }
     let matched: std::collections::HashSet<&str> = hits.iter().map(|h| h.url.as_str()).collect();
     println!(
-        "\nrule {name:?}: {} exchanges in {} of {briefings} briefings",
-        hits.len(),
-        matched.len()
+        "\nrule {name:?}: {} in {} of {}",
+        super::plural(hits.len(), "exchange", "exchanges"),
+        matched.len(),
+        super::plural(briefings, "briefing", "briefings")
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -151,6 +151,15 @@ impl Command {
 }
 
 /// A runtime for the async commands; one thread is plenty for one polite client.
+/// `1 exchange`, `2 exchanges`: a number with the word that agrees with it.
+pub fn plural(count: usize, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
+
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

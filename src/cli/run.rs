@@ -263,13 +263,12 @@ fn mail_operator(
     Ok(())
 }
 
-/// Re-renders the feeds after a cycle that stored something.
+/// Re-renders the feeds after a cycle that stored something, or when another process wrote to
+/// the archive since the last render (checked at every tick).
 fn republish(publisher: &Publisher, engine: &Engine, report: &Report) {
-    if report.new_revisions + report.events == 0 {
-        return;
-    }
-    match publisher.publish(engine.store(), Utc::now()) {
-        Ok(changed) if !changed.is_empty() => {
+    let wrote = report.new_revisions + report.events > 0;
+    match publisher.publish_if_changed(engine.store(), wrote, Utc::now()) {
+        Ok(Some(changed)) if !changed.is_empty() => {
             tracing::info!(feeds = %changed.join(" "), "feeds updated")
         }
         Ok(_) => {}

@@ -95,7 +95,11 @@ pub fn run(global: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{}", serde_json::to_string(&results)?)?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{} matching exchanges", results.total)?;
+    writeln!(
+        out,
+        "{}",
+        super::plural(results.total, "matching exchange", "matching exchanges")
+    )?;
     for hit in &results.hits {
         let date = hit
             .date

@@ -1,32 +1,40 @@
-//! The store queries behind the feeds: latest revisions of the newest briefings, and the archive
-//! events the revisions feed reports, with their structured diffs.
+//! The store queries behind the feeds: latest revisions of the briefings newest by their own dates,
+//! and the archive events the revisions feed reports, grouped into one item per change, with their
+//! structured diffs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Utc};
-use rusqlite::params;
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
+use super::items::document_date;
 use super::{
     BriefingEntry, ChangeBlock, EventEntry, EventKind, FeedError, FeedInputs, FeedSettings,
-    KeywordEntry, Mark, Part, Place, Segment, SharedFeeds, WriteReport, check_rule_name,
+    KeywordEntry, Mark, Part, Place, Segment, SharedFeeds, UnpairedNote, WriteReport,
+    check_rule_name,
 };
 use crate::alert::RuleSet;
 use crate::config::Config;
 use crate::diff::{self, Change, DiffConfig, ExchangeChange, Op, Significance, TextDiff};
 use crate::model::{Briefing, Exchange, Lang};
-use crate::store::{DocumentKey, EventQuery, Store, StoreError, parse_time};
+use crate::store::{DocumentKey, Event, EventQuery, Store, StoreError, parse_time};
 
 /// Event types of the revisions feed, as the store names them.
 const REVISION_EVENT_TYPES: &[&str] = &[
     "revised",
     "exchange_removed",
     "gone",
+    "soft_gone",
     "restored",
     "unpaired",
 ];
+
+/// How many stored events are read to find the revisions feed's items: a revision comes with one
+/// event per exchange it removed or left unpaired, so items need more events than there are items.
+const EVENTS_PER_ITEM: usize = 8;
 
 impl FeedSettings {
     /// Settings of a configuration: the public URL of `[http]`, `[feeds] items`, and the shortest
@@ -73,6 +81,9 @@ pub struct Publisher {
     rules: FeedRules,
     out_dir: Option<PathBuf>,
     feeds: SharedFeeds,
+    dates: Arc<Mutex<DocumentDates>>,
+    /// The archive's data version at the last render: another process wrote when it moved.
+    rendered_version: Arc<AtomicI64>,
 }
 
 impl Publisher {
@@ -82,6 +93,8 @@ impl Publisher {
             rules: FeedRules::from_config(config)?,
             out_dir: config.feeds.out_dir.clone(),
             feeds: SharedFeeds::default(),
+            dates: Arc::default(),
+            rendered_version: Arc::new(AtomicI64::new(i64::MIN)),
         })
     }
 
@@ -102,11 +115,38 @@ impl Publisher {
         Ok(())
     }
 
+    /// [`Publisher::publish`] when the archive changed since the last render: `wrote` says this
+    /// process stored something, and the data version tells whether another one did (`poll
+    /// --once`, `import`, `backfill` beside the daemon). `None` when nothing changed.
+    pub fn publish_if_changed(
+        &self,
+        store: &Store,
+        wrote: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Vec<String>>, FeedError> {
+        let version = store.data_version().map_err(store_error)?;
+        if !wrote && version == self.rendered_version.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        self.publish(store, now).map(Some)
+    }
+
     /// Re-renders every feed from the archive and swaps them in; writes the static files whose
     /// bytes changed. Returns the names of the feeds that changed.
     pub fn publish(&self, store: &Store, now: DateTime<Utc>) -> Result<Vec<String>, FeedError> {
-        let inputs = inputs_from_store(store, self.settings.items, &self.rules)?;
+        // Read before rendering: a write landing during the render moves it again.
+        let version = store.data_version().map_err(store_error)?;
+        let inputs = {
+            // A panic while refreshing only drops remembered dates, which the next refresh
+            // reads again.
+            let mut dates = self
+                .dates
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            inputs_with_dates(store, self.settings.items, &self.rules, &mut dates)?
+        };
         let changed = self.feeds.refresh(&self.settings, &inputs, now)?;
+        self.rendered_version.store(version, Ordering::Release);
         if let Some(dir) = &self.out_dir {
             let WriteReport { written, .. } = self.feeds.load().write_dir(dir)?;
             if !written.is_empty() {
@@ -125,47 +165,136 @@ fn time_of(text: &str) -> DateTime<Utc> {
     parse_time(text).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// Everything the feeds show, read from the archive: per language the `items` newest documents
-/// (by briefing date, then first sight) with their latest revision, the `items` newest events of
-/// the kinds the revisions feed reports, and per alert rule the `items` newest matching exchanges.
+/// Where each archived document falls in time, as the feeds date it (see
+/// [`super::items::document_date`]). The publication time lies inside the compressed record, so the
+/// dates are kept between renders and a record is read again only when the document's latest
+/// revision or its archive date changed.
+#[derive(Debug, Default)]
+pub struct DocumentDates {
+    known: HashMap<i64, DatedDocument>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DatedDocument {
+    revision_id: i64,
+    fetched_at: Option<DateTime<Utc>>,
+    lang: Lang,
+    archive_date: Option<NaiveDate>,
+    date: Option<DateTime<FixedOffset>>,
+}
+
+impl DocumentDates {
+    /// Brings the dates in line with the archive.
+    pub fn refresh(&mut self, store: &Store) -> Result<(), FeedError> {
+        let sql_error = |source| {
+            store_error(StoreError::Sql {
+                context: "listing documents for feeds",
+                source,
+            })
+        };
+        let rows: Vec<(i64, String, Option<String>, i64)> = {
+            let mut statement = store
+                .connection()
+                .prepare_cached(
+                    "SELECT d.id, d.lang, d.briefing_date,
+                            (SELECT r.id FROM revisions r WHERE r.document_id = d.id ORDER BY r.seq DESC LIMIT 1)
+                     FROM documents d
+                     WHERE EXISTS (SELECT 1 FROM revisions WHERE document_id = d.id)",
+                )
+                .map_err(sql_error)?;
+            statement
+                .query_map([], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+                })
+                .and_then(Iterator::collect)
+                .map_err(sql_error)?
+        };
+        let mut known = HashMap::with_capacity(rows.len());
+        for (document_id, lang, archive_date, revision_id) in rows {
+            let Some(lang) = Lang::parse(&lang) else {
+                continue;
+            };
+            let archive_date =
+                archive_date.and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok());
+            let unchanged = self.known.remove(&document_id).filter(|dated| {
+                dated.revision_id == revision_id && dated.archive_date == archive_date
+            });
+            let dated = match unchanged {
+                Some(dated) => dated,
+                None => match store.revision_by_id(revision_id) {
+                    Ok(Some(revision)) => {
+                        let fetched_at = parse_time(&revision.meta.fetched_at);
+                        DatedDocument {
+                            revision_id,
+                            fetched_at,
+                            lang,
+                            archive_date,
+                            date: document_date(&revision.briefing, archive_date, fetched_at),
+                        }
+                    }
+                    Ok(None) => continue,
+                    // One unreadable record must not take every feed down with it.
+                    Err(error) => {
+                        tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out");
+                        continue;
+                    }
+                },
+            };
+            known.insert(document_id, dated);
+        }
+        self.known = known;
+        Ok(())
+    }
+
+    /// Dated documents, newest first (same date: the later archived first); undated ones are
+    /// left out.
+    fn newest(&self) -> Vec<(i64, &DatedDocument)> {
+        let mut dated: Vec<(i64, &DatedDocument)> = self
+            .known
+            .iter()
+            .filter(|(_, dated)| dated.date.is_some())
+            .map(|(&id, dated)| (id, dated))
+            .collect();
+        dated.sort_by(|(a_id, a), (b_id, b)| b.date.cmp(&a.date).then(b_id.cmp(a_id)));
+        dated
+    }
+}
+
+/// [`inputs_with_dates`] with dates read afresh.
 pub fn inputs_from_store(
     store: &Store,
     items: usize,
     rules: &FeedRules,
 ) -> Result<FeedInputs, FeedError> {
-    let limit = i64::try_from(items).unwrap_or(i64::MAX);
+    inputs_with_dates(store, items, rules, &mut DocumentDates::default())
+}
+
+/// Everything the feeds show, read from the archive: per language the `items` newest documents
+/// by their own date (see [`super::items::document_date`]; undated documents are left out) with
+/// their latest revision, the revisions feed's `items` newest changes, and per alert rule the
+/// `items` newest matching exchanges.
+pub fn inputs_with_dates(
+    store: &Store,
+    items: usize,
+    rules: &FeedRules,
+    dates: &mut DocumentDates,
+) -> Result<FeedInputs, FeedError> {
+    dates.refresh(store)?;
+    let newest = dates.newest();
     let mut briefings = Vec::new();
     for lang in [Lang::En, Lang::Zh] {
-        let documents: Vec<(i64, String)> = {
-            let mut statement = store
-                .connection()
-                .prepare_cached(
-                    "SELECT id, first_seen FROM documents
-                     WHERE lang = ?1 AND EXISTS (SELECT 1 FROM revisions WHERE document_id = documents.id)
-                     ORDER BY COALESCE(briefing_date, substr(first_seen, 1, 10)) DESC, first_seen DESC, id DESC
-                     LIMIT ?2",
-                )
-                .map_err(|source| store_error(StoreError::Sql { context: "listing documents for feeds", source }))?;
-            statement
-                .query_map(params![lang.as_str(), limit], |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })
-                .and_then(Iterator::collect)
-                .map_err(|source| {
-                    store_error(StoreError::Sql {
-                        context: "listing documents for feeds",
-                        source,
-                    })
-                })?
-        };
-        for (document_id, first_seen) in documents {
-            match store.latest_revision(document_id) {
+        for (document_id, dated) in newest
+            .iter()
+            .filter(|(_, dated)| dated.lang == lang)
+            .take(items)
+        {
+            match store.revision_by_id(dated.revision_id) {
                 Ok(Some(revision)) => briefings.push(BriefingEntry {
                     briefing: revision.briefing,
-                    first_seen: time_of(&first_seen),
+                    archive_date: dated.archive_date,
+                    fetched_at: dated.fetched_at,
                 }),
                 Ok(None) => {}
-                // One unreadable record must not take every feed down with it.
                 Err(error) => {
                     tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out")
                 }
@@ -176,21 +305,24 @@ pub fn inputs_from_store(
     let events = store
         .events(&EventQuery {
             types: REVISION_EVENT_TYPES,
-            limit: u32::try_from(items).unwrap_or(u32::MAX),
+            limit: u32::try_from(items.saturating_mul(EVENTS_PER_ITEM)).unwrap_or(u32::MAX),
             ..EventQuery::default()
         })
         .map_err(store_error)?;
     let mut entries = Vec::new();
-    for event in events {
-        match event_entry(store, &event, &rules.diff) {
+    for group in group_events(&events) {
+        if entries.len() >= items {
+            break;
+        }
+        match event_entry(store, &group, &rules.diff) {
             Ok(Some(entry)) => entries.push(entry),
             Ok(None) => {}
             Err(error) => {
-                tracing::warn!(event = event.id, %error, "feed: event unreadable, left out")
+                tracing::warn!(event = group.lead.id, %error, "feed: event unreadable, left out")
             }
         }
     }
-    let keywords = keyword_hits(store, items, &rules.alerts)?;
+    let keywords = keyword_hits(store, items, &rules.alerts, &newest)?;
     Ok(FeedInputs {
         briefings,
         events: entries,
@@ -199,11 +331,12 @@ pub fn inputs_from_store(
 }
 
 /// The newest matching exchanges of every alert rule whose name can be a feed path, from the
-/// latest revisions, newest documents first, until every rule has `items` of them.
+/// latest revisions of the dated documents, newest first, until every rule has `items` of them.
 fn keyword_hits(
     store: &Store,
     items: usize,
     rules: &RuleSet,
+    newest: &[(i64, &DatedDocument)],
 ) -> Result<BTreeMap<String, Vec<KeywordEntry>>, FeedError> {
     let mut hits: BTreeMap<String, Vec<KeywordEntry>> = BTreeMap::new();
     for rule in rules.rules() {
@@ -217,31 +350,12 @@ fn keyword_hits(
     if hits.is_empty() {
         return Ok(hits);
     }
-    let documents: Vec<(i64, String)> = {
-        let sql_error = |source| {
-            store_error(StoreError::Sql {
-                context: "listing documents for keyword feeds",
-                source,
-            })
-        };
-        let mut statement = store
-            .connection()
-            .prepare_cached(
-                "SELECT id, first_seen FROM documents
-                 WHERE EXISTS (SELECT 1 FROM revisions WHERE document_id = documents.id)
-                 ORDER BY COALESCE(briefing_date, substr(first_seen, 1, 10)) DESC, first_seen DESC, id DESC",
-            )
-            .map_err(sql_error)?;
-        statement
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .and_then(Iterator::collect)
-            .map_err(sql_error)?
-    };
-    for (document_id, first_seen) in documents {
+    for &(document_id, dated) in newest {
         if hits.values().all(|found| found.len() >= items) {
             break;
         }
-        let briefing = match store.latest_revision(document_id) {
+        let Some(date) = dated.date else { continue };
+        let briefing = match store.revision_by_id(dated.revision_id) {
             Ok(Some(revision)) => revision.briefing,
             Ok(None) => continue,
             Err(error) => {
@@ -260,11 +374,10 @@ fn keyword_hits(
                 list.push(KeywordEntry {
                     rule: found.rule.clone(),
                     exchange_key: exchange_key(&briefing.url, exchange),
-                    found_at: time_of(&first_seen),
+                    date,
                     url: briefing.url.clone(),
                     lang: briefing.lang,
                     title: briefing.title.clone(),
-                    published_at: briefing.published_at,
                     spokesperson: briefing.spokesperson.clone(),
                     exchange: exchange.clone(),
                     terms: found.terms.clone(),
@@ -310,14 +423,105 @@ fn payload_exchange(payload: &serde_json::Value) -> Option<Exchange> {
     serde_json::from_value(payload.get("exchange")?.clone()).ok()
 }
 
-/// One stored event as the revisions feed shows it; `None` for events it cannot place (no document).
+/// The events one ingestion stored about one change, which make one feed item: a revision with
+/// the exchanges it removed and the exchanges its new text left without a counterpart in the other
+/// language, or the exchanges of one briefing found unpaired together.
+struct EventGroup<'a> {
+    lead: &'a Event,
+    members: Vec<&'a Event>,
+}
+
+fn payload_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
+    event.payload.get(key).and_then(serde_json::Value::as_str)
+}
+
+/// Whether `event` (an `exchange_removed` or `unpaired`) was stored with the `revised` event.
+fn part_of_revision(event: &Event, revised: &Event) -> bool {
+    match event.kind.as_str() {
+        "exchange_removed" => {
+            event.document_id == revised.document_id && event.revision_id == revised.revision_id
+        }
+        "unpaired" => {
+            let revised_url = payload_str(revised, "url");
+            event.created_at == revised.created_at
+                && (event.document_id == revised.document_id
+                    || (revised_url.is_some() && payload_str(event, "other_url") == revised_url))
+        }
+        _ => false,
+    }
+}
+
+/// Groups events (newest first) into feed items, newest first.
+fn group_events(events: &[Event]) -> Vec<EventGroup<'_>> {
+    let follows = |event: &Event| matches!(event.kind.as_str(), "exchange_removed" | "unpaired");
+    let mut groups: Vec<EventGroup<'_>> = events
+        .iter()
+        .filter(|event| !follows(event))
+        .map(|lead| EventGroup {
+            lead,
+            members: Vec::new(),
+        })
+        .collect();
+    for event in events.iter().filter(|event| follows(event)) {
+        let home = groups.iter_mut().find(|group| {
+            (group.lead.kind == "revised" && part_of_revision(event, group.lead))
+                || (event.kind == "unpaired"
+                    && group.lead.kind == "unpaired"
+                    && group.lead.created_at == event.created_at
+                    && group.lead.document_id == event.document_id)
+        });
+        match home {
+            Some(group) => group.members.push(event),
+            None => groups.push(EventGroup {
+                lead: event,
+                members: Vec::new(),
+            }),
+        }
+    }
+    groups.sort_by_key(|group| std::cmp::Reverse(group.lead.id));
+    groups
+}
+
+/// What the archive saw of a page taken down or back, in words.
+fn seen_text(event: &Event) -> String {
+    let status = event
+        .payload
+        .get("status")
+        .and_then(serde_json::Value::as_u64);
+    match (event.kind.as_str(), status) {
+        ("soft_gone", _) => "the page now leads to the ministry's error page".to_string(),
+        ("gone", Some(404)) => "the ministry's server answers 404 Not Found".to_string(),
+        ("gone", Some(410)) => "the ministry's server answers 410 Gone".to_string(),
+        ("gone", Some(status)) => format!("the ministry's server answers HTTP {status}"),
+        ("gone", None) => "the page can no longer be found".to_string(),
+        _ => "the page answers with its transcript again".to_string(),
+    }
+}
+
+fn unpaired_note(event: &Event) -> Option<UnpairedNote> {
+    let exchange = payload_exchange(&event.payload)?;
+    let lang = payload_str(event, "lang").and_then(Lang::parse)?;
+    Some(UnpairedNote {
+        lang,
+        ordinal: exchange.ordinal,
+        asker: exchange.asker,
+    })
+}
+
+/// One change as the revisions feed shows it; `None` for changes it does not announce (cosmetic
+/// edits) or cannot place (no document).
 fn event_entry(
     store: &Store,
-    event: &crate::store::Event,
+    group: &EventGroup<'_>,
     diff_config: &DiffConfig,
 ) -> Result<Option<EventEntry>, FeedError> {
-    let Some(kind) = EventKind::parse(&event.kind) else {
-        return Ok(None);
+    let event = group.lead;
+    let kind = match event.kind.as_str() {
+        "soft_gone" => EventKind::Gone,
+        other => match EventKind::parse(other) {
+            Some(kind) => kind,
+            None => return Ok(None),
+        },
     };
     let Some(document_id) = event.document_id else {
         return Ok(None);
@@ -333,6 +537,8 @@ fn event_entry(
     let mut from_seq = payload_seq(payload, "from_seq");
     let mut to_seq = payload_seq(payload, "to_seq");
     let mut blocks = Vec::new();
+    let mut seen = None;
+    let mut pairing = Vec::new();
     match kind {
         EventKind::Revised | EventKind::ExchangeRemoved => {
             let significance = payload.get("significance").and_then(|v| v.as_str());
@@ -367,6 +573,23 @@ fn event_entry(
                     blocks = revision_blocks(&old.briefing, &new.briefing, diff_config);
                 }
             }
+            for member in &group.members {
+                match member.kind.as_str() {
+                    // Quoted once: the diff usually has it already.
+                    "exchange_removed" => {
+                        if let Some(exchange) = payload_exchange(&member.payload) {
+                            let quoted = blocks.iter().any(|block| {
+                                matches!(block, ChangeBlock::ExchangeRemoved(removed)
+                                    if removed.asker == exchange.asker && removed.question == exchange.question)
+                            });
+                            if !quoted {
+                                blocks.push(ChangeBlock::ExchangeRemoved(exchange));
+                            }
+                        }
+                    }
+                    _ => pairing.extend(unpaired_note(member)),
+                }
+            }
         }
         EventKind::Gone => {
             // The last archived version is the one the page showed before it went.
@@ -374,21 +597,31 @@ fn event_entry(
                 .as_ref()
                 .and_then(|revision| u32::try_from(revision.meta.seq).ok());
             to_seq = None;
+            seen = Some(seen_text(event));
         }
-        EventKind::Restored => {}
+        EventKind::Restored => {
+            seen = Some(seen_text(event));
+        }
         EventKind::Unpaired => {
-            if let Some(exchange) = payload_exchange(payload) {
-                let missing_in = match document.lang {
-                    Lang::En => Lang::Zh,
-                    Lang::Zh => Lang::En,
-                };
-                blocks.push(ChangeBlock::Unpaired {
-                    exchange,
-                    missing_in,
-                });
+            for member in std::iter::once(&event).chain(&group.members) {
+                if let Some(exchange) = payload_exchange(&member.payload) {
+                    let missing_in = match document.lang {
+                        Lang::En => Lang::Zh,
+                        Lang::Zh => Lang::En,
+                    };
+                    blocks.push(ChangeBlock::Unpaired {
+                        exchange,
+                        missing_in,
+                    });
+                }
             }
+            blocks.sort_by_key(|block| match block {
+                ChangeBlock::Unpaired { exchange, .. } => exchange.ordinal,
+                _ => 0,
+            });
         }
     }
+    pairing.sort_by_key(|note| (note.lang.as_str(), note.ordinal));
     let briefing = latest.map(|revision| revision.briefing);
     let title = document
         .title
@@ -408,6 +641,8 @@ fn event_entry(
         from_seq,
         to_seq,
         blocks,
+        seen,
+        pairing,
     }))
 }
 
@@ -502,6 +737,58 @@ fn push_reworded(blocks: &mut Vec<ChangeBlock>, place: Place, text: &TextDiff) {
 mod tests {
     use super::*;
     use crate::model::Kind;
+
+    fn event(
+        id: i64,
+        kind: &str,
+        document: i64,
+        revision: i64,
+        at: &str,
+        payload: serde_json::Value,
+    ) -> Event {
+        Event {
+            id,
+            document_id: Some(document),
+            revision_id: Some(revision),
+            kind: kind.to_string(),
+            created_at: at.to_string(),
+            payload,
+        }
+    }
+
+    #[test]
+    fn a_revision_takes_along_its_removed_and_unpaired_exchanges() {
+        const EN: &str = "https://www.fmprc.gov.cn/mfa_eng/t1.shtml";
+        const ZH: &str = "https://www.fmprc.gov.cn/web/t2.shtml";
+        let at = "2020-07-04T02:00:00Z";
+        let later = "2020-07-05T02:00:00Z";
+        let unpaired = |lang: &str, url: &str, other: &str| serde_json::json!({ "lang": lang, "url": url, "other_url": other });
+        // Newest first, as the store returns them.
+        let events = vec![
+            // A new Chinese transcript of another day, two exchanges unpaired at once.
+            event(9, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
+            event(8, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
+            // The English revision: one exchange removed, leaving a Chinese one unpaired.
+            event(7, "unpaired", 2, 20, at, unpaired("zh", ZH, EN)),
+            event(6, "exchange_removed", 1, 11, at, serde_json::json!({})),
+            event(5, "revised", 1, 11, at, serde_json::json!({ "url": EN })),
+            // An older take-down of the same page.
+            event(
+                4,
+                "gone",
+                1,
+                10,
+                "2020-07-01T00:00:00Z",
+                serde_json::json!({}),
+            ),
+        ];
+        let groups = group_events(&events);
+        let shape: Vec<(i64, Vec<i64>)> = groups
+            .iter()
+            .map(|group| (group.lead.id, group.members.iter().map(|e| e.id).collect()))
+            .collect();
+        assert_eq!(shape, vec![(9, vec![8]), (5, vec![7, 6]), (4, vec![])]);
+    }
 
     fn exchange(ordinal: u32, asker: &str, question: &str, answer: &str) -> Exchange {
         Exchange {

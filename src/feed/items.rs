@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::html::Html;
 use super::{FeedItem, FeedSettings};
@@ -16,12 +16,73 @@ fn beijing() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
+/// The time of day, in Beijing time, of an item known only by its date: 15:00, when the regular
+/// press conference begins. Midnight would show the previous day to every reader west of
+/// Beijing; 15:00 is the day's own afternoon in Asia and Europe, early morning in the Americas.
+pub const DATE_ONLY_TIME: NaiveTime = match NaiveTime::from_hms_opt(15, 0, 0) {
+    Some(time) => time,
+    None => panic!("15:00 is a valid time"),
+};
+
+/// `date` at [`DATE_ONLY_TIME`] in Beijing.
+fn beijing_date(date: NaiveDate) -> DateTime<FixedOffset> {
+    beijing()
+        .from_local_datetime(&date.and_time(DATE_ONLY_TIME))
+        .single()
+        .expect("a fixed offset maps every local time once")
+}
+
+/// When a document happened, as the feeds date and order it; never when briefwatch fetched it.
+///
+/// A press conference is dated by its briefing date (from the title), at the publication time
+/// when the page gives one on that day. Any other document is dated by its publication time,
+/// else by its title's date, else by the date the archive holds for it (`archive_date`, e.g.
+/// from the listing). A publication time of exactly midnight is how a page showing only a date
+/// is read, so it gets [`DATE_ONLY_TIME`]. A date more than a day after `fetched_at` (when the
+/// page was fetched) is a misprint, not news from the future, and the next source is used.
+/// `None`: no date is known, and the document is left out of the date-ordered feeds.
+pub fn document_date(
+    briefing: &Briefing,
+    archive_date: Option<NaiveDate>,
+    fetched_at: Option<DateTime<Utc>>,
+) -> Option<DateTime<FixedOffset>> {
+    let believable = |at: &DateTime<FixedOffset>| {
+        fetched_at.is_none_or(|fetched| *at <= fetched + chrono::TimeDelta::days(1))
+    };
+    let published = briefing
+        .published_at
+        .map(|at| {
+            let at = at.with_timezone(&beijing());
+            if at.time() == NaiveTime::MIN {
+                beijing_date(at.date_naive())
+            } else {
+                at
+            }
+        })
+        .filter(believable);
+    if briefing.kind == crate::model::Kind::PressConference
+        && let Some(date) = briefing.date.map(beijing_date).filter(believable)
+    {
+        return Some(
+            published
+                .filter(|at| at.date_naive() == date.date_naive())
+                .unwrap_or(date),
+        );
+    }
+    published
+        .or_else(|| briefing.date.map(beijing_date).filter(believable))
+        .or_else(|| archive_date.map(beijing_date).filter(believable))
+}
+
 /// One briefing as the latest stored revision has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BriefingEntry {
     pub briefing: Briefing,
-    /// When the archive first saw the page: the date of the item when the page shows none.
-    pub first_seen: DateTime<Utc>,
+    /// The date the archive holds for the document besides the page's own (`documents.briefing_date`),
+    /// used when the page shows none: see [`document_date`].
+    pub archive_date: Option<NaiveDate>,
+    /// When this revision was fetched: page dates far beyond it are not believed.
+    pub fetched_at: Option<DateTime<Utc>>,
 }
 
 impl BriefingEntry {
@@ -30,16 +91,20 @@ impl BriefingEntry {
         format!("{GUID_PREFIX}briefing:{}", self.briefing.url)
     }
 
-    pub fn to_item(&self) -> FeedItem {
+    /// The item's date: see [`document_date`].
+    pub fn date(&self) -> Option<DateTime<FixedOffset>> {
+        document_date(&self.briefing, self.archive_date, self.fetched_at)
+    }
+
+    /// `None` for a document with no known date: it cannot be placed in a date-ordered feed.
+    pub fn to_item(&self) -> Option<FeedItem> {
         let briefing = &self.briefing;
-        let pub_date = briefing
-            .published_at
-            .unwrap_or_else(|| self.first_seen.with_timezone(&beijing()));
+        let pub_date = self.date()?;
         let mut categories = vec![("kind".to_string(), briefing.kind.as_str().to_string())];
         if let Some(spokesperson) = &briefing.spokesperson {
             categories.push(("spokesperson".to_string(), spokesperson.clone()));
         }
-        FeedItem {
+        Some(FeedItem {
             guid: self.guid(),
             title: briefing.title.clone(),
             link: Some(briefing.url.clone()),
@@ -47,7 +112,7 @@ impl BriefingEntry {
             creator: briefing.spokesperson.clone(),
             categories,
             description_html: briefing_html(briefing),
-        }
+        })
     }
 }
 
@@ -152,9 +217,11 @@ pub enum ChangeBlock {
     },
 }
 
-/// One archive event of a kind the revisions feed reports.
+/// One change the revisions feed reports: an archive event, with the events stored alongside it
+/// (removed exchanges, pairing) folded in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventEntry {
+    /// The leading event's id, which makes the guid.
     pub event_id: i64,
     pub kind: EventKind,
     pub occurred_at: DateTime<Utc>,
@@ -169,6 +236,20 @@ pub struct EventEntry {
     pub from_seq: Option<u32>,
     pub to_seq: Option<u32>,
     pub blocks: Vec<ChangeBlock>,
+    /// What the archive saw, for `gone` and `restored` (`the ministry's server answers 404 Not
+    /// Found`, `the page now leads to the ministry's error page`).
+    pub seen: Option<String>,
+    /// Exchanges a revision left without a counterpart in the other language.
+    pub pairing: Vec<UnpairedNote>,
+}
+
+/// An exchange with no counterpart in the other language's transcript of the day.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpairedNote {
+    /// The language of the transcript that has the exchange.
+    pub lang: Lang,
+    pub ordinal: u32,
+    pub asker: String,
 }
 
 impl EventEntry {
@@ -187,23 +268,53 @@ impl EventEntry {
         }
     }
 
+    /// briefwatch's copy of the page: the last version archived before it was taken down, the
+    /// latest one otherwise.
+    pub fn archive_url(&self, settings: &FeedSettings) -> String {
+        match (self.kind, self.from_seq) {
+            (EventKind::Gone, Some(last)) => {
+                settings.url(&format!("b/{}?rev={last}", self.document_id))
+            }
+            _ => settings.url(&format!("b/{}", self.document_id)),
+        }
+    }
+
     pub fn to_item(&self, settings: &FeedSettings) -> FeedItem {
         let mut html = Html::new();
         html.element("p", &self.summary());
+        if let Some(line) = self.pairing_line() {
+            html.element("p", &line);
+        }
         for block in &self.blocks {
             write_block(&mut html, block, self.lang, self.spokesperson.as_deref());
         }
         html.open("p");
         html.link(&self.url, "Ministry page");
+        html.text(" · ");
+        html.link(&self.archive_url(settings), "Archived copy on briefwatch");
         if let Some(diff_url) = self.diff_url(settings) {
             html.text(" · ");
             html.link(&diff_url, "Diff on briefwatch");
         }
         html.close("p");
+        let removed = self.removed_count();
+        let prefix = match self.kind {
+            EventKind::Revised if removed > 0 => {
+                format!(
+                    "Revised, {} removed",
+                    count(removed, "exchange", "exchanges")
+                )
+            }
+            kind => kind.title_prefix().to_string(),
+        };
         FeedItem {
             guid: self.guid(),
-            title: format!("{}: {}", self.kind.title_prefix(), self.title),
-            link: Some(self.url.clone()),
+            title: format!("{prefix}: {}", self.title),
+            // The ministry's page of a taken-down transcript is dead: the item leads to the copy.
+            link: Some(match self.kind {
+                EventKind::Gone => self.archive_url(settings),
+                _ => self.url.clone(),
+            }),
             pub_date: self.occurred_at.fixed_offset(),
             creator: self.spokesperson.clone(),
             categories: vec![
@@ -214,17 +325,25 @@ impl EventEntry {
         }
     }
 
+    fn removed_count(&self) -> usize {
+        self.blocks
+            .iter()
+            .filter(|block| matches!(block, ChangeBlock::ExchangeRemoved(_)))
+            .count()
+    }
+
     fn summary(&self) -> String {
         let versions = match (self.from_seq, self.to_seq) {
             (Some(from), Some(to)) => format!(" (version {from} → {to})"),
             _ => String::new(),
         };
-        let removed = self
-            .blocks
-            .iter()
-            .filter(|block| matches!(block, ChangeBlock::ExchangeRemoved(_)))
-            .count();
+        let removed = self.removed_count();
+        let seen = self.seen.as_deref().unwrap_or("the page is gone");
         match self.kind {
+            EventKind::Revised if removed > 0 => format!(
+                "The transcript was revised{versions}: {} removed.",
+                count(removed, "exchange was", "exchanges were")
+            ),
             EventKind::Revised => format!("The transcript was revised{versions}."),
             EventKind::ExchangeRemoved if removed == 1 => {
                 format!("An exchange was removed from the transcript{versions}.")
@@ -234,18 +353,74 @@ impl EventEntry {
             }
             EventKind::Gone => match self.from_seq {
                 Some(last) => format!(
-                    "The page was taken down: it now leads to the ministry's error page. Version {last} is the last one archived."
+                    "The page was taken down: {seen}. briefwatch keeps version {last}, the last one it archived."
                 ),
-                None => "The page was taken down: it now leads to the ministry's error page."
-                    .to_string(),
+                None => format!("The page was taken down: {seen}."),
             },
             EventKind::Restored => {
-                format!("The page is back online after being taken down{versions}.")
+                format!("The page is back online after being taken down: {seen}{versions}.")
             }
             EventKind::Unpaired => {
-                "An exchange appears in only one language version of this briefing.".to_string()
+                let unpaired = self
+                    .blocks
+                    .iter()
+                    .filter(|block| matches!(block, ChangeBlock::Unpaired { .. }))
+                    .count();
+                format!(
+                    "{} in only one language version of this briefing.",
+                    count(unpaired, "exchange appears", "exchanges appear")
+                )
             }
         }
+    }
+
+    /// What a revision changed in the pairing with the other language, as one line.
+    fn pairing_line(&self) -> Option<String> {
+        if self.pairing.is_empty() {
+            return None;
+        }
+        let other = match self.lang {
+            Lang::En => Lang::Zh,
+            Lang::Zh => Lang::En,
+        };
+        let notes: Vec<String> = self
+            .pairing
+            .iter()
+            .map(|note| {
+                let missing = match note.lang {
+                    Lang::En => Lang::Zh,
+                    Lang::Zh => Lang::En,
+                };
+                format!(
+                    "{} exchange {} ({}) now has no {} counterpart",
+                    language_name(note.lang),
+                    note.ordinal,
+                    note.asker,
+                    language_name(missing)
+                )
+            })
+            .collect();
+        Some(format!(
+            "Pairing with the {} transcript: {}.",
+            language_name(other),
+            notes.join("; ")
+        ))
+    }
+}
+
+fn language_name(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => "English",
+        Lang::Zh => "Chinese",
+    }
+}
+
+/// `1 exchange`, `2 exchanges`: the number and the word that agrees with it.
+fn count(number: usize, one: &str, many: &str) -> String {
+    if number == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{number} {many}")
     }
 }
 
@@ -271,11 +446,11 @@ pub struct KeywordEntry {
     /// Identifies the exchange across polls (the store's stable exchange key), so one exchange is
     /// one item however often it is re-matched.
     pub exchange_key: String,
-    pub found_at: DateTime<Utc>,
+    /// The briefing's date (see [`document_date`]), which dates the item.
+    pub date: DateTime<FixedOffset>,
     pub url: String,
     pub lang: Lang,
     pub title: String,
-    pub published_at: Option<DateTime<FixedOffset>>,
     pub spokesperson: Option<String>,
     pub exchange: Exchange,
     /// The terms that matched, as the rule names them.
@@ -307,9 +482,7 @@ impl KeywordEntry {
             guid: self.guid(),
             title: format!("{terms}: {} ({})", self.exchange.asker, self.title),
             link: Some(self.url.clone()),
-            pub_date: self
-                .published_at
-                .unwrap_or_else(|| self.found_at.with_timezone(&beijing())),
+            pub_date: self.date,
             creator: self.spokesperson.clone(),
             categories: vec![("rule".to_string(), self.rule.clone())],
             description_html: html.finish(),
@@ -501,10 +674,7 @@ fn write_block(html: &mut Html, block: &ChangeBlock, lang: Lang, spokesperson: O
             exchange,
             missing_in,
         } => {
-            let missing = match missing_in {
-                Lang::En => "English",
-                Lang::Zh => "Chinese",
-            };
+            let missing = language_name(*missing_in);
             html.element(
                 "h3",
                 &format!(
@@ -561,6 +731,124 @@ mod tests {
              <p><em>The following question was raised after the press conference:</em></p>\
              <p><strong>Q: Late question?</strong></p><p>Zhao Lijian: Late answer.</p>"
         );
+    }
+
+    fn dated(kind: Kind, date: Option<&str>, published_at: Option<&str>) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/mfa_eng/t1.shtml".to_string(),
+            lang: Lang::En,
+            kind,
+            title: "Title".to_string(),
+            date: date.map(|date| date.parse().unwrap()),
+            published_at: published_at.map(|at| DateTime::parse_from_rfc3339(at).unwrap()),
+            spokesperson: None,
+            opening: vec![],
+            exchanges: vec![],
+            content_hash: String::new(),
+        }
+    }
+
+    fn rfc3339(date: Option<DateTime<FixedOffset>>) -> Option<String> {
+        date.map(|date| date.to_rfc3339())
+    }
+
+    #[test]
+    fn press_conferences_are_dated_by_the_briefing_date_at_the_page_time_of_that_day() {
+        let conference =
+            |published_at| dated(Kind::PressConference, Some("2020-07-03"), published_at);
+        assert_eq!(
+            rfc3339(document_date(&conference(None), None, None)),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "a date-only briefing gets 15:00 Beijing time"
+        );
+        assert_eq!(
+            rfc3339(document_date(
+                &conference(Some("2020-07-03T21:19:00+08:00")),
+                None,
+                None
+            )),
+            Some("2020-07-03T21:19:00+08:00".to_string())
+        );
+        assert_eq!(
+            rfc3339(document_date(
+                &conference(Some("2020-07-03T00:00:00+08:00")),
+                None,
+                None
+            )),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "midnight is a page that shows the date only"
+        );
+        assert_eq!(
+            rfc3339(document_date(
+                &conference(Some("2020-07-06T09:30:00+08:00")),
+                None,
+                None
+            )),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "a transcript posted days later still belongs to its briefing's day"
+        );
+    }
+
+    #[test]
+    fn other_documents_are_dated_by_publication_then_title_then_archive_date() {
+        let statement = dated(Kind::Statement, None, Some("2020-06-30T23:10:00+08:00"));
+        assert_eq!(
+            rfc3339(document_date(&statement, None, None)),
+            Some("2020-06-30T23:10:00+08:00".to_string())
+        );
+        let in_utc = dated(Kind::Qa, None, Some("2020-06-30T16:00:00+00:00"));
+        assert_eq!(
+            rfc3339(document_date(&in_utc, None, None)),
+            Some("2020-07-01T15:00:00+08:00".to_string()),
+            "midnight in Beijing, whatever offset it was written with"
+        );
+        let titled = dated(Kind::Remarks, Some("2019-08-05"), None);
+        assert_eq!(
+            rfc3339(document_date(
+                &titled,
+                NaiveDate::from_ymd_opt(2019, 8, 9),
+                None
+            )),
+            Some("2019-08-05T15:00:00+08:00".to_string())
+        );
+        let undated = dated(Kind::Remarks, None, None);
+        assert_eq!(
+            rfc3339(document_date(
+                &undated,
+                NaiveDate::from_ymd_opt(2019, 8, 9),
+                None
+            )),
+            Some("2019-08-09T15:00:00+08:00".to_string())
+        );
+        assert_eq!(document_date(&undated, None, None), None);
+        let entry = BriefingEntry {
+            briefing: undated,
+            archive_date: None,
+            fetched_at: None,
+        };
+        assert_eq!(entry.to_item(), None, "no date, no item");
+    }
+
+    #[test]
+    fn dates_far_beyond_the_fetch_are_misprints() {
+        let fetched = DateTime::parse_from_rfc3339("2020-07-03T13:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut misprint = dated(Kind::PressConference, Some("2202-07-03"), None);
+        misprint.published_at = DateTime::parse_from_rfc3339("2020-07-03T21:19:00+08:00").ok();
+        assert_eq!(
+            rfc3339(document_date(&misprint, None, Some(fetched))),
+            Some("2020-07-03T21:19:00+08:00".to_string()),
+            "the publication time instead of a title year from the future"
+        );
+        let same_day = dated(Kind::PressConference, Some("2020-07-03"), None);
+        assert_eq!(
+            rfc3339(document_date(&same_day, None, Some(fetched))),
+            Some("2020-07-03T15:00:00+08:00".to_string()),
+            "a page of today fetched before 15:00 Beijing time keeps its date"
+        );
+        let only_misprints = dated(Kind::Statement, Some("2202-07-03"), None);
+        assert_eq!(document_date(&only_misprints, None, Some(fetched)), None);
     }
 
     #[test]

@@ -17,10 +17,14 @@ use rss::extension::atom::{AtomExtension, Link as AtomLink};
 use rss::extension::dublincore::DublinCoreExtension;
 use serde::{Deserialize, Serialize};
 
-pub use archive::{FeedRules, Publisher, blocks_from_change, inputs_from_store, revision_blocks};
+pub use archive::{
+    DocumentDates, FeedRules, Publisher, blocks_from_change, inputs_from_store, inputs_with_dates,
+    revision_blocks,
+};
 pub use html::clean_text;
 pub use items::{
-    BriefingEntry, ChangeBlock, EventEntry, EventKind, KeywordEntry, Mark, Part, Place, Segment,
+    BriefingEntry, ChangeBlock, DATE_ONLY_TIME, EventEntry, EventKind, KeywordEntry, Mark, Part,
+    Place, Segment, UnpairedNote, document_date,
 };
 pub use set::{FeedInputs, FeedSet, RenderedFeed, SharedFeeds, WriteReport};
 

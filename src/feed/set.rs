@@ -66,7 +66,7 @@ impl FeedSet {
                 .briefings
                 .iter()
                 .filter(|entry| lang.is_none_or(|lang| entry.briefing.lang == lang))
-                .map(BriefingEntry::to_item)
+                .filter_map(BriefingEntry::to_item)
                 .collect()
         };
         documents.push(("briefings".to_string(), briefing_items(None)));

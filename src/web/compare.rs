@@ -21,11 +21,33 @@ pub struct DiffView {
 }
 
 /// Revision `from` against revision `to` of briefing `id`.
-pub fn diff_view(store: &Store, id: i64, from: i64, to: i64) -> Result<DiffView, WebError> {
+/// Revisions `from` and `to` of briefing `id` compared. Either may be left out: `to` defaults to
+/// the latest revision, `from` to the one before `to`, so no numbers at all compare the last two.
+pub fn diff_view(
+    store: &Store,
+    id: i64,
+    from: Option<i64>,
+    to: Option<i64>,
+) -> Result<DiffView, WebError> {
     let document = store
         .document(DocumentKey::Id(id))?
         .filter(|document| document.revisions > 0)
         .ok_or_else(|| WebError::NotFound(format!("there is no briefing {id}")))?;
+    let to = to.unwrap_or(document.revisions);
+    let from = match from {
+        Some(from) => from,
+        None if to > 1 => to - 1,
+        None => {
+            return Err(WebError::NotFound(format!(
+                "briefing {id} has a single revision: there is no change to show yet"
+            )));
+        }
+    };
+    if from == to {
+        return Err(WebError::BadRequest(
+            "parameters from and to: must name two different revisions".into(),
+        ));
+    }
     let revision = |seq: i64| -> Result<Revision, WebError> {
         store.revision(id, seq)?.ok_or_else(|| {
             WebError::NotFound(format!(

@@ -250,13 +250,13 @@ async fn diff(
         let id = document_id(&id)?;
         let params = params::Params::parse(raw.as_deref());
         params.only(&["from", "to", "cosmetic"])?;
-        let from = params.required_positive("from", i64::MAX)?;
-        let to = params.required_positive("to", i64::MAX)?;
-        if from == to {
-            return Err(WebError::BadRequest(
-                "parameters from and to: must name two different revisions".into(),
-            ));
-        }
+        let revision = |name: &str| {
+            params
+                .get(name)
+                .map(|_| params.required_positive(name, i64::MAX))
+                .transpose()
+        };
+        let (from, to) = (revision("from")?, revision("to")?);
         let show_cosmetic = params.get("cosmetic") == Some("1");
         let view = compare::diff_view(store, id, from, to)?;
         Ok(compare::diff_page(&view, show_cosmetic))

@@ -146,7 +146,7 @@ pub fn index(filter: &ListFilter, list: &BriefingList) -> Markup {
                 }
                 button type="submit" { "Filter" }
             }
-            p.muted { (list.total) " briefings" @if list.pages > 1 { ", page " (filter.page) " of " (list.pages) } }
+            p.muted { (list.total) @if list.total == 1 { " briefing" } @else { " briefings" } @if list.pages > 1 { ", page " (filter.page) " of " (list.pages) } }
             ul.briefings {
                 @for row in &list.rows {
                     li.briefing data-id=(row.id) lang=(row.lang.as_str()) {
@@ -158,7 +158,7 @@ pub fn index(filter: &ListFilter, list: &BriefingList) -> Markup {
                             " · " (lang_name(row.lang))
                             @if let Some(kind) = row.kind { " · " (kind_name(kind)) }
                             @if let Some(name) = &row.spokesperson { " · " (name) }
-                            " · " (row.exchanges) " exchanges · "
+                            " · " (row.exchanges) @if row.exchanges == 1 { " exchange · " } @else { " exchanges · " }
                             span.revisions { (row.revisions) @if row.revisions == 1 { " revision" } @else { " revisions" } }
                             @if row.revisions > 1 { " " span.badge.edited { "edited" } }
                             @if row.state == "gone" { " " span.badge.gone { "taken down" } }
@@ -284,9 +284,41 @@ fn scalar(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// What the server answered, in words: `404 Not Found`, `HTTP 503`.
+fn http_answer(status: u64) -> String {
+    let reason = u16::try_from(status)
+        .ok()
+        .and_then(|status| StatusCode::from_u16(status).ok())
+        .and_then(|status| status.canonical_reason());
+    match reason {
+        Some(reason) => format!("{status} {reason}"),
+        None => format!("HTTP {status}"),
+    }
+}
+
+fn times(count: u64) -> String {
+    match count {
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        more => format!("{more} times"),
+    }
+}
+
+/// The exchange an event carries, as a reader would name it: number, asker and question.
+fn event_exchange(row: &EventRow, exchange: &serde_json::Value) -> Markup {
+    html! {
+        div lang=(row.document.as_ref().map_or("en", |d| d.lang.as_str())) {
+            strong { (exchange.get("asker").and_then(scalar).unwrap_or_default()) } " "
+            (exchange.get("question").and_then(|q| q.get(0)).and_then(scalar).unwrap_or_default())
+        }
+    }
+}
+
+/// What an event says, in sentences rather than its stored field names.
 fn event_detail(row: &EventRow) -> Markup {
     let payload = &row.event.payload;
     let get = |key: &str| payload.get(key).and_then(scalar);
+    let number = |key: &str| payload.get(key).and_then(serde_json::Value::as_u64);
     match row.event.kind.as_str() {
         "revised" => {
             let from = payload.get("from_seq").and_then(serde_json::Value::as_i64);
@@ -302,28 +334,57 @@ fn event_detail(row: &EventRow) -> Markup {
             }
         }
         "blocked" => html! {
-            "host " (get("host").unwrap_or_default())
+            "The ministry's server refused briefwatch: requests to " (get("host").unwrap_or_default())
+            " are held back"
             @if let Some(until) = get("until") { " until " (until) }
+            "."
         },
-        _ => html! {
-            @if let Some(summary) = get("summary") { (summary) } @else {
-                @for (key, value) in payload.as_object().into_iter().flatten() {
-                    // The briefing is linked above; hashes and URLs repeat what it shows.
-                    @if let (false, Some(text)) = (matches!(key.as_str(), "url" | "lang" | "title" | "date" | "old_hash" | "new_hash" | "last_title" | "other_url" | "consecutive"), scalar(value)) {
-                        span.field { (key) ": " (text) } " "
-                    }
-                }
+        "exchange_removed" => html! {
+            @match number("old_ordinal") {
+                Some(ordinal) => { "Exchange " (ordinal) " was removed from the transcript:" }
+                None => { "An exchange was removed from the transcript:" }
             }
+            @if let Some(exchange) = payload.get("exchange") { (event_exchange(row, exchange)) }
+        },
+        "gone" => html! {
+            "The page is taken down: "
+            @match number("status") {
+                Some(status) => { "the ministry's server answers " (http_answer(status)) }
+                None => { "it can no longer be found" }
+            }
+            @if let Some(count) = number("consecutive") { ", " (times(count)) " in a row" }
+            "."
+        },
+        "soft_gone" => html! {
+            "The page is taken down: it now leads to the ministry's error page"
+            @if let Some(count) = number("consecutive") { ", " (times(count)) " in a row" }
+            "."
+        },
+        "restored" => {
+            html! { "The page answers with its transcript again after being taken down." }
+        }
+        "delisted" => html! {
+            "The page is still online but no longer on "
+            @match get("detail") {
+                Some(listing) => { a href=(listing) rel="noreferrer" { "the listing" } }
+                None => { "the listing" }
+            }
+            "."
+        },
+        "extractor_failed" => html! {
+            "The page could not be read as a transcript"
+            @if let Some(error) = get("error") { ": " (error) }
+            "."
+        },
+        "unpaired" => html! {
             @if let Some(other) = get("other_url") {
                 div { "Not in the other language's " a href=(other) rel="noreferrer" { "transcript of the day" } "." }
+            } @else {
+                div { "Not in the other language's transcript of the day." }
             }
-            @if let Some(exchange) = payload.get("exchange") {
-                div lang=(row.document.as_ref().map_or("en", |d| d.lang.as_str())) {
-                    strong { (exchange.get("asker").and_then(scalar).unwrap_or_default()) } " "
-                    (exchange.get("question").and_then(|q| q.get(0)).and_then(scalar).unwrap_or_default())
-                }
-            }
+            @if let Some(exchange) = payload.get("exchange") { (event_exchange(row, exchange)) }
         },
+        _ => html! { @if let Some(summary) = get("summary") { (summary) } },
     }
 }
 
@@ -570,6 +631,46 @@ mod tests {
     use crate::web::views::{EventDocument, EventList, EventRow};
 
     #[test]
+    fn the_index_counts_one_exchange_in_the_singular() {
+        use crate::web::views::{BriefingList, BriefingRow, ListFilter};
+        let row = |id, exchanges| BriefingRow {
+            id,
+            lang: Lang::En,
+            kind: Some(Kind::Remarks),
+            date: None,
+            title: Some("Remarks".into()),
+            spokesperson: None,
+            state: "live".into(),
+            revisions: 1,
+            exchanges,
+        };
+        let list = BriefingList {
+            rows: vec![row(1, 1), row(2, 2)],
+            total: 2,
+            pages: 1,
+            months: vec![],
+        };
+        let filter = ListFilter {
+            lang: None,
+            kind: None,
+            spokesperson: None,
+            month: None,
+            page: 1,
+        };
+        let html = index(&filter, &list).into_string();
+        assert!(html.contains(" · 1 exchange · "), "{html}");
+        assert!(html.contains(" · 2 exchanges · "), "{html}");
+        let one = BriefingList {
+            rows: vec![row(1, 1)],
+            total: 1,
+            ..list.clone()
+        };
+        let html = index(&filter, &one).into_string();
+        assert!(html.contains(">1 briefing<"), "{html}");
+        assert!(!html.contains("1 exchanges"), "{html}");
+    }
+
+    #[test]
     fn events_of_later_stages_render_their_exchange_as_text() {
         let row = |kind: &str, payload: serde_json::Value| EventRow {
             event: Event {
@@ -617,7 +718,11 @@ mod tests {
         );
         assert!(html.contains("&lt;i&gt;title&lt;/i&gt;"));
         assert!(!html.contains("<script>") && !html.contains("<b>RIA"));
-        assert!(html.contains("old_ordinal: 4"));
+        assert!(
+            html.contains("Exchange 4 was removed from the transcript:"),
+            "{html}"
+        );
+        assert!(!html.contains("old_ordinal"), "{html}");
         assert!(html.contains("Not in the other language's <a href=\"o\""));
         assert!(html.contains("substantive: 1 exchange removed"));
     }

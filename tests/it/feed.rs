@@ -103,7 +103,6 @@ fn chinese_briefing() -> Briefing {
 }
 
 fn inputs() -> FeedInputs {
-    let first_seen = Utc.with_ymd_and_hms(2020, 7, 3, 14, 0, 0).unwrap();
     let removed = exchange(
         4,
         "Reuters",
@@ -125,6 +124,8 @@ fn inputs() -> FeedInputs {
         from_seq,
         to_seq,
         blocks,
+        seen: None,
+        pairing: vec![],
     };
     let events = vec![
         event(
@@ -152,7 +153,10 @@ fn inputs() -> FeedInputs {
             Some(3),
             vec![ChangeBlock::ExchangeRemoved(removed.clone())],
         ),
-        event(3, EventKind::Gone, Some(3), None, vec![]),
+        EventEntry {
+            seen: Some("the ministry's server answers 404 Not Found".to_string()),
+            ..event(3, EventKind::Gone, Some(3), None, vec![])
+        },
         event(4, EventKind::Restored, Some(3), Some(4), vec![]),
         event(
             5,
@@ -169,11 +173,10 @@ fn inputs() -> FeedInputs {
     let hit = KeywordEntry {
         rule: "taiwan".to_string(),
         exchange_key: format!("{EN_URL}#3"),
-        found_at: first_seen,
+        date: beijing(2020, 7, 3, 21, 19),
         url: EN_URL.to_string(),
         lang: Lang::En,
         title: english_briefing().title,
-        published_at: Some(beijing(2020, 7, 3, 21, 19)),
         spokesperson: Some("Zhao Lijian".to_string()),
         exchange: exchange(
             3,
@@ -199,11 +202,13 @@ fn inputs() -> FeedInputs {
         briefings: vec![
             BriefingEntry {
                 briefing: english_briefing(),
-                first_seen,
+                archive_date: None,
+                fetched_at: None,
             },
             BriefingEntry {
                 briefing: chinese_briefing(),
-                first_seen,
+                archive_date: None,
+                fetched_at: None,
             },
         ],
         events,
@@ -430,7 +435,19 @@ fn revisions_feed_shows_the_structured_diff_and_links_to_both_sites() {
             .content
             .starts_with("Taken down: ")
     );
-    assert!(!gone.summary.as_ref().unwrap().content.contains("/diff?"));
+    let gone_html = &gone.summary.as_ref().unwrap().content;
+    assert!(!gone_html.contains("/diff?"));
+    assert!(
+        visible_text(gone_html).contains(
+            "The page was taken down: the ministry's server answers 404 Not Found. briefwatch keeps version 3"
+        ),
+        "{gone_html}"
+    );
+    assert!(
+        gone_html.contains("href=\"https://briefwatch.example.org/bw/b/17?rev=3\"")
+            && gone_html.contains(&format!("href=\"{EN_URL}\"")),
+        "links to the archived copy and to the ministry: {gone_html}"
+    );
     assert!(
         by_guid(4)
             .title
@@ -486,6 +503,7 @@ fn items_per_feed_keeps_the_newest() {
             let mut entry = template.clone();
             entry.briefing.url = format!("https://www.fmprc.gov.cn/mfa_eng/t{day}.shtml");
             entry.briefing.title = format!("Briefing of July {day}");
+            entry.briefing.date = NaiveDate::from_ymd_opt(2020, 7, day);
             entry.briefing.published_at = Some(beijing(2020, 7, day, 21, 0));
             entry
         })
@@ -717,21 +735,26 @@ fn extract_page(path: &std::path::Path, url: &str) -> Option<Briefing> {
 /// Renders `briefings` into a feed set large enough to hold all of them, and checks that every
 /// transcript reads back from feed-rs with its title, link and full text intact.
 fn check_real_briefings(briefings: Vec<Briefing>) -> FeedSet {
-    let first_seen = Utc.with_ymd_and_hms(2020, 7, 4, 3, 0, 0).unwrap();
     let inputs = FeedInputs {
         briefings: briefings
             .iter()
             .map(|briefing| BriefingEntry {
                 briefing: briefing.clone(),
-                first_seen,
+                archive_date: None,
+                fetched_at: None,
             })
             .collect(),
         ..FeedInputs::default()
     };
     let set = FeedSet::build(&settings(10_000), &inputs, &FeedSet::default(), now()).unwrap();
     let feed = parse(&xml(&set, "briefings"));
-    assert_eq!(feed.entries.len(), briefings.len());
-    for briefing in &briefings {
+    // A page with no date at all cannot be placed in a date-ordered feed.
+    let dated: Vec<&Briefing> = briefings
+        .iter()
+        .filter(|briefing| briefwatch::feed::document_date(briefing, None, None).is_some())
+        .collect();
+    assert_eq!(feed.entries.len(), dated.len());
+    for briefing in dated {
         let guid = format!("tag:briefwatch,2024:briefing:{}", briefing.url);
         let entry = feed
             .entries
@@ -974,8 +997,8 @@ from = "briefwatch <alerts@example.org>"
         .unwrap();
     assert_eq!(edited.id, july3.id, "an edit keeps the briefing's guid");
 
-    // One item for the revision, one for the exchange it removed, and one for the Chinese
-    // exchange that now has no English counterpart.
+    // One item for the revision, quoting the exchange it removed once, with the Chinese exchange
+    // it left unpaired as one line.
     let revisions = parse(&read("revisions"));
     let titles: Vec<&str> = revisions
         .entries
@@ -984,52 +1007,10 @@ from = "briefwatch <alerts@example.org>"
         .collect();
     let briefing =
         "Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020";
-    assert_eq!(titles.len(), 3, "{titles:?}");
-    assert!(
-        titles.contains(
-            &"Missing from the other language: 2020年7月3日外交部发言人赵立坚主持例行记者会"
-        ),
+    assert_eq!(
+        titles,
+        [format!("Revised, 1 exchange removed: {briefing}")],
         "{titles:?}"
-    );
-    let unpaired = revisions
-        .entries
-        .iter()
-        .find(|entry| entry.title.as_ref().unwrap().content.starts_with("Missing"))
-        .unwrap();
-    let unpaired_text = visible_text(&unpaired.summary.as_ref().unwrap().content);
-    assert!(
-        unpaired_text.contains("has no counterpart in the English transcript"),
-        "{unpaired_text}"
-    );
-    assert!(unpaired_text.contains("竹内亮"), "{unpaired_text}");
-    assert!(
-        titles.contains(&format!("Revised: {briefing}").as_str()),
-        "{titles:?}"
-    );
-    assert!(
-        titles.contains(&format!("Exchange removed: {briefing}").as_str()),
-        "{titles:?}"
-    );
-    let removed = revisions
-        .entries
-        .iter()
-        .find(|entry| {
-            entry
-                .title
-                .as_ref()
-                .unwrap()
-                .content
-                .starts_with("Exchange removed")
-        })
-        .unwrap();
-    let removed_html = &removed.summary.as_ref().unwrap().content;
-    assert!(
-        removed_html.contains("<strong>Beijing Youth Daily: Ryo Takeuchi"),
-        "{removed_html}"
-    );
-    assert!(
-        removed_html.contains("Zhao Lijian: Indeed, the documentary"),
-        "{removed_html}"
     );
     let revised = revisions
         .entries
@@ -1044,9 +1025,21 @@ from = "briefwatch <alerts@example.org>"
         html.contains("Exchange 2 removed (Beijing Youth Daily)"),
         "{html}"
     );
+    assert_eq!(
+        html.matches("<strong>Beijing Youth Daily: Ryo Takeuchi")
+            .count(),
+        1,
+        "the removed exchange is quoted once: {html}"
+    );
     assert!(
-        html.contains("<strong>Beijing Youth Daily: Ryo Takeuchi"),
+        html.contains("Zhao Lijian: Indeed, the documentary"),
         "{html}"
+    );
+    let text = visible_text(html);
+    assert!(
+        text.contains("Pairing with the Chinese transcript: Chinese exchange ")
+            && text.contains("now has no English counterpart."),
+        "{text}"
     );
     let document_id = env
         .store()

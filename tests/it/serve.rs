@@ -39,7 +39,8 @@ fn briefing(day: u32) -> BriefingEntry {
             }],
             content_hash: format!("hash-{day}"),
         },
-        first_seen: published.with_timezone(&Utc),
+        archive_date: None,
+        fetched_at: None,
     }
 }
 
