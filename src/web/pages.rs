@@ -60,7 +60,7 @@ pub(crate) fn layout(title: &str, body: Markup) -> Markup {
                         a href="/trends" { "Trends" }
                         a href="/status" { "Status" }
                         form action="/search" method="get" role="search" {
-                            input type="search" name="q" placeholder="Search exchanges" aria-label="Search exchanges";
+                            input type="search" name="q" placeholder="Search briefings" aria-label="Search briefings";
                             button type="submit" { "Go" }
                         }
                     }
@@ -403,7 +403,10 @@ pub fn search(form: &SearchForm, results: Option<&SearchResults>) -> Markup {
     layout(
         if form.q.is_empty() { "Search" } else { &form.q },
         html! {
-            h1 { "Search the exchanges" }
+            h1 { "Search the briefings" }
+            @if let Some(error) = &form.error {
+                p.notice.error role="alert" { "This query cannot be searched: " (error) ". Correct it below." }
+            }
             (search_form(form))
             @match (results, &form.query) {
                 (Some(results), Some(query)) => {
@@ -438,10 +441,10 @@ pub fn search(form: &SearchForm, results: Option<&SearchResults>) -> Markup {
                 }
                 _ => {
                     div.help {
-                        p { "Every exchange of every revision, in English and Chinese. Words must all appear; "
+                        p { "Every text of every revision, in English and Chinese: exchanges, titles, opening remarks, statements. Words must all appear; "
                             code { "\"South China Sea\"" } " finds a phrase, " code { "Hong OR Kong" } " either, "
                             code { "trade NOT war" } " or " code { "trade -war" } " excludes, " code { "sanction*" }
-                            " a prefix, parentheses group. Chinese words of any length work: " code { "台湾" } ", " code { "一带一路" } "." }
+                            " a prefix, parentheses group. Chinese words of any length work: " code { "台湾" } ", " code { "一带一路" } ". A word in capitals is an acronym and matches only in capitals: " code { "WHO" } " does not find “who”." }
                     }
                 }
             }
