@@ -167,8 +167,11 @@ fn test(
     }
     let matched: std::collections::HashSet<&str> = hits.iter().map(|h| h.url.as_str()).collect();
     println!(
-        "\nrule {name:?}: {} passages in {} of {briefings} briefings",
-        hits.len(),
+        "\nrule {name:?}: {} in {} of {briefings} briefings",
+        match hits.len() {
+            1 => "1 passage".to_string(),
+            n => format!("{n} passages"),
+        },
         matched.len()
     );
     Ok(ExitCode::SUCCESS)

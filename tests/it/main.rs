@@ -4,6 +4,7 @@ mod alert;
 mod archive;
 mod browser;
 mod diff;
+mod every_text;
 mod extract;
 mod feed;
 mod fetch;
