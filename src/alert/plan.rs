@@ -614,3 +614,95 @@ pub fn render_word_diff(old: &str, new: &str) -> RenderedDiff {
     }
     RenderedDiff { text, html }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::rule::AlertRule;
+
+    fn rules(terms: &[&str], scope: &str) -> RuleSet {
+        let rule: AlertRule = toml::from_str(&format!(
+            "name = \"r\"\nterms = {terms:?}\nscope = \"{scope}\"\nrecipients = [\"a@example.org\"]\n"
+        ))
+        .unwrap();
+        RuleSet::compile(&[rule]).unwrap()
+    }
+
+    fn statement(paragraphs: &[&str]) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/t1.shtml".into(),
+            lang: Lang::En,
+            kind: Kind::Statement,
+            title: "Spokesperson's Statement on the Law".into(),
+            date: None,
+            published_at: None,
+            spokesperson: None,
+            opening: paragraphs.iter().map(|p| p.to_string()).collect(),
+            exchanges: vec![],
+            content_hash: String::new(),
+        }
+    }
+
+    fn only_item(pending: &[PendingAlert]) -> &AlertItem {
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(pending[0].content.items.len(), 1, "{pending:?}");
+        &pending[0].content.items[0]
+    }
+
+    #[test]
+    fn a_statement_fires_and_is_quoted_by_its_matching_paragraph() {
+        let briefing = statement(&["First, on trade.", "Second, on Hong Kong.", "Third."]);
+        let pending = plan_alerts(
+            &rules(&["Hong Kong"], "both"),
+            &BriefingEvent::New(&briefing),
+        );
+        let item = only_item(&pending);
+        assert!(item.is_text());
+        let (quoted, spans) = item.quoted();
+        assert_eq!(quoted.answer, ["Second, on Hong Kong."]);
+        // Unquoted words match each on its own: "Hong" and "Kong".
+        let starts: Vec<(usize, usize)> = spans.iter().map(|s| (s.paragraph, s.start)).collect();
+        assert_eq!(starts, [(0, 11), (0, 16)]);
+        // The title is a paragraph of the text too.
+        let pending = plan_alerts(&rules(&["law"], "both"), &BriefingEvent::New(&briefing));
+        assert_eq!(
+            only_item(&pending).quoted().0.answer,
+            ["Spokesperson's Statement on the Law"]
+        );
+        // The briefing's own text is no question.
+        let question_only = rules(&["Hong Kong"], "question");
+        assert!(plan_alerts(&question_only, &BriefingEvent::New(&briefing)).is_empty());
+        let gone = plan_alerts(
+            &rules(&["Hong Kong"], "both"),
+            &BriefingEvent::Gone(&briefing),
+        );
+        assert_eq!(only_item(&gone).change, ItemChange::Removed);
+    }
+
+    #[test]
+    fn an_opening_revised_to_mention_a_term_fires_with_the_changed_paragraph_only() {
+        let old = statement(&["Unchanged paragraph.", "On the region."]);
+        let new = statement(&["Unchanged paragraph.", "On Hong Kong."]);
+        let event = BriefingEvent::Revised {
+            old: &old,
+            new: &new,
+            pairs: vec![],
+        };
+        let pending = plan_alerts(&rules(&["Hong Kong"], "both"), &event);
+        assert_eq!(pending[0].content.event, EventKind::Revised);
+        let item = only_item(&pending);
+        let diff = item.change.diff().expect("a diff");
+        assert_eq!(diff.text, "On [-the-]{+Hong+} [-region-]{+Kong+}.");
+        assert_eq!(item.quoted().0.answer, ["On Hong Kong."]);
+
+        // Typography only: cosmetic, which rules do not fire on by default.
+        let curly = statement(&["Unchanged paragraph.", "On \u{201c}Hong Kong\u{201d}."]);
+        let straight = statement(&["Unchanged paragraph.", "On \"Hong Kong\"."]);
+        let event = BriefingEvent::Revised {
+            old: &straight,
+            new: &curly,
+            pairs: vec![],
+        };
+        assert!(plan_alerts(&rules(&["Hong Kong"], "both"), &event).is_empty());
+    }
+}

@@ -177,7 +177,13 @@ fn rules_work_without_smtp_and_only_delivery_asks_for_it() {
             rule_without_smtp("hk", "[\"香港\"]")
         ),
     ));
-    env.briefwatch(&["check-config"]);
+    let checked = env.briefwatch_output(&["check-config"]);
+    assert!(checked.status.success(), "rules without [smtp] are valid");
+    assert!(
+        String::from_utf8_lossy(&checked.stderr)
+            .contains("no [smtp] section: the alert rules serve"),
+        "{checked:?}"
+    );
 
     // The daemon archives and queues nothing: there is nothing to deliver with.
     let mut child = env.command().arg("run").spawn().unwrap();
