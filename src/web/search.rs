@@ -280,16 +280,6 @@ pub struct SearchHit {
     pub answer: Vec<Highlighted>,
 }
 
-impl SearchHit {
-    /// What the passage is called: "Opening remarks", "Statement", or "#3 AFP" for an exchange.
-    pub fn label(&self) -> String {
-        match self.passage {
-            Passage::Text => self.kind.text_label(self.lang).to_string(),
-            Passage::Exchange => format!("#{} {}", self.ordinal, self.asker),
-        }
-    }
-}
-
 /// briefwatch's view of a passage of a revision: the latest revision's page, or the revision's.
 pub fn view_link(document_id: i64, seq: i64, latest_seq: i64, ordinal: u32) -> String {
     let anchor = if ordinal == TEXT_PASSAGE {
@@ -1086,7 +1076,7 @@ mod tests {
         assert_eq!((hit.url.as_str(), hit.view.as_str()), ("u", "/b/1#opening"));
         assert_eq!(hit.answer.len(), 1, "only the matching paragraph");
         assert_eq!(marked(hit), ["Geneva"]);
-        assert_eq!(hit.label(), "Opening remarks");
+        assert_eq!(hit.kind.text_label(hit.lang), "Opening remarks");
         // The title is searched too (it is "t" here), and comes with the text passage.
         assert_eq!(run("t").hits.iter().filter(|h| h.ordinal == 0).count(), 2);
         // An acronym matches only in capitals; a word in lower case matches any case.
