@@ -82,25 +82,29 @@ pub fn is_acronym(text: &str) -> bool {
 /// column, where an acronym of a query must match too.
 pub fn capitals_text<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> String {
     let mut out = String::new();
-    let mut word = String::new();
-    let flush = |word: &mut String, out: &mut String| {
-        if word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase) {
-            if !out.is_empty() {
-                out.push(' ');
-            }
-            out.push_str(word);
-        }
-        word.clear();
-    };
     for paragraph in paragraphs {
-        for c in paragraph.chars() {
+        // Most text is in lower case or Chinese: words are sliced, never copied char by char.
+        let mut start = None;
+        let (mut upper, mut lower) = (false, false);
+        let mut end_word = |from: Option<usize>, to: usize, upper: bool, lower: bool| {
+            if let (Some(from), true, false) = (from, upper, lower) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&paragraph[from..to]);
+            }
+        };
+        for (at, c) in paragraph.char_indices() {
             if c.is_alphanumeric() && !is_han(c) {
-                word.push(c);
-            } else {
-                flush(&mut word, &mut out);
+                start.get_or_insert(at);
+                upper |= c.is_uppercase();
+                lower |= c.is_lowercase();
+            } else if start.is_some() {
+                end_word(start.take(), at, upper, lower);
+                (upper, lower) = (false, false);
             }
         }
-        flush(&mut word, &mut out);
+        end_word(start, paragraph.len(), upper, lower);
     }
     out
 }
