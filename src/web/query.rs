@@ -42,6 +42,14 @@ pub enum QueryError {
     NoTerms,
 }
 
+/// The columns an FTS5 expression names: where the text is matched (any column when `None`), and
+/// the column of words written in capitals that acronyms must match too (none: any case).
+#[derive(Debug, Clone, Copy, Default)]
+struct Columns<'a> {
+    text: Option<&'a str>,
+    capitals: Option<&'a str>,
+}
+
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
@@ -497,7 +505,11 @@ impl Query {
     /// index's column of words written in capitals.
     pub fn to_fts(&self) -> String {
         let mut out = String::new();
-        self.write_fts(&mut out, index_text, true);
+        let columns = Columns {
+            text: None,
+            capitals: Some("capitals"),
+        };
+        self.write_fts(&mut out, index_text, columns);
         out
     }
 
@@ -505,16 +517,32 @@ impl Query {
     /// acronyms match in any case there, so the highlighter keeps only their marks in capitals.
     pub fn to_full_text_fts(&self) -> String {
         let mut out = String::new();
-        self.write_fts(&mut out, token_text, false);
+        self.write_fts(&mut out, token_text, Columns::default());
         out
     }
 
-    fn write_fts(&self, out: &mut String, text: fn(&str) -> String, capitals: bool) {
+    /// The FTS5 expression against the full text of one column, `text`, whose words written in
+    /// capitals are in `capitals` (a table of questions and answers apart).
+    pub fn to_column_fts(&self, text: &str, capitals: &str) -> String {
+        let mut out = String::new();
+        let columns = Columns {
+            text: Some(text),
+            capitals: Some(capitals),
+        };
+        self.write_fts(&mut out, token_text, columns);
+        out
+    }
+
+    fn write_fts(&self, out: &mut String, text: fn(&str) -> String, columns: Columns<'_>) {
         match self {
             Query::Term(term) => {
-                let acronym = capitals && term.is_acronym();
-                if acronym {
+                let capitals = columns.capitals.filter(|_| term.is_acronym());
+                if capitals.is_some() {
                     out.push('(');
+                }
+                if let Some(column) = columns.text {
+                    out.push_str(column);
+                    out.push_str(" : ");
                 }
                 out.push('"');
                 out.push_str(&text(&term.text).replace('"', "\"\""));
@@ -522,8 +550,10 @@ impl Query {
                 if term.prefix {
                     out.push_str(" *");
                 }
-                if acronym {
-                    out.push_str(" AND capitals : \"");
+                if let Some(column) = capitals {
+                    out.push_str(" AND ");
+                    out.push_str(column);
+                    out.push_str(" : \"");
                     out.push_str(&capitals_text([term.text.as_str()]).replace('"', "\"\""));
                     out.push('"');
                     if term.prefix {
@@ -538,7 +568,7 @@ impl Query {
                         out.push_str(" OR ");
                     }
                     out.push('(');
-                    operand.write_fts(out, text, capitals);
+                    operand.write_fts(out, text, columns);
                     out.push(')');
                 }
             }
@@ -553,14 +583,14 @@ impl Query {
                         out.push_str(" AND ");
                     }
                     out.push('(');
-                    operand.write_fts(out, text, capitals);
+                    operand.write_fts(out, text, columns);
                     out.push(')');
                 }
                 out.push(')');
                 for operand in operands {
                     if let Query::Not(inner) = operand {
                         out.push_str(" NOT (");
-                        inner.write_fts(out, text, capitals);
+                        inner.write_fts(out, text, columns);
                         out.push(')');
                     }
                 }
@@ -568,7 +598,7 @@ impl Query {
             // Unreachable after `check_negation`; written as a no-match to stay total.
             Query::Not(inner) => {
                 let _ = write!(out, "(\"\u{1f}\") NOT (");
-                inner.write_fts(out, text, capitals);
+                inner.write_fts(out, text, columns);
                 out.push(')');
             }
         }
@@ -668,6 +698,13 @@ mod tests {
             Query::parse("WHO").unwrap().to_full_text_fts(),
             "\"WHO\"",
             "the highlighter's scratch table has no column of capitals"
+        );
+        assert_eq!(
+            Query::parse("WHO OR trade -war")
+                .unwrap()
+                .to_column_fts("answer", "answer_capitals"),
+            "((answer : \"WHO\" AND answer_capitals : \"WHO\")) OR (((answer : \"trade\")) NOT (answer : \"war\"))",
+            "every phrase of a column's expression names the column"
         );
         assert!(is_acronym("WHO") && is_acronym("U.S.") && !is_acronym("G20"));
         assert!(!is_acronym("Who") && !is_acronym("WHO DG"));

@@ -799,8 +799,9 @@ pub fn trend(
         })
         .map_err(sql("counting a trend"))?;
     conn.execute_batch(&format!(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.trend_scratch USING fts5(question, answer, tokenize='{TOKENIZER}');
-         DELETE FROM temp.trend_scratch;"
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.trend_passages USING fts5(
+             question, answer, question_capitals, answer_capitals, tokenize='{TOKENIZER}');
+         DELETE FROM temp.trend_passages;"
     ))
     .map_err(sql("counting a trend"))?;
     let mut months_of_rows: Vec<Month> = Vec::new();
@@ -808,7 +809,8 @@ pub fn trend(
     {
         let mut insert = conn
             .prepare_cached(
-                "INSERT INTO temp.trend_scratch (rowid, question, answer) VALUES (?1, ?2, ?3)",
+                "INSERT INTO temp.trend_passages (rowid, question, answer, question_capitals, answer_capitals)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(sql("counting a trend"))?;
         for rowid in rowids {
@@ -828,6 +830,8 @@ pub fn trend(
                     months_of_rows.len() as i64,
                     token_text(&exchange.question.join("\n")),
                     token_text(&exchange.answer.join("\n")),
+                    capitals_text(exchange.question.iter().map(String::as_str)),
+                    capitals_text(exchange.answer.iter().map(String::as_str)),
                 ])
                 .map_err(sql("counting a trend"))?;
             months_of_rows.push(
@@ -840,9 +844,9 @@ pub fn trend(
     }
     let mut counts: HashMap<Month, (u32, u32)> = HashMap::new();
     for (column, is_question) in [("question", true), ("answer", false)] {
-        let fts = format!("{{{column}}} : ({})", query.to_full_text_fts());
+        let fts = query.to_column_fts(column, &format!("{column}_capitals"));
         let rows: Vec<i64> = conn
-            .prepare_cached("SELECT rowid FROM temp.trend_scratch WHERE trend_scratch MATCH ?1")
+            .prepare_cached("SELECT rowid FROM temp.trend_passages WHERE trend_passages MATCH ?1")
             .and_then(|mut stmt| stmt.query_map([fts], |row| row.get(0))?.collect())
             .map_err(sql("counting a trend"))?;
         for row in rows {
@@ -860,7 +864,7 @@ pub fn trend(
             }
         }
     }
-    conn.execute("DELETE FROM temp.trend_scratch", [])
+    conn.execute("DELETE FROM temp.trend_passages", [])
         .map_err(sql("counting a trend"))?;
     let series: Vec<(Month, u32, u32)> = months
         .iter()
@@ -991,7 +995,7 @@ mod tests {
                     "We oppose unilateral sanctions.|The South China Sea is calm.",
                 ),
                 ("On trade?", "Trade talks go on."),
-                ("Who will attend?", "Those who are invited."),
+                ("Who will attend?", "Those who are invited, and the WHO."),
             ],
         );
         english.opening = vec![
@@ -1081,13 +1085,23 @@ mod tests {
         assert_eq!(run("t").hits.iter().filter(|h| h.ordinal == 0).count(), 2);
         // An acronym matches only in capitals; a word in lower case matches any case.
         let found = run("WHO");
-        assert_eq!(found.total, 1, "not the exchange that says \"who\"");
+        assert_eq!(found.total, 2);
         assert_eq!(marked(&found.hits[0]), ["WHO"]);
+        assert_eq!(marked(&found.hits[1]), ["WHO"], "not \"Who\" nor \"who\"");
         let found = run("who");
         assert_eq!(found.total, 2);
-        assert_eq!(marked(&found.hits[1]), ["Who", "who"]);
+        assert_eq!(marked(&found.hits[1]), ["Who", "who", "WHO"]);
         assert_eq!(run("sanctions NOT WHO").total, 1);
         assert_eq!(run("Geneva NOT WHO").total, 0);
+        assert_eq!(run("attend NOT WHO").total, 0);
+        // Trends tell questions from answers, acronyms in capitals only there too.
+        let months = vec!["2020-07".to_string()];
+        let series = |term: &str| {
+            let found = trend(&conn, term, &Query::parse(term).unwrap(), &months).unwrap();
+            (found.total_questions, found.total_answers)
+        };
+        assert_eq!(series("WHO"), (0, 1));
+        assert_eq!(series("who"), (1, 1));
         assert_eq!(run("湾中").total, 0);
         assert_eq!(
             spokesperson_names("赵立坚").len(),
