@@ -62,7 +62,7 @@ pub struct Config {
     /// `[[alert]]`: keyword alert rules.
     #[serde(default, rename = "alert")]
     pub alerts: Vec<AlertConfig>,
-    /// `[smtp]`: required when there are alert rules.
+    /// `[smtp]`: how alerts are mailed; without it rules serve `alerts test` and keyword feeds.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
     #[serde(default)]
@@ -400,19 +400,12 @@ impl Config {
         if let Err(error) = crate::alert::RuleSet::compile(&self.alerts) {
             return Err(invalid("alert".into(), error.to_string()));
         }
-        match &self.smtp {
-            Some(smtp) => {
-                if let Err(error) = smtp.validate() {
-                    return Err(invalid("smtp".into(), error.to_string()));
-                }
+        // Rules without [smtp] are valid: `alerts test` and the keyword feeds use them; only mail
+        // needs the section.
+        if let Some(smtp) = &self.smtp {
+            if let Err(error) = smtp.validate() {
+                return Err(invalid("smtp".into(), error.to_string()));
             }
-            None if !self.alerts.is_empty() => {
-                return Err(invalid(
-                    "smtp".into(),
-                    "alert rules need an [smtp] section to deliver them".into(),
-                ));
-            }
-            None => {}
         }
         if let Some(operator) = &self.service.operator {
             if operator.parse::<lettre::Address>().is_err() {

@@ -78,6 +78,10 @@ pub struct Exchange {
     pub after_conference: bool,
 }
 
+/// Where the text of a briefing outside its exchanges stands as a passage of its own: search and
+/// alerts number it 0, before the first exchange (numbered from 1).
+pub const TEXT_PASSAGE: u32 = 0;
+
 /// One page of the ministry, extracted and normalized.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Briefing {
@@ -95,6 +99,48 @@ pub struct Briefing {
     pub exchanges: Vec<Exchange>,
     /// SHA-256 (hex) of the canonical text rendering; equal hashes mean equal content.
     pub content_hash: String,
+}
+
+impl Briefing {
+    /// The briefing's own text outside the question-and-answer exchanges, shaped as an exchange
+    /// numbered [`TEXT_PASSAGE`] with no asker and no question, so that search and alert rules
+    /// treat it like the others: the title, then the opening (a press conference's opening
+    /// remarks, or the whole body of a statement, or of remarks that take no questions), as the
+    /// ministry's words in the `answer` paragraphs.
+    pub fn text_passage(&self) -> Exchange {
+        Exchange {
+            ordinal: TEXT_PASSAGE,
+            asker: String::new(),
+            question: Vec::new(),
+            answer: std::iter::once(self.title.clone())
+                .chain(self.opening.iter().cloned())
+                .filter(|paragraph| !paragraph.trim().is_empty())
+                .collect(),
+            after_conference: false,
+        }
+    }
+
+    /// Every passage that search and alerts look at: the text passage, then each exchange.
+    pub fn passages(&self) -> impl Iterator<Item = std::borrow::Cow<'_, Exchange>> {
+        std::iter::once(std::borrow::Cow::Owned(self.text_passage()))
+            .chain(self.exchanges.iter().map(std::borrow::Cow::Borrowed))
+    }
+}
+
+impl Kind {
+    /// What a briefing's text outside its exchanges is called, in the briefing's language.
+    pub fn text_label(self, lang: Lang) -> &'static str {
+        match (self, lang) {
+            (Kind::PressConference, Lang::En) => "Opening remarks",
+            (Kind::PressConference, Lang::Zh) => "开场发布",
+            (Kind::Statement, Lang::En) => "Statement",
+            (Kind::Statement, Lang::Zh) => "谈话",
+            (Kind::Remarks, Lang::En) => "Remarks",
+            (Kind::Remarks, Lang::Zh) => "表态",
+            (Kind::Qa | Kind::Other, Lang::En) => "Text",
+            (Kind::Qa | Kind::Other, Lang::Zh) => "正文",
+        }
+    }
 }
 
 /// One link of a listing page.

@@ -188,14 +188,17 @@ CREATE TABLE hosts (
         // Full-text search over every exchange, filled by the next migration's hook.
         M::up(crate::web::search::MIGRATION),
         // Records compressed against their raw page; rows written before keep their dictionary.
-        // The hook (re)builds the search index, which reads records and so needs this column.
-        M::up_with_hook(
-            "ALTER TABLE revisions ADD COLUMN record_against_raw INTEGER NOT NULL DEFAULT 0;",
-            crate::web::search::rebuild_hook,
-        ),
+        // (This migration's hook built the search index; the index of every text below, whose
+        // hook rebuilds it in today's shape, took over that job.)
+        M::up("ALTER TABLE revisions ADD COLUMN record_against_raw INTEGER NOT NULL DEFAULT 0;"),
         // Pairing finds the other language's transcript of a day by its date.
         M::up("CREATE INDEX documents_briefing_date ON documents(briefing_date, lang);"),
         M::up(crate::web::search::MERGE_MIGRATION),
+        // Search and alerts see every text of a briefing: titles, openings, statements.
+        M::up_with_hook(
+            crate::web::search::PASSAGES_MIGRATION,
+            crate::web::search::rebuild_hook,
+        ),
     ])
 }
 

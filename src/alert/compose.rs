@@ -140,8 +140,7 @@ pub fn subject(alert: &Alert) -> String {
         return notice.subject.clone();
     }
     let rules = alert.rule_names().join(", ");
-    let exchanges: usize = alert.briefings.iter().map(|b| b.items.len()).sum();
-    let count = plural(exchanges, "exchange");
+    let count = matched_summary(alert);
     match alert.briefings.as_slice() {
         [single] if alert.window.is_none() => {
             let event = match single.event {
@@ -182,6 +181,37 @@ pub fn subject(alert: &Alert) -> String {
             )
         }
     }
+}
+
+/// What matched: "2 exchanges", "statement", "opening remarks and 1 exchange"; in a digest with
+/// several texts, "3 texts and 2 exchanges".
+fn matched_summary(alert: &Alert) -> String {
+    let items = || {
+        alert
+            .briefings
+            .iter()
+            .flat_map(|b| b.items.iter().map(move |i| (b, i)))
+    };
+    let exchanges = items().filter(|(_, item)| !item.is_text()).count();
+    let texts: Vec<String> = items()
+        .filter(|(_, item)| item.is_text())
+        .map(|(briefing, _)| text_label(briefing).to_lowercase())
+        .collect();
+    let text = match texts.as_slice() {
+        [] => None,
+        [one] => Some(one.clone()),
+        many => Some(plural(many.len(), "text")),
+    };
+    match (text, exchanges) {
+        (None, exchanges) => plural(exchanges, "exchange"),
+        (Some(text), 0) => text,
+        (Some(text), exchanges) => format!("{text} and {}", plural(exchanges, "exchange")),
+    }
+}
+
+/// What the briefing's own text is called in mails: "Opening remarks", "Statement", "Remarks".
+fn text_label(briefing: &BriefingAlert) -> &'static str {
+    briefing.briefing.kind.text_label(Lang::En)
 }
 
 fn plural(count: usize, noun: &str) -> String {
@@ -226,20 +256,22 @@ fn answer_label(briefing: &BriefingAlert) -> String {
 }
 
 fn intro(alert: &Alert) -> String {
-    let exchanges: usize = alert.briefings.iter().map(|b| b.items.len()).sum();
+    let matched = matched_summary(alert);
     let rules = alert.rule_names().join(", ");
     match alert.window {
         Some((start, end)) => format!(
-            "Digest from {} to {} UTC: {} in {} matched your rules {rules}.",
+            "Digest from {} to {} UTC: {matched} in {} matched your rules {rules}.",
             start.format("%Y-%m-%d %H:%M"),
             end.format("%Y-%m-%d %H:%M"),
-            plural(exchanges, "exchange"),
             plural(alert.briefings.len(), "briefing"),
         ),
-        None => format!(
-            "{} matched your rules {rules}.",
-            plural(exchanges, "exchange")
-        ),
+        None => {
+            let mut sentence = format!("{matched} matched your rules {rules}.");
+            if let Some(first) = sentence.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            sentence
+        }
     }
 }
 
@@ -273,6 +305,9 @@ fn text_body(alert: &Alert, settings: &ComposeSettings) -> String {
 }
 
 fn text_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem) {
+    if item.is_text() {
+        return text_passage_item(out, briefing, item);
+    }
     let exchange = &item.exchange;
     let _ = writeln!(
         out,
@@ -297,6 +332,37 @@ fn text_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem) {
             &item.spans,
         );
     }
+    diff_text(out, item);
+}
+
+/// The briefing's own text: its matching paragraphs, each quoted with its terms marked.
+fn text_passage_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem) {
+    let _ = writeln!(
+        out,
+        "-- {} ({}) · rules: {} · terms: {}\n",
+        text_label(briefing),
+        item.change.label(),
+        item.rules.join(", "),
+        item.terms.join(", ")
+    );
+    let (quoted, spans) = item.quoted();
+    for (index, paragraph) in quoted.answer.iter().enumerate() {
+        let marked = highlight(
+            paragraph,
+            &spans_of(&spans, Part::Answer, index),
+            "**",
+            "**",
+            |s| s.to_string(),
+        );
+        for line in marked.lines() {
+            let _ = writeln!(out, "> {line}");
+        }
+        out.push('\n');
+    }
+    diff_text(out, item);
+}
+
+fn diff_text(out: &mut String, item: &AlertItem) {
     if let Some(diff) = item.change.diff() {
         out.push_str("What changed ([-removed-] {+added+}):\n");
         for line in diff.text.lines() {
@@ -367,6 +433,9 @@ fn html_body(alert: &Alert, settings: &ComposeSettings, subject: &str) -> String
 }
 
 fn html_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem, html_lang: &str) {
+    if item.is_text() {
+        return html_passage_item(out, briefing, item, html_lang);
+    }
     let exchange = &item.exchange;
     let _ = write!(
         out,
@@ -392,6 +461,10 @@ fn html_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem, html_
         );
     }
     out.push_str("</blockquote>\n");
+    diff_html(out, item);
+}
+
+fn diff_html(out: &mut String, item: &AlertItem) {
     if let Some(diff) = item.change.diff() {
         let _ = write!(
             out,
@@ -399,6 +472,40 @@ fn html_item(out: &mut String, briefing: &BriefingAlert, item: &AlertItem, html_
             diff.html
         );
     }
+}
+
+/// The briefing's own text in HTML: its matching paragraphs, terms in `<mark>`.
+fn html_passage_item(
+    out: &mut String,
+    briefing: &BriefingAlert,
+    item: &AlertItem,
+    html_lang: &str,
+) {
+    let _ = write!(
+        out,
+        "<h3>{} ({})</h3>\n<p>rules: {} · terms: {}</p>\n",
+        text_label(briefing),
+        item.change.label(),
+        escape_html(&item.rules.join(", ")),
+        escape_html(&item.terms.join(", "))
+    );
+    let (quoted, spans) = item.quoted();
+    if !quoted.answer.is_empty() {
+        let _ = writeln!(out, "<blockquote lang=\"{html_lang}\">");
+        for (index, paragraph) in quoted.answer.iter().enumerate() {
+            let marked = highlight(
+                paragraph,
+                &spans_of(&spans, Part::Answer, index),
+                "<mark>",
+                "</mark>",
+                escape_html,
+            )
+            .replace('\n', "<br>\n");
+            let _ = writeln!(out, "<p>{marked}</p>");
+        }
+        out.push_str("</blockquote>\n");
+    }
+    diff_html(out, item);
 }
 
 fn quote_html(out: &mut String, label: &str, exchange: &Exchange, part: Part, spans: &[Span]) {

@@ -2,6 +2,10 @@
 //!
 //! Pure: takes the compiled rules and the event (a new briefing, a revision with its exchange
 //! alignment, a briefing taken down) and returns what should be queued; nothing here does I/O.
+//!
+//! Rules look at every text of a briefing: each exchange, and the briefing's own text (title,
+//! opening remarks, the body of a statement) as the passage numbered 0
+//! ([`Briefing::text_passage`]), which alerts quote by its matching paragraphs only.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -9,8 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::rule::{Match, Mode, RuleSet, Span, Trigger, fold};
-use crate::model::{Briefing, Exchange, Kind, Lang};
+use super::rule::{Match, Mode, Part, RuleSet, Span, Trigger, fold};
+use crate::model::{Briefing, Exchange, Kind, Lang, TEXT_PASSAGE};
 
 /// What an alert says about the briefing it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,7 +98,7 @@ impl ItemChange {
     }
 }
 
-/// One matched exchange in an alert.
+/// One matched passage in an alert: an exchange, or the briefing's own text (ordinal 0).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertItem {
     /// The recipient's rules that matched, in config order.
@@ -106,6 +110,57 @@ pub struct AlertItem {
     pub exchange: Exchange,
     /// Matched stretches of `exchange`, for highlighting.
     pub spans: Vec<Span>,
+}
+
+impl AlertItem {
+    /// True for the briefing's own text rather than a question and its answer.
+    pub fn is_text(&self) -> bool {
+        self.exchange.ordinal == TEXT_PASSAGE
+    }
+
+    /// What is quoted: an exchange whole; the briefing's own text by the paragraphs that match
+    /// (none when a revision took the match away: the diff shows it then).
+    pub fn quoted(&self) -> (Exchange, Vec<Span>) {
+        if self.is_text() {
+            matching_paragraphs(&self.exchange, &self.spans)
+        } else {
+            (self.exchange.clone(), self.spans.clone())
+        }
+    }
+}
+
+/// A passage cut down to the paragraphs that hold a span, the spans renumbered to match.
+pub fn matching_paragraphs(passage: &Exchange, spans: &[Span]) -> (Exchange, Vec<Span>) {
+    let mut kept = Exchange {
+        question: Vec::new(),
+        answer: Vec::new(),
+        ..passage.clone()
+    };
+    let mut renumbered = Vec::new();
+    for (part, paragraphs) in [
+        (Part::Question, &passage.question),
+        (Part::Answer, &passage.answer),
+    ] {
+        for (index, paragraph) in paragraphs.iter().enumerate() {
+            let mut here = spans
+                .iter()
+                .filter(|span| span.part == part && span.paragraph == index)
+                .peekable();
+            if here.peek().is_none() {
+                continue;
+            }
+            let target = match part {
+                Part::Question => &mut kept.question,
+                Part::Answer => &mut kept.answer,
+            };
+            renumbered.extend(here.map(|span| Span {
+                paragraph: target.len(),
+                ..*span
+            }));
+            target.push(paragraph.clone());
+        }
+    }
+    (kept, renumbered)
 }
 
 /// What happened to a briefing.
@@ -228,15 +283,19 @@ pub fn plan_alerts(rules: &RuleSet, event: &BriefingEvent) -> Vec<PendingAlert> 
             EventKind::Gone,
             whole_briefing(rules, briefing, Trigger::Removed, ItemChange::Removed),
         ),
-        BriefingEvent::Revised { old, new, pairs } => (
-            *new,
-            if pairs.iter().all(|pair| pair.cosmetic) {
-                EventKind::Cosmetic
-            } else {
-                EventKind::Revised
-            },
-            revision(rules, old, new, pairs),
-        ),
+        BriefingEvent::Revised { old, new, pairs } => {
+            let mut pairs = pairs.clone();
+            pairs.extend(text_pair(old, new));
+            (
+                *new,
+                if pairs.iter().all(|pair| pair.cosmetic) {
+                    EventKind::Cosmetic
+                } else {
+                    EventKind::Revised
+                },
+                revision(rules, old, new, &pairs),
+            )
+        }
     };
     group(rules, BriefingRef::of(briefing), kind, fired)
 }
@@ -265,14 +324,41 @@ fn whole_briefing(
     change: ItemChange,
 ) -> Fired {
     let mut fired = Vec::new();
-    for exchange in &briefing.exchanges {
-        for (index, found) in rules.matches_all(exchange, briefing.lang) {
+    for passage in briefing.passages() {
+        for (index, found) in rules.matches_all(&passage, briefing.lang) {
             if fires(rules, index, trigger) {
-                fired.push((index, item(found, change.clone(), exchange)));
+                fired.push((index, item(found, change.clone(), &passage)));
             }
         }
     }
     fired
+}
+
+/// The briefing's own text (title, opening) of two revisions as a pair, when it changed; its diff
+/// shows only the paragraphs that changed.
+fn text_pair(old: &Briefing, new: &Briefing) -> Option<ExchangePair> {
+    use similar::{Algorithm, DiffOp, capture_diff_slices};
+    let (before, after) = (old.text_passage(), new.text_passage());
+    if before.answer == after.answer {
+        return None;
+    }
+    let mut removed: Vec<&str> = Vec::new();
+    let mut added: Vec<&str> = Vec::new();
+    for op in capture_diff_slices(Algorithm::Patience, &before.answer, &after.answer) {
+        if let DiffOp::Equal { .. } = op {
+            continue;
+        }
+        let (old_range, new_range) = (op.old_range(), op.new_range());
+        removed.extend(before.answer[old_range].iter().map(String::as_str));
+        added.extend(after.answer[new_range].iter().map(String::as_str));
+    }
+    let (removed, added) = (removed.join("\n\n"), added.join("\n\n"));
+    Some(ExchangePair {
+        cosmetic: fold(&removed) == fold(&added),
+        diff: Some(render_word_diff(&removed, &added)),
+        old: Some(before),
+        new: Some(after),
+    })
 }
 
 fn revision(rules: &RuleSet, old: &Briefing, new: &Briefing, pairs: &[ExchangePair]) -> Fired {
@@ -527,4 +613,96 @@ pub fn render_word_diff(old: &str, new: &str) -> RenderedDiff {
         }
     }
     RenderedDiff { text, html }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::rule::AlertRule;
+
+    fn rules(terms: &[&str], scope: &str) -> RuleSet {
+        let rule: AlertRule = toml::from_str(&format!(
+            "name = \"r\"\nterms = {terms:?}\nscope = \"{scope}\"\nrecipients = [\"a@example.org\"]\n"
+        ))
+        .unwrap();
+        RuleSet::compile(&[rule]).unwrap()
+    }
+
+    fn statement(paragraphs: &[&str]) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/t1.shtml".into(),
+            lang: Lang::En,
+            kind: Kind::Statement,
+            title: "Spokesperson's Statement on the Law".into(),
+            date: None,
+            published_at: None,
+            spokesperson: None,
+            opening: paragraphs.iter().map(|p| p.to_string()).collect(),
+            exchanges: vec![],
+            content_hash: String::new(),
+        }
+    }
+
+    fn only_item(pending: &[PendingAlert]) -> &AlertItem {
+        assert_eq!(pending.len(), 1, "{pending:?}");
+        assert_eq!(pending[0].content.items.len(), 1, "{pending:?}");
+        &pending[0].content.items[0]
+    }
+
+    #[test]
+    fn a_statement_fires_and_is_quoted_by_its_matching_paragraph() {
+        let briefing = statement(&["First, on trade.", "Second, on Hong Kong.", "Third."]);
+        let pending = plan_alerts(
+            &rules(&["Hong Kong"], "both"),
+            &BriefingEvent::New(&briefing),
+        );
+        let item = only_item(&pending);
+        assert!(item.is_text());
+        let (quoted, spans) = item.quoted();
+        assert_eq!(quoted.answer, ["Second, on Hong Kong."]);
+        // Unquoted words match each on its own: "Hong" and "Kong".
+        let starts: Vec<(usize, usize)> = spans.iter().map(|s| (s.paragraph, s.start)).collect();
+        assert_eq!(starts, [(0, 11), (0, 16)]);
+        // The title is a paragraph of the text too.
+        let pending = plan_alerts(&rules(&["law"], "both"), &BriefingEvent::New(&briefing));
+        assert_eq!(
+            only_item(&pending).quoted().0.answer,
+            ["Spokesperson's Statement on the Law"]
+        );
+        // The briefing's own text is no question.
+        let question_only = rules(&["Hong Kong"], "question");
+        assert!(plan_alerts(&question_only, &BriefingEvent::New(&briefing)).is_empty());
+        let gone = plan_alerts(
+            &rules(&["Hong Kong"], "both"),
+            &BriefingEvent::Gone(&briefing),
+        );
+        assert_eq!(only_item(&gone).change, ItemChange::Removed);
+    }
+
+    #[test]
+    fn an_opening_revised_to_mention_a_term_fires_with_the_changed_paragraph_only() {
+        let old = statement(&["Unchanged paragraph.", "On the region."]);
+        let new = statement(&["Unchanged paragraph.", "On Hong Kong."]);
+        let event = BriefingEvent::Revised {
+            old: &old,
+            new: &new,
+            pairs: vec![],
+        };
+        let pending = plan_alerts(&rules(&["Hong Kong"], "both"), &event);
+        assert_eq!(pending[0].content.event, EventKind::Revised);
+        let item = only_item(&pending);
+        let diff = item.change.diff().expect("a diff");
+        assert_eq!(diff.text, "On [-the-]{+Hong+} [-region-]{+Kong+}.");
+        assert_eq!(item.quoted().0.answer, ["On Hong Kong."]);
+
+        // Typography only: cosmetic, which rules do not fire on by default.
+        let curly = statement(&["Unchanged paragraph.", "On \u{201c}Hong Kong\u{201d}."]);
+        let straight = statement(&["Unchanged paragraph.", "On \"Hong Kong\"."]);
+        let event = BriefingEvent::Revised {
+            old: &straight,
+            new: &curly,
+            pairs: vec![],
+        };
+        assert!(plan_alerts(&rules(&["Hong Kong"], "both"), &event).is_empty());
+    }
 }

@@ -15,6 +15,7 @@ use briefwatch::alert::{
     DeliveryReport, IngestAlerts, RuleSet, Sender, SmtpConfig, compose::mark_text, compose_test,
 };
 use briefwatch::config::Config;
+use briefwatch::model::TEXT_PASSAGE;
 use briefwatch::store::Store;
 
 use super::Global;
@@ -60,14 +61,18 @@ pub fn run(global: &Global, args: AlertsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// One matched exchange, as `alerts test --json` prints it.
+/// One matched passage, as `alerts test --json` prints it.
 #[derive(Serialize)]
 struct TestHit {
     url: String,
     lang: &'static str,
     date: Option<NaiveDate>,
     title: String,
+    /// `exchange`, or `text` for the briefing's own text (title, opening, statement).
+    passage: &'static str,
+    /// The exchange's number; 0 for the briefing's own text.
     ordinal: u32,
+    /// The asker; for the briefing's own text, what it is ("Opening remarks", "Statement").
     asker: String,
     terms: Vec<String>,
     /// The paragraphs with a match, terms marked `**like this**`.
@@ -97,8 +102,9 @@ fn test(
         };
         let briefing = revision.briefing;
         briefings += 1;
-        for exchange in &briefing.exchanges {
-            for (_, found) in rules.matches_all(exchange, briefing.lang) {
+        for exchange in briefing.passages() {
+            let text = exchange.ordinal == TEXT_PASSAGE;
+            for (_, found) in rules.matches_all(&exchange, briefing.lang) {
                 let mut paragraphs = Vec::new();
                 for (part, texts) in [
                     (Part::Question, &exchange.question),
@@ -121,8 +127,13 @@ fn test(
                     lang: briefing.lang.as_str(),
                     date: briefing.date,
                     title: briefing.title.clone(),
+                    passage: if text { "text" } else { "exchange" },
                     ordinal: exchange.ordinal,
-                    asker: exchange.asker.clone(),
+                    asker: if text {
+                        briefing.kind.text_label(briefing.lang).to_string()
+                    } else {
+                        exchange.asker.clone()
+                    },
                     terms: found.terms,
                     paragraphs,
                 });
@@ -140,12 +151,16 @@ fn test(
             println!("\n{day} [{}] {}\n  {}", hit.lang, hit.title, hit.url);
             last_url = &hit.url;
         }
-        println!(
-            "  #{} {} — terms: {}",
-            hit.ordinal,
-            hit.asker,
-            hit.terms.join(", ")
-        );
+        if hit.passage == "text" {
+            println!("  {} — terms: {}", hit.asker, hit.terms.join(", "));
+        } else {
+            println!(
+                "  #{} {} — terms: {}",
+                hit.ordinal,
+                hit.asker,
+                hit.terms.join(", ")
+            );
+        }
         for paragraph in &hit.paragraphs {
             println!("    {paragraph}");
         }
@@ -153,7 +168,7 @@ fn test(
     let matched: std::collections::HashSet<&str> = hits.iter().map(|h| h.url.as_str()).collect();
     println!(
         "\nrule {name:?}: {} in {} of {}",
-        super::plural(hits.len(), "exchange", "exchanges"),
+        super::plural(hits.len(), "passage", "passages"),
         matched.len(),
         super::plural(briefings, "briefing", "briefings")
     );
@@ -280,13 +295,31 @@ pub fn archive_is_empty(store: &Store) -> anyhow::Result<bool> {
     Ok(store.list_documents(None)?.iter().all(|d| d.revisions == 0))
 }
 
-/// Makes the store queue alerts while ingesting, if the config has rules.
+/// Refuses `--alerts` (asking for alert mail) when the config has no `[smtp]` to send it with.
+pub fn check_delivery(config: &Config, alerts_asked: bool) -> anyhow::Result<()> {
+    if alerts_asked && config.smtp.is_none() {
+        anyhow::bail!(
+            "--alerts asks for alert mail, but the config has no [smtp] section to send it: add one, or leave out --alerts (without [smtp] the rules serve `alerts test` and the keyword feeds only)"
+        );
+    }
+    Ok(())
+}
+
+/// Makes the store queue alerts while ingesting, if the config has rules and an `[smtp]` section
+/// to deliver them: without one nothing is queued, so nothing piles up to be mailed later.
 pub fn attach(
     config: &Config,
     store: &mut Store,
     enabled: bool,
 ) -> anyhow::Result<Option<IngestAlerts>> {
     if config.alerts.is_empty() {
+        return Ok(None);
+    }
+    if config.smtp.is_none() {
+        tracing::info!(
+            rules = config.alerts.len(),
+            "no [smtp] section: alert rules feed `alerts test` and the keyword feeds, no mail is queued"
+        );
         return Ok(None);
     }
     let rules = RuleSet::compile(&config.alerts)?;

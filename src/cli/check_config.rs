@@ -19,6 +19,11 @@ pub fn run(global: &Global, args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
             global.config_path.display()
         );
         print!("{}", config.to_toml_string());
+        if !config.alerts.is_empty() && config.smtp.is_none() {
+            eprintln!(
+                "note: no [smtp] section: the alert rules serve `alerts test` and the keyword feeds; no mail is sent"
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,6 +22,7 @@ pub struct ImportArgs {
 
 pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
+    super::alerts::check_delivery(&config, args.alerts)?;
     let mut store = Global::open_store(&config)?;
     super::alerts::attach(&config, &mut store, args.alerts)?;
     let mut engine = Engine::new(config.clone(), store)?;

@@ -27,6 +27,7 @@ pub fn run(global: &Global, args: PollArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("`poll` runs one cycle: pass --once (the daemon is `briefwatch run`)");
     }
     let config = global.config()?;
+    super::alerts::check_delivery(&config, args.alerts)?;
     let mut store = Global::open_store(&config)?;
     // The first fill of an empty archive indexes silently rather than mailing every briefing.
     let silent = !args.alerts && super::alerts::archive_is_empty(&store)?;

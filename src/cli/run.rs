@@ -23,6 +23,7 @@ pub struct RunArgs {
 
 pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
+    super::alerts::check_delivery(&config, args.alerts)?;
     let mut store = Global::open_store(&config)?;
     // The first cycle of an empty archive indexes silently rather than mailing every briefing.
     let first_fill = !args.alerts && super::alerts::archive_is_empty(&store)?;
@@ -284,7 +285,7 @@ fn reattach_alerts(
     running: Option<&IngestAlerts>,
 ) -> anyhow::Result<()> {
     let Some(running) = running else {
-        if !config.alerts.is_empty() {
+        if !config.alerts.is_empty() && config.smtp.is_some() {
             tracing::warn!(
                 "alert rules added to a daemon started without them take effect on restart"
             );

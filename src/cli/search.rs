@@ -7,15 +7,16 @@ use std::process::ExitCode;
 use anyhow::Context;
 use briefwatch::model::Lang;
 use briefwatch::web::query::Query;
-use briefwatch::web::search::{Highlighted, SearchFilter, search};
+use briefwatch::web::search::{Highlighted, Passage, SearchFilter, search};
 use chrono::NaiveDate;
 
 use super::Global;
 
-/// Search every exchange of every revision (English and Chinese).
+/// Search every text of every revision (English and Chinese): exchanges, titles, opening remarks,
+/// statements.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Query syntax: words must all appear; \"a phrase\"; a OR b; a NOT b (or a -b); prefix*; (grouping).\nExamples:\n  briefwatch search '\"South China Sea\" NOT Philippines'\n  briefwatch search 台湾 --lang zh --from 2020-01-01 --json"
+    after_help = "Query syntax: words must all appear; \"a phrase\"; a OR b; a NOT b (or a -b); prefix*; (grouping).\nA word in capitals (WHO, U.S.) is an acronym: it matches only in capitals.\nExamples:\n  briefwatch search '\"South China Sea\" NOT Philippines'\n  briefwatch search 台湾 --lang zh --from 2020-01-01 --json"
 )]
 pub struct SearchArgs {
     /// The query.
@@ -98,35 +99,38 @@ pub fn run(global: &Global, args: SearchArgs) -> anyhow::Result<ExitCode> {
     writeln!(
         out,
         "{}",
-        super::plural(results.total, "matching exchange", "matching exchanges")
+        super::plural(results.total, "matching passage", "matching passages")
     )?;
     for hit in &results.hits {
         let date = hit
             .date
             .map(|d| d.to_string())
             .unwrap_or_else(|| "undated".into());
-        let (link, revision) = if hit.in_latest {
-            (
-                format!("/b/{}#q{}", hit.document_id, hit.ordinal),
-                String::new(),
-            )
+        let revision = if hit.in_latest {
+            String::new()
         } else {
-            (
-                format!("/b/{}?rev={}#q{}", hit.document_id, hit.seq, hit.ordinal),
-                format!(
-                    " (revision {} of {}, changed later)",
-                    hit.seq, hit.latest_seq
-                ),
+            format!(
+                " (revision {} of {}, changed later)",
+                hit.seq, hit.latest_seq
             )
         };
         writeln!(
             out,
-            "\n{date} {} {link} {}{revision}\n  Q: {}\n  A: {}",
+            "\n{date} {} {} {}{revision}\n  {}",
             hit.lang.as_str(),
-            hit.asker,
-            plain(&hit.question),
-            plain(&hit.answer)
+            hit.view,
+            match hit.passage {
+                Passage::Exchange => hit.asker.clone(),
+                Passage::Text => hit.kind.text_label(hit.lang).to_string(),
+            },
+            hit.url
         )?;
+        if hit.passage == Passage::Exchange {
+            writeln!(out, "  Q: {}", plain(&hit.question))?;
+            writeln!(out, "  A: {}", plain(&hit.answer))?;
+        } else {
+            writeln!(out, "  > {}", plain(&hit.answer))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -363,26 +363,34 @@ fn keyword_hits(
                 continue;
             }
         };
-        for exchange in &briefing.exchanges {
-            for (_, found) in rules.matches_all(exchange, briefing.lang) {
+        for passage in briefing.passages() {
+            for (_, found) in rules.matches_all(&passage, briefing.lang) {
                 let Some(list) = hits.get_mut(&found.rule) else {
                     continue;
                 };
                 if list.len() >= items {
                     continue;
                 }
+                // The briefing's own text is quoted by its matching paragraphs, under its name.
+                let (exchange, spans) = if passage.ordinal == crate::model::TEXT_PASSAGE {
+                    let (mut quoted, spans) =
+                        crate::alert::plan::matching_paragraphs(&passage, &found.spans);
+                    quoted.asker = briefing.kind.text_label(briefing.lang).to_string();
+                    (quoted, spans)
+                } else {
+                    (passage.clone().into_owned(), found.spans.clone())
+                };
                 list.push(KeywordEntry {
                     rule: found.rule.clone(),
-                    exchange_key: exchange_key(&briefing.url, exchange),
+                    exchange_key: exchange_key(&briefing.url, &exchange),
                     date,
                     url: briefing.url.clone(),
                     lang: briefing.lang,
                     title: briefing.title.clone(),
                     spokesperson: briefing.spokesperson.clone(),
-                    exchange: exchange.clone(),
+                    exchange,
                     terms: found.terms.clone(),
-                    marks: found
-                        .spans
+                    marks: spans
                         .iter()
                         .map(|span| Mark {
                             part: match span.part {

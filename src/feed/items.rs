@@ -572,7 +572,8 @@ fn write_exchange(
     }
     for (index, paragraph) in exchange.answer.iter().enumerate() {
         html.open("p");
-        if index == 0 {
+        // The briefing's own text (numbered 0) is named above by its `asker` line.
+        if index == 0 && exchange.ordinal != crate::model::TEXT_PASSAGE {
             html.text(spokesperson.unwrap_or(words.answer))
                 .text(words.colon);
         }

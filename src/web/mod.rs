@@ -143,11 +143,22 @@ async fn render<F>(state: WebState, page: F) -> Response
 where
     F: FnOnce(&Store, DateTime<Utc>) -> Result<Markup, WebError> + Send + 'static,
 {
+    render_with_status(state, move |store, now| {
+        page(store, now).map(|markup| (StatusCode::OK, markup))
+    })
+    .await
+}
+
+/// [`render`] for a page that chooses its own status (a search form that explains a bad query).
+async fn render_with_status<F>(state: WebState, page: F) -> Response
+where
+    F: FnOnce(&Store, DateTime<Utc>) -> Result<(StatusCode, Markup), WebError> + Send + 'static,
+{
     let now = (state.clock)();
     let readers = state.readers.clone();
     let result = tokio::task::spawn_blocking(move || readers.with(|store| page(store, now))).await;
     match result {
-        Ok(Ok(markup)) => html(StatusCode::OK, markup),
+        Ok(Ok((status, markup))) => html(status, markup),
         Ok(Err(error)) => error_page(&error),
         Err(join) => {
             tracing::error!(error = %join, "web page handler failed");
@@ -279,11 +290,17 @@ async fn events(State(state): State<WebState>, RawQuery(raw): RawQuery) -> Respo
 }
 
 async fn search_page(State(state): State<WebState>, RawQuery(raw): RawQuery) -> Response {
-    render(state, move |store, _| {
+    render_with_status(state, move |store, _| {
         let params = params::Params::parse(raw.as_deref());
         let form = views::SearchForm::from_params(&params)?;
+        // A query that cannot be searched comes back in the form, with what is wrong with it.
+        let status = if form.error.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
         let results = views::search(store, &form)?;
-        Ok(pages::search(&form, results.as_ref()))
+        Ok((status, pages::search(&form, results.as_ref())))
     })
     .await
 }

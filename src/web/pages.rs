@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::chart::trend_chart;
 use super::query::Query;
-use super::search::{Highlighted, SPOKESPERSONS, SearchResults, TrendSeries};
+use super::search::{Highlighted, Passage, SPOKESPERSONS, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
@@ -60,7 +60,7 @@ pub(crate) fn layout(title: &str, body: Markup) -> Markup {
                         a href="/trends" { "Trends" }
                         a href="/status" { "Status" }
                         form action="/search" method="get" role="search" {
-                            input type="search" name="q" placeholder="Search exchanges" aria-label="Search exchanges";
+                            input type="search" name="q" placeholder="Search briefings" aria-label="Search briefings";
                             button type="submit" { "Go" }
                         }
                     }
@@ -225,8 +225,8 @@ pub fn briefing(view: &BriefingView) -> Markup {
                 }
             }
             @if !briefing.opening.is_empty() {
-                section.opening lang=(lang.as_str()) {
-                    h2 { @if lang == Lang::Zh { "开场发布" } @else { "Opening remarks" } }
+                section.opening id="opening" lang=(lang.as_str()) {
+                    h2 { (briefing.kind.text_label(lang)) }
                     (paragraphs(&briefing.opening))
                 }
             }
@@ -464,26 +464,32 @@ pub fn search(form: &SearchForm, results: Option<&SearchResults>) -> Markup {
     layout(
         if form.q.is_empty() { "Search" } else { &form.q },
         html! {
-            h1 { "Search the exchanges" }
+            h1 { "Search the briefings" }
+            @if let Some(error) = &form.error {
+                p.notice.error role="alert" { "This query cannot be searched: " (error) ". Correct it below." }
+            }
             (search_form(form))
             @match (results, &form.query) {
                 (Some(results), Some(query)) => {
                     p.count {
-                        (results.total) @if results.total == 1 { " exchange" } @else { " exchanges" }
+                        (results.total) @if results.total == 1 { " passage" } @else { " passages" }
                         " match " span.terms { (describe(query)) }
                     }
                     @for hit in &results.hits {
                         article.exchange.hit lang=(hit.lang.as_str()) {
                             header {
-                                a.anchor href=(hit_link(hit.document_id, hit.seq, hit.latest_seq, hit.ordinal)) {
+                                a.anchor href=(hit.view) {
                                     (hit.date.map(|d| d.to_string()).unwrap_or_else(|| "undated".into()))
-                                    " #" (hit.ordinal)
+                                    @if hit.passage == Passage::Exchange { " #" (hit.ordinal) }
                                 }
-                                span.asker { (hit.asker) }
+                                @match hit.passage {
+                                    Passage::Exchange => span.asker { (hit.asker) },
+                                    Passage::Text => span.asker { (hit.kind.text_label(hit.lang)) },
+                                }
                                 span.meta { (hit.title.as_deref().unwrap_or("")) }
                                 @if !hit.in_latest { span.badge.edited { "changed or removed in a later revision" } }
                             }
-                            div.question { (highlighted(&hit.question)) }
+                            @if !hit.question.is_empty() { div.question { (highlighted(&hit.question)) } }
                             div.answer { (highlighted(&hit.answer)) }
                         }
                     }
@@ -496,23 +502,15 @@ pub fn search(form: &SearchForm, results: Option<&SearchResults>) -> Markup {
                 }
                 _ => {
                     div.help {
-                        p { "Every exchange of every revision, in English and Chinese. Words must all appear; "
+                        p { "Every text of every revision, in English and Chinese: exchanges, titles, opening remarks, statements. Words must all appear; "
                             code { "\"South China Sea\"" } " finds a phrase, " code { "Hong OR Kong" } " either, "
                             code { "trade NOT war" } " or " code { "trade -war" } " excludes, " code { "sanction*" }
-                            " a prefix, parentheses group. Chinese words of any length work: " code { "台湾" } ", " code { "一带一路" } "." }
+                            " a prefix, parentheses group. Chinese words of any length work: " code { "台湾" } ", " code { "一带一路" } ". A word in capitals is an acronym and matches only in capitals: " code { "WHO" } " does not find “who”." }
                     }
                 }
             }
         },
     )
-}
-
-fn hit_link(document_id: i64, seq: i64, latest_seq: i64, ordinal: u32) -> String {
-    if seq == latest_seq {
-        format!("/b/{document_id}#q{ordinal}")
-    } else {
-        format!("/b/{document_id}?rev={seq}#q{ordinal}")
-    }
 }
 
 pub fn trends(terms: &[(String, Query)], series: &[TrendSeries]) -> Markup {

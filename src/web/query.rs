@@ -3,6 +3,10 @@
 //!
 //! User text never reaches FTS5 as syntax: every term becomes a quoted FTS5 string, so a stray
 //! quote or keyword in a query is either a clear error from this parser or plain text.
+//!
+//! A term written in capitals (`WHO`, `U.S.`) is an acronym, as in alert rules: it matches only
+//! where the text has it in capitals. The tokenizer folds case, so the index keeps a second column
+//! with the words written in capitals ([`capitals_text`]) and an acronym must match there too.
 
 use std::fmt::Write;
 
@@ -38,6 +42,14 @@ pub enum QueryError {
     NoTerms,
 }
 
+/// The columns an FTS5 expression names: where the text is matched (any column when `None`), and
+/// the column of words written in capitals that acronyms must match too (none: any case).
+#[derive(Debug, Clone, Copy, Default)]
+struct Columns<'a> {
+    text: Option<&'a str>,
+    capitals: Option<&'a str>,
+}
+
 /// A parsed query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Query {
@@ -56,6 +68,53 @@ pub struct Term {
     pub text: String,
     pub phrase: bool,
     pub prefix: bool,
+}
+
+impl Term {
+    /// Written in capitals: at least two capital letters and no lower-case one (`WHO`, `U.S.`,
+    /// `COVID-19`), the rule alert terms follow, so that `WHO` does not find "who".
+    pub fn is_acronym(&self) -> bool {
+        is_acronym(&self.text)
+    }
+}
+
+/// True for text written in capitals, as alert rules decide it: two capital letters or more, no
+/// lower-case letter and no white space.
+pub fn is_acronym(text: &str) -> bool {
+    text.chars().filter(|c| c.is_uppercase()).count() >= 2
+        && !text.chars().any(|c| c.is_lowercase() || c.is_whitespace())
+}
+
+/// The words of `text` written in capitals (a capital letter and no lower-case one: `WHO`, the
+/// `U` and `S` of `U.S.`, `COVID` of `COVID-19`), space-separated, in order: the index's second
+/// column, where an acronym of a query must match too.
+pub fn capitals_text<'a>(paragraphs: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for paragraph in paragraphs {
+        // Most text is in lower case or Chinese: words are sliced, never copied char by char.
+        let mut start = None;
+        let (mut upper, mut lower) = (false, false);
+        let mut end_word = |from: Option<usize>, to: usize, upper: bool, lower: bool| {
+            if let (Some(from), true, false) = (from, upper, lower) {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&paragraph[from..to]);
+            }
+        };
+        for (at, c) in paragraph.char_indices() {
+            if c.is_alphanumeric() && !is_han(c) {
+                start.get_or_insert(at);
+                upper |= c.is_uppercase();
+                lower |= c.is_lowercase();
+            } else if start.is_some() {
+                end_word(start.take(), at, upper, lower);
+                (upper, lower) = (false, false);
+            }
+        }
+        end_word(start, paragraph.len(), upper, lower);
+    }
+    out
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -442,28 +501,65 @@ impl Query {
         Ok(query)
     }
 
-    /// The FTS5 expression for this query against the index.
+    /// The FTS5 expression for this query against the index; an acronym must also match in the
+    /// index's column of words written in capitals.
     pub fn to_fts(&self) -> String {
         let mut out = String::new();
-        self.write_fts(&mut out, index_text);
+        let columns = Columns {
+            text: None,
+            capitals: Some("capitals"),
+        };
+        self.write_fts(&mut out, index_text, columns);
         out
     }
 
-    /// The FTS5 expression against full text (no function words dropped), for highlighting.
+    /// The FTS5 expression against full text (no function words dropped), for highlighting:
+    /// acronyms match in any case there, so the highlighter keeps only their marks in capitals.
     pub fn to_full_text_fts(&self) -> String {
         let mut out = String::new();
-        self.write_fts(&mut out, token_text);
+        self.write_fts(&mut out, token_text, Columns::default());
         out
     }
 
-    fn write_fts(&self, out: &mut String, text: fn(&str) -> String) {
+    /// The FTS5 expression against the full text of one column, `text`, whose words written in
+    /// capitals are in `capitals` (a table of questions and answers apart).
+    pub fn to_column_fts(&self, text: &str, capitals: &str) -> String {
+        let mut out = String::new();
+        let columns = Columns {
+            text: Some(text),
+            capitals: Some(capitals),
+        };
+        self.write_fts(&mut out, token_text, columns);
+        out
+    }
+
+    fn write_fts(&self, out: &mut String, text: fn(&str) -> String, columns: Columns<'_>) {
         match self {
             Query::Term(term) => {
+                let capitals = columns.capitals.filter(|_| term.is_acronym());
+                if capitals.is_some() {
+                    out.push('(');
+                }
+                if let Some(column) = columns.text {
+                    out.push_str(column);
+                    out.push_str(" : ");
+                }
                 out.push('"');
                 out.push_str(&text(&term.text).replace('"', "\"\""));
                 out.push('"');
                 if term.prefix {
                     out.push_str(" *");
+                }
+                if let Some(column) = capitals {
+                    out.push_str(" AND ");
+                    out.push_str(column);
+                    out.push_str(" : \"");
+                    out.push_str(&capitals_text([term.text.as_str()]).replace('"', "\"\""));
+                    out.push('"');
+                    if term.prefix {
+                        out.push_str(" *");
+                    }
+                    out.push(')');
                 }
             }
             Query::Or(operands) => {
@@ -472,7 +568,7 @@ impl Query {
                         out.push_str(" OR ");
                     }
                     out.push('(');
-                    operand.write_fts(out, text);
+                    operand.write_fts(out, text, columns);
                     out.push(')');
                 }
             }
@@ -487,14 +583,14 @@ impl Query {
                         out.push_str(" AND ");
                     }
                     out.push('(');
-                    operand.write_fts(out, text);
+                    operand.write_fts(out, text, columns);
                     out.push(')');
                 }
                 out.push(')');
                 for operand in operands {
                     if let Query::Not(inner) = operand {
                         out.push_str(" NOT (");
-                        inner.write_fts(out, text);
+                        inner.write_fts(out, text, columns);
                         out.push(')');
                     }
                 }
@@ -502,7 +598,7 @@ impl Query {
             // Unreachable after `check_negation`; written as a no-match to stay total.
             Query::Not(inner) => {
                 let _ = write!(out, "(\"\u{1f}\") NOT (");
-                inner.write_fts(out, text);
+                inner.write_fts(out, text, columns);
                 out.push(')');
             }
         }
@@ -583,7 +679,39 @@ mod tests {
             fts("(Hong OR Kong) AND police"),
             "(((\"Hong\") OR (\"Kong\")) AND (\"police\"))"
         );
-        assert_eq!(fts("COVID-19"), "\"COVID-19\"");
+        assert_eq!(fts("Covid-19"), "\"Covid-19\"");
+    }
+
+    #[test]
+    fn acronyms_must_match_in_the_column_of_capitals_too() {
+        assert_eq!(fts("WHO"), "(\"WHO\" AND capitals : \"WHO\")");
+        assert_eq!(fts("who"), "\"who\"");
+        assert_eq!(fts("Who"), "\"Who\"");
+        assert_eq!(
+            fts("COVID-19"),
+            "(\"COVID-19\" AND capitals : \"COVID\")",
+            "digits are no capitals: the column has the word in capitals only"
+        );
+        assert_eq!(fts("U.S."), "(\"U.S.\" AND capitals : \"U S\")");
+        assert_eq!(fts("NAT*"), "(\"NAT\" * AND capitals : \"NAT\" *)");
+        assert_eq!(
+            Query::parse("WHO").unwrap().to_full_text_fts(),
+            "\"WHO\"",
+            "the highlighter's scratch table has no column of capitals"
+        );
+        assert_eq!(
+            Query::parse("WHO OR trade -war")
+                .unwrap()
+                .to_column_fts("answer", "answer_capitals"),
+            "((answer : \"WHO\" AND answer_capitals : \"WHO\")) OR (((answer : \"trade\")) NOT (answer : \"war\"))",
+            "every phrase of a column's expression names the column"
+        );
+        assert!(is_acronym("WHO") && is_acronym("U.S.") && !is_acronym("G20"));
+        assert!(!is_acronym("Who") && !is_acronym("WHO DG"));
+        assert_eq!(
+            capitals_text(["The WHO and U.S. on COVID-19,", "NATO台湾 G20 Mr"]),
+            "WHO U S COVID NATO G20"
+        );
     }
 
     #[test]
@@ -609,7 +737,10 @@ mod tests {
     #[test]
     fn quotes_inside_terms_cannot_break_out_of_the_fts_string() {
         assert_eq!(fts("x\"y\""), "((\"x\") AND (\"y\"))");
-        assert_eq!(fts("NEAR x"), "((\"NEAR\") AND (\"x\"))");
+        assert_eq!(
+            fts("NEAR x"),
+            "(((\"NEAR\" AND capitals : \"NEAR\")) AND (\"x\"))"
+        );
         assert_eq!(fts("col:umn"), "\"col:umn\"");
         assert_eq!(fts("x^y"), "\"x^y\"");
     }

@@ -1,8 +1,11 @@
-//! Full-text search over every exchange of every revision: the FTS5 index, how it is filled and
+//! Full-text search over every text of every revision: the FTS5 index, how it is filled and
 //! rebuilt, queries with filters, and highlighting.
 //!
-//! One contentless FTS5 table holds both languages, one row per exchange (question and answer in
-//! one column, so AND/NOT apply to the whole exchange). English goes through `porter unicode61`
+//! One contentless FTS5 table holds both languages, one row per passage: each exchange (question
+//! and answer in one column, so AND/NOT apply to the whole exchange), and the briefing's own text
+//! outside the exchanges (its title, opening remarks, or the whole body of a statement; see
+//! [`Briefing::text_passage`]). A second column holds the words written in capitals, where an
+//! acronym of a query must match too. English goes through `porter unicode61`
 //! without its most common function words; every Han character is made a token of its own (see
 //! [`index_text_of`]), so a Chinese word of any length, two-character words such as 台湾 included, is
 //! an exact phrase query over characters. The table stores no text (the archive already keeps it,
@@ -11,7 +14,8 @@
 //! the full text, so what is marked is exactly what FTS5 matches.
 //!
 //! Index row ids are dense: each revision owns a span of ids starting at `search_spans.first_rowid`,
-//! one per exchange ordinal, because sparse ids (revision × constant) grew the index by a tenth.
+//! the first for its text passage, then one per exchange ordinal, because sparse ids (revision ×
+//! constant) grew the index by a tenth.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -21,9 +25,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::query::{
-    MARK_CLOSE, MARK_OPEN, Query, QueryError, index_text_of, strip_index_separators, token_text,
+    MARK_CLOSE, MARK_OPEN, Query, QueryError, capitals_text, index_text_of, strip_index_separators,
+    token_text,
 };
-use crate::model::{Briefing, Exchange, Lang};
+use crate::model::{Briefing, Exchange, Kind, Lang, TEXT_PASSAGE};
 
 /// Why a search could not run.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +69,20 @@ ALTER TABLE documents ADD COLUMN spokesperson TEXT;
 /// against 10.41 G in all), for a few more segments for a search to read.
 pub const MERGE_MIGRATION: &str =
     "INSERT INTO exchange_search(exchange_search, rank) VALUES ('automerge', 8);";
+
+/// Every text of a briefing, not only its exchanges: the index gets its column of words written in
+/// capitals, and each revision's span a first row for its text passage, whose content hash merges
+/// identical copies across revisions as the exchanges' hashes do. The migration's hook re-indexes
+/// every stored revision, so an archive written before finds these texts too.
+pub const PASSAGES_MIGRATION: &str = "
+DROP TABLE exchange_search;
+CREATE VIRTUAL TABLE exchange_search USING fts5(
+    body, capitals, content='', columnsize=0,
+    tokenize='porter unicode61 remove_diacritics 2'
+);
+INSERT INTO exchange_search(exchange_search, rank) VALUES ('automerge', 8);
+ALTER TABLE search_spans ADD COLUMN text_hash TEXT;
+";
 
 /// Migration hook: indexes every revision already stored, so the index is complete at once.
 pub fn rebuild_hook(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
@@ -112,6 +131,17 @@ pub fn read_record(
     })
 }
 
+/// A passage's paragraphs as one hash, to tell identical text passages of two revisions.
+fn passage_hash(passage: &Exchange) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for paragraph in &passage.answer {
+        hasher.update(paragraph.as_bytes());
+        hasher.update(b"\n");
+    }
+    hex::encode(&hasher.finalize()[..16])
+}
+
 /// Adds one new revision to the index; called inside the archive's ingest transaction.
 pub fn index_revision(
     conn: &Connection,
@@ -121,15 +151,14 @@ pub fn index_revision(
 ) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE documents SET spokesperson = ?2 WHERE id = ?1")?
         .execute(params![document_id, briefing.spokesperson])?;
-    let span = briefing
+    let text = briefing.text_passage();
+    // Row `first_rowid` is the text passage, `first_rowid + n` the exchange numbered n.
+    let span = 1 + briefing
         .exchanges
         .iter()
         .map(|exchange| i64::from(exchange.ordinal))
         .max()
         .unwrap_or(0);
-    if span == 0 {
-        return Ok(());
-    }
     let first_rowid: i64 = conn
         .prepare_cached(
             "SELECT first_rowid + span FROM search_spans ORDER BY first_rowid DESC LIMIT 1",
@@ -138,24 +167,31 @@ pub fn index_revision(
         .optional()?
         .unwrap_or(1);
     conn.prepare_cached(
-        "INSERT INTO search_spans (first_rowid, revision_id, span) VALUES (?1, ?2, ?3)",
+        "INSERT INTO search_spans (first_rowid, revision_id, span, text_hash) VALUES (?1, ?2, ?3, ?4)",
     )?
-    .execute(params![first_rowid, revision_id, span])?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO exchange_search (rowid, body) VALUES (?1, ?2)")?;
-    for exchange in &briefing.exchanges {
-        if exchange.ordinal == 0 {
+    .execute(params![first_rowid, revision_id, span, passage_hash(&text)])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO exchange_search (rowid, body, capitals) VALUES (?1, ?2, ?3)",
+    )?;
+    let exchanges = briefing
+        .exchanges
+        .iter()
+        .filter(|exchange| exchange.ordinal != TEXT_PASSAGE);
+    for passage in std::iter::once(&text).chain(exchanges) {
+        if passage.question.is_empty() && passage.answer.is_empty() {
             continue;
         }
+        let paragraphs = || {
+            passage
+                .question
+                .iter()
+                .chain(&passage.answer)
+                .map(String::as_str)
+        };
         insert.execute(params![
-            first_rowid + i64::from(exchange.ordinal) - 1,
-            index_text_of(
-                exchange
-                    .question
-                    .iter()
-                    .chain(&exchange.answer)
-                    .map(String::as_str)
-            ),
+            first_rowid + i64::from(passage.ordinal),
+            index_text_of(paragraphs()),
+            capitals_text(paragraphs()),
         ])?;
     }
     Ok(())
@@ -206,10 +242,27 @@ pub type Highlighted = Vec<Segment>;
 /// An exchange's answer and question paragraphs, highlighted.
 pub type HighlightedTexts = (Vec<Highlighted>, Vec<Highlighted>);
 
-/// One exchange that matched.
+/// Which text of a briefing a hit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Passage {
+    /// A question and its answer.
+    Exchange,
+    /// The briefing's own text: its title and opening remarks, or the body of a statement.
+    Text,
+}
+
+/// One passage that matched: an exchange, or the briefing's own text quoted by the paragraphs
+/// that match.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchHit {
     pub document_id: i64,
+    /// The ministry's page.
+    pub url: String,
+    /// briefwatch's view of the passage (`/b/<id>#q<n>`, `/b/<id>?rev=<seq>#opening`).
+    pub view: String,
+    pub passage: Passage,
+    pub kind: Kind,
     pub lang: Lang,
     pub date: Option<NaiveDate>,
     pub title: Option<String>,
@@ -219,16 +272,32 @@ pub struct SearchHit {
     pub latest_seq: i64,
     /// False when a later revision changed or removed this exchange.
     pub in_latest: bool,
+    /// The exchange's number; 0 for the briefing's own text.
     pub ordinal: u32,
     pub asker: String,
     pub question: Vec<Highlighted>,
+    /// The answer; for the briefing's own text, the paragraphs that match (the title among them).
     pub answer: Vec<Highlighted>,
+}
+
+/// briefwatch's view of a passage of a revision: the latest revision's page, or the revision's.
+pub fn view_link(document_id: i64, seq: i64, latest_seq: i64, ordinal: u32) -> String {
+    let anchor = if ordinal == TEXT_PASSAGE {
+        "opening".to_string()
+    } else {
+        format!("q{ordinal}")
+    };
+    if seq == latest_seq {
+        format!("/b/{document_id}#{anchor}")
+    } else {
+        format!("/b/{document_id}?rev={seq}#{anchor}")
+    }
 }
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchResults {
-    /// Matching exchanges after merging identical copies across revisions.
+    /// Matching passages after merging identical copies across revisions.
     pub total: usize,
     pub offset: usize,
     pub hits: Vec<SearchHit>,
@@ -247,18 +316,21 @@ struct IndexedRevision {
     revision_id: i64,
     seq: i64,
     document_id: i64,
+    url: String,
+    kind: Kind,
     lang: Lang,
     date: Option<NaiveDate>,
     title: Option<String>,
     spokesperson: Option<String>,
     latest_seq: i64,
+    text_hash: Option<String>,
 }
 
 /// Revisions are few (one or two a day) next to hits (thousands for a common word), so the
 /// revisions that pass the filters are read once and each hit's row id is resolved in memory.
 const REVISIONS_SQL: &str = "
 SELECT s.first_rowid, s.span, r.id, r.seq, d.id, d.lang, d.briefing_date, d.title, d.spokesperson,
-       l.latest
+       l.latest, d.url, d.kind, s.text_hash
 FROM search_spans s
 JOIN revisions r ON r.id = s.revision_id
 JOIN documents d ON d.id = r.document_id
@@ -302,6 +374,13 @@ fn indexed_revisions(
                     title: row.get(7)?,
                     spokesperson: row.get(8)?,
                     latest_seq: row.get(9)?,
+                    url: row.get(10)?,
+                    kind: row
+                        .get::<_, Option<String>>(11)?
+                        .as_deref()
+                        .and_then(Kind::parse)
+                        .unwrap_or(Kind::Other),
+                    text_hash: row.get(12)?,
                 })
             },
         )
@@ -321,16 +400,17 @@ fn hash_text(value: rusqlite::types::Value) -> String {
 }
 
 /// The revision whose span holds `rowid`, if it passed the filters, and the ordinal of the
-/// exchange that row indexes.
+/// passage that row indexes (0 for the text passage).
 fn exchange_at(revisions: &[IndexedRevision], rowid: i64) -> Option<(&IndexedRevision, u32)> {
     let after = revisions.partition_point(|r| r.first_rowid <= rowid);
     let revision = revisions.get(after.checked_sub(1)?)?;
-    let ordinal = u32::try_from(rowid - revision.first_rowid + 1).ok()?;
+    let ordinal = u32::try_from(rowid - revision.first_rowid).ok()?;
     (rowid < revision.first_rowid + revision.span).then_some((revision, ordinal))
 }
 
-/// Runs a query: every matching exchange, newest briefing first, identical copies of an exchange
-/// in several revisions of one briefing merged into one hit (the latest revision that has it).
+/// Runs a query: every matching passage, newest briefing first (its text passage before its
+/// exchanges), identical copies of a passage in several revisions of one briefing merged into one
+/// hit (the latest revision that has it).
 pub fn search(
     conn: &Connection,
     query: &Query,
@@ -360,11 +440,18 @@ pub fn search(
         };
         let row = HitRow { ordinal, revision };
         if revision.latest_seq > 1 {
-            let (question, answer): (String, String) = hashes
-                .query_row(params![revision.revision_id, ordinal], |r| {
-                    Ok((hash_text(r.get(0)?), hash_text(r.get(1)?)))
-                })
-                .map_err(sql("reading exchange hashes"))?;
+            let (question, answer): (String, String) = if ordinal == TEXT_PASSAGE {
+                (
+                    String::new(),
+                    revision.text_hash.clone().unwrap_or_default(),
+                )
+            } else {
+                hashes
+                    .query_row(params![revision.revision_id, ordinal], |r| {
+                        Ok((hash_text(r.get(0)?), hash_text(r.get(1)?)))
+                    })
+                    .map_err(sql("reading exchange hashes"))?
+            };
             match copies.get(&(revision.document_id, question.clone(), answer.clone())) {
                 Some(&kept) if rows[kept].revision.seq >= revision.seq => continue,
                 Some(&kept) => {
@@ -396,7 +483,7 @@ pub fn search(
     })
 }
 
-/// Decoded exchanges of recently shown revisions, keyed by content hash: a revision never changes,
+/// Decoded passages (text passage and exchanges) of recently shown revisions, keyed by content hash: a revision never changes,
 /// and equal hashes mean equal content, so an entry is right for any archive that has it.
 static EXCHANGE_CACHE: Mutex<Option<ExchangeCache>> = Mutex::new(None);
 const EXCHANGE_CACHE_REVISIONS: usize = 256;
@@ -430,7 +517,9 @@ fn revision_exchanges(
     {
         return Ok(found);
     }
-    let exchanges = Arc::new(read_record(conn, dictionaries, revision_id)?.exchanges);
+    let briefing = read_record(conn, dictionaries, revision_id)?;
+    let exchanges: Arc<Vec<Exchange>> =
+        Arc::new(briefing.passages().map(|p| p.into_owned()).collect());
     if let Ok(mut guard) = EXCHANGE_CACHE.lock() {
         let cache = guard.get_or_insert_with(ExchangeCache::default);
         if cache
@@ -474,6 +563,19 @@ fn load_hits(
         texts.push((exchange.answer.join("\n"), exchange.question.join("\n")));
         hits.push(SearchHit {
             document_id: revision.document_id,
+            url: revision.url.clone(),
+            view: view_link(
+                revision.document_id,
+                revision.seq,
+                revision.latest_seq,
+                ordinal,
+            ),
+            passage: if ordinal == TEXT_PASSAGE {
+                Passage::Text
+            } else {
+                Passage::Exchange
+            },
+            kind: revision.kind,
             lang: revision.lang,
             date: revision.date,
             title: revision.title.clone(),
@@ -491,8 +593,65 @@ fn load_hits(
     for (hit, (answer, question)) in hits.iter_mut().zip(highlighted) {
         hit.answer = answer;
         hit.question = question;
+        if hit.passage == Passage::Text {
+            hit.answer = matching_paragraphs(std::mem::take(&mut hit.answer));
+        }
     }
     Ok(hits)
+}
+
+/// The paragraphs of a text passage that have a match; the first one (the title) when the
+/// highlighter marked none (a phrase the index matched across a dropped function word).
+fn matching_paragraphs(paragraphs: Vec<Highlighted>) -> Vec<Highlighted> {
+    let first = paragraphs.first().cloned();
+    let marked: Vec<Highlighted> = paragraphs
+        .into_iter()
+        .filter(|paragraph| paragraph.iter().any(|segment| segment.marked))
+        .collect();
+    if marked.is_empty() {
+        first.into_iter().collect()
+    } else {
+        marked
+    }
+}
+
+/// The letters and digits of `text`, lower-cased: how a mark is compared with a query term.
+fn word_key(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Unmarks what only an acronym of the query matched but the text does not write in capitals:
+/// the highlighter's tokenizer folds case, the index's column of capitals does not.
+fn unmark_lowercase_acronyms(query: &Query, paragraphs: &mut [Highlighted]) {
+    let terms = query.positive_terms();
+    let acronyms: Vec<String> = terms
+        .iter()
+        .filter(|term| term.is_acronym())
+        .map(|term| word_key(&term.text))
+        .collect();
+    if acronyms.is_empty() {
+        return;
+    }
+    let others: Vec<String> = terms
+        .iter()
+        .filter(|term| !term.is_acronym())
+        .map(|term| word_key(&term.text))
+        .collect();
+    for segment in paragraphs.iter_mut().flatten() {
+        if !segment.marked || !segment.text.chars().any(char::is_lowercase) {
+            continue;
+        }
+        let key = word_key(&segment.text);
+        let acronym = acronyms
+            .iter()
+            .any(|a| key == *a || (key.starts_with(a.as_str()) && a.len() < key.len()));
+        if acronym && !others.contains(&key) {
+            segment.marked = false;
+        }
+    }
 }
 
 /// Marks what `query` matches in each (answer, question) text, with FTS5's own tokenizer and
@@ -541,10 +700,13 @@ pub fn highlight(
         .map_err(sql("highlighting"))?;
     for (i, answer, question) in marked {
         if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
-            *slot = (
+            let (mut answer, mut question) = (
                 marked_paragraphs(&strip_index_separators(&answer)),
                 marked_paragraphs(&strip_index_separators(&question)),
             );
+            unmark_lowercase_acronyms(query, &mut answer);
+            unmark_lowercase_acronyms(query, &mut question);
+            *slot = (answer, question);
         }
     }
     conn.execute("DELETE FROM temp.search_highlight", [])
@@ -637,8 +799,9 @@ pub fn trend(
         })
         .map_err(sql("counting a trend"))?;
     conn.execute_batch(&format!(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.trend_scratch USING fts5(question, answer, tokenize='{TOKENIZER}');
-         DELETE FROM temp.trend_scratch;"
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.trend_passages USING fts5(
+             question, answer, question_capitals, answer_capitals, tokenize='{TOKENIZER}');
+         DELETE FROM temp.trend_passages;"
     ))
     .map_err(sql("counting a trend"))?;
     let mut months_of_rows: Vec<Month> = Vec::new();
@@ -646,13 +809,18 @@ pub fn trend(
     {
         let mut insert = conn
             .prepare_cached(
-                "INSERT INTO temp.trend_scratch (rowid, question, answer) VALUES (?1, ?2, ?3)",
+                "INSERT INTO temp.trend_passages (rowid, question, answer, question_capitals, answer_capitals)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(sql("counting a trend"))?;
         for rowid in rowids {
             let Some((revision, ordinal)) = exchange_at(&revisions, rowid) else {
                 continue;
             };
+            // Trends count questions and answers: the text passage has neither.
+            if ordinal == TEXT_PASSAGE {
+                continue;
+            }
             let exchanges = revision_exchanges(conn, &dictionaries, revision.revision_id)?;
             let Some(exchange) = exchanges.iter().find(|e| e.ordinal == ordinal) else {
                 continue;
@@ -662,6 +830,8 @@ pub fn trend(
                     months_of_rows.len() as i64,
                     token_text(&exchange.question.join("\n")),
                     token_text(&exchange.answer.join("\n")),
+                    capitals_text(exchange.question.iter().map(String::as_str)),
+                    capitals_text(exchange.answer.iter().map(String::as_str)),
                 ])
                 .map_err(sql("counting a trend"))?;
             months_of_rows.push(
@@ -674,9 +844,9 @@ pub fn trend(
     }
     let mut counts: HashMap<Month, (u32, u32)> = HashMap::new();
     for (column, is_question) in [("question", true), ("answer", false)] {
-        let fts = format!("{{{column}}} : ({})", query.to_full_text_fts());
+        let fts = query.to_column_fts(column, &format!("{column}_capitals"));
         let rows: Vec<i64> = conn
-            .prepare_cached("SELECT rowid FROM temp.trend_scratch WHERE trend_scratch MATCH ?1")
+            .prepare_cached("SELECT rowid FROM temp.trend_passages WHERE trend_passages MATCH ?1")
             .and_then(|mut stmt| stmt.query_map([fts], |row| row.get(0))?.collect())
             .map_err(sql("counting a trend"))?;
         for row in rows {
@@ -694,7 +864,7 @@ pub fn trend(
             }
         }
     }
-    conn.execute("DELETE FROM temp.trend_scratch", [])
+    conn.execute("DELETE FROM temp.trend_passages", [])
         .map_err(sql("counting a trend"))?;
     let series: Vec<(Month, u32, u32)> = months
         .iter()
@@ -787,13 +957,14 @@ mod tests {
     fn finds_english_stems_chinese_words_and_phrases_and_marks_them() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
-            "CREATE TABLE documents (id INTEGER PRIMARY KEY, lang TEXT, briefing_date TEXT, title TEXT);
+            "CREATE TABLE documents (id INTEGER PRIMARY KEY, url TEXT, kind TEXT, lang TEXT, briefing_date TEXT, title TEXT);
              CREATE TABLE zstd_dictionaries (id INTEGER PRIMARY KEY, content BLOB);
              CREATE TABLE revisions (id INTEGER PRIMARY KEY, document_id INTEGER, seq INTEGER, record BLOB, content_hash TEXT, record_dictionary_id INTEGER, record_against_raw INTEGER NOT NULL DEFAULT 0, raw_hash TEXT);
              CREATE TABLE exchanges (revision_id INTEGER, ordinal INTEGER, question_hash TEXT, answer_hash TEXT);",
         )
         .unwrap();
         conn.execute_batch(MIGRATION).unwrap();
+        conn.execute_batch(PASSAGES_MIGRATION).unwrap();
         let briefing = |lang: Lang, exchanges: &[(&str, &str)]| Briefing {
             url: "u".into(),
             lang,
@@ -816,17 +987,23 @@ mod tests {
                 .collect(),
             content_hash: format!("{lang:?}"),
         };
+        let mut english = briefing(
+            Lang::En,
+            &[
+                (
+                    "On the sanctions?",
+                    "We oppose unilateral sanctions.|The South China Sea is calm.",
+                ),
+                ("On trade?", "Trade talks go on."),
+                ("Who will attend?", "Those who are invited, and the WHO."),
+            ],
+        );
+        english.opening = vec![
+            "The WHO meets in Geneva next week.".into(),
+            "A paragraph without the word.".into(),
+        ];
         let docs = [
-            briefing(
-                Lang::En,
-                &[
-                    (
-                        "On the sanctions?",
-                        "We oppose unilateral sanctions.|The South China Sea is calm.",
-                    ),
-                    ("On trade?", "Trade talks go on."),
-                ],
-            ),
+            english,
             briefing(
                 Lang::Zh,
                 &[
@@ -839,7 +1016,7 @@ mod tests {
             let id = i as i64 + 1;
             let record = zstd::bulk::compress(&serde_json::to_vec(doc).unwrap(), 3).unwrap();
             conn.execute(
-                "INSERT INTO documents (id, lang, briefing_date, title) VALUES (?1, ?2, '2020-07-03', 't')",
+                "INSERT INTO documents (id, url, kind, lang, briefing_date, title) VALUES (?1, 'u', 'press_conference', ?2, '2020-07-03', 't')",
                 params![id, doc.lang.as_str()],
             )
             .unwrap();
@@ -894,6 +1071,37 @@ mod tests {
         assert_eq!(run("trade OR 贸易").total, 2);
         assert_eq!(run("trade NOT talks").total, 0);
         assert_eq!(run("湾是中").total, 1);
+
+        // The opening is a passage of its own, quoted by its matching paragraph only.
+        let found = run("Geneva");
+        assert_eq!(found.total, 1);
+        let hit = &found.hits[0];
+        assert_eq!((hit.passage, hit.ordinal), (Passage::Text, 0));
+        assert_eq!((hit.url.as_str(), hit.view.as_str()), ("u", "/b/1#opening"));
+        assert_eq!(hit.answer.len(), 1, "only the matching paragraph");
+        assert_eq!(marked(hit), ["Geneva"]);
+        assert_eq!(hit.kind.text_label(hit.lang), "Opening remarks");
+        // The title is searched too (it is "t" here), and comes with the text passage.
+        assert_eq!(run("t").hits.iter().filter(|h| h.ordinal == 0).count(), 2);
+        // An acronym matches only in capitals; a word in lower case matches any case.
+        let found = run("WHO");
+        assert_eq!(found.total, 2);
+        assert_eq!(marked(&found.hits[0]), ["WHO"]);
+        assert_eq!(marked(&found.hits[1]), ["WHO"], "not \"Who\" nor \"who\"");
+        let found = run("who");
+        assert_eq!(found.total, 2);
+        assert_eq!(marked(&found.hits[1]), ["Who", "who", "WHO"]);
+        assert_eq!(run("sanctions NOT WHO").total, 1);
+        assert_eq!(run("Geneva NOT WHO").total, 0);
+        assert_eq!(run("attend NOT WHO").total, 0);
+        // Trends tell questions from answers, acronyms in capitals only there too.
+        let months = vec!["2020-07".to_string()];
+        let series = |term: &str| {
+            let found = trend(&conn, term, &Query::parse(term).unwrap(), &months).unwrap();
+            (found.total_questions, found.total_answers)
+        };
+        assert_eq!(series("WHO"), (0, 1));
+        assert_eq!(series("who"), (1, 1));
         assert_eq!(run("湾中").total, 0);
         assert_eq!(
             spokesperson_names("赵立坚").len(),

@@ -317,6 +317,8 @@ pub fn events(store: &Store, before: Option<i64>) -> Result<EventList, WebError>
 pub struct SearchForm {
     pub q: String,
     pub query: Option<Query>,
+    /// Why `q` cannot be searched (an unclosed quote…), shown above the form that holds it.
+    pub error: Option<String>,
     pub filter: SearchFilter,
     pub page: i64,
 }
@@ -338,14 +340,18 @@ impl SearchForm {
             }
         }
         let q = params.get("q").unwrap_or("").to_string();
-        let query = if q.is_empty() {
-            None
+        let (query, error) = if q.is_empty() {
+            (None, None)
         } else {
-            Some(Query::parse(&q).map_err(search::SearchError::from)?)
+            match Query::parse(&q) {
+                Ok(query) => (Some(query), None),
+                Err(error) => (None, Some(error.to_string())),
+            }
         };
         Ok(SearchForm {
             q,
             query,
+            error,
             filter,
             page: params.positive("page", 1, 10_000)?,
         })

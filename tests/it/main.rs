@@ -5,6 +5,7 @@ mod archive;
 mod browser;
 mod cli;
 mod diff;
+mod every_text;
 mod extract;
 mod feed;
 mod feed_dates;

@@ -281,15 +281,6 @@ fn bad_parameters_are_400_pages_that_say_what_is_wrong() {
         ("/?page=0", "parameter page: must be a whole number"),
         ("/?colour=red", "parameter colour: unknown parameter"),
         (
-            "/search?q=%22South+China",
-            "the quote opened at character 1 is never closed",
-        ),
-        ("/search?q=NOT+Japan", "a query cannot only exclude"),
-        (
-            "/search?q=(Hong+Kong",
-            "parenthesis opened at character 1 is never closed",
-        ),
-        (
             "/search?q=x&from=2020-13-01",
             "parameter from: must be a date like 2020-07-03",
         ),
@@ -316,7 +307,7 @@ fn search_finds_phrases_in_both_languages_across_revisions() {
     let web = fixture();
     let (status, body) = web.get("/search?q=%22Chinese+students+in+Belgium%22");
     assert_eq!(status, 200);
-    assert!(body.contains("1 exchange match"), "{body}");
+    assert!(body.contains("1 passage match"), "{body}");
     assert_eq!(marks(&body), ["Chinese students in Belgium"]);
     assert!(body.contains("changed or removed in a later revision"));
     assert!(
@@ -325,7 +316,7 @@ fn search_finds_phrases_in_both_languages_across_revisions() {
     );
 
     let (_, zh) = web.get("/search?q=%E7%AB%B9%E5%86%85%E4%BA%AE");
-    assert!(zh.contains("1 exchange match"), "{zh}");
+    assert!(zh.contains("1 passage match"), "{zh}");
     assert!(marks(&zh).iter().all(|m| m == "竹内亮") && !marks(&zh).is_empty());
     assert!(zh.contains(&format!("/b/{}#q2", web.zh_id)));
 
@@ -338,17 +329,17 @@ fn search_finds_phrases_in_both_languages_across_revisions() {
 
     // Chinese, English as now, and English as first published (its answer was reworded since).
     let (_, en) = web.get("/search?q=%22Ryo+Takeuchi%22+OR+%E7%AB%B9%E5%86%85%E4%BA%AE");
-    assert!(en.contains("3 exchanges match"), "{en}");
+    assert!(en.contains("3 passages match"), "{en}");
     assert_eq!(count(&en, "changed or removed in a later revision"), 1);
     let (_, only_zh) =
         web.get("/search?q=%22Ryo+Takeuchi%22+OR+%E7%AB%B9%E5%86%85%E4%BA%AE&lang=zh");
-    assert!(only_zh.contains("1 exchange match"));
+    assert!(only_zh.contains("1 passage match"));
     let (_, later) = web.get("/search?q=Takeuchi&from=2020-07-04");
-    assert!(later.contains("0 exchanges match"));
+    assert!(later.contains("0 passages match"));
     let (_, excluded) = web.get("/search?q=documentary+NOT+Takeuchi");
     assert!(!excluded.contains("Ryo Takeuchi, a Japanese director"));
     let (_, someone_else) = web.get("/search?q=Takeuchi&spokesperson=Hua+Chunying");
-    assert!(someone_else.contains("0 exchanges match"));
+    assert!(someone_else.contains("0 passages match"));
 }
 
 #[test]
@@ -392,7 +383,7 @@ fn events_and_status_show_the_edit_and_the_take_down() {
 fn search_command_prints_text_and_json() {
     let web = fixture();
     let text = web.env.briefwatch(&["search", "\"Ryo Takeuchi\""]);
-    assert!(text.starts_with("2 matching exchanges"), "{text}");
+    assert!(text.starts_with("2 matching passages"), "{text}");
     assert!(
         text.contains(&format!("/b/{}?rev=1#q2", web.en_id)),
         "{text}"
@@ -641,7 +632,7 @@ fn the_daemon_serves_the_pages_beside_the_feeds() {
                     .text()
                     .await
                     .unwrap_or_default()
-                    .contains("1 exchange match")
+                    .contains("1 passage match")
         });
     }
     let (status, index) = reqwest_blocking_get(&format!("{base}/"));
