@@ -267,10 +267,10 @@ pub struct SearchHit {
     pub date: Option<NaiveDate>,
     pub title: Option<String>,
     pub spokesperson: Option<String>,
-    /// The latest revision that contains this exchange as it matched.
+    /// The latest revision that contains this passage as it matched.
     pub seq: i64,
     pub latest_seq: i64,
-    /// False when a later revision changed or removed this exchange.
+    /// False when a later revision changed or removed this passage.
     pub in_latest: bool,
     /// The exchange's number; 0 for the briefing's own text.
     pub ordinal: u32,
@@ -303,7 +303,7 @@ pub struct SearchResults {
     pub hits: Vec<SearchHit>,
 }
 
-/// A matching exchange: its ordinal in a revision that passed the filters.
+/// A matching passage: its ordinal in a revision that passed the filters.
 struct HitRow<'r> {
     ordinal: u32,
     revision: &'r IndexedRevision,
