@@ -9,7 +9,9 @@ use briefwatch::model::Kind;
 use briefwatch::store::{DocumentKey, Store};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 
-use crate::support::{SiteServer, TestEnv, corpus_site, fixture_site, test_config};
+use crate::support::{
+    SiteServer, TestEnv, corpus_site, fixture_site, require_feedparser, test_config,
+};
 
 const KEYWORD_RULE: &str = r#"
 [[alert]]
@@ -138,21 +140,11 @@ fn fixture_feeds_are_dated_and_ordered_by_the_briefings() {
     }
 }
 
-fn require_feedparser() {
-    let probe = Command::new("python3")
-        .args(["-c", "import feedparser"])
-        .output();
-    assert!(
-        probe.is_ok_and(|output| output.status.success()),
-        "python3 with feedparser is needed (pip install feedparser)"
-    );
-}
-
 /// The whole 2018–2020 corpus backfilled from loopback, its feeds read by Python's feedparser.
 #[test]
 #[ignore = "needs BRIEFWATCH_CORPUS and feedparser"]
 fn corpus_feeds_after_a_backfill_start_with_the_last_briefing_in_both_languages() {
-    let root = corpus_site().expect("BRIEFWATCH_CORPUS must name the corpus directory");
+    let root = corpus_site();
     require_feedparser();
     let site = SiteServer::start(root);
     let env = TestEnv::with_config(&test_config(&site, KEYWORD_RULE));
