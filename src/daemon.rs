@@ -180,6 +180,19 @@ pub fn listing_page_extension(profile: &str) -> &'static str {
     }
 }
 
+/// A page a backfill or an import has just handled, told to a progress display.
+#[derive(Debug, Clone, Copy)]
+pub struct Step<'a> {
+    /// The listing page or article.
+    pub url: &'a str,
+    /// Pages in all, when known: an import knows the lines of its manifest; a backfill learns the
+    /// length of its walk as it goes, and tells none.
+    pub total: Option<u64>,
+}
+
+/// Told of each [`Step`] of a backfill or an import.
+pub type ProgressHook = Box<dyn FnMut(Step<'_>) + Send>;
+
 /// Counts of one cycle, one backfill or one import.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Report {
@@ -244,6 +257,8 @@ pub struct Engine {
     blocked: HashMap<String, DateTime<Utc>>,
     /// 304 answers waiting to be written together (see [`Store::ingest_articles`]).
     unchanged: Vec<Unchanged>,
+    /// Told of each page a backfill or an import handles (`None`: nobody watches).
+    progress: Option<ProgressHook>,
     /// Until when the robots.txt rules loaded for a host are trusted.
     robots_valid_until: HashMap<String, DateTime<Utc>>,
     /// Beaten whenever the archive took a write, so the watchdog sees the loop make progress.
@@ -310,10 +325,22 @@ impl Engine {
             profiles,
             blocked: HashMap::new(),
             unchanged: Vec::new(),
+            progress: None,
             robots_valid_until: HashMap::new(),
             heartbeat: Heartbeat::new(),
             backfill_batch: None,
         })
+    }
+
+    /// Tells `hook` of each page the next backfills and imports handle.
+    pub fn set_progress(&mut self, hook: ProgressHook) {
+        self.progress = Some(hook);
+    }
+
+    fn step(&mut self, url: &str, total: Option<u64>) {
+        if let Some(hook) = self.progress.as_mut() {
+            hook(Step { url, total });
+        }
     }
 
     /// Shares a heartbeat with a watchdog pinger (see [`spawn_watchdog`]).
@@ -847,6 +874,7 @@ impl Engine {
                     tracing::info!(source = %source.name, url, outcome = outcome.as_str(), "listing page unavailable; walk ends");
                     break;
                 };
+                self.step(&url, None);
                 if page == 0 {
                     page_count = listing.page_count.unwrap_or(1).max(1);
                 }
@@ -879,6 +907,7 @@ impl Engine {
                         report,
                     )
                     .await;
+                    self.step(&item.url, None);
                 }
                 self.flush_backfill_batch(report);
                 if !listing.items.is_empty() && older_than_since == listing.items.len() {
@@ -904,12 +933,21 @@ impl Engine {
         })?;
         let base = manifest.parent().unwrap_or(Path::new("."));
         let mut report = Report::default();
+        let is_page = |index: usize, line: &str| {
+            !(index == 0 && line.split('\t').next() == Some("url") || line.trim().is_empty())
+        };
+        let pages = text
+            .lines()
+            .enumerate()
+            .filter(|(index, line)| is_page(*index, line))
+            .count() as u64;
         for (index, line) in text.lines().enumerate() {
             let line_number = index + 1;
             let fields: Vec<&str> = line.split('\t').collect();
             if index == 0 && fields.first() == Some(&"url") || line.trim().is_empty() {
                 continue;
             }
+            self.step(fields[0], Some(pages));
             let row_error = |message: String| DaemonError::ManifestRow {
                 path: path_text.clone(),
                 line: line_number,

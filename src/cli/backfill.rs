@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use briefwatch::daemon::{Engine, SystemClock};
 
 use super::Global;
+use super::progress::{self, Progress};
 
 #[derive(clap::Args)]
 pub struct BackfillArgs {
@@ -30,11 +31,14 @@ pub fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<ExitCode> {
     let mut store = Global::open_store(&config)?;
     super::alerts::attach(&config, &mut store, args.alerts)?;
     let mut engine = Engine::new(config.clone(), store)?;
+    let progress = Progress::new(progress::wanted(args.json), "pages");
+    engine.set_progress(progress.hook());
     let report = super::runtime()?.block_on(engine.backfill(
         args.source.as_deref(),
         args.since,
         &SystemClock,
     ))?;
     drop(engine);
+    drop(progress);
     super::alerts::report_fill(&config, &report, args.alerts, args.json)
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use briefwatch::store::{Document, DocumentKey, Store};
+use briefwatch::store::{Document, DocumentKey, Event, Store};
 use serde_json::json;
 
 use super::Global;
@@ -30,6 +30,25 @@ pub fn find_document(store: &Store, name: &str) -> anyhow::Result<Document> {
         .with_context(|| format!("no document {name} in the archive"))
 }
 
+/// Significance and summary of a revision, from its stored `revised` event among a document's
+/// events.
+pub fn described(events: &[Event], revision_id: i64, seq: i64) -> (String, String) {
+    let revised = events
+        .iter()
+        .find(|event| event.revision_id == Some(revision_id) && event.kind == "revised");
+    match revised {
+        Some(event) => (
+            event.payload["significance"]
+                .as_str()
+                .unwrap_or("unknown")
+                .to_string(),
+            event.payload["summary"].as_str().unwrap_or("").to_string(),
+        ),
+        None if seq == 1 => ("new".to_string(), "first archived version".to_string()),
+        None => ("unknown".to_string(), String::new()),
+    }
+}
+
 pub fn run(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
     let store = Global::open_existing_store(&config)?;
@@ -37,23 +56,7 @@ pub fn run(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     let revisions = store.revisions(document.id)?;
     let events = store.document_events(document.id)?;
 
-    // Significance and summary of a revision come from its stored `revised` event.
-    let described = |revision_id: i64, seq: i64| -> (String, String) {
-        let revised = events
-            .iter()
-            .find(|event| event.revision_id == Some(revision_id) && event.kind == "revised");
-        match revised {
-            Some(event) => (
-                event.payload["significance"]
-                    .as_str()
-                    .unwrap_or("unknown")
-                    .to_string(),
-                event.payload["summary"].as_str().unwrap_or("").to_string(),
-            ),
-            None if seq == 1 => ("new".to_string(), "first archived version".to_string()),
-            None => ("unknown".to_string(), String::new()),
-        }
-    };
+    let described = |revision_id: i64, seq: i64| described(&events, revision_id, seq);
 
     let mut out = std::io::stdout().lock();
     if args.json {

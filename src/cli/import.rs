@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use briefwatch::daemon::{Engine, SystemClock};
 
 use super::Global;
+use super::progress::{self, Progress};
 
 #[derive(clap::Args)]
 pub struct ImportArgs {
@@ -26,7 +27,10 @@ pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut store = Global::open_store(&config)?;
     super::alerts::attach(&config, &mut store, args.alerts)?;
     let mut engine = Engine::new(config.clone(), store)?;
+    let progress = Progress::new(progress::wanted(args.json), "pages");
+    engine.set_progress(progress.hook());
     let report = engine.import_manifest(&args.manifest, &SystemClock)?;
     drop(engine);
+    drop(progress);
     super::alerts::report_fill(&config, &report, args.alerts, args.json)
 }

@@ -71,7 +71,7 @@ pub fn init() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,html5ever=error"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(|| super::progress::LogWriter);
     let _ = if stderr_is_journal() {
         builder
             .with_ansi(false)

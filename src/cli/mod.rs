@@ -14,14 +14,17 @@ mod backfill;
 mod backup;
 mod check_config;
 mod diff;
+mod export;
 mod extract;
 mod feeds;
 mod history;
 mod import;
 mod list;
 mod logging;
+mod manual;
 mod pair;
 mod poll;
+mod progress;
 mod run;
 mod search;
 mod show;
@@ -31,7 +34,10 @@ mod status;
 #[command(
     name = "briefwatch",
     version,
-    about = "Watch the Chinese Foreign Ministry's press-conference transcripts"
+    about = "Watch the Chinese Foreign Ministry's press-conference transcripts",
+    after_help = "Exit status: 0 done; 1 error (bad configuration, unusable archive, …); \
+                  2 bad command line; 3 `poll`, `backfill` or `import` finished but some pages \
+                  failed (the count is printed on stderr)."
 )]
 pub struct Cli {
     /// Configuration file.
@@ -84,6 +90,13 @@ pub enum Command {
     Feeds(feeds::FeedsArgs),
     /// Copy the archive to a new file (consistent while the daemon runs), then check the copy.
     Backup(backup::BackupArgs),
+    /// Write the archive as a dataset (CSV or JSON Lines): one row per exchange, per aligned
+    /// pair, or per revision and event.
+    Export(export::ExportArgs),
+    /// Print shell completions for bash, zsh or fish.
+    Completions(manual::CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into a directory.
+    Man(manual::ManArgs),
 }
 
 /// What every command that touches the archive needs.
@@ -146,7 +159,9 @@ impl Command {
                 | Command::History(_)
                 | Command::Diff(_)
                 | Command::Pair(_)
-        )
+                | Command::Completions(_)
+                | Command::Man(_)
+        ) || matches!(self, Command::Export(args) if args.out.is_none())
     }
 }
 
@@ -190,5 +205,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Alerts(args) => alerts::run(&global, args),
         Command::Feeds(args) => feeds::run(&global, args),
         Command::Backup(args) => backup::run(&global, args),
+        Command::Export(args) => export::run(&global, args),
+        Command::Completions(args) => manual::completions(args),
+        Command::Man(args) => manual::man(args),
     }
 }

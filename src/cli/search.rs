@@ -11,6 +11,7 @@ use briefwatch::web::search::{Highlighted, Passage, SearchFilter, search};
 use chrono::NaiveDate;
 
 use super::Global;
+use super::progress::{self, Progress};
 
 /// Search every text of every revision (English and Chinese): exchanges, titles, opening remarks,
 /// statements.
@@ -49,9 +50,11 @@ pub struct SearchArgs {
 fn reindex(global: &Global) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
     let mut store = Global::open_existing_store(&config)?;
+    let working = Progress::working(progress::wanted(false), "rebuilding the search index");
     let revisions = store
         .rebuild_search_index()
         .context("the search index was left as it was")?;
+    drop(working);
     println!("search index rebuilt: {revisions} revisions indexed");
     Ok(ExitCode::SUCCESS)
 }
