@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod diff;
 mod every_text;
+mod export;
 mod extract;
 mod feed;
 mod feed_dates;
