@@ -169,7 +169,7 @@ struct HistoryRow<'a> {
 
 /// Rows written in one format.
 enum Sink<W: Write> {
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
     Jsonl(W),
 }
 
@@ -186,7 +186,7 @@ impl<W: Write> Sink<W> {
                     .from_writer(out);
                 // Written here, not from the first row, so that an empty export has its header.
                 writer.write_record(columns)?;
-                Sink::Csv(writer)
+                Sink::Csv(Box::new(writer))
             }
         })
     }
@@ -219,37 +219,40 @@ fn joined(paragraphs: &[String]) -> String {
     paragraphs.join("\n")
 }
 
-/// The documents an export covers, oldest briefing first, with their latest revisions: those of
-/// the language asked for, dated within the range asked for (the date of the latest revision).
-fn latest_revisions(
-    store: &Store,
-    args: &ExportArgs,
-    progress: &Progress,
-) -> anyhow::Result<Vec<(Document, Revision)>> {
+/// The documents an export covers, oldest briefing first: those of the language asked for, dated
+/// within the range asked for. A document's date and kind are those of its latest revision.
+fn documents_in_scope(store: &Store, args: &ExportArgs) -> anyhow::Result<Vec<Document>> {
     let mut documents = store.list_documents(None)?;
-    documents.retain(|document| args.lang.is_none_or(|lang| document.lang == lang));
-    documents.reverse();
+    documents.retain(|document| {
+        args.lang.is_none_or(|lang| document.lang == lang) && in_range(document.briefing_date, args)
+    });
+    documents.sort_by_key(|d| {
+        (
+            d.briefing_date.is_none(),
+            d.briefing_date,
+            d.lang.as_str(),
+            d.id,
+        )
+    });
+    Ok(documents)
+}
+
+/// Calls `each` with every document in scope and its latest revision, one at a time, so that an
+/// export of any size holds one record in memory.
+fn for_each_latest(
+    store: &Store,
+    documents: &[Document],
+    progress: &Progress,
+    mut each: impl FnMut(&Document, Revision) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     progress.set_total(documents.len() as u64);
-    let mut found = Vec::new();
     for document in documents {
         progress.step(&document.url);
-        let Some(revision) = store.latest_revision(document.id)? else {
-            continue;
-        };
-        if in_range(revision.briefing.date.or(document.briefing_date), args) {
-            found.push((document, revision));
+        if let Some(revision) = store.latest_revision(document.id)? {
+            each(document, revision)?;
         }
     }
-    found.sort_by(|(a, ra), (b, rb)| {
-        let date = |d: &Document, r: &Revision| r.briefing.date.or(d.briefing_date);
-        (date(a, ra).is_none(), date(a, ra), a.lang.as_str(), a.id).cmp(&(
-            date(b, rb).is_none(),
-            date(b, rb),
-            b.lang.as_str(),
-            b.id,
-        ))
-    });
-    Ok(found)
+    Ok(())
 }
 
 /// Whether a briefing of this date falls within `--since` and `--until`; an undated one only
@@ -271,13 +274,14 @@ fn export_exchanges<W: Write>(
     progress: &Progress,
 ) -> anyhow::Result<usize> {
     let mut rows = 0;
-    for (document, revision) in latest_revisions(store, args, progress)? {
+    let documents = documents_in_scope(store, args)?;
+    for_each_latest(store, &documents, progress, |document, revision| {
         let briefing = &revision.briefing;
         for exchange in &briefing.exchanges {
             sink.row(&ExchangeRow {
                 url: &document.url,
                 lang: briefing.lang.as_str(),
-                date: briefing.date.or(document.briefing_date),
+                date: briefing.date,
                 spokesperson: briefing.spokesperson.as_deref(),
                 kind: briefing.kind.as_str(),
                 ordinal: exchange.ordinal,
@@ -289,7 +293,8 @@ fn export_exchanges<W: Write>(
             })?;
             rows += 1;
         }
-    }
+        Ok(())
+    })?;
     Ok(rows)
 }
 
@@ -368,32 +373,43 @@ fn export_pairs<W: Write>(
     sink: &mut Sink<W>,
     progress: &Progress,
 ) -> anyhow::Result<usize> {
-    // Each day's press conference in each language; the first found when a day has two, as
-    // `briefwatch pair` takes it.
-    let mut days: std::collections::BTreeMap<NaiveDate, (Option<Briefing>, Option<Briefing>)> =
-        Default::default();
-    for (_, revision) in latest_revisions(store, args, progress)? {
-        let briefing = revision.briefing;
-        let Some(date) = briefing.date else { continue };
-        if briefing.kind != Kind::PressConference {
-            continue;
-        }
-        let (en, zh) = days.entry(date).or_default();
-        let slot = match briefing.lang {
-            Lang::En => en,
-            Lang::Zh => zh,
-        };
-        if slot.is_none() {
-            *slot = Some(briefing);
-        }
-    }
+    // Documents come day by day: a day's rows go out when the next day begins. Each day's press
+    // conference in each language; the first found when a day has two.
+    let mut documents = documents_in_scope(store, args)?;
+    documents.retain(|d| d.kind == Some(Kind::PressConference) && d.briefing_date.is_some());
+    let mut day: Option<(NaiveDate, Option<Briefing>, Option<Briefing>)> = None;
     let mut rows = 0;
-    for (date, (en, zh)) in &days {
-        for row in day_rows(*date, en.as_ref(), zh.as_ref()) {
-            sink.row(&row)?;
-            rows += 1;
+    let mut flush = |day: Option<(NaiveDate, Option<Briefing>, Option<Briefing>)>,
+                     sink: &mut Sink<W>|
+     -> anyhow::Result<()> {
+        if let Some((date, en, zh)) = day {
+            for row in day_rows(date, en.as_ref(), zh.as_ref()) {
+                sink.row(&row)?;
+                rows += 1;
+            }
         }
-    }
+        Ok(())
+    };
+    for_each_latest(store, &documents, progress, |document, revision| {
+        let Some(date) = document.briefing_date else {
+            return Ok(());
+        };
+        if day.as_ref().is_none_or(|(current, _, _)| *current != date) {
+            flush(day.take(), sink)?;
+            day = Some((date, None, None));
+        }
+        if let Some((_, en, zh)) = day.as_mut() {
+            let slot = match revision.briefing.lang {
+                Lang::En => en,
+                Lang::Zh => zh,
+            };
+            if slot.is_none() {
+                *slot = Some(revision.briefing);
+            }
+        }
+        Ok(())
+    })?;
+    flush(day, sink)?;
     Ok(rows)
 }
 
@@ -404,8 +420,11 @@ fn export_history<W: Write>(
     progress: &Progress,
 ) -> anyhow::Result<usize> {
     let mut rows = 0;
-    for (document, latest) in latest_revisions(store, args, progress)? {
-        let date = latest.briefing.date.or(document.briefing_date);
+    let documents = documents_in_scope(store, args)?;
+    progress.set_total(documents.len() as u64);
+    for document in &documents {
+        progress.step(&document.url);
+        let date = document.briefing_date;
         let lang = document.lang.as_str();
         let revisions = store.revisions(document.id)?;
         let events = store.document_events(document.id)?;

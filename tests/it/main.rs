@@ -13,6 +13,7 @@ mod feed_dates;
 mod feed_fresh;
 mod feed_revisions;
 mod fetch;
+mod manners;
 mod serve;
 mod service;
 mod smtp_server;
