@@ -484,3 +484,62 @@ fn history_has_every_revision_and_every_event_as_history_shows_them() {
     assert_eq!(header[0], "record_type");
     assert_eq!(csv_rows.len(), rows.len());
 }
+
+/// pandas and DuckDB read both files as they are: same rows, same text, typed columns.
+#[test]
+#[ignore = "needs python3 pandas duckdb"]
+fn pandas_and_duckdb_read_the_export_as_it_is() {
+    let probe = Command::new("python3")
+        .args(["-c", "import pandas, duckdb"])
+        .output();
+    assert!(
+        probe.is_ok_and(|output| output.status.success()),
+        "python3 cannot import pandas and duckdb: this test needs them (pip install pandas duckdb)"
+    );
+    let (_site, env) = backfilled();
+    let expected = expected_rows(&env);
+    let jsonl = env.dir.path().join("exchanges.jsonl");
+    let csv_path = env.dir.path().join("exchanges.csv");
+    env.briefwatch(&["export", "--out", jsonl.to_str().unwrap()]);
+    env.briefwatch(&[
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().unwrap(),
+    ]);
+    let script = r#"
+import json, sys, duckdb, pandas as pd
+j = pd.read_json(sys.argv[1], lines=True)
+c = pd.read_csv(sys.argv[2], keep_default_na=False)
+d = duckdb.sql(f"SELECT * FROM read_json_auto('{sys.argv[1]}') ORDER BY url, ordinal").df()
+assert list(c.columns) == list(j.columns), (list(c.columns), list(j.columns))
+assert str(j["ordinal"].dtype) == "int64" and str(d["ordinal"].dtype) == "int64"
+key = lambda f: f.sort_values(["url", "ordinal"]).reset_index(drop=True)
+j, c = key(j), key(c)
+assert (j["answer"] == c["answer"]).all() and (j["answer"] == d["answer"]).all()
+print(json.dumps({"rows": len(j), "csv": len(c), "duckdb": len(d),
+    "answers": sorted(j["answer"]), "questions": sorted(c["question"])}, ensure_ascii=False))
+"#;
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(&jsonl)
+        .arg(&csv_path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read = json(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(read["rows"], expected.len());
+    assert_eq!(read["csv"], expected.len());
+    assert_eq!(read["duckdb"], expected.len());
+    let mut answers: Vec<String> = expected.iter().map(|row| row["answer"].clone()).collect();
+    answers.sort();
+    let mut questions: Vec<String> = expected.iter().map(|row| row["question"].clone()).collect();
+    questions.sort();
+    assert_eq!(read["answers"], serde_json::json!(answers));
+    assert_eq!(read["questions"], serde_json::json!(questions));
+}

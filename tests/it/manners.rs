@@ -208,3 +208,40 @@ fn long_jobs_show_progress_on_a_terminal() {
     let quiet = on_a_terminal("backfill --json");
     assert!(!quiet.contains(" pages "), "{quiet:?}");
 }
+
+/// `briefwatch export | head -1`: a reader that stops early ends the export quietly.
+#[test]
+fn an_export_read_by_head_ends_quietly() {
+    use std::io::{BufRead, BufReader, Read};
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    env.briefwatch(&["backfill"]);
+    for format in ["jsonl", "csv"] {
+        let mut child = env
+            .command()
+            .args(["export", "--format", format])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run briefwatch");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader goes away after one line, as `head -1` does.
+        assert!(!first.is_empty());
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        let status = child.wait().unwrap();
+        assert_eq!(
+            stderr, "",
+            "export --format {format} wrote to stderr ({status})"
+        );
+        assert!(status.code().is_none_or(|code| code == 0), "{status}");
+    }
+}
