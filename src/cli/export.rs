@@ -226,14 +226,9 @@ fn documents_in_scope(store: &Store, args: &ExportArgs) -> anyhow::Result<Vec<Do
     documents.retain(|document| {
         args.lang.is_none_or(|lang| document.lang == lang) && in_range(document.briefing_date, args)
     });
-    documents.sort_by_key(|d| {
-        (
-            d.briefing_date.is_none(),
-            d.briefing_date,
-            d.lang.as_str(),
-            d.id,
-        )
-    });
+    // The archive lists the newest first; a stable sort keeps the first seen first within a day.
+    documents.reverse();
+    documents.sort_by_key(|d| (d.briefing_date.is_none(), d.briefing_date, d.lang.as_str()));
     Ok(documents)
 }
 
@@ -374,7 +369,8 @@ fn export_pairs<W: Write>(
     progress: &Progress,
 ) -> anyhow::Result<usize> {
     // Documents come day by day: a day's rows go out when the next day begins. Each day's press
-    // conference in each language; the first found when a day has two.
+    // conference in each language; when a day has two, the one seen last, which is the one
+    // `briefwatch pair` shows.
     let mut documents = documents_in_scope(store, args)?;
     documents.retain(|d| d.kind == Some(Kind::PressConference) && d.briefing_date.is_some());
     let mut day: Option<(NaiveDate, Option<Briefing>, Option<Briefing>)> = None;
@@ -403,9 +399,7 @@ fn export_pairs<W: Write>(
                 Lang::En => en,
                 Lang::Zh => zh,
             };
-            if slot.is_none() {
-                *slot = Some(revision.briefing);
-            }
+            *slot = Some(revision.briefing);
         }
         Ok(())
     })?;
