@@ -543,3 +543,71 @@ print(json.dumps({"rows": len(j), "csv": len(c), "duckdb": len(d),
     assert_eq!(read["answers"], serde_json::json!(answers));
     assert_eq!(read["questions"], serde_json::json!(questions));
 }
+
+// Whole corpus: `BRIEFWATCH_CORPUS=/path/to/corpus cargo test --test it export -- --include-ignored`.
+
+/// Over the whole imported corpus: one row per exchange of each latest revision, document by
+/// document, as the archive's `exchanges` table counts them; and `--pairs` pairs each day as
+/// `briefwatch pair` does, also on a day the archive holds two English transcripts of.
+#[test]
+#[ignore = "needs BRIEFWATCH_CORPUS"]
+fn corpus_export_has_every_exchange_of_the_latest_revisions() {
+    let manifest = crate::support::corpus_dir().join("mfa-2020/MANIFEST.tsv");
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    env.briefwatch(&["import", manifest.to_str().unwrap()]);
+
+    let csv_path = env.dir.path().join("all.csv");
+    env.briefwatch(&[
+        "export",
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().unwrap(),
+    ]);
+    let (_, rows) = read_csv(&std::fs::read(&csv_path).unwrap());
+    let mut exported: BTreeMap<String, i64> = BTreeMap::new();
+    for row in &rows {
+        *exported.entry(row["url"].clone()).or_default() += 1;
+    }
+    let store = env.store();
+    let mut statement = store
+        .connection()
+        .prepare(
+            "SELECT d.url, COUNT(*) FROM exchanges e
+             JOIN revisions r ON r.id = e.revision_id
+             JOIN documents d ON d.id = r.document_id
+             WHERE r.seq = (SELECT MAX(seq) FROM revisions WHERE document_id = d.id)
+             GROUP BY d.url",
+        )
+        .unwrap();
+    let archived: BTreeMap<String, i64> = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(archived.values().sum::<i64>() > 5000, "{}", archived.len());
+    assert_eq!(exported, archived);
+
+    let jsonl = env.briefwatch(&["export"]);
+    assert_eq!(jsonl.lines().count(), rows.len());
+
+    let pairs = env.briefwatch(&[
+        "export",
+        "--pairs",
+        "--since",
+        "2019-04-29",
+        "--until",
+        "2019-04-29",
+    ]);
+    let pairs = read_jsonl(&pairs);
+    let pairing = json(&env.briefwatch(&["pair", "2019-04-29", "--json"]));
+    assert_eq!(pairs.len(), pairing["rows"].as_array().unwrap().len());
+    assert!(
+        pairs
+            .iter()
+            .all(|row| row["url_en"] == text_of(&pairing["en_url"])
+                && row["url_zh"] == text_of(&pairing["zh_url"])),
+        "{pairing}"
+    );
+}
