@@ -26,6 +26,22 @@ pub enum Format {
     Csv,
 }
 
+/// A language, as `--lang` names it.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LangArg {
+    En,
+    Zh,
+}
+
+impl From<LangArg> for Lang {
+    fn from(lang: LangArg) -> Lang {
+        match lang {
+            LangArg::En => Lang::En,
+            LangArg::Zh => Lang::Zh,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 #[command(after_help = "Examples:\n  \
     briefwatch export --format csv --out briefings.csv\n  \
@@ -37,8 +53,8 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: Format,
     /// Only briefings in this language.
-    #[arg(long, value_parser = parse_lang)]
-    pub lang: Option<Lang>,
+    #[arg(long, value_enum)]
+    pub lang: Option<LangArg>,
     /// Only briefings on or after this date (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]
     pub since: Option<NaiveDate>,
@@ -57,10 +73,6 @@ pub struct ExportArgs {
     /// instead of the exchanges.
     #[arg(long)]
     pub history: bool,
-}
-
-fn parse_lang(text: &str) -> Result<Lang, String> {
-    Lang::parse(text).ok_or_else(|| format!("{text:?} is not a language: give en or zh"))
 }
 
 /// Columns of the default export, in order.
@@ -224,7 +236,8 @@ fn joined(paragraphs: &[String]) -> String {
 fn documents_in_scope(store: &Store, args: &ExportArgs) -> anyhow::Result<Vec<Document>> {
     let mut documents = store.list_documents(None)?;
     documents.retain(|document| {
-        args.lang.is_none_or(|lang| document.lang == lang) && in_range(document.briefing_date, args)
+        args.lang.is_none_or(|lang| document.lang == lang.into())
+            && in_range(document.briefing_date, args)
     });
     // The archive lists the newest first; a stable sort keeps the first seen first within a day.
     documents.reverse();

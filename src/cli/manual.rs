@@ -24,10 +24,13 @@ pub struct CompletionsArgs {
 
 #[derive(clap::Args)]
 #[command(
-    after_help = "Read it with `briefwatch man | man -l -`, or install the pages with \
-    `briefwatch man --dir /usr/local/share/man/man1`."
+    after_help = "Read it with `briefwatch man | man -l -` (`briefwatch man export | man -l -` for \
+    one command), or install the pages with `briefwatch man --dir /usr/local/share/man/man1`."
 )]
 pub struct ManArgs {
+    /// Print the page of this command (`briefwatch man export`) instead of the main page.
+    #[arg(conflicts_with = "dir")]
+    pub command: Option<String>,
     /// Write `briefwatch.1` and one `briefwatch-COMMAND.1` per command into this directory
     /// instead of printing `briefwatch.1`.
     #[arg(long, value_name = "DIR")]
@@ -43,9 +46,18 @@ pub fn completions(args: CompletionsArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub fn man(args: ManArgs) -> anyhow::Result<ExitCode> {
-    let command = Cli::command();
+    let mut command = Cli::command();
     match args.dir {
         None => {
+            if let Some(name) = &args.command {
+                // Built as `--dir` builds it, so that the page is the one written there.
+                command = command.disable_help_subcommand(true);
+                command.build();
+                let Some(sub) = command.find_subcommand(name) else {
+                    anyhow::bail!("no command {name:?}: see `briefwatch --help`");
+                };
+                command = sub.clone();
+            }
             let mut out = std::io::stdout().lock();
             clap_mangen::Man::new(command).render(&mut out)?;
             out.flush()?;

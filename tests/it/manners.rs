@@ -120,6 +120,9 @@ fn the_manual_page_renders_and_names_every_command() {
         export.contains("pairs") && export.contains("history"),
         "{export}"
     );
+    // The page of one command, printed, is the one written for it.
+    assert_eq!(stdout_of(&["man", "export"]), export);
+    assert_eq!(briefwatch(&["man", "nope"]).status.code(), Some(1));
 }
 
 fn which(program: &str) -> bool {
