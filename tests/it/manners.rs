@@ -4,7 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{SiteServer, TestEnv, fixture_site};
+use crate::support::{
+    EN_LISTING, FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, fixture_site,
+};
 
 fn briefwatch(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_briefwatch"))
@@ -125,6 +127,26 @@ fn the_manual_page_renders_and_names_every_command() {
     assert_eq!(briefwatch(&["man", "nope"]).status.code(), Some(1));
 }
 
+/// A corpus manifest of the fixture site's articles and English listing: 9 pages.
+fn fixture_manifest(env: &TestEnv) -> std::path::PathBuf {
+    let root = fixture_site();
+    let manifest = env.dir.path().join("MANIFEST.tsv");
+    let mut rows =
+        vec!["url\tstatus\tlocation\tfile\tbytes\tsha256\tcontent_type\tfetched_date".to_string()];
+    for path in FIXTURE_EN_ARTICLES
+        .iter()
+        .chain(&FIXTURE_ZH_ARTICLES)
+        .chain(&[EN_LISTING])
+    {
+        rows.push(format!(
+            "https://www.fmprc.gov.cn{path}\t200\t\t{}\t0\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
+            root.join(path.trim_start_matches('/')).display()
+        ));
+    }
+    std::fs::write(&manifest, rows.join("\n") + "\n").unwrap();
+    manifest
+}
+
 fn which(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
@@ -152,8 +174,10 @@ fn long_jobs_show_no_progress_when_stderr_is_not_a_terminal() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     let out = env.dir.path().join("out.csv");
+    let manifest = fixture_manifest(&env);
     for args in [
-        &["backfill"][..],
+        &["import", manifest.to_str().unwrap()][..],
+        &["backfill"],
         &["export", "--format", "csv", "--out", out.to_str().unwrap()],
         &["export", "--pairs"],
         &["search", "--reindex"],
@@ -179,7 +203,7 @@ fn long_jobs_show_progress_on_a_terminal() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     let binary = env!("CARGO_BIN_EXE_briefwatch");
-    let on_a_terminal = |args: &str| {
+    let on_a_terminal_of = |env: &TestEnv, args: &str| {
         let command = format!(
             "{binary} --config {} --state {} {args}",
             env.config.display(),
@@ -195,6 +219,7 @@ fn long_jobs_show_progress_on_a_terminal() {
         assert!(output.status.success(), "{command}: {output:?}");
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
+    let on_a_terminal = |args: &str| on_a_terminal_of(&env, args);
     let backfill = on_a_terminal("backfill");
     assert!(
         backfill.contains(" pages "),
@@ -207,6 +232,11 @@ fn long_jobs_show_progress_on_a_terminal() {
         export.contains(&format!("rows written to {}", csv.display())),
         "{export:?}"
     );
+    // An import knows its length: a bar that counts to it.
+    let imported = TestEnv::new(&site);
+    let manifest = fixture_manifest(&imported);
+    let import = on_a_terminal_of(&imported, &format!("import {}", manifest.display()));
+    assert!(import.contains("/9 pages"), "{import:?}");
     // `--json` is for programs: no progress, even on a terminal.
     let quiet = on_a_terminal("backfill --json");
     assert!(!quiet.contains(" pages "), "{quiet:?}");
