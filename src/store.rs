@@ -199,9 +199,17 @@ CREATE TABLE hosts (
     ])
 }
 
-/// Timestamps are stored as fixed-width UTC text so that string order is time order.
+/// Timestamps are stored as fixed-width UTC text so that string order is time order. Times past
+/// the year 9999 (which would gain a digit and sort before today) are written as its last second.
 pub fn format_time(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|date| date.and_hms_opt(23, 59, 59))
+        .map(|time| time.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let first = DateTime::<Utc>::UNIX_EPOCH;
+    time.clamp(first, last)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
@@ -405,6 +413,8 @@ pub struct DueDocument {
     pub source: String,
     pub url: String,
     pub first_seen: DateTime<Utc>,
+    /// The briefing's date, once a revision gave it.
+    pub briefing_date: Option<NaiveDate>,
     pub has_revision: bool,
     pub validators: Validators,
 }
@@ -807,7 +817,7 @@ impl Store {
     ) -> Result<Vec<DueDocument>> {
         let query = format!(
             "SELECT d.id, d.source, d.url, d.first_seen, d.etag, d.last_modified,
-                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.briefing_date
              FROM documents d {filter}
              ORDER BY EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.next_check, d.id
              LIMIT {limit}"
@@ -827,6 +837,7 @@ impl Store {
                     last_modified: row.get(5)?,
                 },
                 has_revision: row.get(6)?,
+                briefing_date: date_at(row, 7)?,
             })
         };
         let rows = match now {
@@ -848,6 +859,24 @@ impl Store {
             |row| row.get(0),
             "reading archived urls",
         )
+    }
+
+    /// Which of these URLs the archive already has a document for.
+    pub fn existing_urls(&self, urls: &[String]) -> Result<HashSet<String>> {
+        let mut known = HashSet::new();
+        for url in urls {
+            let exists: bool = query_row_cached(
+                &self.conn,
+                "SELECT EXISTS (SELECT 1 FROM documents WHERE url = ?1)",
+                [url],
+                |row| row.get(0),
+            )
+            .map_err(sql("finding a document"))?;
+            if exists {
+                known.insert(url.clone());
+            }
+        }
+        Ok(known)
     }
 
     /// The stored state of a listing page.
@@ -1047,7 +1076,7 @@ impl Store {
                 .map_err(sql("reading the fetch log"))
         };
         let last_success = last("'ok', 'not_modified'")?;
-        let last_error = last("'transient', 'blocked', 'unparseable'")?;
+        let last_error = last("'transient', 'blocked', 'unparseable', 'disallowed'")?;
         let outcomes = query_all(
             &self.conn,
             "SELECT outcome, COUNT(*) FROM fetch_log WHERE source = ?1 GROUP BY outcome ORDER BY outcome",
@@ -1859,11 +1888,20 @@ fn ingest_article_in<'raw>(
                 &payload,
             )?);
         }
-        execute_cached(
-            tx,
+        // Validators belong to the body they came with: a 200 replaces them (clearing those it
+        // lacks); a 304 confirms the stored body and may omit them.
+        let validators_sql = if fetch.log.outcome == Outcome::Ok {
+            "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
+                    etag = ?3, last_modified = ?4
+             WHERE id = ?1"
+        } else {
             "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
                     etag = COALESCE(?3, etag), last_modified = COALESCE(?4, last_modified)
-             WHERE id = ?1",
+             WHERE id = ?1"
+        };
+        execute_cached(
+            tx,
+            validators_sql,
             params![
                 document_id,
                 format_time(now),
