@@ -383,7 +383,10 @@ pub enum Cause {
     ConnectionRefused,
     /// No route to the host or network.
     Unreachable,
+    /// No connection within `fetch.connect_timeout`.
     Timeout,
+    /// Connected, but the answer did not come within `fetch.timeout`.
+    SlowAnswer,
     Tls,
     /// The connection dropped mid-answer.
     ConnectionReset,
@@ -413,6 +416,7 @@ impl Cause {
             Cause::ConnectionRefused => "connection_refused",
             Cause::Unreachable => "unreachable",
             Cause::Timeout => "timeout",
+            Cause::SlowAnswer => "slow_answer",
             Cause::Tls => "tls",
             Cause::ConnectionReset => "connection_reset",
             Cause::RobotsDisallowed => "robots_disallowed",
@@ -434,6 +438,7 @@ impl Cause {
             Cause::ConnectionRefused => "the host cannot be reached: connection refused",
             Cause::Unreachable => "the host cannot be reached: no route to it",
             Cause::Timeout => "the host cannot be reached: timed out",
+            Cause::SlowAnswer => "the server did not answer within fetch.timeout",
             Cause::Tls => "the host cannot be reached: TLS handshake or certificate failed",
             Cause::ConnectionReset => "the connection was cut",
             Cause::RobotsDisallowed => "refused by robots.txt",
@@ -494,7 +499,11 @@ pub fn failure_cause(outcome: &str, status: Option<u16>, error: Option<&str>) ->
     ]) {
         Cause::Unreachable
     } else if has(&["timed out", "timeout", "deadline has elapsed"]) {
-        Cause::Timeout
+        if has(&["connect", "cannot be reached"]) {
+            Cause::Timeout
+        } else {
+            Cause::SlowAnswer
+        }
     } else if has(&["certificate", "tls", "handshake"]) {
         Cause::Tls
     } else if has(&["exceeds the cap"]) {
@@ -820,7 +829,7 @@ impl Fetcher {
             Err(error) => {
                 let chain = error_chain(&error);
                 let cause = failure_cause(Outcome::Transient.as_str(), None, Some(&chain));
-                fetched.error = Some(if cause.is_unreachable() {
+                fetched.error = Some(if error.is_connect() && cause.is_unreachable() {
                     format!("{}: {chain}", cause.describe())
                 } else {
                     chain
@@ -1132,9 +1141,18 @@ mod tests {
             Cause::Dns
         );
         assert_eq!(
-            cause("transient", None, "operation timed out"),
+            cause(
+                "transient",
+                None,
+                "client error (Connect): operation timed out"
+            ),
             Cause::Timeout
         );
+        assert_eq!(
+            cause("transient", None, "operation timed out"),
+            Cause::SlowAnswer
+        );
+        assert!(!Cause::SlowAnswer.is_unreachable());
         assert_eq!(
             cause("transient", None, "invalid peer certificate: UnknownIssuer"),
             Cause::Tls

@@ -460,6 +460,24 @@ impl TestEnv {
         String::from_utf8(output.stdout).expect("utf-8 stdout")
     }
 
+    /// Runs a `poll`, `backfill` or `import` that must finish with `failed` pages failed: exit
+    /// status 3 and the count on stderr. Returns its stdout.
+    pub fn briefwatch_with_failures(&self, args: &[&str], failed: u64) -> String {
+        let output = self.command().args(args).output().expect("run briefwatch");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "briefwatch {args:?}: expected exit status 3\nstdout:\n{}\nstderr:\n{stderr}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(
+            stderr.contains(&format!("{failed} page(s) failed")),
+            "briefwatch {args:?}: expected {failed} failed pages\nstderr:\n{stderr}"
+        );
+        String::from_utf8(output.stdout).expect("utf-8 stdout")
+    }
+
     /// Runs the binary and returns its output whatever the exit status.
     pub fn briefwatch_output(&self, args: &[&str]) -> Output {
         self.command().args(args).output().expect("run briefwatch")
