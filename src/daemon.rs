@@ -390,6 +390,8 @@ struct Outage {
     since: DateTime<Utc>,
     failures: u32,
     retry_at: DateTime<Utc>,
+    /// The latest failure, in words and with its error.
+    error: String,
 }
 
 /// Which items of a listing page are followed.
@@ -548,11 +550,20 @@ impl Engine {
                 return false;
             }
         }
-        if self
+        if let Some(outage) = self
             .outages
             .get(&host)
-            .is_some_and(|outage| outage.retry_at > now)
+            .filter(|outage| outage.retry_at > now)
         {
+            // A listing left unasked says why in the fetch log (no request went out: attempts 0),
+            // so that every source of the host shows the cause, not only the one that asked.
+            if page == PageKind::Listing {
+                let error = format!(
+                    "not requested while the host cannot be reached ({})",
+                    outage.error
+                );
+                self.log_unrequested(source, url, page, Outcome::Transient, error, now);
+            }
             report.unreachable += 1;
             return false;
         }
@@ -612,25 +623,39 @@ impl Engine {
                     "robots.txt disallows this page; not fetched"
                 );
                 if page == PageKind::Listing {
-                    let record = FetchRecord {
-                        at: now,
-                        source: Some(source.to_string()),
-                        url: url.to_string(),
-                        page,
-                        status: None,
-                        outcome: Outcome::Disallowed,
-                        bytes: 0,
-                        duration: Duration::ZERO,
-                        attempts: 0,
-                        error: Some("robots.txt disallows this page; not requested".into()),
-                    };
-                    if let Err(error) = self.store.log_fetch(&record) {
-                        tracing::error!(url, %error, "cannot log a skipped page");
-                    }
+                    let error = "robots.txt disallows this page; not requested".to_string();
+                    self.log_unrequested(source, url, page, Outcome::Disallowed, error, now);
                 }
                 report.skipped += 1;
                 false
             }
+        }
+    }
+
+    /// Logs a page that was not requested, and why (a `fetch_log` row with 0 attempts).
+    fn log_unrequested(
+        &mut self,
+        source: &str,
+        url: &str,
+        page: PageKind,
+        outcome: Outcome,
+        error: String,
+        now: DateTime<Utc>,
+    ) {
+        let record = FetchRecord {
+            at: now,
+            source: Some(source.to_string()),
+            url: url.to_string(),
+            page,
+            status: None,
+            outcome,
+            bytes: 0,
+            duration: Duration::ZERO,
+            attempts: 0,
+            error: Some(error),
+        };
+        if let Err(error) = self.store.log_fetch(&record) {
+            tracing::error!(url, %error, "cannot log a page left unasked");
         }
     }
 
@@ -699,8 +724,14 @@ impl Engine {
             since: now,
             failures: 0,
             retry_at: now,
+            error: String::new(),
         });
         outage.failures += 1;
+        outage.error = match error {
+            Some(error) if error.starts_with(cause.describe()) => error.to_string(),
+            Some(error) => format!("{}: {error}", cause.describe()),
+            None => cause.describe().to_string(),
+        };
         let pause = fetch
             .backoff_max
             .saturating_mul(1u32 << (outage.failures - 1).min(16))
@@ -712,7 +743,7 @@ impl Engine {
                 cause = cause.as_str(),
                 error = error.unwrap_or(""),
                 outcome = "unreachable",
-                "cannot reach {host}: {}; backing off (this is said once per outage)",
+                "{host}: {}; backing off (said once per outage)",
                 cause.describe()
             );
         } else {

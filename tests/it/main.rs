@@ -7,6 +7,7 @@ mod diff;
 mod extract;
 mod feed;
 mod fetch;
+mod poll_policy;
 mod serve;
 mod service;
 mod smtp_server;

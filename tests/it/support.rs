@@ -83,6 +83,12 @@ pub enum Fault {
     RedirectToErrorPage,
     /// Serve `error.htm` with 200 at this URL.
     ErrorPage,
+    /// Answer exactly this: status, headers (no `ETag` or `Last-Modified` unless given) and body.
+    Custom {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// One request the server saw.
@@ -293,6 +299,17 @@ fn serve_connection(stream: TcpStream, root: &Path, state: &Mutex<State>) {
                 200,
                 std::fs::read(root.join("error.htm")).unwrap_or_default(),
             )),
+            Some(Fault::Custom {
+                status,
+                headers,
+                body,
+            }) => Some(
+                headers
+                    .into_iter()
+                    .fold(Reply::new(status, body), |reply, (name, value)| {
+                        reply.header(name, value)
+                    }),
+            ),
             Some(Fault::Truncate) => {
                 let body = replaced
                     .clone()
