@@ -1795,12 +1795,15 @@ fn diff_listing_events_in(
 }
 
 /// The document of a URL, created (due at once, no revision) if it is new. Returns (id, created).
+/// A listing's date fills `briefing_date` until the page gives its own.
+#[allow(clippy::too_many_arguments)]
 fn upsert_document(
     tx: &Transaction<'_>,
     source: &str,
     lang: Lang,
     url: &str,
     title: Option<&str>,
+    listed_date: Option<NaiveDate>,
     listed: bool,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool)> {
@@ -1816,8 +1819,9 @@ fn upsert_document(
         if listed {
             execute_cached(
                 tx,
-                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2) WHERE id = ?1",
-                params![id, title],
+                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2),
+                        briefing_date = COALESCE(briefing_date, ?3) WHERE id = ?1",
+                params![id, title, listed_date.map(|d| d.to_string())],
             )
             .map_err(sql("updating a document"))?;
         }
@@ -1825,9 +1829,17 @@ fn upsert_document(
     }
     execute_cached(
         tx,
-        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        params![source, url, lang.as_str(), title, format_time(now), listed],
+        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed, briefing_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        params![
+            source,
+            url,
+            lang.as_str(),
+            title,
+            format_time(now),
+            listed,
+            listed_date.map(|d| d.to_string())
+        ],
     )
     .map_err(sql("creating a document"))?;
     Ok((tx.last_insert_rowid(), true))
@@ -1847,6 +1859,7 @@ fn ingest_article_in<'raw>(
         fetch.source,
         fetch.lang,
         &fetch.log.url,
+        None,
         None,
         false,
         now,
@@ -1951,7 +1964,8 @@ fn ingest_article_in<'raw>(
                 .map_err(sql("indexing a revision for search"))?;
             execute_cached(
                 tx,
-                "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
+                "UPDATE documents SET kind = ?2, briefing_date = COALESCE(?3, briefing_date), title = ?4
+                 WHERE id = ?1",
                 params![
                     document_id,
                     briefing.kind.as_str(),
@@ -2139,6 +2153,7 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
             fetch.lang,
             &item.url,
             Some(&item.title),
+            item.date,
             true,
             now,
         )?;
