@@ -1787,7 +1787,7 @@ impl Engine {
         };
         let next_poll: Option<String> = conn
             .query_row(
-                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages
+                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages WHERE page = 0
                   UNION ALL SELECT MIN(next_check) FROM documents WHERE state != 'gone')",
                 [],
                 |row| row.get(0),
