@@ -382,6 +382,8 @@ pub struct Engine {
     outages: HashMap<String, Outage>,
     /// New listing items admitted in the current cycle (see `fetch.max_new_per_cycle`).
     new_this_cycle: usize,
+    /// Listing pages whose refusal by robots.txt is already in the fetch log.
+    disallowed_logged: HashSet<String>,
 }
 
 /// A host that cannot be reached: warned about once, then asked again after a growing pause.
@@ -392,6 +394,8 @@ struct Outage {
     retry_at: DateTime<Utc>,
     /// The latest failure, in words and with its error.
     error: String,
+    /// Listing pages whose skip this outage is already in the fetch log.
+    logged: HashSet<String>,
 }
 
 /// Which items of a listing page are followed.
@@ -502,6 +506,7 @@ impl Engine {
             backfill_batch: None,
             outages: HashMap::new(),
             new_this_cycle: 0,
+            disallowed_logged: HashSet::new(),
         })
     }
 
@@ -552,12 +557,13 @@ impl Engine {
         }
         if let Some(outage) = self
             .outages
-            .get(&host)
+            .get_mut(&host)
             .filter(|outage| outage.retry_at > now)
         {
             // A listing left unasked says why in the fetch log (no request went out: attempts 0),
-            // so that every source of the host shows the cause, not only the one that asked.
-            if page == PageKind::Listing {
+            // once per outage, so that every source of the host shows the cause, not only the
+            // one that asked.
+            if page == PageKind::Listing && outage.logged.insert(url.to_string()) {
                 let error = format!(
                     "not requested while the host cannot be reached ({})",
                     outage.error
@@ -622,7 +628,7 @@ impl Engine {
                     outcome = "disallowed",
                     "robots.txt disallows this page; not fetched"
                 );
-                if page == PageKind::Listing {
+                if page == PageKind::Listing && self.disallowed_logged.insert(url.to_string()) {
                     let error = "robots.txt disallows this page; not requested".to_string();
                     self.log_unrequested(source, url, page, Outcome::Disallowed, error, now);
                 }
@@ -725,6 +731,7 @@ impl Engine {
             failures: 0,
             retry_at: now,
             error: String::new(),
+            logged: HashSet::new(),
         });
         outage.failures += 1;
         outage.error = match error {
