@@ -499,6 +499,8 @@ fn healthz_says_unhealthy_while_every_source_fails_and_the_log_warns_once() {
     }
     // Several ticks of a dead network.
     std::thread::sleep(Duration::from_secs(2));
+    // The web view's status page names the cause for each source.
+    let status_page = http_get(port, "/status").unwrap_or_default();
     let _ = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
@@ -513,6 +515,18 @@ fn healthz_says_unhealthy_while_every_source_fails_and_the_log_warns_once() {
             .count(),
         1,
         "warned once per outage: {stderr}"
+    );
+    assert!(!stderr.contains("robots.txt disallows"), "{stderr}");
+    assert!(
+        !status_page.contains("No source has been polled yet"),
+        "{status_page}"
+    );
+    assert_eq!(
+        status_page
+            .matches("class=\"failing\">the host cannot be reached: connection refused")
+            .count(),
+        2,
+        "{status_page}"
     );
 }
 
