@@ -161,16 +161,26 @@ pub fn published_instant(
     )
 }
 
+/// A document posted up to this long after its publication date (an English transcript posted
+/// the next day) counts its age from when it appeared: its first hours online are when it is
+/// edited.
+pub const LATE_POSTING: Duration = Duration::from_secs(3 * 24 * 3600);
+
 /// A document's age for the re-check schedule: since it was published when that is known (a
-/// transcript of 2018 archived today is old), else since it was first seen.
+/// transcript of 2018 archived today is old), else since it was first seen; for a recent
+/// document (published less than [`LATE_POSTING`] ago), the younger of the two.
 pub fn document_age(
     now: DateTime<Utc>,
     published: Option<DateTime<Utc>>,
     first_seen: DateTime<Utc>,
 ) -> Duration {
-    (now - published.unwrap_or(first_seen))
-        .to_std()
-        .unwrap_or_default()
+    let since = |at: DateTime<Utc>| (now - at).to_std().unwrap_or_default();
+    let seen_age = since(first_seen);
+    match published.map(since) {
+        Some(age) if age < LATE_POSTING => age.min(seen_age),
+        Some(age) => age,
+        None => seen_age,
+    }
 }
 
 /// A stable number for a URL (the first 8 bytes of its SHA-256), to spread documents over time.
@@ -1961,6 +1971,9 @@ mod tests {
         let today = published_instant(NaiveDate::from_ymd_opt(2026, 12, 1), None, offset);
         let young = document_age(now, today, first_seen);
         assert_eq!(recheck_interval(young, &schedule), HOUR);
+        // Yesterday's transcript posted an hour ago: hourly too, from when it appeared.
+        let yesterday = published_instant(NaiveDate::from_ymd_opt(2026, 11, 30), None, offset);
+        assert_eq!(document_age(now, yesterday, first_seen), HOUR);
     }
 
     #[test]
