@@ -2086,6 +2086,24 @@ mod tests {
                 prop_assert!(at <= later(now, ceiling.mul_f64(1.0 + schedule.jitter)));
                 prop_assert!(crate::store::format_time(at) > crate::store::format_time(now));
             }
+
+            /// Whatever date a page claims (year -262143 to 262142), its next check is a time
+            /// after now that stores and sorts as one.
+            #[test]
+            fn any_page_date_gives_a_bounded_sortable_check(
+                days in i64::from(NaiveDate::MIN.num_days_from_ce())..=i64::from(NaiveDate::MAX.num_days_from_ce()),
+                random in 0.0f64..1.0,
+            ) {
+                let schedule = ScheduleConfig::default();
+                let now = utc("2026-12-01T08:00:00Z");
+                let date = NaiveDate::from_num_days_from_ce_opt(days as i32).unwrap();
+                let published = published_instant(Some(date), None, schedule.utc_offset);
+                let age = document_age(now, published, now);
+                let at = next_check(age, now, &schedule, "https://h/t.html", random);
+                prop_assert!(at > now);
+                prop_assert!(at <= later(now, schedule.sweep * 2));
+                prop_assert!(crate::store::format_time(at) > crate::store::format_time(now));
+            }
         }
     }
 
