@@ -574,10 +574,7 @@ impl Engine {
             // once per outage, so that every source of the host shows the cause, not only the
             // one that asked.
             if page == PageKind::Listing && outage.logged.insert(url.to_string()) {
-                let error = format!(
-                    "not requested while the host cannot be reached ({})",
-                    outage.error
-                );
+                let error = format!("not requested: {}", outage.error);
                 self.log_unrequested(source, url, page, Outcome::Transient, error, now);
             }
             report.unreachable += 1;
@@ -712,7 +709,10 @@ impl Engine {
             self.note_outage(host, cause, fetched.error.as_deref(), now, None);
             return None;
         }
-        self.host_answered(host, now);
+        if !matches!(fetched.status, Some(500..)) {
+            // A server error keeps the host out of reach (RFC 9309): the outage goes on.
+            self.host_answered(host, now);
+        }
         self.fetcher.set_robots(host, fetched.status, &fetched.body);
         tracing::info!(url = %fetched.url, status = %status_field(fetched.status), "robots.txt read");
         if let Err(error) = self

@@ -542,3 +542,55 @@ fn http_get(port: u16, path: &str) -> std::io::Result<String> {
     stream.read_to_string(&mut answer)?;
     Ok(answer)
 }
+
+#[test]
+fn a_robots_txt_outage_is_warned_once_and_ends_when_it_answers() {
+    let site = SiteServer::start(fixture_site());
+    site.fault("/robots.txt", Fault::Status(503), 5);
+    let port = closed_port();
+    let config = test_config(&site, "\n[schedule]\ntick = \"200ms\"\n").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"127.0.0.1:{port}\""),
+    );
+    let env = TestEnv::with_config(&config);
+    let log = env.dir.path().join("daemon.log");
+    let mut child = env
+        .command()
+        .arg("run")
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut archived = 0;
+    while started.elapsed() < Duration::from_secs(30) && archived < 6 {
+        std::thread::sleep(Duration::from_millis(200));
+        if env.database().exists() {
+            archived = briefwatch::store::Store::open(&env.database())
+                .map(|store| count(&store, "revisions"))
+                .unwrap_or(0);
+        }
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    let robots_asked = site
+        .seen()
+        .iter()
+        .filter(|s| s.path == "/robots.txt")
+        .count();
+    assert!(
+        robots_asked >= 6,
+        "asked again until it answered: {robots_asked}"
+    );
+    assert_eq!(archived, 6, "fetched once robots.txt answered: {stderr}");
+    assert_eq!(
+        stderr.matches("robots.txt unavailable").count(),
+        1,
+        "warned once for the whole outage: {stderr}"
+    );
+    assert!(!stderr.contains("robots.txt disallows"), "{stderr}");
+}
