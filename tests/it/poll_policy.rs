@@ -594,3 +594,45 @@ fn a_robots_txt_outage_is_warned_once_and_ends_when_it_answers() {
     );
     assert!(!stderr.contains("robots.txt disallows"), "{stderr}");
 }
+
+#[test]
+fn an_import_of_old_pages_schedules_them_into_the_sweep() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    let pages = env.dir.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    let mut rows =
+        vec!["url\tstatus\tlocation\tfile\tbytes\tsha256\tcontent_type\tfetched_date".to_string()];
+    let articles: Vec<&str> = FIXTURE_EN_ARTICLES
+        .iter()
+        .chain(FIXTURE_ZH_ARTICLES.iter())
+        .copied()
+        .collect();
+    for (i, path) in articles.iter().enumerate() {
+        let file = format!("pages/{i}.html");
+        std::fs::write(env.dir.path().join(&file), site.page(path)).unwrap();
+        rows.push(format!(
+            "{}\t200\t\t{file}\t0\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
+            site.url(path)
+        ));
+    }
+    let manifest = env.dir.path().join("MANIFEST.tsv");
+    std::fs::write(&manifest, rows.join("\n") + "\n").unwrap();
+    let out = json(&env.briefwatch(&["import", manifest.to_str().unwrap(), "--json"]));
+    assert_eq!(out["new_revisions"], FIXTURE_ARTICLES, "{out}");
+    let now = Utc::now();
+    for path in &articles {
+        let (stored, at) = next_check(&env, &site.url(path));
+        assert!(at >= now + chrono::Duration::days(182), "{path}: {stored}");
+    }
+    site.clear_seen();
+    let cycle = json(&env.briefwatch(&["poll", "--once", "--json"]));
+    assert_eq!(cycle["articles"], 0, "{cycle}");
+    assert!(
+        site.seen()
+            .iter()
+            .all(|s| !articles.contains(&s.path.as_str())),
+        "{:?}",
+        site.seen()
+    );
+}
