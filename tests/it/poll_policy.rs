@@ -636,3 +636,32 @@ fn an_import_of_old_pages_schedules_them_into_the_sweep() {
         site.seen()
     );
 }
+
+#[test]
+fn a_listing_of_ten_thousand_links_costs_one_pages_worth_per_cycle() {
+    let site = SiteServer::start(fixture_site());
+    let env = TestEnv::new(&site);
+    backfill(&env);
+    let flood: Vec<String> = (0..10_000)
+        .map(|i| format!("./t9{i:06}.shtml"))
+        .collect();
+    site.set_page(EN_LISTING, listing_with_links(&site, &flood));
+    site.clear_seen();
+    let output = env.briefwatch_output(&["poll", "--once", "--all", "--json"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let cycle = json(&String::from_utf8_lossy(&output.stdout));
+    // The default limit of 50 new items per listing page: the rest wait, with one warning.
+    assert_eq!(cycle["new_documents"], 50, "{cycle}");
+    assert_eq!(cycle["deferred"], 10_000 - 50, "{cycle}");
+    assert!(stderr.contains("deferred=9950"), "{stderr}");
+    let requests = site.seen().len();
+    assert!(requests <= 2 + 8 + 50, "{requests} requests");
+    assert_eq!(count(&env.store(), "documents"), FIXTURE_ARTICLES + 50);
+    // The listing back to normal: at most the 50 admitted items drop out of it.
+    site.restore_page(EN_LISTING);
+    env.briefwatch(&["poll", "--once"]);
+    let store = env.store();
+    assert!(count(&store, "documents WHERE listed = 0") <= 50);
+    assert_eq!(count(&store, "documents"), FIXTURE_ARTICLES + 50);
+}
