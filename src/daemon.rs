@@ -1,7 +1,9 @@
 //! The long-running service: schedules, polling, signals and systemd notification.
 //!
 //! The pure schedule functions (`listing_interval`, `next_listing_poll`, `recheck_interval`,
-//! `next_check`, `listing_page_url`) take the clock as an argument. [`Engine`] does one unit of I/O
+//! `document_age`, `sweep_slot`, `next_check`, `next_retry`, `recheck_requests_per_day`,
+//! `listing_page_url`) take the clock as an argument, and `admit_items` decides which listing
+//! items are followed. [`Engine`] does one unit of I/O
 //! at a time: fetch a page, extract it, hand it to the store in one transaction. [`run`] is the
 //! only loop: a skipping interval, a poll cycle per tick, and a shutdown future that ends it.
 
