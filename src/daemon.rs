@@ -895,6 +895,13 @@ impl Engine {
             &self.config.schedule,
             Self::random(),
         );
+        if let Some(wait) = fetched
+            .retry_after
+            .filter(|_| outcome == Outcome::Transient)
+        {
+            // The server asked for patience (already cut down to `fetch.blocked_backoff`).
+            next = next.max(later(now, wait));
+        }
         let mut validators = fetched.validators.clone();
         if let Some(parsed) = listing.as_mut() {
             let admission = self.admit(&source.name, url, parsed, budget, report);

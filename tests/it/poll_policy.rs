@@ -58,22 +58,20 @@ fn a_retry_after_of_any_size_neither_panics_nor_parks_the_page() {
         let site = SiteServer::start(fixture_site());
         let env = TestEnv::with_config(&config_with_fetch(&site, "blocked_backoff = \"1h\""));
         backfill(&env);
-        site.fault(
-            EN_ARTICLE,
-            Fault::Custom {
-                status: 503,
-                headers: vec![("Retry-After", value.to_string())],
-                body: b"<html><body>busy</body></html>".to_vec(),
-            },
-            1,
-        );
+        let busy = Fault::Custom {
+            status: 503,
+            headers: vec![("Retry-After", value.to_string())],
+            body: b"<html><body>busy</body></html>".to_vec(),
+        };
+        site.fault(EN_ARTICLE, busy.clone(), 1);
+        site.fault(EN_LISTING, busy, 1);
         site.clear_seen();
         let before = Utc::now();
         let output = env.briefwatch_output(&["poll", "--once", "--all", "--json"]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(3), "{value}: {stderr}");
         assert!(!stderr.contains("panicked"), "{value}: {stderr}");
-        assert!(stderr.contains("1 page(s) failed"), "{value}: {stderr}");
+        assert!(stderr.contains("2 page(s) failed"), "{value}: {stderr}");
         assert!(
             stderr.contains("Retry-After longer than fetch.blocked_backoff"),
             "the clamp is logged: {stderr}"
@@ -90,6 +88,18 @@ fn a_retry_after_of_any_size_neither_panics_nor_parks_the_page() {
         );
         // Stored times keep sorting as times: nothing before `now` when it is in the future.
         assert!(stored > briefwatch::store::format_time(before), "{stored}");
+        // The listing waits as long as it was asked, up to the ceiling.
+        let listing = env
+            .store()
+            .listing_state(&site.url(EN_LISTING))
+            .unwrap()
+            .expect("listing state");
+        assert!(
+            listing.next_check >= before + chrono::Duration::minutes(59)
+                && listing.next_check <= before + chrono::Duration::minutes(61),
+            "{value}: listing next check {}",
+            listing.next_check
+        );
         // And the next run does not panic either.
         let again = env.briefwatch_output(&["poll", "--once"]);
         assert!(again.status.code().is_some_and(|code| code != 101));
@@ -642,9 +652,7 @@ fn a_listing_of_ten_thousand_links_costs_one_pages_worth_per_cycle() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     backfill(&env);
-    let flood: Vec<String> = (0..10_000)
-        .map(|i| format!("./t9{i:06}.shtml"))
-        .collect();
+    let flood: Vec<String> = (0..10_000).map(|i| format!("./t9{i:06}.shtml")).collect();
     site.set_page(EN_LISTING, listing_with_links(&site, &flood));
     site.clear_seen();
     let output = env.briefwatch_output(&["poll", "--once", "--all", "--json"]);
