@@ -79,6 +79,8 @@ impl HttpConfig {
 #[derive(Debug, Clone, Default)]
 pub struct ServeState {
     pub feeds: SharedFeeds,
+    /// Whether the watch works, set by the daemon after every cycle.
+    pub health: crate::daemon::health::HealthBoard,
 }
 
 /// The routes: `GET /feeds/<name>.xml` (also `keywords/<rule>.xml`) and `GET /healthz`. Further
@@ -108,13 +110,23 @@ where
         .map_err(|source| ServeError::Serve { source })
 }
 
+/// `ok` (200) while the watch works; `unhealthy` (503) with the reason once every source has
+/// failed for `service.unhealthy_after`.
 async fn healthz(State(state): State<ServeState>) -> Response {
     let feeds = state.feeds.load().len();
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("ok\nfeeds: {feeds}\n"),
-    )
-        .into_response()
+    match state.health.verdict() {
+        None => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("ok\nfeeds: {feeds}\n"),
+        )
+            .into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("unhealthy\n{reason}\nfeeds: {feeds}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn feed(

@@ -202,9 +202,17 @@ CREATE TABLE hosts (
     ])
 }
 
-/// Timestamps are stored as fixed-width UTC text so that string order is time order.
+/// Timestamps are stored as fixed-width UTC text so that string order is time order. Times past
+/// the year 9999 (which would gain a digit and sort before today) are written as its last second.
 pub fn format_time(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|date| date.and_hms_opt(23, 59, 59))
+        .map(|time| time.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let first = DateTime::<Utc>::UNIX_EPOCH;
+    time.clamp(first, last)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
@@ -408,6 +416,8 @@ pub struct DueDocument {
     pub source: String,
     pub url: String,
     pub first_seen: DateTime<Utc>,
+    /// The briefing's date, once a revision gave it.
+    pub briefing_date: Option<NaiveDate>,
     pub has_revision: bool,
     pub validators: Validators,
 }
@@ -818,7 +828,7 @@ impl Store {
     ) -> Result<Vec<DueDocument>> {
         let query = format!(
             "SELECT d.id, d.source, d.url, d.first_seen, d.etag, d.last_modified,
-                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.briefing_date
              FROM documents d {filter}
              ORDER BY EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.next_check, d.id
              LIMIT {limit}"
@@ -838,6 +848,7 @@ impl Store {
                     last_modified: row.get(5)?,
                 },
                 has_revision: row.get(6)?,
+                briefing_date: date_at(row, 7)?,
             })
         };
         let rows = match now {
@@ -859,6 +870,24 @@ impl Store {
             |row| row.get(0),
             "reading archived urls",
         )
+    }
+
+    /// Which of these URLs the archive already has a document for.
+    pub fn existing_urls(&self, urls: &[String]) -> Result<HashSet<String>> {
+        let mut known = HashSet::new();
+        for url in urls {
+            let exists: bool = query_row_cached(
+                &self.conn,
+                "SELECT EXISTS (SELECT 1 FROM documents WHERE url = ?1)",
+                [url],
+                |row| row.get(0),
+            )
+            .map_err(sql("finding a document"))?;
+            if exists {
+                known.insert(url.clone());
+            }
+        }
+        Ok(known)
     }
 
     /// The stored state of a listing page.
@@ -1058,7 +1087,7 @@ impl Store {
                 .map_err(sql("reading the fetch log"))
         };
         let last_success = last("'ok', 'not_modified'")?;
-        let last_error = last("'transient', 'blocked', 'unparseable'")?;
+        let last_error = last("'transient', 'blocked', 'unparseable', 'disallowed'")?;
         let outcomes = query_all(
             &self.conn,
             "SELECT outcome, COUNT(*) FROM fetch_log WHERE source = ?1 GROUP BY outcome ORDER BY outcome",
@@ -1777,12 +1806,15 @@ fn diff_listing_events_in(
 }
 
 /// The document of a URL, created (due at once, no revision) if it is new. Returns (id, created).
+/// A listing's date fills `briefing_date` until the page gives its own.
+#[allow(clippy::too_many_arguments)]
 fn upsert_document(
     tx: &Transaction<'_>,
     source: &str,
     lang: Lang,
     url: &str,
     title: Option<&str>,
+    listed_date: Option<NaiveDate>,
     listed: bool,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool)> {
@@ -1798,8 +1830,9 @@ fn upsert_document(
         if listed {
             execute_cached(
                 tx,
-                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2) WHERE id = ?1",
-                params![id, title],
+                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2),
+                        briefing_date = COALESCE(briefing_date, ?3) WHERE id = ?1",
+                params![id, title, listed_date.map(|d| d.to_string())],
             )
             .map_err(sql("updating a document"))?;
         }
@@ -1807,9 +1840,17 @@ fn upsert_document(
     }
     execute_cached(
         tx,
-        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        params![source, url, lang.as_str(), title, format_time(now), listed],
+        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed, briefing_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        params![
+            source,
+            url,
+            lang.as_str(),
+            title,
+            format_time(now),
+            listed,
+            listed_date.map(|d| d.to_string())
+        ],
     )
     .map_err(sql("creating a document"))?;
     Ok((tx.last_insert_rowid(), true))
@@ -1829,6 +1870,7 @@ fn ingest_article_in<'raw>(
         fetch.source,
         fetch.lang,
         &fetch.log.url,
+        None,
         None,
         false,
         now,
@@ -1870,11 +1912,20 @@ fn ingest_article_in<'raw>(
                 &payload,
             )?);
         }
-        execute_cached(
-            tx,
+        // Validators belong to the body they came with: a 200 replaces them (clearing those it
+        // lacks); a 304 confirms the stored body and may omit them.
+        let validators_sql = if fetch.log.outcome == Outcome::Ok {
+            "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
+                    etag = ?3, last_modified = ?4
+             WHERE id = ?1"
+        } else {
             "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
                     etag = COALESCE(?3, etag), last_modified = COALESCE(?4, last_modified)
-             WHERE id = ?1",
+             WHERE id = ?1"
+        };
+        execute_cached(
+            tx,
+            validators_sql,
             params![
                 document_id,
                 format_time(now),
@@ -1924,7 +1975,8 @@ fn ingest_article_in<'raw>(
                 .map_err(sql("indexing a revision for search"))?;
             execute_cached(
                 tx,
-                "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
+                "UPDATE documents SET kind = ?2, briefing_date = COALESCE(?3, briefing_date), title = ?4
+                 WHERE id = ?1",
                 params![
                     document_id,
                     briefing.kind.as_str(),
@@ -2112,6 +2164,7 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
             fetch.lang,
             &item.url,
             Some(&item.title),
+            item.date,
             true,
             now,
         )?;

@@ -28,5 +28,9 @@ pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let mut engine = Engine::new(config.clone(), store)?;
     let report = engine.import_manifest(&args.manifest, &SystemClock)?;
     drop(engine);
-    super::alerts::report_fill(&config, &report, args.alerts, args.json)
+    let code = super::alerts::report_fill(&config, &report, args.alerts, args.json)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    Ok(super::poll::exit_for(&report, "import"))
 }

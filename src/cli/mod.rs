@@ -31,7 +31,10 @@ mod status;
 #[command(
     name = "briefwatch",
     version,
-    about = "Watch the Chinese Foreign Ministry's press-conference transcripts"
+    about = "Watch the Chinese Foreign Ministry's press-conference transcripts",
+    after_help = "Exit status: 0 done; 1 error (bad configuration, unusable archive, …); \
+                  2 bad command line; 3 `poll`, `backfill` or `import` finished but some pages \
+                  failed (the count is printed on stderr)."
 )]
 pub struct Cli {
     /// Configuration file.

@@ -47,8 +47,10 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
         let pages = Readers::open(&config.archive.database_path(), 2)?;
+        let health = briefwatch::daemon::health::HealthBoard::default();
         let router = serve::router(ServeState {
             feeds: publisher.feeds(),
+            health: health.clone(),
         })
         .merge(web::routes(WebState::new(pages)));
         let server = tokio::spawn(serve::serve(listener, router, async move {
@@ -75,6 +77,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             daemon::spawn_watchdog(heartbeat.clone(), daemon::heartbeat_allowance(engine.config()));
         let mut monitor = Monitor {
             wake: wake.clone(),
+            health,
             ..Monitor::default()
         };
         monitor.report(&engine, None);
@@ -176,6 +179,8 @@ struct Monitor {
     raised: std::collections::BTreeSet<(String, &'static str)>,
     /// Wakes the outbox sender after an alarm mail is queued.
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// What `/healthz` answers.
+    health: briefwatch::daemon::health::HealthBoard,
 }
 
 impl Monitor {
@@ -204,6 +209,17 @@ impl Monitor {
             tracing::info!(source = %source, event = "alarm_cleared", outcome = *kind, "alarm cleared");
         }
         self.raised = current;
+        match engine.unhealthy(now) {
+            Ok(verdict) => {
+                if verdict.is_some() && self.health.verdict().is_none() {
+                    tracing::warn!(event = "unhealthy", "{}", verdict.as_deref().unwrap_or(""));
+                } else if verdict.is_none() && self.health.verdict().is_some() {
+                    tracing::info!(event = "healthy", "a source is fetched again");
+                }
+                self.health.set(verdict);
+            }
+            Err(error) => tracing::error!(%error, "cannot check the sources' failures"),
+        }
         if let Err(error) = mail_operator(engine, &alarms, now) {
             tracing::error!(error = format!("{error:#}"), "cannot queue an alarm mail");
         } else if !alarms.is_empty() {

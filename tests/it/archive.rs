@@ -155,7 +155,8 @@ fn faults_add_nothing_and_lose_nothing_and_the_cycle_goes_on() {
     assert_ne!(listing, without_second);
     site.set_page(EN_LISTING, without_second);
 
-    let cycle = report(&env.briefwatch(&["poll", "--once", "--all", "--json"]));
+    // Five transient failures and one page not understood: exit status 3, counted.
+    let cycle = report(&env.briefwatch_with_failures(&["poll", "--once", "--all", "--json"], 6));
     assert_eq!(cycle["new_revisions"], 0, "{cycle}");
     assert_eq!(cycle["articles"], FIXTURE_ARTICLES, "{cycle}");
     assert_eq!(cycle["outcomes"]["transient"], 5, "{cycle}");
@@ -244,7 +245,7 @@ fn a_challenge_blocks_the_host_once_and_status_says_so() {
     let env = backfilled(&site);
     site.fault(EN_LISTING, Fault::Challenge, 1);
     site.clear_seen();
-    let cycle = report(&env.briefwatch(&["poll", "--once", "--all", "--json"]));
+    let cycle = report(&env.briefwatch_with_failures(&["poll", "--once", "--all", "--json"], 1));
     assert_eq!(cycle["outcomes"]["blocked"], 1, "{cycle}");
     // Nothing else was asked of the host after the challenge.
     assert_eq!(
@@ -500,7 +501,8 @@ fn unreachable_robots_txt_holds_every_request_to_the_host() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     site.fault("/robots.txt", Fault::Status(503), 1);
-    let held = report(&env.briefwatch(&["poll", "--once", "--json"]));
+    // Neither listing could be asked for: two failed pages.
+    let held = report(&env.briefwatch_with_failures(&["poll", "--once", "--json"], 2));
     assert_eq!(
         (held["listings"].as_u64(), held["articles"].as_u64()),
         (Some(0), Some(0)),

@@ -106,6 +106,12 @@ pub enum Fault {
     RedirectToErrorPage,
     /// Serve `error.htm` with 200 at this URL.
     ErrorPage,
+    /// Answer exactly this: status, headers (no `ETag` or `Last-Modified` unless given) and body.
+    Custom {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// One request the server saw.
@@ -316,6 +322,17 @@ fn serve_connection(stream: TcpStream, root: &Path, state: &Mutex<State>) {
                 200,
                 std::fs::read(root.join("error.htm")).unwrap_or_default(),
             )),
+            Some(Fault::Custom {
+                status,
+                headers,
+                body,
+            }) => Some(
+                headers
+                    .into_iter()
+                    .fold(Reply::new(status, body), |reply, (name, value)| {
+                        reply.header(name, value)
+                    }),
+            ),
             Some(Fault::Truncate) => {
                 let body = replaced
                     .clone()
@@ -480,6 +497,24 @@ impl TestEnv {
     pub fn briefwatch(&self, args: &[&str]) -> String {
         let output = self.command().args(args).output().expect("run briefwatch");
         assert_success(&output, args);
+        String::from_utf8(output.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs a `poll`, `backfill` or `import` that must finish with `failed` pages failed: exit
+    /// status 3 and the count on stderr. Returns its stdout.
+    pub fn briefwatch_with_failures(&self, args: &[&str], failed: u64) -> String {
+        let output = self.command().args(args).output().expect("run briefwatch");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "briefwatch {args:?}: expected exit status 3\nstdout:\n{}\nstderr:\n{stderr}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(
+            stderr.contains(&format!("{failed} page(s) failed")),
+            "briefwatch {args:?}: expected {failed} failed pages\nstderr:\n{stderr}"
+        );
         String::from_utf8(output.stdout).expect("utf-8 stdout")
     }
 
