@@ -270,6 +270,33 @@ struct Unchanged {
 
 const UNCHANGED_BATCH: usize = 128;
 
+/// Longest one page's extraction may take before the fetch counts as `unparseable`. Pages are
+/// bounded before parsing (see [`crate::site::MAX_DEPTH`]), so this is a backstop far above what
+/// any page costs.
+pub const EXTRACTION_BUDGET: Duration = Duration::from_secs(20);
+
+/// Runs an extraction on a blocking thread, so the loop keeps answering signals meanwhile, and
+/// gives up on it after [`EXTRACTION_BUDGET`]. A stop abandons the wait, never the process's exit:
+/// the runtime is shut down without waiting for blocking threads. A parser panic is an error
+/// naming the page, not a crash.
+async fn extract_off_thread<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce() -> Result<T, SiteError> + Send + 'static,
+) -> Result<T, SiteError> {
+    let too_complex = |reason: String| SiteError::TooComplex {
+        url: url.to_string(),
+        reason,
+    };
+    match tokio::time::timeout(EXTRACTION_BUDGET, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(failed)) => Err(too_complex(format!("extraction failed: {failed}"))),
+        Err(_) => Err(too_complex(format!(
+            "extraction took longer than {}",
+            humantime::format_duration(EXTRACTION_BUDGET)
+        ))),
+    }
+}
+
 fn host_of(url: &str) -> Option<String> {
     Url::parse(url)
         .ok()?
@@ -295,6 +322,7 @@ impl Engine {
             profiles.insert(source.name.clone(), profile);
         }
         store.set_gone_after(config.archive.gone_after);
+        store.set_suspect_recheck(Some(config.archive.suspect_recheck));
         store.set_diff_config(config.diff.clone());
         Ok(Engine {
             config,
@@ -484,8 +512,11 @@ impl Engine {
         let mut listing = None;
         let mut fetched = fetched;
         if outcome == Outcome::Ok {
-            let profile = &self.profiles[&source.name];
-            match profile.parse_listing(&fetched.text(), url) {
+            let profile = self.profiles[&source.name].clone();
+            let (text, owned_url) = (fetched.text(), url.to_string());
+            let parsed =
+                extract_off_thread(url, move || profile.parse_listing(&text, &owned_url)).await;
+            match parsed {
                 Ok(parsed) => listing = Some(parsed),
                 Err(error) => {
                     outcome = Outcome::Unparseable;
@@ -555,7 +586,11 @@ impl Engine {
         let mut outcome = fetched.outcome;
         let mut briefing = None;
         if outcome == Outcome::Ok {
-            match self.profiles[&source.name].parse_article(&fetched.text(), url) {
+            let profile = self.profiles[&source.name].clone();
+            let (text, owned_url) = (fetched.text(), url.to_string());
+            let parsed =
+                extract_off_thread(url, move || profile.parse_article(&text, &owned_url)).await;
+            match parsed {
                 Ok(parsed) => briefing = Some(parsed),
                 Err(SiteError::NotATranscript { reason, .. }) => {
                     outcome = Outcome::SoftGone;
@@ -674,7 +709,9 @@ impl Engine {
 
     fn count_stored(held: &HeldArticle, result: &crate::store::IngestOutcome, report: &mut Report) {
         report.events += result.events.len() as u64;
-        if result.new_revision.is_some() {
+        if let Some(reason) = &result.held {
+            tracing::warn!(source = %held.source, url = %held.record.url, event = "suspect", reason = %reason, "new version looks like a glitch; held until a second fetch agrees");
+        } else if result.new_revision.is_some() {
             report.new_revisions += 1;
         } else if matches!(held.record.outcome, Outcome::Ok | Outcome::NotModified) {
             report.unchanged += 1;
