@@ -24,6 +24,7 @@ use crate::site::{Profile, SiteError};
 use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
 
 pub mod health;
+pub mod manifest;
 
 /// Why the engine could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -921,57 +922,30 @@ impl Engine {
     }
 
     /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256
-    /// content_type fetched_date`) as fetches made at their original time.
+    /// content_type fetched_date`) as fetches made at their original time. Every row is checked
+    /// first ([`manifest::read_manifest`]): a manifest with one bad row imports nothing.
     pub fn import_manifest(
         &mut self,
         manifest: &Path,
         clock: &dyn Clock,
     ) -> Result<Report, DaemonError> {
         let path_text = manifest.display().to_string();
-        let text = std::fs::read_to_string(manifest).map_err(|source| DaemonError::Manifest {
-            path: path_text.clone(),
-            source,
-        })?;
-        let base = manifest.parent().unwrap_or(Path::new("."));
+        let rows = manifest::read_manifest(manifest)?;
+        // Saved pages are not fetched again, so no version can wait for a second look.
+        self.store.set_suspect_recheck(None);
         let mut report = Report::default();
-        for (index, line) in text.lines().enumerate() {
-            let line_number = index + 1;
-            let fields: Vec<&str> = line.split('\t').collect();
-            if index == 0 && fields.first() == Some(&"url") || line.trim().is_empty() {
-                continue;
-            }
-            let row_error = |message: String| DaemonError::ManifestRow {
-                path: path_text.clone(),
-                line: line_number,
-                message,
-            };
-            let [
-                url,
-                status,
-                _location,
-                file,
-                _bytes,
-                _sha256,
-                content_type,
-                fetched_date,
-            ] = fields[..]
-            else {
-                return Err(row_error(format!(
-                    "expected 8 tab-separated fields, found {}",
-                    fields.len()
-                )));
-            };
-            if status != "200" {
+        for row in rows {
+            let (url, content_type, fetched_at) =
+                (row.url.as_str(), row.content_type.as_str(), row.fetched_at);
+            let Some(file) = row.file.as_ref().filter(|_| row.status == "200") else {
                 report.skipped += 1;
                 continue;
-            }
-            let fetched_at: DateTime<Utc> = httpdate::parse_http_date(fetched_date)
-                .map(DateTime::<Utc>::from)
-                .map_err(|_| {
-                    row_error(format!("fetched_date {fetched_date:?} is not an HTTP date"))
-                })?;
-            let body = std::fs::read(base.join(file))
-                .map_err(|error| row_error(format!("cannot read {file}: {error}")))?;
+            };
+            let body = std::fs::read(file).map_err(|error| DaemonError::ManifestRow {
+                path: path_text.clone(),
+                line: row.line,
+                message: format!("cannot read {}: {error}", file.display()),
+            })?;
             let html = crate::charset::decode_html(&body, Some(content_type));
             if crate::site::is_soft_404(&html) {
                 report.skipped += 1;

@@ -63,6 +63,69 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("cannot rebuild the search index: {0}")]
     SearchIndex(#[source] crate::web::search::SearchError),
+    #[error(
+        "the archive {path} cannot be written: its directory or file system is read-only ({detail}). \
+         briefwatch writes the database and its journal there: check the mount and the permissions \
+         (under systemd, StateDirectory=). The archive itself is not damaged"
+    )]
+    ReadOnly { path: String, detail: String },
+    #[error(
+        "the disk holding the archive {path} is full ({detail}); nothing was written by the \
+         failed step. Free some space and start again"
+    )]
+    DiskFull { path: String, detail: String },
+    #[error(
+        "the archive {path} cannot be opened ({detail}): its directory is missing or not accessible. \
+         Check archive.state_dir (or --state) and the permissions"
+    )]
+    CannotOpen { path: String, detail: String },
+    #[error(
+        "the archive {path} is corrupt ({detail}); refusing to use it. Restore a backup \
+         (`briefwatch backup` makes them) or move the file aside to start a new archive"
+    )]
+    Corrupt { path: String, detail: String },
+    #[error(
+        "the archive {path} has schema version {found}, newer than the {known} this briefwatch \
+         knows: it was written by a newer version. Run that version, or restore a backup made \
+         before the upgrade; the archive is not damaged, do not move it aside"
+    )]
+    NewerSchema { path: String, found: i64, known: i64 },
+}
+
+impl StoreError {
+    /// The SQLite error underneath, if there is one.
+    fn sqlite(&self) -> Option<&rusqlite::Error> {
+        match self {
+            StoreError::Open { source, .. } | StoreError::Sql { source, .. } => Some(source),
+            StoreError::Migrate(rusqlite_migration::Error::RusqliteError { err, .. }) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// This error told as what it means for the archive at `path`: read-only, full disk,
+    /// missing directory or corrupt file, each with its own advice; other errors unchanged.
+    pub fn at(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        let Some(rusqlite::Error::SqliteFailure(failure, _)) = self.sqlite() else {
+            return self;
+        };
+        let path = path.display().to_string();
+        let detail = self
+            .sqlite()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        match failure.code {
+            ErrorCode::ReadOnly => StoreError::ReadOnly { path, detail },
+            ErrorCode::DiskFull => StoreError::DiskFull { path, detail },
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                StoreError::CannotOpen { path, detail }
+            }
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                StoreError::Corrupt { path, detail }
+            }
+            _ => self,
+        }
+    }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -72,7 +135,12 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+    Migrations::new(migration_list())
+}
+
+/// The schema's migrations, oldest first; the archive's `user_version` counts those applied.
+fn migration_list() -> Vec<M<'static>> {
+    vec![
         M::up(
             r#"
 CREATE TABLE documents (
@@ -206,7 +274,30 @@ CREATE TABLE hosts (
                 since TEXT NOT NULL
             );",
         ),
-    ])
+    ]
+}
+
+/// Refuses an archive whose schema is newer than this binary's migrations: a newer version wrote
+/// it, and running older code on it could lose what the newer schema holds.
+fn check_schema_version(conn: &Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|source| {
+            StoreError::Sql {
+                context: "reading the schema version",
+                source,
+            }
+            .at(path)
+        })?;
+    let known = migration_list().len() as i64;
+    if found > known {
+        return Err(StoreError::NewerSchema {
+            path: path.display().to_string(),
+            found,
+            known,
+        });
+    }
+    Ok(())
 }
 
 /// Timestamps are stored as fixed-width UTC text so that string order is time order.
@@ -485,11 +576,15 @@ pub struct Store {
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
+        let conn = Connection::open(path).map_err(|source| {
+            StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            }
+            .at(path)
         })?;
-        Store::setup(conn, true)
+        check_schema_version(&conn, path)?;
+        Store::setup(conn, true).map_err(|error| error.at(path))
     }
 
     /// A fresh database in memory, for tests.
