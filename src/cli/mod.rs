@@ -156,7 +156,7 @@ fn create_state_dir(directory: &Path) -> anyhow::Result<()> {
         _ => error.to_string(),
     };
     anyhow::bail!(
-        "the state directory {shown} cannot be created: {why} ({error}). Check archive.state_dir \
+        "cannot create state directory {shown}: {why} ({error}). Check archive.state_dir \
          (or --state)"
     )
 }
