@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(decoded.encoding, GB18030);
         assert_eq!(decoded.replacements, 0);
         // Labelled Latin-1: a single-byte label accepts any bytes, so it comes last.
-        assert_eq!(decode_html(&bytes, Some("text/html; charset=iso-8859-1")), page);
+        assert_eq!(
+            decode_html(&bytes, Some("text/html; charset=iso-8859-1")),
+            page
+        );
     }
 
     #[test]

@@ -237,9 +237,7 @@ where
             if open.len() >= cap {
                 let oldest_idle = open
                     .iter()
-                    .filter(|(_, connection)| {
-                        connection.idle_since.load(Ordering::Relaxed) != BUSY
-                    })
+                    .filter(|(_, connection)| connection.idle_since.load(Ordering::Relaxed) != BUSY)
                     .min_by_key(|(_, connection)| connection.idle_since.load(Ordering::Relaxed))
                     .map(|(id, _)| *id);
                 match oldest_idle.and_then(|id| open.remove(&id)) {
@@ -272,11 +270,10 @@ where
             let idle = connection_idle.clone();
             let mut router = router.clone();
             async move {
-                let mut response =
-                    match tower_service::Service::call(&mut router, request).await {
-                        Ok(response) => response,
-                        Err(never) => match never {},
-                    };
+                let mut response = match tower_service::Service::call(&mut router, request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
                 if count >= u64::from(max_requests) {
                     response
                         .headers_mut()
@@ -319,7 +316,9 @@ where
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn elapsed_millis(origin: Instant) -> u64 {

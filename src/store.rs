@@ -89,7 +89,11 @@ pub enum StoreError {
          knows: it was written by a newer version. Run that version, or restore a backup made \
          before the upgrade; the archive is not damaged, do not move it aside"
     )]
-    NewerSchema { path: String, found: i64, known: i64 },
+    NewerSchema {
+        path: String,
+        found: i64,
+        known: i64,
+    },
 }
 
 impl StoreError {
@@ -110,10 +114,7 @@ impl StoreError {
             return self;
         };
         let path = path.display().to_string();
-        let detail = self
-            .sqlite()
-            .map(ToString::to_string)
-            .unwrap_or_default();
+        let detail = self.sqlite().map(ToString::to_string).unwrap_or_default();
         match failure.code {
             ErrorCode::ReadOnly => StoreError::ReadOnly { path, detail },
             ErrorCode::DiskFull => StoreError::DiskFull { path, detail },

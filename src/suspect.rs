@@ -58,9 +58,37 @@ fn garbled_in(text: &str, lang: Lang) -> usize {
             '\u{FFFD}' | '\u{80}'..='\u{9F}' => true,
             '\u{C0}'..='\u{FF}' if lang == Lang::Zh => true,
             // The second character of a UTF-8 sequence read as windows-1252 or Latin-1.
-            '\u{80}'..='\u{BF}' | '€' | '‚' | 'ƒ' | '„' | '…' | '†' | '‡' | 'ˆ' | '‰' | 'Š' | '‹'
-            | 'Œ' | 'Ž' | '‘' | '’' | '“' | '”' | '•' | '–' | '—' | '˜' | '™' | 'š' | '›'
-            | 'œ' | 'ž' | 'Ÿ' => matches!(previous, 'Â' | 'Ã' | 'â' | 'ä' | 'å' | 'æ' | 'ç' | 'è' | 'é'),
+            '\u{80}'..='\u{BF}'
+            | '€'
+            | '‚'
+            | 'ƒ'
+            | '„'
+            | '…'
+            | '†'
+            | '‡'
+            | 'ˆ'
+            | '‰'
+            | 'Š'
+            | '‹'
+            | 'Œ'
+            | 'Ž'
+            | '‘'
+            | '’'
+            | '“'
+            | '”'
+            | '•'
+            | '–'
+            | '—'
+            | '˜'
+            | '™'
+            | 'š'
+            | '›'
+            | 'œ'
+            | 'ž'
+            | 'Ÿ' => matches!(
+                previous,
+                'Â' | 'Ã' | 'â' | 'ä' | 'å' | 'æ' | 'ç' | 'è' | 'é'
+            ),
             _ => false,
         };
         if bad {
@@ -111,7 +139,12 @@ mod tests {
         after.exchanges[0].answer[0] = "a reworded answer, café included".into();
         assert_eq!(suspect_reason(Some(&before), &after), None);
         assert_eq!(suspect_reason(None, &before), None);
-        let zh = briefing(Lang::Zh, "2020年7月3日外交部发言人赵立坚主持例行记者会", true, 4);
+        let zh = briefing(
+            Lang::Zh,
+            "2020年7月3日外交部发言人赵立坚主持例行记者会",
+            true,
+            4,
+        );
         assert_eq!(suspect_reason(Some(&zh), &zh), None);
     }
 
@@ -142,7 +175,12 @@ mod tests {
         let latin1 = encoding_rs::WINDOWS_1252.decode(&bytes).0.into_owned();
         let garbled = briefing(Lang::Zh, &latin1, true, 4);
         assert!(suspect_reason(None, &garbled).unwrap().contains("mojibake"));
-        let en = briefing(Lang::En, "Wang Wenbin\u{2019}s remarks \u{FFFD}\u{FFFD}", true, 4);
+        let en = briefing(
+            Lang::En,
+            "Wang Wenbin\u{2019}s remarks \u{FFFD}\u{FFFD}",
+            true,
+            4,
+        );
         assert_eq!(garbled_chars(&en), 2);
         let en_latin1 = briefing(Lang::En, "Wang Wenbinâ€™s remarks", true, 4);
         assert_eq!(garbled_chars(&en_latin1), 1);

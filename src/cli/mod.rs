@@ -167,7 +167,10 @@ fn create_state_dir(directory: &Path) -> anyhow::Result<()> {
 fn writable_state_dir(directory: &Path) -> anyhow::Result<()> {
     use std::os::unix::ffi::OsStrExt;
     let Ok(name) = std::ffi::CString::new(directory.as_os_str().as_bytes()) else {
-        anyhow::bail!("the state directory {} has a NUL byte in its name", directory.display());
+        anyhow::bail!(
+            "the state directory {} has a NUL byte in its name",
+            directory.display()
+        );
     };
     // SAFETY: access reads the NUL-terminated path we own and nothing else.
     if unsafe { libc::access(name.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {

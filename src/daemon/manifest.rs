@@ -87,9 +87,8 @@ pub fn read_manifest(path: &Path) -> Result<Vec<ManifestRow>, DaemonError> {
             .map_err(|_| row_error(format!("fetched_date {fetched_date:?} is not an HTTP date")))?;
         let file = if status == "200" {
             let resolved = confined(&root, file).map_err(&row_error)?;
-            check_contents(&resolved, bytes, sha256).map_err(|message| {
-                row_error(format!("file {file:?}: {message}"))
-            })?;
+            check_contents(&resolved, bytes, sha256)
+                .map_err(|message| row_error(format!("file {file:?}: {message}")))?;
             Some(resolved)
         } else {
             None
@@ -153,9 +152,7 @@ fn check_contents(file: &Path, bytes: &str, sha256: &str) -> Result<(), String> 
             .map_err(|error| error.to_string())?
             .len();
         if actual != expected {
-            return Err(format!(
-                "has {actual} bytes, the manifest says {expected}"
-            ));
+            return Err(format!("has {actual} bytes, the manifest says {expected}"));
         }
     }
     if given(sha256) {
@@ -208,7 +205,9 @@ mod tests {
             &[
                 row("https://site.invalid/a.html", "site/a.html", "8", &sha),
                 row("http://site.invalid/b.html", "./site/a.html", "", "-"),
-                format!("https://site.invalid/robots.txt\t302\t\t../robots.txt\t0\t-\ttext/html\t{DATE}"),
+                format!(
+                    "https://site.invalid/robots.txt\t302\t\t../robots.txt\t0\t-\ttext/html\t{DATE}"
+                ),
             ],
         ))
         .unwrap();
@@ -240,7 +239,11 @@ mod tests {
         assert!(refused(dir.path(), &[row(url, "a.html", "9", "")]).contains("8 bytes"));
         let wrong = "0".repeat(64);
         assert!(refused(dir.path(), &[row(url, "a.html", "", &wrong)]).contains("SHA-256"));
-        for bad in ["javascript:alert(1)", "file:///etc/passwd", "data:text/html,x"] {
+        for bad in [
+            "javascript:alert(1)",
+            "file:///etc/passwd",
+            "data:text/html,x",
+        ] {
             assert!(
                 refused(dir.path(), &[row(bad, "a.html", "", "")]).contains("only http and https"),
                 "{bad}"

@@ -36,8 +36,8 @@ const VOID: &[&str] = &[
 ];
 /// Elements whose end tag may be omitted: the parser closes them when a sibling starts.
 const OPTIONAL_END: &[&str] = &[
-    "html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th",
-    "thead", "tbody", "tfoot", "caption", "colgroup", "rb", "rt", "rtc", "rp",
+    "html", "head", "body", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead",
+    "tbody", "tfoot", "caption", "colgroup", "rb", "rt", "rtc", "rp",
 ];
 
 /// The page with over-deep nesting removed (borrowed when nothing was), or why it is refused.
@@ -99,10 +99,13 @@ pub fn bound(html: &str) -> Result<Cow<'_, str>, String> {
                 break;
             }
             let raw_text = RAW_TEXT.contains(&tag.name.as_str());
-            let opens = !raw_text
-                && !VOID.contains(&tag.name.as_str())
-                && !OPTIONAL_END.contains(&tag.name.as_str())
-                && !(tag.self_closing && foreign > 0);
+            let name = tag.name.as_str();
+            // A self-closing tag only closes itself inside SVG or MathML.
+            let closes_itself = tag.self_closing && foreign > 0;
+            let opens = !(raw_text
+                || VOID.contains(&name)
+                || OPTIONAL_END.contains(&name)
+                || closes_itself);
             if opens && open.len() >= MAX_DEPTH {
                 *dropped.entry(tag.name).or_default() += 1;
                 cuts.push((start, at));

@@ -21,8 +21,8 @@ use serde::{Deserialize, Serialize};
 use crate::extract::{content_hash_of_extracted, normalize, segment_owned};
 use crate::model::{Briefing, Lang, Listing, ListingItem};
 
-pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
 pub use bound::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS};
+pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
 pub use html::{block_paragraphs, element_text};
 
 /// Why a page could not be turned into a record.

@@ -13,16 +13,14 @@ use briefwatch::store::DocumentKey;
 
 use crate::smtp_server::SmtpServer;
 use crate::support::{
-    EN_ARTICLE, FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, alert_config,
-    count, fixture_site, test_config,
+    EN_ARTICLE, FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, alert_config, count,
+    fixture_site, test_config,
 };
 
 /// The archive's latest record of a page of the site, if it has one.
 fn latest(env: &TestEnv, site: &SiteServer, path: &str) -> Option<briefwatch::model::Briefing> {
     let store = env.store();
-    let document = store
-        .document(DocumentKey::Url(&site.url(path)))
-        .unwrap()?;
+    let document = store.document(DocumentKey::Url(&site.url(path))).unwrap()?;
     Some(store.latest_revision(document.id).unwrap()?.briefing)
 }
 
@@ -171,10 +169,7 @@ fn a_page_that_really_loses_most_exchanges_is_announced_on_the_second_fetch() {
     let (_, reason, _) = store.suspect(id).unwrap().expect("held");
     let lost = format!("of {} exchanges left", before.exchanges.len());
     assert!(reason.contains(&lost), "{reason}");
-    assert_eq!(
-        count(&store, "events WHERE type = 'exchange_removed'"),
-        0
-    );
+    assert_eq!(count(&store, "events WHERE type = 'exchange_removed'"), 0);
     let next_check = store
         .document(DocumentKey::Id(id))
         .unwrap()
@@ -242,7 +237,10 @@ fn a_deeply_nested_page_is_archived_and_an_oversized_one_is_unparseable_with_the
     site.set_page(large, with_body_prefix(&site.page(large), &paragraphs));
     env.briefwatch(&["poll", "--once"]);
     let archived = latest(&env, &site, deep).expect("the deep page is archived");
-    assert_eq!(archived.opening.first().map(String::as_str), Some("deep text"));
+    assert_eq!(
+        archived.opening.first().map(String::as_str),
+        Some("deep text")
+    );
     assert!(archived.exchanges.len() >= 10);
     assert_eq!(latest(&env, &site, large), None);
     let error: String = env
@@ -298,10 +296,7 @@ fn sigterm_is_honoured_within_the_stop_timeout_while_a_pathological_page_is_pars
         .unwrap();
     let started = Instant::now();
     while !site.seen().iter().any(|seen| seen.path == EN_ARTICLE) {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "never fetched"
-        );
+        assert!(started.elapsed() < Duration::from_secs(60), "never fetched");
         std::thread::sleep(Duration::from_millis(10));
     }
     std::thread::sleep(Duration::from_millis(100));
@@ -328,7 +323,8 @@ fn healthz(port: u16) -> bool {
         let mut stream =
             TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(3))?;
         stream.set_read_timeout(Some(Duration::from_secs(3)))?;
-        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
         let mut answer = String::new();
         stream.read_to_string(&mut answer)?;
         Ok(answer.starts_with("HTTP/1.1 200") && answer.contains("ok"))
@@ -433,7 +429,10 @@ fn healthz_answers_while_1100_slow_clients_hold_connections_under_1024_descripto
     let status = wait_exit(&mut child, Duration::from_secs(30));
     let logged = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(running, "the daemon died under the load:\n{logged}");
-    assert!(answered >= 9, "/healthz answered {answered} of 10\n{logged}");
+    assert!(
+        answered >= 9,
+        "/healthz answered {answered} of 10\n{logged}"
+    );
     assert!(
         !logged.contains("Too many open files"),
         "ran out of descriptors:\n{logged}"
@@ -456,9 +455,19 @@ fn run_on_read_only_state(env: &TestEnv, args: &[&str]) -> std::process::Output 
         return output;
     }
     let binary = env!("CARGO_BIN_EXE_briefwatch");
-    let script = "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"";
+    let script =
+        "mount --bind \"$1\" \"$1\" && mount -o remount,bind,ro \"$1\" && shift && exec \"$@\"";
     let output = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "sh", "-c", script, "sh", state])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            state,
+        ])
         .arg(binary)
         .arg("--config")
         .arg(&env.config)
@@ -485,7 +494,10 @@ fn a_read_only_state_directory_is_told_apart_from_a_corrupt_archive() {
     for args in [&["poll", "--once"][..], &["status"]] {
         let output = run_on_read_only_state(&env, args);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{args:?} wrote to a read-only directory");
+        assert!(
+            !output.status.success(),
+            "{args:?} wrote to a read-only directory"
+        );
         assert!(
             stderr.contains("read-only") && stderr.contains(env.state.to_str().unwrap()),
             "{args:?}: {stderr}"
@@ -546,8 +558,11 @@ fn import_refuses_a_manifest_reaching_outside_its_folder_and_imports_nothing() {
     let page = site.page(EN_ARTICLE);
     std::fs::write(folder.join("good.html"), &page).unwrap();
     std::fs::write(env.dir.path().join("outside.html"), &page).unwrap();
-    std::os::unix::fs::symlink(env.dir.path().join("outside.html"), folder.join("link.html"))
-        .unwrap();
+    std::os::unix::fs::symlink(
+        env.dir.path().join("outside.html"),
+        folder.join("link.html"),
+    )
+    .unwrap();
     let header = "url\tstatus\tlocation\tfile\tbytes\tsha256\tcontent_type\tfetched_date";
     let date = "Sat, 04 Jul 2020 03:55:38 GMT";
     let good = format!(
@@ -555,7 +570,10 @@ fn import_refuses_a_manifest_reaching_outside_its_folder_and_imports_nothing() {
         page.len()
     );
     let cases = [
-        ("../outside.html".to_string(), "leaves the manifest's folder"),
+        (
+            "../outside.html".to_string(),
+            "leaves the manifest's folder",
+        ),
         (
             env.dir.path().join("outside.html").display().to_string(),
             "absolute path",
@@ -578,7 +596,10 @@ fn import_refuses_a_manifest_reaching_outside_its_folder_and_imports_nothing() {
     }
     let lying_size = good.replace(&format!("\t{}\t", page.len()), "\t12\t");
     let javascript = format!("javascript:alert(1)\t200\t\tgood.html\t\t\ttext/html\t{date}");
-    for (row, expected) in [(lying_size, "the manifest says 12"), (javascript, "only http")] {
+    for (row, expected) in [
+        (lying_size, "the manifest says 12"),
+        (javascript, "only http"),
+    ] {
         let manifest = folder.join("MANIFEST.tsv");
         std::fs::write(&manifest, format!("{header}\n{row}\n")).unwrap();
         let output = env.briefwatch_output(&["import", manifest.to_str().unwrap()]);
