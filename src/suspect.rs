@@ -6,7 +6,7 @@
 //! (its date, most of its exchanges) or carries garbled text is *suspect*: the archive holds it
 //! and only stores it when a second fetch a little later agrees (see `Store::set_suspect_recheck`).
 
-use crate::model::{Briefing, Lang};
+use crate::model::Briefing;
 
 /// A previous version with at least this many exchanges can be said to have lost most of them.
 const MIN_EXCHANGES_TO_LOSE: usize = 3;
@@ -37,7 +37,9 @@ pub fn suspect_reason(previous: Option<&Briefing>, new: &Briefing) -> Option<Str
 
 /// Characters that betray a wrong decoding: U+FFFD (bytes the encoding could not read), C1
 /// control characters (never in text; left by a single-byte decoding of multi-byte text), and
-/// Latin-1 letters in a Chinese transcript or UTF-8 read as Latin-1 (`Ã©`, `â€`) in an English one.
+/// the second of two Latin-1 characters in a row where the first is a letter (`Ã©`, `å¤`, `Íâ`):
+/// UTF-8 or GB18030 read as Latin-1 or windows-1252. A foreign name in a Chinese transcript
+/// (`Mesut Özil`) or an accent in an English one (`café`) has no such pair.
 pub fn garbled_chars(briefing: &Briefing) -> usize {
     let texts = std::iter::once(&briefing.title)
         .chain(&briefing.opening)
@@ -47,49 +49,16 @@ pub fn garbled_chars(briefing: &Briefing) -> usize {
                 .iter()
                 .flat_map(|exchange| exchange.question.iter().chain(&exchange.answer)),
         );
-    texts.map(|text| garbled_in(text, briefing.lang)).sum()
+    texts.map(String::as_str).map(garbled_in).sum()
 }
 
-fn garbled_in(text: &str, lang: Lang) -> usize {
+fn garbled_in(text: &str) -> usize {
     let mut count = 0;
     let mut previous = ' ';
     for c in text.chars() {
         let bad = match c {
             '\u{FFFD}' | '\u{80}'..='\u{9F}' => true,
-            '\u{C0}'..='\u{FF}' if lang == Lang::Zh => true,
-            // The second character of a UTF-8 sequence read as windows-1252 or Latin-1.
-            '\u{80}'..='\u{BF}'
-            | '€'
-            | '‚'
-            | 'ƒ'
-            | '„'
-            | '…'
-            | '†'
-            | '‡'
-            | 'ˆ'
-            | '‰'
-            | 'Š'
-            | '‹'
-            | 'Œ'
-            | 'Ž'
-            | '‘'
-            | '’'
-            | '“'
-            | '”'
-            | '•'
-            | '–'
-            | '—'
-            | '˜'
-            | '™'
-            | 'š'
-            | '›'
-            | 'œ'
-            | 'ž'
-            | 'Ÿ' => matches!(
-                previous,
-                'Â' | 'Ã' | 'â' | 'ä' | 'å' | 'æ' | 'ç' | 'è' | 'é'
-            ),
-            _ => false,
+            _ => is_latin1_letter(previous) && is_high_single_byte(c),
         };
         if bad {
             count += 1;
@@ -99,6 +68,44 @@ fn garbled_in(text: &str, lang: Lang) -> usize {
     count
 }
 
+fn is_latin1_letter(c: char) -> bool {
+    matches!(c, '\u{C0}'..='\u{FF}') && c != '×' && c != '÷'
+}
+
+/// A character a byte from 0x80 to 0xFF becomes in Latin-1 or windows-1252.
+fn is_high_single_byte(c: char) -> bool {
+    matches!(c, '\u{A0}'..='\u{FF}')
+        || matches!(
+            c,
+            '€' | '‚'
+                | 'ƒ'
+                | '„'
+                | '…'
+                | '†'
+                | '‡'
+                | 'ˆ'
+                | '‰'
+                | 'Š'
+                | '‹'
+                | 'Œ'
+                | 'Ž'
+                | '‘'
+                | '’'
+                | '“'
+                | '”'
+                | '•'
+                | '–'
+                | '—'
+                | '˜'
+                | '™'
+                | 'š'
+                | '›'
+                | 'œ'
+                | 'ž'
+                | 'Ÿ'
+        )
+}
+
 fn shorten(text: &str) -> String {
     text.chars().take(60).collect()
 }
@@ -106,7 +113,7 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Exchange, Kind};
+    use crate::model::{Exchange, Kind, Lang};
 
     fn briefing(lang: Lang, title: &str, date: bool, exchanges: usize) -> Briefing {
         Briefing {
@@ -184,5 +191,17 @@ mod tests {
         assert_eq!(garbled_chars(&en), 2);
         let en_latin1 = briefing(Lang::En, "Wang Wenbinâ€™s remarks", true, 4);
         assert_eq!(garbled_chars(&en_latin1), 1);
+        // GB18030 bytes read as windows-1252.
+        let (gb, _, _) = encoding_rs::GB18030.encode(title);
+        let gb_latin1 = encoding_rs::WINDOWS_1252.decode(&gb).0.into_owned();
+        assert!(garbled_chars(&briefing(Lang::Zh, &gb_latin1, true, 4)) > 10);
+    }
+
+    #[test]
+    fn foreign_names_and_accents_are_not_mojibake() {
+        let name = "关于德国足球运动员梅苏特·厄齐尔（Mesut Özil）的问题。";
+        assert_eq!(garbled_chars(&briefing(Lang::Zh, name, true, 1)), 0);
+        let accents = "Café, Müller, São Tomé and Príncipe, Noël, 2 × 3";
+        assert_eq!(garbled_chars(&briefing(Lang::En, accents, true, 1)), 0);
     }
 }
