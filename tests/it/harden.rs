@@ -362,10 +362,36 @@ fn healthz_answers_while_1100_slow_clients_hold_connections_under_1024_descripto
         &format!("listen = \"127.0.0.1:{port}\""),
     ));
     let log = env.dir.path().join("daemon.log");
-    let mut command = env.command();
+    // The socket systemd would listen on: READY, and the watchdog pings that must go on.
+    let notify_path = env.dir.path().join("notify.sock");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    let notified = std::sync::Arc::new(std::sync::Mutex::new(Vec::<(Instant, String)>::new()));
+    {
+        let notified = notified.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(n) = notify.recv(&mut buffer) {
+                let text = String::from_utf8_lossy(&buffer[..n]).to_string();
+                notified.lock().unwrap().push((Instant::now(), text));
+            }
+        });
+    }
+    // Through `sh -c 'WATCHDOG_PID=$$ exec …'`, so that the watchdog's pid is the daemon's own.
+    let mut command = Command::new("sh");
     command
+        .arg("-c")
+        .arg("WATCHDOG_PID=$$ exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_briefwatch"))
+        .arg("--config")
+        .arg(&env.config)
+        .arg("--state")
+        .arg(&env.state)
         .arg("run")
-        .env_remove("NOTIFY_SOCKET")
+        .env("RUST_LOG", "warn,html5ever=error")
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env("WATCHDOG_USEC", "400000")
+        .env_remove("JOURNAL_STREAM")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap());
     // SAFETY: setrlimit is async-signal-safe; it runs in the child between fork and exec.
@@ -415,6 +441,7 @@ fn healthz_answers_while_1100_slow_clients_hold_connections_under_1024_descripto
             slow.len()
         })
     };
+    let load_started = Instant::now();
     let mut answered = 0;
     for _ in 0..10 {
         if healthz(port) {
@@ -422,8 +449,17 @@ fn healthz_answers_while_1100_slow_clients_hold_connections_under_1024_descripto
         }
         std::thread::sleep(Duration::from_millis(700));
     }
+    let load_ended = Instant::now();
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     trickle.join().unwrap();
+    let pings = notified
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(at, text)| {
+            *at >= load_started && *at <= load_ended && text.contains("WATCHDOG=1")
+        })
+        .count();
     let running = child.try_wait().unwrap().is_none();
     signal(&child, libc::SIGTERM);
     let status = wait_exit(&mut child, Duration::from_secs(30));
@@ -432,6 +468,12 @@ fn healthz_answers_while_1100_slow_clients_hold_connections_under_1024_descripto
     assert!(
         answered >= 9,
         "/healthz answered {answered} of 10\n{logged}"
+    );
+    // Pinged every 200 ms; a few late ones are fine, a silence is not.
+    assert!(
+        pings as u128 >= (load_ended - load_started).as_millis() / 400,
+        "{pings} watchdog pings over {:?} of load\n{logged}",
+        load_ended - load_started
     );
     assert!(
         !logged.contains("Too many open files"),
