@@ -9,8 +9,9 @@
 //! 3. Otherwise the first of these that decodes the bytes without an error: the HTTP charset, the
 //!    `<meta>` charset (first 1024 bytes), UTF-8, GB18030 (a superset of GBK and GB2312, the
 //!    encodings Chinese government sites used before UTF-8). A single-byte declaration (Latin-1,
-//!    windows-1252…) accepts any bytes, so it is tried after the others: a GB18030 page labelled
-//!    `iso-8859-1` is read as GB18030, not as Latin-1 mojibake.
+//!    windows-1252…) accepts any bytes, so its decoding is only taken at once when it does not
+//!    read as mojibake ([`garbled_chars_in`]): a GB18030 page labelled `iso-8859-1` is read as
+//!    GB18030, a Latin-1 page with `Pérez` in it as Latin-1.
 //! 4. When nothing decodes cleanly, the candidate with the fewest replacement characters (U+FFFD).
 //!
 //! [`decode`] reports how many replacement characters the text carries, so later stages can tell
@@ -62,30 +63,33 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     }
     let declared = content_type.and_then(charset_from_content_type);
     let meta = charset_from_meta(bytes);
-    let mut candidates: Vec<&'static Encoding> = Vec::with_capacity(5);
+    let mut candidates: Vec<&'static Encoding> = Vec::with_capacity(4);
     for encoding in [declared, meta, Some(UTF_8), Some(GB18030)]
         .into_iter()
         .flatten()
-        .filter(|encoding| !is_single_byte(encoding))
-        .chain(
-            [declared, meta]
-                .into_iter()
-                .flatten()
-                .filter(|encoding| is_single_byte(encoding)),
-        )
     {
         if !candidates.contains(&encoding) {
             candidates.push(encoding);
         }
     }
+    // A single-byte decoding that reads as mojibake waits until the others have had their turn.
+    let mut garbled_single_byte = None;
     for encoding in &candidates {
         if let Some(text) = encoding.decode_without_bom_handling_and_without_replacement(bytes) {
-            return Decoded {
+            let decoded = Decoded {
                 text: text.into_owned(),
                 encoding,
                 replacements: 0,
             };
+            if encoding.is_single_byte() && garbled_chars_in(&decoded.text) > 0 {
+                garbled_single_byte.get_or_insert(decoded);
+                continue;
+            }
+            return decoded;
         }
+    }
+    if let Some(decoded) = garbled_single_byte {
+        return decoded;
     }
     candidates
         .iter()
@@ -97,6 +101,65 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         .expect("UTF-8 is always a candidate")
 }
 
+/// Characters that betray a wrong decoding: U+FFFD (bytes the encoding could not read), C1
+/// control characters (never in text; left by a single-byte decoding of multi-byte text), and
+/// the second of two Latin-1 characters in a row where the first is a letter (`Ã©`, `å¤`, `Íâ`):
+/// UTF-8 or GB18030 read as Latin-1 or windows-1252. A foreign name in a Chinese text
+/// (`Mesut Özil`) or an accent in an English one (`café`) has no such pair.
+pub fn garbled_chars_in(text: &str) -> usize {
+    let mut count = 0;
+    let mut previous = ' ';
+    for c in text.chars() {
+        let bad = match c {
+            '\u{FFFD}' | '\u{80}'..='\u{9F}' => true,
+            _ => is_latin1_letter(previous) && is_high_single_byte(c),
+        };
+        if bad {
+            count += 1;
+        }
+        previous = c;
+    }
+    count
+}
+
+fn is_latin1_letter(c: char) -> bool {
+    matches!(c, '\u{C0}'..='\u{FF}') && c != '×' && c != '÷'
+}
+
+/// A character a byte from 0x80 to 0xFF becomes in Latin-1 or windows-1252.
+fn is_high_single_byte(c: char) -> bool {
+    matches!(c, '\u{A0}'..='\u{FF}')
+        || matches!(
+            c,
+            '€' | '‚'
+                | 'ƒ'
+                | '„'
+                | '…'
+                | '†'
+                | '‡'
+                | 'ˆ'
+                | '‰'
+                | 'Š'
+                | '‹'
+                | 'Œ'
+                | 'Ž'
+                | '‘'
+                | '’'
+                | '“'
+                | '”'
+                | '•'
+                | '–'
+                | '—'
+                | '˜'
+                | '™'
+                | 'š'
+                | '›'
+                | 'œ'
+                | 'ž'
+                | 'Ÿ'
+        )
+}
+
 fn counted(text: String, encoding: &'static Encoding) -> Decoded {
     let replacements = text.chars().filter(|&c| c == '\u{FFFD}').count();
     Decoded {
@@ -104,11 +167,6 @@ fn counted(text: String, encoding: &'static Encoding) -> Decoded {
         encoding,
         replacements,
     }
-}
-
-/// Encodings in which every byte sequence is valid, so a clean decoding proves nothing.
-fn is_single_byte(encoding: &'static Encoding) -> bool {
-    encoding.is_single_byte()
 }
 
 /// The encoding named by `charset=` in a `Content-Type` header value, if it names a known one.
@@ -282,6 +340,14 @@ mod tests {
         assert_eq!(decoded.encoding, UTF_8);
         assert_eq!(decoded.replacements, 1);
         assert!(decoded.text.starts_with("外交部发言人"));
+    }
+
+    #[test]
+    fn latin1_text_labelled_latin1_stays_latin1() {
+        // 0xE9 0x72 ("ér") is also a valid GB18030 character.
+        let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode("Pérez and Müller met in Genève");
+        let decoded = decode(&bytes, Some("text/html; charset=iso-8859-1"));
+        assert_eq!(decoded.text, "Pérez and Müller met in Genève");
     }
 
     #[test]

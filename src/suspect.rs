@@ -35,11 +35,8 @@ pub fn suspect_reason(previous: Option<&Briefing>, new: &Briefing) -> Option<Str
     None
 }
 
-/// Characters that betray a wrong decoding: U+FFFD (bytes the encoding could not read), C1
-/// control characters (never in text; left by a single-byte decoding of multi-byte text), and
-/// the second of two Latin-1 characters in a row where the first is a letter (`Ã©`, `å¤`, `Íâ`):
-/// UTF-8 or GB18030 read as Latin-1 or windows-1252. A foreign name in a Chinese transcript
-/// (`Mesut Özil`) or an accent in an English one (`café`) has no such pair.
+/// Characters that betray a wrong decoding in a briefing's text (see
+/// [`crate::charset::garbled_chars_in`]).
 pub fn garbled_chars(briefing: &Briefing) -> usize {
     let texts = std::iter::once(&briefing.title)
         .chain(&briefing.opening)
@@ -49,61 +46,10 @@ pub fn garbled_chars(briefing: &Briefing) -> usize {
                 .iter()
                 .flat_map(|exchange| exchange.question.iter().chain(&exchange.answer)),
         );
-    texts.map(String::as_str).map(garbled_in).sum()
-}
-
-fn garbled_in(text: &str) -> usize {
-    let mut count = 0;
-    let mut previous = ' ';
-    for c in text.chars() {
-        let bad = match c {
-            '\u{FFFD}' | '\u{80}'..='\u{9F}' => true,
-            _ => is_latin1_letter(previous) && is_high_single_byte(c),
-        };
-        if bad {
-            count += 1;
-        }
-        previous = c;
-    }
-    count
-}
-
-fn is_latin1_letter(c: char) -> bool {
-    matches!(c, '\u{C0}'..='\u{FF}') && c != '×' && c != '÷'
-}
-
-/// A character a byte from 0x80 to 0xFF becomes in Latin-1 or windows-1252.
-fn is_high_single_byte(c: char) -> bool {
-    matches!(c, '\u{A0}'..='\u{FF}')
-        || matches!(
-            c,
-            '€' | '‚'
-                | 'ƒ'
-                | '„'
-                | '…'
-                | '†'
-                | '‡'
-                | 'ˆ'
-                | '‰'
-                | 'Š'
-                | '‹'
-                | 'Œ'
-                | 'Ž'
-                | '‘'
-                | '’'
-                | '“'
-                | '”'
-                | '•'
-                | '–'
-                | '—'
-                | '˜'
-                | '™'
-                | 'š'
-                | '›'
-                | 'œ'
-                | 'ž'
-                | 'Ÿ'
-        )
+    texts
+        .map(String::as_str)
+        .map(crate::charset::garbled_chars_in)
+        .sum()
 }
 
 fn shorten(text: &str) -> String {
