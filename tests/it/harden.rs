@@ -656,3 +656,64 @@ fn import_refuses_a_manifest_reaching_outside_its_folder_and_imports_nothing() {
     env.briefwatch(&["import", manifest.to_str().unwrap()]);
     assert_eq!(count(&env.store(), "revisions"), 1);
 }
+
+#[tokio::test]
+async fn the_server_times_out_slow_headers_and_limits_keep_alive() {
+    use briefwatch::serve::{self, HttpConfig, ServeState};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = serve::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = HttpConfig {
+        header_timeout: Duration::from_millis(500),
+        max_requests_per_connection: 2,
+        ..HttpConfig::default()
+    };
+    let router = serve::router(ServeState::default());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        serve::serve_with(listener, router, &config, async move {
+            let _ = stopped.await;
+        })
+        .await
+    });
+
+    // Headers that never end: closed once the header timeout is over.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
+    assert!(
+        read.is_ok(),
+        "a connection with unfinished headers stayed open"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"));
+
+    // Keep-alive: the second response on a connection closes it.
+    let mut kept = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let request = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+    kept.write_all(request).await.unwrap();
+    kept.write_all(request).await.unwrap();
+    let mut answers = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), kept.read_to_end(&mut answers))
+        .await
+        .expect("closed after the second request")
+        .unwrap();
+    let answers = String::from_utf8_lossy(&answers).to_ascii_lowercase();
+    assert_eq!(answers.matches("200 ok").count(), 2, "{answers}");
+    assert!(answers.contains("connection: close"), "{answers}");
+
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("stops")
+        .unwrap()
+        .unwrap();
+}
