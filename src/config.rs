@@ -81,6 +81,10 @@ pub struct ArchiveConfig {
     pub database: String,
     /// Consecutive `gone`/`soft_gone` fetches before a document is declared gone.
     pub gone_after: u32,
+    /// A new version that looks like a glitch (garbled text, no date, most exchanges gone) is
+    /// held and the page fetched again after this long; it is stored when that fetch agrees.
+    #[serde(with = "humantime_serde")]
+    pub suspect_recheck: Duration,
 }
 
 impl Default for ArchiveConfig {
@@ -89,6 +93,7 @@ impl Default for ArchiveConfig {
             state_dir: PathBuf::from("state"),
             database: "briefwatch.sqlite3".to_string(),
             gone_after: 2,
+            suspect_recheck: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -471,9 +476,13 @@ impl Config {
         self.feeds
             .validate()
             .map_err(|error| invalid("feeds.items".into(), error.to_string()))?;
-        self.http
-            .validate()
-            .map_err(|error| invalid("http.public_url".into(), error.to_string()))?;
+        self.http.validate().map_err(|error| {
+            let key = match &error {
+                crate::serve::ServeError::ZeroLimit(field) => format!("http.{field}"),
+                _ => "http.public_url".into(),
+            };
+            invalid(key, error.to_string())
+        })?;
         if self.archive.gone_after == 0 {
             return Err(invalid(
                 "archive.gone_after".into(),

@@ -26,6 +26,7 @@ use crate::site::{Profile, SiteError};
 use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
 
 pub mod health;
+pub mod manifest;
 
 /// Why the engine could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -487,6 +488,33 @@ struct Unchanged {
 
 const UNCHANGED_BATCH: usize = 128;
 
+/// Longest one page's extraction may take before the fetch counts as `unparseable`. Pages are
+/// bounded before parsing (see [`crate::site::MAX_DEPTH`]), so this is a backstop far above what
+/// any page costs.
+pub const EXTRACTION_BUDGET: Duration = Duration::from_secs(20);
+
+/// Runs an extraction on a blocking thread, so the loop keeps answering signals meanwhile, and
+/// gives up on it after [`EXTRACTION_BUDGET`]. A stop abandons the wait, never the process's exit:
+/// the runtime is shut down without waiting for blocking threads. A parser panic is an error
+/// naming the page, not a crash.
+async fn extract_off_thread<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce() -> Result<T, SiteError> + Send + 'static,
+) -> Result<T, SiteError> {
+    let too_complex = |reason: String| SiteError::TooComplex {
+        url: url.to_string(),
+        reason,
+    };
+    match tokio::time::timeout(EXTRACTION_BUDGET, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(failed)) => Err(too_complex(format!("extraction failed: {failed}"))),
+        Err(_) => Err(too_complex(format!(
+            "extraction took longer than {}",
+            humantime::format_duration(EXTRACTION_BUDGET)
+        ))),
+    }
+}
+
 fn host_of(url: &str) -> Option<String> {
     Url::parse(url)
         .ok()?
@@ -512,6 +540,7 @@ impl Engine {
             profiles.insert(source.name.clone(), profile);
         }
         store.set_gone_after(config.archive.gone_after);
+        store.set_suspect_recheck(Some(config.archive.suspect_recheck));
         store.set_diff_config(config.diff.clone());
         Ok(Engine {
             config,
@@ -881,8 +910,11 @@ impl Engine {
         let mut listing = None;
         let mut fetched = fetched;
         if outcome == Outcome::Ok {
-            let profile = &self.profiles[&source.name];
-            match profile.parse_listing(&fetched.text(), url) {
+            let profile = self.profiles[&source.name].clone();
+            let (text, owned_url) = (fetched.text(), url.to_string());
+            let parsed =
+                extract_off_thread(url, move || profile.parse_listing(&text, &owned_url)).await;
+            match parsed {
                 Ok(parsed) => listing = Some(parsed),
                 Err(error) => {
                     outcome = Outcome::Unparseable;
@@ -1026,7 +1058,11 @@ impl Engine {
         let mut outcome = fetched.outcome;
         let mut briefing = None;
         if outcome == Outcome::Ok {
-            match self.profiles[&source.name].parse_article(&fetched.text(), url) {
+            let profile = self.profiles[&source.name].clone();
+            let (text, owned_url) = (fetched.text(), url.to_string());
+            let parsed =
+                extract_off_thread(url, move || profile.parse_article(&text, &owned_url)).await;
+            match parsed {
                 Ok(parsed) => briefing = Some(parsed),
                 Err(SiteError::NotATranscript { reason, .. }) => {
                     outcome = Outcome::SoftGone;
@@ -1153,7 +1189,9 @@ impl Engine {
 
     fn count_stored(held: &HeldArticle, result: &crate::store::IngestOutcome, report: &mut Report) {
         report.events += result.events.len() as u64;
-        if result.new_revision.is_some() {
+        if let Some(reason) = &result.held {
+            tracing::warn!(source = %held.source, url = %held.record.url, event = "suspect", reason = %reason, "new version looks like a glitch; held until a second fetch agrees");
+        } else if result.new_revision.is_some() {
             report.new_revisions += 1;
         } else if matches!(held.record.outcome, Outcome::Ok | Outcome::NotModified) {
             report.unchanged += 1;
@@ -1384,57 +1422,30 @@ impl Engine {
     }
 
     /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256
-    /// content_type fetched_date`) as fetches made at their original time.
+    /// content_type fetched_date`) as fetches made at their original time. Every row is checked
+    /// first ([`manifest::read_manifest`]): a manifest with one bad row imports nothing.
     pub fn import_manifest(
         &mut self,
         manifest: &Path,
         clock: &dyn Clock,
     ) -> Result<Report, DaemonError> {
         let path_text = manifest.display().to_string();
-        let text = std::fs::read_to_string(manifest).map_err(|source| DaemonError::Manifest {
-            path: path_text.clone(),
-            source,
-        })?;
-        let base = manifest.parent().unwrap_or(Path::new("."));
+        let rows = manifest::read_manifest(manifest)?;
+        // Saved pages are not fetched again, so no version can wait for a second look.
+        self.store.set_suspect_recheck(None);
         let mut report = Report::default();
-        for (index, line) in text.lines().enumerate() {
-            let line_number = index + 1;
-            let fields: Vec<&str> = line.split('\t').collect();
-            if index == 0 && fields.first() == Some(&"url") || line.trim().is_empty() {
-                continue;
-            }
-            let row_error = |message: String| DaemonError::ManifestRow {
-                path: path_text.clone(),
-                line: line_number,
-                message,
-            };
-            let [
-                url,
-                status,
-                _location,
-                file,
-                _bytes,
-                _sha256,
-                content_type,
-                fetched_date,
-            ] = fields[..]
-            else {
-                return Err(row_error(format!(
-                    "expected 8 tab-separated fields, found {}",
-                    fields.len()
-                )));
-            };
-            if status != "200" {
+        for row in rows {
+            let (url, content_type, fetched_at) =
+                (row.url.as_str(), row.content_type.as_str(), row.fetched_at);
+            let Some(file) = row.file.as_ref().filter(|_| row.status == "200") else {
                 report.skipped += 1;
                 continue;
-            }
-            let fetched_at: DateTime<Utc> = httpdate::parse_http_date(fetched_date)
-                .map(DateTime::<Utc>::from)
-                .map_err(|_| {
-                    row_error(format!("fetched_date {fetched_date:?} is not an HTTP date"))
-                })?;
-            let body = std::fs::read(base.join(file))
-                .map_err(|error| row_error(format!("cannot read {file}: {error}")))?;
+            };
+            let body = std::fs::read(file).map_err(|error| DaemonError::ManifestRow {
+                path: path_text.clone(),
+                line: row.line,
+                message: format!("cannot read {}: {error}", file.display()),
+            })?;
             let html = crate::charset::decode_html(&body, Some(content_type));
             if crate::site::is_soft_404(&html) {
                 report.skipped += 1;

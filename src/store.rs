@@ -63,6 +63,70 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("cannot rebuild the search index: {0}")]
     SearchIndex(#[source] crate::web::search::SearchError),
+    #[error(
+        "the archive {path} cannot be written: its directory or file system is read-only ({detail}). \
+         briefwatch writes the database and its journal there: check the mount and the permissions \
+         (under systemd, StateDirectory=). The archive itself is not damaged"
+    )]
+    ReadOnly { path: String, detail: String },
+    #[error(
+        "the disk holding the archive {path} is full ({detail}); nothing was written by the \
+         failed step. Free some space and start again"
+    )]
+    DiskFull { path: String, detail: String },
+    #[error(
+        "the archive {path} cannot be opened ({detail}): its directory is missing or not accessible. \
+         Check archive.state_dir (or --state) and the permissions"
+    )]
+    CannotOpen { path: String, detail: String },
+    #[error(
+        "the archive {path} is corrupt ({detail}); refusing to use it. Restore a backup \
+         (`briefwatch backup` makes them) or move the file aside to start a new archive"
+    )]
+    Corrupt { path: String, detail: String },
+    #[error(
+        "the archive {path} has schema version {found}, newer than the {known} this briefwatch \
+         knows: it was written by a newer version. Run that version, or restore a backup made \
+         before the upgrade; the archive is not damaged, do not move it aside"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+impl StoreError {
+    /// The SQLite error underneath, if there is one.
+    fn sqlite(&self) -> Option<&rusqlite::Error> {
+        match self {
+            StoreError::Open { source, .. } | StoreError::Sql { source, .. } => Some(source),
+            StoreError::Migrate(rusqlite_migration::Error::RusqliteError { err, .. }) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// This error told as what it means for the archive at `path`: read-only, full disk,
+    /// missing directory or corrupt file, each with its own advice; other errors unchanged.
+    pub fn at(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        let Some(rusqlite::Error::SqliteFailure(failure, _)) = self.sqlite() else {
+            return self;
+        };
+        let path = path.display().to_string();
+        let detail = self.sqlite().map(ToString::to_string).unwrap_or_default();
+        match failure.code {
+            ErrorCode::ReadOnly => StoreError::ReadOnly { path, detail },
+            ErrorCode::DiskFull => StoreError::DiskFull { path, detail },
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                StoreError::CannotOpen { path, detail }
+            }
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                StoreError::Corrupt { path, detail }
+            }
+            _ => self,
+        }
+    }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -72,7 +136,12 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+    Migrations::new(migration_list())
+}
+
+/// The schema's migrations, oldest first; the archive's `user_version` counts those applied.
+fn migration_list() -> Vec<M<'static>> {
+    vec![
         M::up(
             r#"
 CREATE TABLE documents (
@@ -199,7 +268,40 @@ CREATE TABLE hosts (
             crate::web::search::PASSAGES_MIGRATION,
             crate::web::search::rebuild_hook,
         ),
-    ])
+        // A version of a page that looks like a glitch (see `crate::suspect`), held until a
+        // second fetch agrees; one per document, kept across restarts.
+        M::up(
+            "CREATE TABLE suspects (
+                document_id INTEGER PRIMARY KEY REFERENCES documents(id),
+                content_hash TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                since TEXT NOT NULL
+            );",
+        ),
+    ]
+}
+
+/// Refuses an archive whose schema is newer than this binary's migrations: a newer version wrote
+/// it, and running older code on it could lose what the newer schema holds.
+fn check_schema_version(conn: &Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|source| {
+            StoreError::Sql {
+                context: "reading the schema version",
+                source,
+            }
+            .at(path)
+        })?;
+    let known = migration_list().len() as i64;
+    if found > known {
+        return Err(StoreError::NewerSchema {
+            path: path.display().to_string(),
+            found,
+            known,
+        });
+    }
+    Ok(())
 }
 
 /// Timestamps are stored as fixed-width UTC text so that string order is time order. Times past
@@ -324,6 +426,8 @@ pub struct IngestOutcome {
     /// The revision it replaces as the latest, if any: (revision id, seq).
     pub previous_revision: Option<(i64, i64)>,
     pub events: Vec<EventRef>,
+    /// Why the page was held as suspect instead of stored as a revision (see [`crate::suspect`]).
+    pub held: Option<String>,
 }
 
 /// What ingesting one listing page did.
@@ -479,16 +583,22 @@ pub struct Store {
     gone_after: u32,
     diff: DiffConfig,
     alerts: Option<IngestAlerts>,
+    /// When suspect versions are held, how soon they are fetched again (`None`: never held).
+    suspect_recheck: Option<Duration>,
 }
 
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
+        let conn = Connection::open(path).map_err(|source| {
+            StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            }
+            .at(path)
         })?;
-        Store::setup(conn, true)
+        check_schema_version(&conn, path)?;
+        Store::setup(conn, true).map_err(|error| error.at(path))
     }
 
     /// A fresh database in memory, for tests.
@@ -526,6 +636,7 @@ impl Store {
             gone_after: 2,
             diff: DiffConfig::default(),
             alerts: None,
+            suspect_recheck: None,
         })
     }
 
@@ -537,6 +648,25 @@ impl Store {
     /// Consecutive gone answers before a document is declared gone (default 2).
     pub fn set_gone_after(&mut self, count: u32) {
         self.gone_after = count.max(1);
+    }
+
+    /// Hold a version that looks like a glitch (see [`crate::suspect`]) instead of storing it,
+    /// and fetch the page again after `recheck`; the version is stored when that fetch gives the
+    /// same content. `None` (the default, and for imports of saved pages) stores every version.
+    pub fn set_suspect_recheck(&mut self, recheck: Option<Duration>) {
+        self.suspect_recheck = recheck;
+    }
+
+    /// The version held as suspect for a document: its content hash, the reason and since when.
+    pub fn suspect(&self, document_id: i64) -> Result<Option<(String, String, String)>> {
+        self.conn
+            .query_row(
+                "SELECT content_hash, reason, since FROM suspects WHERE document_id = ?1",
+                [document_id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(sql("reading a suspect version"))
     }
 
     /// How revisions are compared when their events are written (default `DiffConfig::default()`).
@@ -607,6 +737,7 @@ impl Store {
             .map(|fetch| self.prepare_content(fetch))
             .collect::<Result<Vec<_>>>()?;
         let gone_after = self.gone_after;
+        let suspect_recheck = self.suspect_recheck;
         let diff_config = self.diff.clone();
         let alerts = self.alerts.clone();
         // The transaction borrows the connection only, so that reads in it can use the cache.
@@ -625,6 +756,7 @@ impl Store {
                 content.as_ref(),
                 &mut record_context,
                 gone_after,
+                suspect_recheck.map(|recheck| (recheck, dictionaries)),
             )?;
             // Diff events and alert outbox rows belong to the same unit of work as the revision
             // that caused them, so neither can be lost nor exist for something not stored.
@@ -1862,9 +1994,11 @@ fn ingest_article_in<'raw>(
     content: Option<&Content>,
     record_context: &mut zstd::zstd_safe::CCtx<'raw>,
     gone_after: u32,
+    suspects: Option<(Duration, &DictionaryCache)>,
 ) -> Result<IngestOutcome> {
     let now = fetch.log.at;
     insert_fetch_log(tx, &fetch.log)?;
+    let log_id = tx.last_insert_rowid();
     let (document_id, _) = upsert_document(
         tx,
         fetch.source,
@@ -1894,6 +2028,38 @@ fn ingest_article_in<'raw>(
         .optional()
         .map_err(sql("reading the latest revision"))?;
     outcome.previous_revision = previous.as_ref().map(|(id, seq, _)| (*id, *seq));
+
+    if let (Some((recheck, dictionaries)), Outcome::Ok, Some(briefing), Some(_)) =
+        (suspects, fetch.log.outcome, fetch.briefing, fetch.raw)
+    {
+        let previous = previous.as_ref().map(|(id, _, hash)| (*id, hash.as_str()));
+        let held = hold_suspect_in(tx, document_id, previous, briefing, dictionaries, now)?;
+        if let Some(reason) = held {
+            let held_until = now + chrono::Duration::from_std(recheck).unwrap_or_default();
+            execute_cached(
+                tx,
+                "UPDATE fetch_log SET error = ?2 WHERE id = ?1",
+                params![log_id, format!("held as suspect: {reason}")],
+            )
+            .map_err(sql("writing the fetch log"))?;
+            // No validators: the check that confirms or clears the hold must see a full answer.
+            execute_cached(
+                tx,
+                "UPDATE documents SET last_checked = ?2, next_check = MIN(?3, ?4), etag = NULL,
+                        last_modified = NULL
+                 WHERE id = ?1",
+                params![
+                    document_id,
+                    format_time(now),
+                    format_time(fetch.next_check),
+                    format_time(held_until)
+                ],
+            )
+            .map_err(sql("scheduling a suspect page"))?;
+            outcome.held = Some(reason);
+            return Ok(outcome);
+        }
+    }
 
     let found = match fetch.log.outcome {
         Outcome::Ok => fetch.briefing.is_some() && fetch.raw.is_some(),
@@ -2071,6 +2237,59 @@ fn ingest_article_in<'raw>(
     )
     .map_err(sql("scheduling a document"))?;
     Ok(outcome)
+}
+
+/// Decides whether a fetched version is held as suspect: it is when [`crate::suspect`] finds it
+/// suspect and it is not the version already held (a second fetch agreeing confirms it). The
+/// hold is written or cleared here; returns the reason when the version is held.
+fn hold_suspect_in(
+    tx: &Transaction<'_>,
+    document_id: i64,
+    previous: Option<(i64, &str)>,
+    briefing: &Briefing,
+    dictionaries: &DictionaryCache,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let held: Option<String> = query_row_cached(
+        tx,
+        "SELECT content_hash FROM suspects WHERE document_id = ?1",
+        [document_id],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sql("reading a suspect version"))?;
+    let changed = previous.is_none_or(|(_, hash)| hash != briefing.content_hash);
+    let reason = if changed {
+        // A record that cannot be read back leaves only the checks of the new version itself.
+        let before = previous.and_then(|(id, _)| record_in(tx, dictionaries, id).ok());
+        crate::suspect::suspect_reason(before.as_ref(), briefing)
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) if held.as_deref() != Some(briefing.content_hash.as_str()) => {
+            execute_cached(
+                tx,
+                "INSERT INTO suspects (document_id, content_hash, reason, since)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(document_id) DO UPDATE SET content_hash = ?2, reason = ?3, since = ?4",
+                params![document_id, briefing.content_hash, reason, format_time(now)],
+            )
+            .map_err(sql("holding a suspect version"))?;
+            Ok(Some(reason))
+        }
+        _ => {
+            if held.is_some() {
+                execute_cached(
+                    tx,
+                    "DELETE FROM suspects WHERE document_id = ?1",
+                    [document_id],
+                )
+                .map_err(sql("clearing a suspect version"))?;
+            }
+            Ok(None)
+        }
+    }
 }
 
 fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Result<String> {

@@ -36,7 +36,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let mut signals = Signals::new().context("cannot install signal handlers")?;
         // Bound before READY: a port clash fails the start instead of a running daemon without feeds.
         let listener = serve::bind(config.http.listen).await?;
@@ -53,9 +53,13 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             health: health.clone(),
         })
         .merge(web::routes(WebState::new(pages)));
-        let server = tokio::spawn(serve::serve(listener, router, async move {
-            let _ = server_stopped.await;
-        }));
+        let http = config.http.clone();
+        let server = tokio::spawn(async move {
+            serve::serve_with(listener, router, &http, async move {
+                let _ = server_stopped.await;
+            })
+            .await
+        });
         let (stop_sender, sender_stopped) = tokio::sync::oneshot::channel::<()>();
         // Alarm mails to the operator go through the outbox too, so the sender runs whenever
         // there is an [smtp] section, alert rules or not.
@@ -164,7 +168,11 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         let _ = stop_server.send(());
         server.await.context("feed server task")??;
         anyhow::Ok(())
-    })?;
+    });
+    // A page still being extracted on a blocking thread must not hold the exit past the unit's
+    // TimeoutStopSec: dropping the runtime would wait for it.
+    runtime.shutdown_background();
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -306,6 +306,7 @@ fn import_keeps_original_fetch_times_and_is_idempotent() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     let root = fixture_site();
+    // Files are read only from inside the manifest's folder: copy the pages there.
     let manifest = env.dir.path().join("MANIFEST.tsv");
     let mut rows =
         vec!["url\tstatus\tlocation\tfile\tbytes\tsha256\tcontent_type\tfetched_date".to_string()];
@@ -314,9 +315,13 @@ fn import_keeps_original_fetch_times_and_is_idempotent() {
         .chain(&FIXTURE_ZH_ARTICLES)
         .chain(&[EN_LISTING])
     {
+        let relative = format!("site{path}");
+        let copy = env.dir.path().join(&relative);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(path.trim_start_matches('/')), &copy).unwrap();
+        let size = std::fs::metadata(&copy).unwrap().len();
         rows.push(format!(
-            "https://www.fmprc.gov.cn{path}\t200\t\t{}\t0\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
-            root.join(path.trim_start_matches('/')).display()
+            "https://www.fmprc.gov.cn{path}\t200\t\t{relative}\t{size}\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT"
         ));
     }
     rows.push("https://www.fmprc.gov.cn/robots.txt\t302\thttps://www.fmprc.gov.cn/error.htm\trobots.txt\t218\t-\ttext/html\tSat, 04 Jul 2020 03:17:52 GMT".into());

@@ -12,6 +12,7 @@ mod feed_dates;
 mod feed_fresh;
 mod feed_revisions;
 mod fetch;
+mod harden;
 mod poll_policy;
 mod serve;
 mod service;
