@@ -79,7 +79,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let _ = std::io::stdin().read_to_end(&mut Vec::new());
         let _ = stop.send(());
     });
-    let router = serve::router(ServeState { feeds });
+    let router = serve::router(ServeState {
+        feeds,
+        ..ServeState::default()
+    });
     serve::serve(listener, router, async move {
         let _ = stopped.await;
     })

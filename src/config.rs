@@ -81,6 +81,10 @@ pub struct ArchiveConfig {
     pub database: String,
     /// Consecutive `gone`/`soft_gone` fetches before a document is declared gone.
     pub gone_after: u32,
+    /// A new version that looks like a glitch (garbled text, no date, most exchanges gone) is
+    /// held and the page fetched again after this long; it is stored when that fetch agrees.
+    #[serde(with = "humantime_serde")]
+    pub suspect_recheck: Duration,
 }
 
 impl Default for ArchiveConfig {
@@ -89,6 +93,7 @@ impl Default for ArchiveConfig {
             state_dir: PathBuf::from("state"),
             database: "briefwatch.sqlite3".to_string(),
             gone_after: 2,
+            suspect_recheck: Duration::from_secs(10 * 60),
         }
     }
 }
@@ -128,8 +133,17 @@ pub struct FetchConfig {
     /// How long a fetched robots.txt is trusted.
     #[serde(with = "humantime_serde")]
     pub robots_refresh: Duration,
-    /// Hosts besides those of the sources that redirects may lead to.
+    /// Hosts besides those of the sources that listing links and redirects may lead to: `host`
+    /// (its default ports) or `host:port`.
     pub redirect_hosts: Vec<String>,
+    /// New items followed per listing page fetched; the rest wait for the next cycle.
+    pub max_new_per_page: usize,
+    /// New items followed per poll cycle, over every listing.
+    pub max_new_per_cycle: usize,
+    /// Longest pause between two attempts to reach a host that cannot be reached (DNS, refused
+    /// connections, timeouts); the pause doubles from `backoff_max` up to this.
+    #[serde(with = "humantime_serde")]
+    pub outage_backoff_max: Duration,
 }
 
 impl Default for FetchConfig {
@@ -146,6 +160,9 @@ impl Default for FetchConfig {
             blocked_backoff: Duration::from_secs(6 * 3600),
             robots_refresh: Duration::from_secs(24 * 3600),
             redirect_hosts: vec!["www.fmprc.gov.cn".to_string(), "www.mfa.gov.cn".to_string()],
+            max_new_per_page: 50,
+            max_new_per_cycle: 100,
+            outage_backoff_max: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -232,8 +249,12 @@ impl Default for ScheduleConfig {
                     until: hours(180 * 24),
                     every: hours(7 * 24),
                 },
+                RecheckStep {
+                    until: hours(365 * 24),
+                    every: hours(30 * 24),
+                },
             ],
-            sweep: hours(30 * 24),
+            sweep: hours(365 * 24),
         }
     }
 }
@@ -285,6 +306,10 @@ pub struct ServiceConfig {
     /// Least time between two alarm mails about the same problem.
     #[serde(with = "humantime_serde")]
     pub alarm_repeat: Duration,
+    /// `/healthz` answers 503 once every source has failed (no page fetched, the host unreachable,
+    /// blocked or not understood) for this long.
+    #[serde(with = "humantime_serde")]
+    pub unhealthy_after: Duration,
 }
 
 impl Default for ServiceConfig {
@@ -294,6 +319,7 @@ impl Default for ServiceConfig {
             fresh_by: NaiveTime::from_hms_opt(21, 0, 0).expect("valid constant time"),
             broken_after: Duration::from_secs(6 * 3600),
             alarm_repeat: Duration::from_secs(24 * 3600),
+            unhealthy_after: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -379,6 +405,22 @@ impl Config {
                 "must be at least 1".into(),
             ));
         }
+        for (key, value) in [
+            ("fetch.max_new_per_page", self.fetch.max_new_per_page),
+            ("fetch.max_new_per_cycle", self.fetch.max_new_per_cycle),
+        ] {
+            if value == 0 {
+                return Err(invalid(key.into(), "must be at least 1".into()));
+            }
+        }
+        for (index, entry) in self.fetch.redirect_hosts.iter().enumerate() {
+            if crate::fetch::Origin::parse(entry).is_none() {
+                return Err(invalid(
+                    format!("fetch.redirect_hosts[{index}]"),
+                    format!("{entry:?} is not a host name or `host:port`"),
+                ));
+            }
+        }
         if self.fetch.max_body_bytes < 1024 {
             return Err(invalid(
                 "fetch.max_body_bytes".into(),
@@ -434,9 +476,13 @@ impl Config {
         self.feeds
             .validate()
             .map_err(|error| invalid("feeds.items".into(), error.to_string()))?;
-        self.http
-            .validate()
-            .map_err(|error| invalid("http.public_url".into(), error.to_string()))?;
+        self.http.validate().map_err(|error| {
+            let key = match &error {
+                crate::serve::ServeError::ZeroLimit(field) => format!("http.{field}"),
+                _ => "http.public_url".into(),
+            };
+            invalid(key, error.to_string())
+        })?;
         if self.archive.gone_after == 0 {
             return Err(invalid(
                 "archive.gone_after".into(),
@@ -527,20 +573,12 @@ impl Config {
         self.sources.iter().find(|source| source.name == name)
     }
 
-    /// Hosts requests and redirects may go to: those of the sources plus `fetch.redirect_hosts`.
-    pub fn allowed_hosts(&self) -> BTreeSet<String> {
-        let mut hosts: BTreeSet<String> = self
-            .sources
-            .iter()
-            .filter_map(|source| source.listing_url.host_str().map(str::to_ascii_lowercase))
-            .collect();
-        hosts.extend(
-            self.fetch
-                .redirect_hosts
-                .iter()
-                .map(|h| h.to_ascii_lowercase()),
-        );
-        hosts
+    /// Where requests may go: the hosts and ports of the sources and of `fetch.redirect_hosts`.
+    pub fn site_origins(&self) -> crate::fetch::SiteOrigins {
+        crate::fetch::SiteOrigins::new(
+            self.sources.iter().map(|source| &source.listing_url),
+            &self.fetch.redirect_hosts,
+        )
     }
 
     /// The effective configuration as TOML, defaults filled in.

@@ -1,7 +1,9 @@
 //! The long-running service: schedules, polling, signals and systemd notification.
 //!
 //! The pure schedule functions (`listing_interval`, `next_listing_poll`, `recheck_interval`,
-//! `next_check`, `listing_page_url`) take the clock as an argument. [`Engine`] does one unit of I/O
+//! `document_age`, `sweep_slot`, `next_check`, `next_retry`, `recheck_requests_per_day`,
+//! `listing_page_url`) take the clock as an argument, and `admit_items` decides which listing
+//! items are followed. [`Engine`] does one unit of I/O
 //! at a time: fetch a page, extract it, hand it to the store in one transaction. [`run`] is the
 //! only loop: a skipping interval, a poll cycle per tick, and a shutdown future that ends it.
 
@@ -12,18 +14,19 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use rand::Rng;
 use serde::Serialize;
 use url::Url;
 
 use crate::config::{Config, ScheduleConfig, SourceConfig};
-use crate::fetch::{Fetched, Fetcher, Outcome, Validators};
-use crate::model::Listing;
+use crate::fetch::{Cause, Fetched, Fetcher, Outcome, Refusal, SiteOrigins, Validators};
+use crate::model::{Listing, ListingItem};
 use crate::site::{Profile, SiteError};
 use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
 
 pub mod health;
+pub mod manifest;
 
 /// Why the engine could not start or go on.
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +69,19 @@ impl Clock for SystemClock {
     }
 }
 
-fn chrono_duration(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+/// The furthest ahead any schedule looks: longer waits (a configured sweep of centuries, a
+/// server's whim) are cut to it, so that no time computed here can overflow.
+pub const MAX_AHEAD: Duration = Duration::from_secs(20 * 366 * 24 * 3600);
+
+/// `now + wait`, with the wait cut to [`MAX_AHEAD`]: never panics, never wraps.
+pub fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    let wait = chrono::Duration::from_std(wait.min(MAX_AHEAD)).unwrap_or(chrono::Duration::zero());
+    now.checked_add_signed(wait).unwrap_or(now)
+}
+
+/// A log field for an HTTP status: `200`, or `none` when no answer came.
+pub fn status_field(status: Option<u16>) -> String {
+    status.map_or_else(|| "none".to_string(), |status| status.to_string())
 }
 
 /// The listing poll interval at `now`: shorter in the briefing window, longer at night and on days
@@ -96,7 +110,10 @@ pub fn listing_interval(
 }
 
 fn jittered(now: DateTime<Utc>, interval: Duration, jitter: f64, random: f64) -> DateTime<Utc> {
-    now + chrono_duration(interval + interval.mul_f64(jitter * random.clamp(0.0, 1.0)))
+    let fraction = jitter.clamp(0.0, 1.0) * random.clamp(0.0, 1.0);
+    let extra = Duration::try_from_secs_f64(interval.min(MAX_AHEAD).as_secs_f64() * fraction)
+        .unwrap_or_default();
+    later(now, interval.saturating_add(extra))
 }
 
 /// When a listing is polled next; `random` in [0, 1) spreads the time by `schedule.jitter`.
@@ -124,13 +141,87 @@ pub fn recheck_interval(doc_age: Duration, schedule: &ScheduleConfig) -> Duratio
         .map_or(schedule.sweep, |step| step.every)
 }
 
-/// When a document of age `doc_age` is checked next.
+/// Whether a document of that age is past every step: in the slow sweep.
+pub fn in_sweep(doc_age: Duration, schedule: &ScheduleConfig) -> bool {
+    schedule.recheck.iter().all(|step| doc_age >= step.until)
+}
+
+/// When a document was published, for its age: the page's publication time, else its date at
+/// noon (`utc_offset` time). `None` when neither is known.
+pub fn published_instant(
+    date: Option<NaiveDate>,
+    at: Option<DateTime<FixedOffset>>,
+    utc_offset: FixedOffset,
+) -> Option<DateTime<Utc>> {
+    if let Some(at) = at {
+        return Some(at.with_timezone(&Utc));
+    }
+    let noon = date?.and_hms_opt(12, 0, 0)?;
+    Some(
+        noon.and_local_timezone(utc_offset)
+            .single()?
+            .with_timezone(&Utc),
+    )
+}
+
+/// A document posted up to this long after its publication date (an English transcript posted
+/// the next day) counts its age from when it appeared: its first hours online are when it is
+/// edited.
+pub const LATE_POSTING: Duration = Duration::from_secs(3 * 24 * 3600);
+
+/// A document's age for the re-check schedule: since it was published when that is known (a
+/// transcript of 2018 archived today is old), else since it was first seen; for a recent
+/// document (published less than [`LATE_POSTING`] ago), the younger of the two.
+pub fn document_age(
+    now: DateTime<Utc>,
+    published: Option<DateTime<Utc>>,
+    first_seen: DateTime<Utc>,
+) -> Duration {
+    let since = |at: DateTime<Utc>| (now - at).to_std().unwrap_or_default();
+    let seen_age = since(first_seen);
+    match published.map(since) {
+        Some(age) if age < LATE_POSTING => age.min(seen_age),
+        Some(age) => age,
+        None => seen_age,
+    }
+}
+
+/// A stable number for a URL (the first 8 bytes of its SHA-256), to spread documents over time.
+fn url_hash(url: &str) -> u64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(url.as_bytes());
+    u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 has 32 bytes"))
+}
+
+/// The sweep's time for a document: each URL owns a fixed offset within the sweep period (from
+/// its hash), so the archive's old documents are spread evenly over the period, whenever they
+/// were fetched. The next such time at least half a period after `now` (so between half a period
+/// and one and a half periods away).
+pub fn sweep_slot(now: DateTime<Utc>, sweep: Duration, url: &str) -> DateTime<Utc> {
+    let period = sweep.min(MAX_AHEAD).as_secs().max(1) as i64;
+    let offset = (url_hash(url) % period as u64) as i64;
+    let earliest = now.timestamp().saturating_add(period / 2);
+    let at_or_before = earliest - (earliest - offset).rem_euclid(period);
+    let slot = if at_or_before < earliest {
+        at_or_before.saturating_add(period)
+    } else {
+        at_or_before
+    };
+    DateTime::from_timestamp(slot, 0).unwrap_or_else(|| later(now, sweep))
+}
+
+/// When the document at `url`, of age `doc_age`, is checked next: its step's interval with
+/// jitter, or its slot in the sweep.
 pub fn next_check(
     doc_age: Duration,
     now: DateTime<Utc>,
     schedule: &ScheduleConfig,
+    url: &str,
     random: f64,
 ) -> DateTime<Utc> {
+    if in_sweep(doc_age, schedule) {
+        return sweep_slot(now, schedule.sweep, url);
+    }
     jittered(
         now,
         recheck_interval(doc_age, schedule),
@@ -139,8 +230,8 @@ pub fn next_check(
     )
 }
 
-/// When to try again after a failed fetch: soon (but not sooner than the server asked), and never
-/// later than the document's normal re-check.
+/// When to try again after a failed fetch: soon, but not sooner than the server asked (its
+/// `Retry-After`, already cut down to `fetch.blocked_backoff` by the fetcher).
 pub fn next_retry(
     doc_age: Duration,
     now: DateTime<Utc>,
@@ -152,6 +243,40 @@ pub fn next_retry(
     let soon = normal.min(Duration::from_secs(15 * 60));
     let wait = retry_after.map_or(soon, |asked| asked.max(soon));
     jittered(now, wait, schedule.jitter, random)
+}
+
+/// Requests a day that re-checking sends, on average, for documents published at `published`
+/// (seen from `now`): the sum over documents of one over their re-check interval.
+pub fn recheck_requests_per_day(
+    published: impl IntoIterator<Item = DateTime<Utc>>,
+    now: DateTime<Utc>,
+    schedule: &ScheduleConfig,
+) -> RecheckLoad {
+    let day = 86_400.0;
+    let mut load = RecheckLoad::default();
+    for at in published {
+        let age = document_age(now, Some(at), at);
+        let per_day = day / recheck_interval(age, schedule).as_secs_f64().max(1.0);
+        load.documents += 1;
+        if in_sweep(age, schedule) {
+            load.sweep_documents += 1;
+            load.sweep_per_day += per_day;
+        } else {
+            load.recent_per_day += per_day;
+        }
+    }
+    load
+}
+
+/// The steady re-check load of an archive (see [`recheck_requests_per_day`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RecheckLoad {
+    pub documents: u64,
+    pub sweep_documents: u64,
+    /// Requests a day for documents still on the decaying schedule (the recent ones).
+    pub recent_per_day: f64,
+    /// Requests a day of the slow sweep over older documents.
+    pub sweep_per_day: f64,
 }
 
 /// URL of listing page `page` (0 is the listing URL itself): `default.shtml` → `default_N.shtml`,
@@ -207,6 +332,14 @@ pub struct Report {
     pub events: u64,
     /// Pages skipped because robots.txt disallows them or their host is blocked.
     pub skipped: u64,
+    /// Pages not asked for because their host cannot be reached (or its robots.txt cannot be
+    /// read); they are due again once the host answers.
+    pub unreachable: u64,
+    /// Listing links ignored: not `http`/`https` on a host and port of the site.
+    pub off_site: u64,
+    /// New listing items left for the next cycle (over `fetch.max_new_per_page` or
+    /// `fetch.max_new_per_cycle`).
+    pub deferred: u64,
     /// Pages whose processing failed in the archive (logged, the loop went on).
     pub errors: u64,
 }
@@ -217,6 +350,17 @@ impl Report {
             .outcomes
             .entry(outcome.as_str().to_string())
             .or_default() += 1;
+    }
+
+    /// Pages that failed: fetches that ended `transient`, `blocked` or `unparseable`, pages not
+    /// asked for because the host could not be reached, and pages the archive could not take.
+    pub fn failed(&self) -> u64 {
+        let outcome = |name: &str| self.outcomes.get(name).copied().unwrap_or(0);
+        outcome("transient")
+            + outcome("blocked")
+            + outcome("unparseable")
+            + self.unreachable
+            + self.errors
     }
 
     pub fn summary(&self) -> String {
@@ -233,7 +377,7 @@ impl Report {
             }
         };
         format!(
-            "{}, {}: {}, {}, {} unchanged, {}, {} skipped, {} [{}]",
+            "{}, {}: {}, {}, {} unchanged, {}, {} skipped, {} unreachable, {} ignored, {} deferred, {} [{}]",
             count(self.listings, "listing page", "listing pages"),
             count(self.articles, "article", "articles"),
             count(self.new_documents, "new document", "new documents"),
@@ -241,6 +385,9 @@ impl Report {
             self.unchanged,
             count(self.events, "event", "events"),
             self.skipped,
+            self.unreachable,
+            count(self.off_site, "off-site link", "off-site links"),
+            count(self.deferred, "new item", "new items"),
             count(self.errors, "error", "errors"),
             outcomes.join(" ")
         )
@@ -266,6 +413,70 @@ pub struct Engine {
     /// During a backfill, the pages fetched from one listing page, written together (`None`
     /// outside a backfill: each page is then written as soon as it is fetched).
     backfill_batch: Option<Vec<HeldArticle>>,
+    /// Hosts that cannot be reached right now, by host.
+    outages: HashMap<String, Outage>,
+    /// New listing items admitted in the current cycle (see `fetch.max_new_per_cycle`).
+    new_this_cycle: usize,
+    /// Listing pages whose refusal by robots.txt is already in the fetch log.
+    disallowed_logged: HashSet<String>,
+}
+
+/// A host that cannot be reached: warned about once, then asked again after a growing pause.
+#[derive(Debug, Clone)]
+struct Outage {
+    since: DateTime<Utc>,
+    failures: u32,
+    retry_at: DateTime<Utc>,
+    /// The latest failure, in words and with its error.
+    error: String,
+    /// Listing pages whose skip this outage is already in the fetch log.
+    logged: HashSet<String>,
+}
+
+/// Which items of a listing page are followed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Admission {
+    /// Items followed, in listing order: those already known, and new ones within the budget.
+    pub kept: Vec<ListingItem>,
+    /// Links refused by the site's fence, with why.
+    pub off_site: Vec<(String, Refusal)>,
+    /// New items over the budget, left for the next cycle.
+    pub deferred: usize,
+    /// New items admitted.
+    pub admitted: usize,
+}
+
+/// Sorts a listing page's items: links off the site are dropped, known items kept, and new ones
+/// admitted up to `budget`. Pure: the fence, the known URLs and the budget are passed in.
+pub fn admit_items(
+    items: &[ListingItem],
+    origins: &SiteOrigins,
+    known: &HashSet<String>,
+    budget: usize,
+) -> Admission {
+    let mut admission = Admission::default();
+    let mut seen = HashSet::new();
+    for item in items {
+        let checked = Url::parse(&item.url)
+            .map_err(|_| Refusal::Scheme)
+            .and_then(|url| origins.check(&url));
+        if let Err(refusal) = checked {
+            admission.off_site.push((item.url.clone(), refusal));
+            continue;
+        }
+        if !seen.insert(item.url.as_str()) {
+            continue;
+        }
+        if known.contains(&item.url) {
+            admission.kept.push(item.clone());
+        } else if admission.admitted < budget {
+            admission.admitted += 1;
+            admission.kept.push(item.clone());
+        } else {
+            admission.deferred += 1;
+        }
+    }
+    admission
 }
 
 /// A fetched article page waiting to be written with the others of its listing page. Each page
@@ -292,6 +503,33 @@ struct Unchanged {
 
 const UNCHANGED_BATCH: usize = 128;
 
+/// Longest one page's extraction may take before the fetch counts as `unparseable`. Pages are
+/// bounded before parsing (see [`crate::site::MAX_DEPTH`]), so this is a backstop far above what
+/// any page costs.
+pub const EXTRACTION_BUDGET: Duration = Duration::from_secs(20);
+
+/// Runs an extraction on a blocking thread, so the loop keeps answering signals meanwhile, and
+/// gives up on it after [`EXTRACTION_BUDGET`]. A stop abandons the wait, never the process's exit:
+/// the runtime is shut down without waiting for blocking threads. A parser panic is an error
+/// naming the page, not a crash.
+async fn extract_off_thread<T: Send + 'static>(
+    url: &str,
+    work: impl FnOnce() -> Result<T, SiteError> + Send + 'static,
+) -> Result<T, SiteError> {
+    let too_complex = |reason: String| SiteError::TooComplex {
+        url: url.to_string(),
+        reason,
+    };
+    match tokio::time::timeout(EXTRACTION_BUDGET, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(failed)) => Err(too_complex(format!("extraction failed: {failed}"))),
+        Err(_) => Err(too_complex(format!(
+            "extraction took longer than {}",
+            humantime::format_duration(EXTRACTION_BUDGET)
+        ))),
+    }
+}
+
 fn host_of(url: &str) -> Option<String> {
     Url::parse(url)
         .ok()?
@@ -301,7 +539,7 @@ fn host_of(url: &str) -> Option<String> {
 
 impl Engine {
     pub fn new(config: Config, mut store: Store) -> Result<Engine, DaemonError> {
-        let fetcher = Fetcher::new(&config.fetch, config.allowed_hosts())?;
+        let fetcher = Fetcher::new(&config.fetch, config.site_origins())?;
         let mut profiles = HashMap::new();
         for source in &config.sources {
             let compiled = Profile::builtin(&source.profile).and_then(|profile| {
@@ -317,6 +555,7 @@ impl Engine {
             profiles.insert(source.name.clone(), profile);
         }
         store.set_gone_after(config.archive.gone_after);
+        store.set_suspect_recheck(Some(config.archive.suspect_recheck));
         store.set_diff_config(config.diff.clone());
         Ok(Engine {
             config,
@@ -329,6 +568,9 @@ impl Engine {
             robots_valid_until: HashMap::new(),
             heartbeat: Heartbeat::new(),
             backfill_batch: None,
+            outages: HashMap::new(),
+            new_this_cycle: 0,
+            disallowed_logged: HashSet::new(),
         })
     }
 
@@ -364,16 +606,44 @@ impl Engine {
         rand::thread_rng().r#gen::<f64>()
     }
 
-    /// Whether requests to the URL's host may go out now: not blocked, robots.txt read and allowing.
-    async fn may_fetch(&mut self, url: &str, now: DateTime<Utc>, report: &mut Report) -> bool {
+    /// Whether requests to the URL's host may go out now: on the site, not blocked, reachable
+    /// (or due for another try), robots.txt read and allowing.
+    async fn may_fetch(
+        &mut self,
+        source: &str,
+        url: &str,
+        page: PageKind,
+        now: DateTime<Utc>,
+        report: &mut Report,
+    ) -> bool {
         let Some(host) = host_of(url) else {
             return false;
         };
+        if !self.fetcher.origins().allows(url) {
+            tracing::debug!(source, url, "off the site; not fetched");
+            report.off_site += 1;
+            return false;
+        }
         if let Some(until) = self.blocked.get(&host) {
             if *until > now {
                 report.skipped += 1;
                 return false;
             }
+        }
+        if let Some(outage) = self
+            .outages
+            .get_mut(&host)
+            .filter(|outage| outage.retry_at > now)
+        {
+            // A listing left unasked says why in the fetch log (no request went out: attempts 0),
+            // once per outage, so that every source of the host shows the cause, not only the
+            // one that asked.
+            if page == PageKind::Listing && outage.logged.insert(url.to_string()) {
+                let error = format!("not requested: {}", outage.error);
+                self.log_unrequested(source, url, page, Outcome::Transient, error, now);
+            }
+            report.unreachable += 1;
+            return false;
         }
         match self.store.host_state(&host) {
             Ok(state) => {
@@ -389,17 +659,20 @@ impl Engine {
                 if !loaded {
                     let stored_until = state
                         .robots_fetched_at
-                        .map(|at| at + chrono_duration(self.robots_fresh_for(state.robots_status)));
+                        .map(|at| later(at, self.robots_fresh_for(state.robots_status)));
                     let until = match stored_until {
                         Some(until) if until > now => {
                             let body = state.robots_body.unwrap_or_default();
                             self.fetcher.set_robots(&host, state.robots_status, &body);
                             until
                         }
-                        _ => {
-                            let status = self.refresh_robots(url, &host, now).await;
-                            now + chrono_duration(self.robots_fresh_for(status))
-                        }
+                        _ => match self.refresh_robots(source, url, &host, now).await {
+                            Some(status) => later(now, self.robots_fresh_for(status)),
+                            None => {
+                                report.unreachable += 1;
+                                return false;
+                            }
+                        },
                     };
                     self.robots_valid_until.insert(host.clone(), until);
                 }
@@ -410,16 +683,58 @@ impl Engine {
                 return false;
             }
         }
-        let allowed = self.fetcher.robots_allows(url).unwrap_or(false);
-        if !allowed {
-            tracing::info!(
-                url,
-                outcome = "disallowed",
-                "robots.txt disallows or is unreachable; skipped"
-            );
-            report.skipped += 1;
+        match self.fetcher.robots_verdict(url) {
+            crate::fetch::RobotsVerdict::Allowed => true,
+            crate::fetch::RobotsVerdict::Unavailable => {
+                // robots.txt answered with a server error: RFC 9309 forbids everything until it
+                // is read; the host is treated as out of reach meanwhile.
+                let retry = later(now, self.config.fetch.backoff_max);
+                self.note_outage(&host, Cause::RobotsUnavailable, None, now, Some(retry));
+                report.unreachable += 1;
+                false
+            }
+            crate::fetch::RobotsVerdict::Disallowed => {
+                tracing::info!(
+                    source,
+                    url,
+                    outcome = "disallowed",
+                    "robots.txt disallows this page; not fetched"
+                );
+                if page == PageKind::Listing && self.disallowed_logged.insert(url.to_string()) {
+                    let error = "robots.txt disallows this page; not requested".to_string();
+                    self.log_unrequested(source, url, page, Outcome::Disallowed, error, now);
+                }
+                report.skipped += 1;
+                false
+            }
         }
-        allowed
+    }
+
+    /// Logs a page that was not requested, and why (a `fetch_log` row with 0 attempts).
+    fn log_unrequested(
+        &mut self,
+        source: &str,
+        url: &str,
+        page: PageKind,
+        outcome: Outcome,
+        error: String,
+        now: DateTime<Utc>,
+    ) {
+        let record = FetchRecord {
+            at: now,
+            source: Some(source.to_string()),
+            url: url.to_string(),
+            page,
+            status: None,
+            outcome,
+            bytes: 0,
+            duration: Duration::ZERO,
+            attempts: 0,
+            error: Some(error),
+        };
+        if let Err(error) = self.store.log_fetch(&record) {
+            tracing::error!(url, %error, "cannot log a page left unasked");
+        }
     }
 
     /// How long a robots.txt answer is trusted: a day for rules (or their absence), a short while
@@ -431,23 +746,120 @@ impl Engine {
         }
     }
 
-    /// Fetches and stores a host's robots.txt; returns the answer's status.
-    async fn refresh_robots(&mut self, url: &str, host: &str, now: DateTime<Utc>) -> Option<u16> {
+    /// Fetches and stores a host's robots.txt for `source`; returns the answer's status, or
+    /// `None` when the host could not be reached (nothing stored; the outage is noted).
+    async fn refresh_robots(
+        &mut self,
+        source: &str,
+        url: &str,
+        host: &str,
+        now: DateTime<Utc>,
+    ) -> Option<Option<u16>> {
         let Ok(base) = Url::parse(url) else {
-            return None;
+            return Some(None);
         };
         let fetched = self.fetcher.fetch_robots(&base).await;
+        let record = self.fetch_record(
+            Some(source),
+            &fetched,
+            PageKind::Robots,
+            now,
+            fetched.outcome,
+        );
+        if let Err(error) = self.store.log_fetch(&record) {
+            tracing::error!(url, %error, "cannot log a robots.txt request");
+        }
+        if fetched.status.is_none() {
+            let cause = fetched.cause();
+            self.note_outage(host, cause, fetched.error.as_deref(), now, None);
+            return None;
+        }
+        if !matches!(fetched.status, Some(500..)) {
+            // A server error keeps the host out of reach (RFC 9309): the outage goes on.
+            self.host_answered(host, now);
+        }
         self.fetcher.set_robots(host, fetched.status, &fetched.body);
-        tracing::info!(url = %fetched.url, status = ?fetched.status, "robots.txt read");
-        let record = self.fetch_record(None, &fetched, PageKind::Robots, now, fetched.outcome);
-        let stored = self
+        tracing::info!(url = %fetched.url, status = %status_field(fetched.status), "robots.txt read");
+        if let Err(error) = self
             .store
             .set_robots(host, fetched.status, Some(&fetched.body), now)
-            .and_then(|()| self.store.log_fetch(&record));
-        if let Err(error) = stored {
+        {
             tracing::error!(url, %error, "cannot store robots.txt");
         }
-        fetched.status
+        Some(fetched.status)
+    }
+
+    /// Notes that `host` could not be reached: the first failure of an outage is a warning that
+    /// names the cause; later ones are quiet, and the host is asked again after a pause that
+    /// doubles from `fetch.backoff_max` up to `fetch.outage_backoff_max` (or at `retry_at`).
+    fn note_outage(
+        &mut self,
+        host: &str,
+        cause: Cause,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
+    ) {
+        let fetch = &self.config.fetch;
+        let outage = self.outages.entry(host.to_string()).or_insert(Outage {
+            since: now,
+            failures: 0,
+            retry_at: now,
+            error: String::new(),
+            logged: HashSet::new(),
+        });
+        outage.failures += 1;
+        outage.error = match error {
+            Some(error) if error.starts_with(cause.describe()) => error.to_string(),
+            Some(error) => format!("{}: {error}", cause.describe()),
+            None => cause.describe().to_string(),
+        };
+        let pause = fetch
+            .backoff_max
+            .saturating_mul(1u32 << (outage.failures - 1).min(16))
+            .min(fetch.outage_backoff_max.max(fetch.backoff_max));
+        outage.retry_at = retry_at.unwrap_or_else(|| later(now, pause));
+        if outage.failures == 1 {
+            tracing::warn!(
+                host,
+                cause = cause.as_str(),
+                error = error.unwrap_or(""),
+                outcome = "unreachable",
+                "{host}: {}; backing off (said once per outage)",
+                cause.describe()
+            );
+        } else {
+            tracing::debug!(
+                host,
+                cause = cause.as_str(),
+                failures = outage.failures,
+                "still cannot reach the host"
+            );
+        }
+    }
+
+    /// Notes that `host` answered: an outage, if any, is over.
+    fn host_answered(&mut self, host: &str, now: DateTime<Utc>) {
+        if let Some(outage) = self.outages.remove(host) {
+            let lasted = (now - outage.since).to_std().unwrap_or_default();
+            tracing::info!(
+                host,
+                lasted = %humantime::format_duration(Duration::from_secs(lasted.as_secs())),
+                "{host} answers again"
+            );
+        }
+    }
+
+    /// After a page request: an answer ends an outage, a network failure starts or extends one.
+    fn note_reachability(&mut self, fetched: &Fetched, now: DateTime<Utc>) {
+        let Some(host) = host_of(&fetched.url) else {
+            return;
+        };
+        if fetched.status.is_some() {
+            self.host_answered(&host, now);
+        } else if fetched.cause().is_unreachable() {
+            self.note_outage(&host, fetched.cause(), fetched.error.as_deref(), now, None);
+        }
     }
 
     fn fetch_record(
@@ -477,14 +889,14 @@ impl Engine {
         let Some(host) = host_of(&fetched.url) else {
             return;
         };
-        let until = now + chrono_duration(self.config.fetch.blocked_backoff);
+        let until = later(now, self.config.fetch.blocked_backoff);
         self.blocked.insert(host.clone(), until);
         match self
             .store
             .set_host_blocked(&host, Some(until), &fetched.url, now)
         {
             Ok(true) => {
-                tracing::warn!(url = %fetched.url, status = ?fetched.status, outcome = "blocked", until = %until, "host answers with a challenge; backing off")
+                tracing::warn!(url = %fetched.url, status = %status_field(fetched.status), outcome = "blocked", until = %until, "host answers with a challenge; backing off")
             }
             Ok(false) => {}
             Err(error) => tracing::error!(url = %fetched.url, %error, "cannot record a block"),
@@ -495,17 +907,23 @@ impl Engine {
         self.config.source(name).cloned()
     }
 
-    /// Fetches and ingests one listing page. Returns the parsed listing when there was one.
+    /// Fetches and ingests one listing page, following at most `budget` new items. Returns the
+    /// listing as admitted (links off the site and new items over the budget left out).
+    #[allow(clippy::too_many_arguments)]
     async fn poll_listing(
         &mut self,
         source: &SourceConfig,
         page: u32,
         url: &str,
         conditional: bool,
+        budget: usize,
         clock: &dyn Clock,
         report: &mut Report,
     ) -> (Outcome, Option<Listing>) {
-        if !self.may_fetch(url, clock.now(), report).await {
+        if !self
+            .may_fetch(&source.name, url, PageKind::Listing, clock.now(), report)
+            .await
+        {
             return (Outcome::Transient, None);
         }
         let validators = match (conditional, self.store.listing_state(url)) {
@@ -514,12 +932,16 @@ impl Engine {
         };
         let fetched = self.fetcher.get(url, &validators).await;
         let now = clock.now();
+        self.note_reachability(&fetched, now);
         let mut outcome = fetched.outcome;
         let mut listing = None;
         let mut fetched = fetched;
         if outcome == Outcome::Ok {
-            let profile = &self.profiles[&source.name];
-            match profile.parse_listing(&fetched.text(), url) {
+            let profile = self.profiles[&source.name].clone();
+            let (text, owned_url) = (fetched.text(), url.to_string());
+            let parsed =
+                extract_off_thread(url, move || profile.parse_listing(&text, &owned_url)).await;
+            match parsed {
                 Ok(parsed) => listing = Some(parsed),
                 Err(error) => {
                     outcome = Outcome::Unparseable;
@@ -532,13 +954,34 @@ impl Engine {
         }
         report.listings += 1;
         report.count(outcome);
-        tracing::info!(source = %source.name, url, status = ?fetched.status, outcome = outcome.as_str(), "listing");
-        let next = next_listing_poll(
+        tracing::info!(source = %source.name, url, status = %status_field(fetched.status), outcome = outcome.as_str(), "listing");
+        let mut next = next_listing_poll(
             now,
             source.poll_interval,
             &self.config.schedule,
             Self::random(),
         );
+        if let Some(wait) = fetched
+            .retry_after
+            .filter(|_| outcome == Outcome::Transient)
+        {
+            // The server asked for patience (already cut down to `fetch.blocked_backoff`).
+            next = next.max(later(now, wait));
+        }
+        let mut validators = fetched.validators.clone();
+        if let Some(parsed) = listing.as_mut() {
+            let admission = self.admit(&source.name, url, parsed, budget, report);
+            if admission.deferred > 0 {
+                // Asked again at the next tick, in full: a 304 would hide the items left over.
+                validators = Validators::default();
+                next = now;
+            }
+        }
+        if outcome != Outcome::Ok {
+            if let Some(error) = &fetched.error {
+                tracing::debug!(source = %source.name, url, error, "listing not fetched");
+            }
+        }
         let record = self.fetch_record(
             Some(&source.name),
             &fetched,
@@ -551,7 +994,7 @@ impl Engine {
             lang: source.lang,
             page,
             log: record,
-            validators: fetched.validators.clone(),
+            validators,
             listing: listing.as_ref(),
             next_check: next,
         });
@@ -571,25 +1014,82 @@ impl Engine {
         (outcome, listing)
     }
 
-    /// Fetches, extracts and ingests one article page.
+    /// Keeps the items of a parsed listing page that may be followed (see [`admit_items`]),
+    /// reporting what was left out once per listing page.
+    fn admit(
+        &mut self,
+        source: &str,
+        url: &str,
+        listing: &mut Listing,
+        budget: usize,
+        report: &mut Report,
+    ) -> Admission {
+        let urls: Vec<String> = listing.items.iter().map(|item| item.url.clone()).collect();
+        let known = match self.store.existing_urls(&urls) {
+            Ok(known) => known,
+            Err(error) => {
+                tracing::error!(url, %error, "cannot read known documents");
+                report.errors += 1;
+                HashSet::new()
+            }
+        };
+        let admission = admit_items(&listing.items, self.fetcher.origins(), &known, budget);
+        if let Some((example, refusal)) = admission.off_site.first() {
+            tracing::warn!(
+                source,
+                url,
+                ignored = admission.off_site.len(),
+                example = %example,
+                reason = refusal.as_str(),
+                "listing links off the site ignored"
+            );
+        }
+        if admission.deferred > 0 {
+            tracing::warn!(
+                source,
+                url,
+                admitted = admission.admitted,
+                deferred = admission.deferred,
+                "more new items than fetch.max_new_per_page or fetch.max_new_per_cycle allow; the rest wait for the next cycle"
+            );
+        }
+        report.off_site += admission.off_site.len() as u64;
+        report.deferred += admission.deferred as u64;
+        self.new_this_cycle += admission.admitted;
+        listing.items = admission.kept.clone();
+        admission
+    }
+
+    /// Fetches, extracts and ingests one article page. `published` is the date known so far
+    /// (the archive's or the listing's), for the document's age; the page's own wins.
+    #[allow(clippy::too_many_arguments)]
     async fn check_article(
         &mut self,
         source: &SourceConfig,
         url: &str,
         validators: &Validators,
         first_seen: DateTime<Utc>,
+        published: Option<NaiveDate>,
         clock: &dyn Clock,
         report: &mut Report,
     ) -> Outcome {
-        if !self.may_fetch(url, clock.now(), report).await {
+        if !self
+            .may_fetch(&source.name, url, PageKind::Article, clock.now(), report)
+            .await
+        {
             return Outcome::Transient;
         }
         let mut fetched = self.fetcher.get(url, validators).await;
         let now = clock.now();
+        self.note_reachability(&fetched, now);
         let mut outcome = fetched.outcome;
         let mut briefing = None;
         if outcome == Outcome::Ok {
-            match self.profiles[&source.name].parse_article(&fetched.text(), url) {
+            let profile = self.profiles[&source.name].clone();
+            let (text, owned_url) = (fetched.text(), url.to_string());
+            let parsed =
+                extract_off_thread(url, move || profile.parse_article(&text, &owned_url)).await;
+            match parsed {
                 Ok(parsed) => briefing = Some(parsed),
                 Err(SiteError::NotATranscript { reason, .. }) => {
                     outcome = Outcome::SoftGone;
@@ -606,13 +1106,21 @@ impl Engine {
         }
         report.articles += 1;
         report.count(outcome);
-        let age = (now - first_seen).to_std().unwrap_or_default();
+        let offset = self.config.schedule.utc_offset;
+        let published = match &briefing {
+            Some(b) => published_instant(b.date.or(published), b.published_at, offset),
+            None => published_instant(published, None, offset),
+        };
+        let age = document_age(now, published, first_seen);
         let next = match outcome {
             Outcome::Ok
             | Outcome::NotModified
             | Outcome::Gone
             | Outcome::SoftGone
-            | Outcome::Unparseable => next_check(age, now, &self.config.schedule, Self::random()),
+            | Outcome::Unparseable
+            | Outcome::Disallowed => {
+                next_check(age, now, &self.config.schedule, url, Self::random())
+            }
             Outcome::Transient | Outcome::Blocked => next_retry(
                 age,
                 now,
@@ -642,7 +1150,7 @@ impl Engine {
             }
             return outcome;
         }
-        tracing::debug!(source = %source.name, url, status = ?fetched.status, outcome = outcome.as_str(), "article");
+        tracing::debug!(source = %source.name, url, status = %status_field(fetched.status), outcome = outcome.as_str(), "article");
         let held = HeldArticle {
             source: source.name.clone(),
             lang: source.lang,
@@ -708,7 +1216,9 @@ impl Engine {
 
     fn count_stored(held: &HeldArticle, result: &crate::store::IngestOutcome, report: &mut Report) {
         report.events += result.events.len() as u64;
-        if result.new_revision.is_some() {
+        if let Some(reason) = &result.held {
+            tracing::warn!(source = %held.source, url = %held.record.url, event = "suspect", reason = %reason, "new version looks like a glitch; held until a second fetch agrees");
+        } else if result.new_revision.is_some() {
             report.new_revisions += 1;
         } else if matches!(held.record.outcome, Outcome::Ok | Outcome::NotModified) {
             report.unchanged += 1;
@@ -771,6 +1281,7 @@ impl Engine {
 
     async fn poll_cycle_unflushed(&mut self, clock: &dyn Clock, all: bool) -> Report {
         let mut report = Report::default();
+        self.new_this_cycle = 0;
         let sources = self.config.sources.clone();
         for source in &sources {
             let url = source.listing_url.to_string();
@@ -784,7 +1295,13 @@ impl Engine {
                     }
                 };
             if due {
-                self.poll_listing(source, 0, &url, true, clock, &mut report)
+                let budget = self.config.fetch.max_new_per_page.min(
+                    self.config
+                        .fetch
+                        .max_new_per_cycle
+                        .saturating_sub(self.new_this_cycle),
+                );
+                self.poll_listing(source, 0, &url, true, budget, clock, &mut report)
                     .await;
             }
         }
@@ -810,11 +1327,23 @@ impl Engine {
             } else {
                 Validators::default()
             };
+            if !self.fetcher.origins().allows(&document.url) {
+                // Archived before the fence (or the config) changed: left to the sweep.
+                let at = sweep_slot(clock.now(), self.config.schedule.sweep, &document.url);
+                tracing::warn!(url = %document.url, "document off the site's hosts and ports; not fetched");
+                report.off_site += 1;
+                if let Err(error) = self.store.set_next_check(document.id, at) {
+                    tracing::error!(url = %document.url, %error, "cannot reschedule a document");
+                    report.errors += 1;
+                }
+                continue;
+            }
             self.check_article(
                 &source,
                 &document.url,
                 &validators,
                 document.first_seen,
+                document.briefing_date,
                 clock,
                 &mut report,
             )
@@ -867,8 +1396,9 @@ impl Engine {
             let mut page = 0;
             while page < page_count {
                 let url = listing_page_url(&source.listing_url, page, extension).to_string();
+                let budget = self.config.fetch.max_new_per_page;
                 let (outcome, listing) = self
-                    .poll_listing(source, page, &url, false, clock, report)
+                    .poll_listing(source, page, &url, false, budget, clock, report)
                     .await;
                 let Some(listing) = listing else {
                     tracing::info!(source = %source.name, url, outcome = outcome.as_str(), "listing page unavailable; walk ends");
@@ -903,6 +1433,7 @@ impl Engine {
                         &item.url,
                         &Validators::default(),
                         first_seen,
+                        item.date,
                         clock,
                         report,
                     )
@@ -920,66 +1451,32 @@ impl Engine {
     }
 
     /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256
-    /// content_type fetched_date`) as fetches made at their original time.
+    /// content_type fetched_date`) as fetches made at their original time. Every row is checked
+    /// first ([`manifest::read_manifest`]): a manifest with one bad row imports nothing.
     pub fn import_manifest(
         &mut self,
         manifest: &Path,
         clock: &dyn Clock,
     ) -> Result<Report, DaemonError> {
         let path_text = manifest.display().to_string();
-        let text = std::fs::read_to_string(manifest).map_err(|source| DaemonError::Manifest {
-            path: path_text.clone(),
-            source,
-        })?;
-        let base = manifest.parent().unwrap_or(Path::new("."));
+        let rows = manifest::read_manifest(manifest)?;
+        // Saved pages are not fetched again, so no version can wait for a second look.
+        self.store.set_suspect_recheck(None);
         let mut report = Report::default();
-        let is_page = |index: usize, line: &str| {
-            !(index == 0 && line.split('\t').next() == Some("url") || line.trim().is_empty())
-        };
-        let pages = text
-            .lines()
-            .enumerate()
-            .filter(|(index, line)| is_page(*index, line))
-            .count() as u64;
-        for (index, line) in text.lines().enumerate() {
-            let line_number = index + 1;
-            let fields: Vec<&str> = line.split('\t').collect();
-            if index == 0 && fields.first() == Some(&"url") || line.trim().is_empty() {
-                continue;
-            }
-            self.step(fields[0], Some(pages));
-            let row_error = |message: String| DaemonError::ManifestRow {
-                path: path_text.clone(),
-                line: line_number,
-                message,
-            };
-            let [
-                url,
-                status,
-                _location,
-                file,
-                _bytes,
-                _sha256,
-                content_type,
-                fetched_date,
-            ] = fields[..]
-            else {
-                return Err(row_error(format!(
-                    "expected 8 tab-separated fields, found {}",
-                    fields.len()
-                )));
-            };
-            if status != "200" {
+        let pages = rows.len() as u64;
+        for row in rows {
+            self.step(&row.url, Some(pages));
+            let (url, content_type, fetched_at) =
+                (row.url.as_str(), row.content_type.as_str(), row.fetched_at);
+            let Some(file) = row.file.as_ref().filter(|_| row.status == "200") else {
                 report.skipped += 1;
                 continue;
-            }
-            let fetched_at: DateTime<Utc> = httpdate::parse_http_date(fetched_date)
-                .map(DateTime::<Utc>::from)
-                .map_err(|_| {
-                    row_error(format!("fetched_date {fetched_date:?} is not an HTTP date"))
-                })?;
-            let body = std::fs::read(base.join(file))
-                .map_err(|error| row_error(format!("cannot read {file}: {error}")))?;
+            };
+            let body = std::fs::read(file).map_err(|error| DaemonError::ManifestRow {
+                path: path_text.clone(),
+                line: row.line,
+                message: format!("cannot read {}: {error}", file.display()),
+            })?;
             let html = crate::charset::decode_html(&body, Some(content_type));
             if crate::site::is_soft_404(&html) {
                 report.skipped += 1;
@@ -1001,6 +1498,7 @@ impl Engine {
                 attempts: 1,
                 elapsed: Duration::ZERO,
                 error: None,
+                final_failure: false,
             };
             let stored = if crate::site::is_listing_url(url) {
                 let page = url
@@ -1039,7 +1537,10 @@ impl Engine {
                 report.articles += 1;
                 report.count(outcome);
                 let now = clock.now();
-                let age = (now - fetched_at).to_std().unwrap_or_default();
+                let published = briefing.as_ref().and_then(|b| {
+                    published_instant(b.date, b.published_at, self.config.schedule.utc_offset)
+                });
+                let age = document_age(now, published, fetched_at);
                 let record = self.fetch_record(
                     Some(&source_name),
                     &fetched,
@@ -1055,7 +1556,13 @@ impl Engine {
                         raw: briefing.as_ref().map(|_| fetched.body.as_slice()),
                         validators: Validators::default(),
                         briefing: briefing.as_ref(),
-                        next_check: next_check(age, now, &self.config.schedule, Self::random()),
+                        next_check: next_check(
+                            age,
+                            now,
+                            &self.config.schedule,
+                            url,
+                            Self::random(),
+                        ),
                     })
                     .map(|result| {
                         report.events += result.events.len() as u64;
@@ -1355,7 +1862,7 @@ impl Engine {
         };
         let next_poll: Option<String> = conn
             .query_row(
-                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages
+                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages WHERE page = 0
                   UNION ALL SELECT MIN(next_check) FROM documents WHERE state != 'gone')",
                 [],
                 |row| row.get(0),
@@ -1382,6 +1889,27 @@ impl Engine {
             blocked_hosts,
             alarms: health::alarm_summary(&alarms),
         })
+    }
+
+    /// Why `/healthz` should not say ok at `now`, if every source is failing (see
+    /// [`health::unhealthy`]).
+    pub fn unhealthy(&self, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+        let names: Vec<&str> = self
+            .config
+            .sources
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let failures =
+            health::failures(self.store.connection(), &names).map_err(|error| StoreError::Sql {
+                context: "reading source failures",
+                source: error,
+            })?;
+        Ok(health::unhealthy(
+            now,
+            &failures,
+            self.config.service.unhealthy_after,
+        ))
     }
 
     /// The alarms at `now` (see [`health`]).
@@ -1477,9 +2005,183 @@ mod tests {
         );
         let now = utc("2020-07-02T02:00:00Z");
         assert_eq!(
-            next_check(2 * HOUR, now, &schedule, 0.0),
+            next_check(2 * HOUR, now, &schedule, "https://h/a.html", 0.0),
             now + chrono::Duration::hours(1)
         );
+    }
+
+    #[test]
+    fn age_counts_from_publication_not_from_the_archive() {
+        let schedule = ScheduleConfig::default();
+        let now = utc("2026-12-01T08:00:00Z");
+        let first_seen = utc("2026-12-01T07:00:00Z");
+        let offset = schedule.utc_offset;
+        let old = published_instant(NaiveDate::from_ymd_opt(2018, 7, 2), None, offset);
+        assert_eq!(old, Some(utc("2018-07-02T04:00:00Z")));
+        let age = document_age(now, old, first_seen);
+        assert!(in_sweep(age, &schedule));
+        // Archived an hour ago, published in 2018: never the hourly step.
+        let at = next_check(age, now, &schedule, "https://h/t1.html", 0.0);
+        assert!(at >= later(now, schedule.sweep / 2), "{at}");
+        // Unknown date: the age is the archive's.
+        assert_eq!(document_age(now, None, first_seen), HOUR);
+        // Published today: the hourly step.
+        let today = published_instant(NaiveDate::from_ymd_opt(2026, 12, 1), None, offset);
+        let young = document_age(now, today, first_seen);
+        assert_eq!(recheck_interval(young, &schedule), HOUR);
+        // Yesterday's transcript posted an hour ago: hourly too, from when it appeared.
+        let yesterday = published_instant(NaiveDate::from_ymd_opt(2026, 11, 30), None, offset);
+        assert_eq!(document_age(now, yesterday, first_seen), HOUR);
+    }
+
+    #[test]
+    fn the_sweep_spreads_documents_evenly_and_deterministically() {
+        let sweep = Duration::from_secs(365 * 24 * 3600);
+        let now = utc("2026-12-01T08:00:00Z");
+        let urls: Vec<String> = (0..5000).map(|i| format!("https://h/t{i}.shtml")).collect();
+        let slots: Vec<DateTime<Utc>> = urls.iter().map(|u| sweep_slot(now, sweep, u)).collect();
+        // Same URL, same slot; every slot between half a period and one and a half away.
+        assert_eq!(sweep_slot(now, sweep, &urls[0]), slots[0]);
+        for slot in &slots {
+            assert!(*slot >= later(now, sweep / 2) && *slot < later(now, sweep * 3 / 2));
+        }
+        // Spread: each of the 12 "months" of the year ahead holds 5000/12 ± 25 %.
+        let month = sweep.as_secs() as i64 / 12;
+        let start = later(now, sweep / 2).timestamp();
+        let mut buckets = [0u32; 12];
+        for slot in &slots {
+            buckets[((slot.timestamp() - start) / month).min(11) as usize] += 1;
+        }
+        for count in buckets {
+            assert!((312..=521).contains(&count), "{buckets:?}");
+        }
+        // A document checked at its slot gets the same offset one period later.
+        let next = sweep_slot(slots[0], sweep, &urls[0]);
+        assert_eq!((next - slots[0]).num_seconds(), sweep.as_secs() as i64);
+    }
+
+    #[test]
+    fn steady_load_of_an_archive_is_the_sum_of_its_rates() {
+        let schedule = ScheduleConfig::default();
+        let now = utc("2026-12-01T08:00:00Z");
+        let day = chrono::Duration::days(1);
+        // One document of today (hourly), one of 2018 (the sweep, once a year).
+        let load = recheck_requests_per_day([now, now - day * 3000], now, &schedule);
+        assert_eq!(load.documents, 2);
+        assert_eq!(load.sweep_documents, 1);
+        assert!((load.recent_per_day - 24.0).abs() < 1e-9);
+        assert!((load.sweep_per_day - 1.0 / 365.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn listing_items_are_fenced_and_budgeted() {
+        let site = Url::parse("http://127.0.0.1:8080/list/").unwrap();
+        let origins = SiteOrigins::new([&site], &["www.site.invalid".to_string()]);
+        let item = |url: &str| ListingItem {
+            url: url.to_string(),
+            title: String::new(),
+            date: None,
+        };
+        let items = vec![
+            item("http://127.0.0.1:8080/a.html"),
+            item("http://127.0.0.1:8081/other-port.html"),
+            item("http://127.0.0.2:8080/other-loopback.html"),
+            item("file:///etc/passwd"),
+            item("javascript:alert(1)"),
+            item("data:text/html,x"),
+            item("https://www.site.invalid/b.html"),
+            item("http://www.site.invalid:8443/c.html"),
+            item("http://127.0.0.1:8080/known.html"),
+            item("http://127.0.0.1:8080/d.html"),
+        ];
+        let known: HashSet<String> = ["http://127.0.0.1:8080/known.html".to_string()].into();
+        let admission = admit_items(&items, &origins, &known, 2);
+        let kept: Vec<&str> = admission.kept.iter().map(|i| i.url.as_str()).collect();
+        assert_eq!(
+            kept,
+            [
+                "http://127.0.0.1:8080/a.html",
+                "https://www.site.invalid/b.html",
+                "http://127.0.0.1:8080/known.html"
+            ]
+        );
+        assert_eq!(admission.off_site.len(), 6);
+        assert_eq!(admission.deferred, 1);
+        assert_eq!(admission.admitted, 2);
+    }
+
+    mod retry_after_property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Whatever a server sends as Retry-After, the retry lands between now and the ceiling
+            /// (plus jitter), and its stored form sorts after now.
+            #[test]
+            fn any_retry_after_gives_a_bounded_sortable_retry(
+                value in prop_oneof![
+                    "[0-9]{1,30}",
+                    "\\PC{0,40}",
+                    (0u64..u64::MAX).prop_map(|n| n.to_string()),
+                    (1u32..=9999, 1u32..=12, 1u32..=28).prop_map(|(y, m, d)| {
+                        let date = NaiveDate::from_ymd_opt(y as i32, m, d).unwrap();
+                        date.and_hms_opt(1, 2, 3).unwrap().and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+                    }),
+                ],
+                random in 0.0f64..1.0,
+            ) {
+                let schedule = ScheduleConfig::default();
+                let ceiling = Duration::from_secs(6 * 3600);
+                let now = utc("2026-12-01T08:00:00Z");
+                let mut headers = reqwest::header::HeaderMap::new();
+                if let Ok(header) = reqwest::header::HeaderValue::from_str(&value) {
+                    headers.insert(reqwest::header::RETRY_AFTER, header);
+                }
+                let asked = crate::fetch::retry_after(&headers, now.into());
+                let honoured = asked.map(|asked| crate::fetch::bounded_wait(asked, ceiling).0);
+                let at = next_retry(Duration::ZERO, now, &schedule, honoured, random);
+                prop_assert!(at > now);
+                prop_assert!(at <= later(now, ceiling.mul_f64(1.0 + schedule.jitter)));
+                prop_assert!(crate::store::format_time(at) > crate::store::format_time(now));
+            }
+
+            /// Whatever date a page claims (year -262143 to 262142), its next check is a time
+            /// after now that stores and sorts as one.
+            #[test]
+            fn any_page_date_gives_a_bounded_sortable_check(
+                days in i64::from(NaiveDate::MIN.num_days_from_ce())..=i64::from(NaiveDate::MAX.num_days_from_ce()),
+                random in 0.0f64..1.0,
+            ) {
+                let schedule = ScheduleConfig::default();
+                let now = utc("2026-12-01T08:00:00Z");
+                let date = NaiveDate::from_num_days_from_ce_opt(days as i32).unwrap();
+                let published = published_instant(Some(date), None, schedule.utc_offset);
+                let age = document_age(now, published, now);
+                let at = next_check(age, now, &schedule, "https://h/t.html", random);
+                prop_assert!(at > now);
+                prop_assert!(at <= later(now, schedule.sweep * 2));
+                prop_assert!(crate::store::format_time(at) > crate::store::format_time(now));
+            }
+        }
+    }
+
+    #[test]
+    fn stored_times_sort_even_at_the_end_of_time() {
+        let now = utc("2026-12-01T08:00:00Z");
+        let far = later(now, Duration::MAX);
+        assert!(crate::store::format_time(far) > crate::store::format_time(now));
+        assert_eq!(
+            crate::store::format_time(DateTime::<Utc>::MAX_UTC),
+            "9999-12-31T23:59:59Z"
+        );
+        let huge = next_retry(
+            Duration::ZERO,
+            now,
+            &ScheduleConfig::default(),
+            Some(Duration::MAX),
+            1.0,
+        );
+        assert!(crate::store::format_time(huge) > crate::store::format_time(now));
     }
 
     #[test]

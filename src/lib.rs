@@ -12,4 +12,5 @@ pub mod model;
 pub mod serve;
 pub mod site;
 pub mod store;
+pub mod suspect;
 pub mod web;

@@ -1,11 +1,23 @@
-//! HTTP server: feeds with conditional GET, health, the web view.
+//! HTTP server: feeds with conditional GET, health, the web view, and the connections themselves.
 //!
 //! Feeds are served from the pre-rendered [`FeedSet`](crate::feed::FeedSet): a request only looks
 //! up bytes and compares validators, never touches the archive.
+//!
+//! The server keeps its own house, so that clients that hold connections open cannot starve it
+//! of file descriptors (which `/healthz`, the archive and the systemd notifications need too):
+//! request headers must arrive within `header_timeout` (the same limit ends an idle keep-alive
+//! connection), a connection serves at most `max_requests_per_connection` requests, and at most
+//! `max_connections` are open at once, fewer when the process's descriptor limit is low. A new
+//! connection beyond the cap closes the one that has waited longest without a request in
+//! progress; when every connection is busy, the new one is closed at once.
 
+use std::collections::HashMap;
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -14,11 +26,19 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tokio::task::{AbortHandle, JoinSet};
 
 use crate::feed::{RenderedFeed, SharedFeeds};
 
 /// Where the server listens unless the config says otherwise: loopback, for a reverse proxy.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// Descriptors kept for everything but HTTP clients: the archive and its readers (database, WAL
+/// and shared-memory files each), requests to the ministry, SMTP, the journal, sd_notify.
+pub const RESERVED_DESCRIPTORS: u64 = 128;
+
+/// How long in-flight requests get to finish once the server is told to stop.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +52,8 @@ pub enum ServeError {
     Serve { source: std::io::Error },
     #[error("[http] public_url must be an absolute http(s) URL, got {0:?}")]
     InvalidPublicUrl(String),
+    #[error("[http] {0} must be at least 1")]
+    ZeroLimit(&'static str),
 }
 
 /// The `[http]` section of the configuration file.
@@ -43,6 +65,14 @@ pub struct HttpConfig {
     /// The URL readers reach this server at (behind a reverse proxy, its public address); feeds
     /// use it for their self links and for links to the diff view. Default: `http://<listen>`.
     pub public_url: Option<String>,
+    /// Most connections open at once (lowered to the descriptor limit less
+    /// [`RESERVED_DESCRIPTORS`]).
+    pub max_connections: usize,
+    /// A request's headers must arrive within this; a keep-alive connection idle this long closes.
+    #[serde(with = "humantime_serde")]
+    pub header_timeout: Duration,
+    /// Requests served on one connection before it is closed.
+    pub max_requests_per_connection: u32,
 }
 
 impl Default for HttpConfig {
@@ -52,6 +82,9 @@ impl Default for HttpConfig {
                 .parse()
                 .expect("default listen address parses"),
             public_url: None,
+            max_connections: 512,
+            header_timeout: Duration::from_secs(10),
+            max_requests_per_connection: 100,
         }
     }
 }
@@ -71,14 +104,47 @@ impl HttpConfig {
     }
 
     pub fn validate(&self) -> Result<(), ServeError> {
+        if self.max_connections == 0 {
+            return Err(ServeError::ZeroLimit("max_connections"));
+        }
+        if self.max_requests_per_connection == 0 {
+            return Err(ServeError::ZeroLimit("max_requests_per_connection"));
+        }
+        if self.header_timeout.is_zero() {
+            return Err(ServeError::ZeroLimit("header_timeout"));
+        }
         self.public_url().map(drop)
     }
+
+    /// The connection cap in force: `max_connections`, or fewer when the soft descriptor limit
+    /// (`descriptors`) leaves less room after [`RESERVED_DESCRIPTORS`].
+    pub fn connection_cap(&self, descriptors: Option<u64>) -> usize {
+        let room = descriptors.map_or(u64::MAX, |limit| {
+            limit.saturating_sub(RESERVED_DESCRIPTORS).max(1)
+        });
+        self.max_connections
+            .min(usize::try_from(room).unwrap_or(usize::MAX))
+            .max(1)
+    }
+}
+
+/// The process's soft limit on open descriptors (`RLIMIT_NOFILE`), if it can be read.
+pub fn descriptor_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own and reads nothing else.
+    let status = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    (status == 0 && limit.rlim_cur != libc::RLIM_INFINITY).then_some(limit.rlim_cur)
 }
 
 /// What the handlers share. Cloned per request, so it holds only handles.
 #[derive(Debug, Clone, Default)]
 pub struct ServeState {
     pub feeds: SharedFeeds,
+    /// Whether the watch works, set by the daemon after every cycle.
+    pub health: crate::daemon::health::HealthBoard,
 }
 
 /// The routes: `GET /feeds/<name>.xml` (also `keywords/<rule>.xml`) and `GET /healthz`. Further
@@ -97,24 +163,187 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })
 }
 
-/// Serves `router` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// Serves `router` on `listener` with the default limits until `shutdown` completes, then lets
+/// in-flight requests finish.
 pub async fn serve<F>(listener: TcpListener, router: Router, shutdown: F) -> Result<(), ServeError>
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|source| ServeError::Serve { source })
+    serve_with(listener, router, &HttpConfig::default(), shutdown).await
 }
 
+/// One open connection, as the accept loop sees it.
+struct Open {
+    abort: AbortHandle,
+    /// Milliseconds since the server started at which the connection last became idle (waiting
+    /// for a request's headers); `u64::MAX` while a request is being served.
+    idle_since: Arc<AtomicU64>,
+}
+
+const BUSY: u64 = u64::MAX;
+
+/// [`serve`] with the limits of `config` (see the module documentation).
+pub async fn serve_with<F>(
+    listener: TcpListener,
+    router: Router,
+    config: &HttpConfig,
+    shutdown: F,
+) -> Result<(), ServeError>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let cap = config.connection_cap(descriptor_limit());
+    tracing::debug!(max_connections = cap, "HTTP connection cap");
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(config.header_timeout)
+        .keep_alive(true);
+    let http = Arc::new(http);
+    let max_requests = config.max_requests_per_connection;
+    let origin = Instant::now();
+    let (stop_connections, stopping) = tokio::sync::watch::channel(false);
+    let mut tasks: JoinSet<u64> = JoinSet::new();
+    let open: Arc<Mutex<HashMap<u64, Open>>> = Arc::default();
+    let mut next_id = 0u64;
+    let mut refused_logged = false;
+    let mut accept_error_logged = false;
+    tokio::pin!(shutdown);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => accepted,
+        };
+        while let Some(done) = tasks.try_join_next() {
+            if let Ok(id) = done {
+                lock(&open).remove(&id);
+            }
+        }
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                accept_error_logged = false;
+                stream
+            }
+            Err(error) => {
+                // Out of descriptors (EMFILE, ENFILE) or a connection reset before it was
+                // accepted: pause briefly instead of spinning, and say so once per burst.
+                if !accept_error_logged {
+                    tracing::warn!(%error, "cannot accept an HTTP connection");
+                    accept_error_logged = true;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        {
+            let mut open = lock(&open);
+            if open.len() >= cap {
+                let oldest_idle = open
+                    .iter()
+                    .filter(|(_, connection)| connection.idle_since.load(Ordering::Relaxed) != BUSY)
+                    .min_by_key(|(_, connection)| connection.idle_since.load(Ordering::Relaxed))
+                    .map(|(id, _)| *id);
+                match oldest_idle.and_then(|id| open.remove(&id)) {
+                    Some(evicted) => evicted.abort.abort(),
+                    None => {
+                        if !refused_logged {
+                            tracing::warn!(
+                                max_connections = cap,
+                                "every HTTP connection is busy; closing new ones"
+                            );
+                            refused_logged = true;
+                        }
+                        drop(stream);
+                        continue;
+                    }
+                }
+            }
+            refused_logged = false;
+        }
+        let _ = stream.set_nodelay(true);
+        let id = next_id;
+        next_id += 1;
+        let idle_since = Arc::new(AtomicU64::new(elapsed_millis(origin)));
+        let connection_idle = idle_since.clone();
+        let served = Arc::new(AtomicU64::new(0));
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |request| {
+            connection_idle.store(BUSY, Ordering::Relaxed);
+            let count = served.fetch_add(1, Ordering::Relaxed) + 1;
+            let idle = connection_idle.clone();
+            let mut router = router.clone();
+            async move {
+                let mut response = match tower_service::Service::call(&mut router, request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                if count >= u64::from(max_requests) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                idle.store(elapsed_millis(origin), Ordering::Relaxed);
+                Ok::<_, Infallible>(response)
+            }
+        });
+        let http = http.clone();
+        let mut stopping = stopping.clone();
+        let abort = tasks.spawn(async move {
+            let connection = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            let stop = async move {
+                let _ = stopping.wait_for(|stop| *stop).await;
+            };
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stop => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+            id
+        });
+        lock(&open).insert(id, Open { abort, idle_since });
+    }
+    drop(listener);
+    let _ = stop_connections.send(true);
+    if tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await
+    .is_err()
+    {
+        tasks.abort_all();
+    }
+    Ok(())
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn elapsed_millis(origin: Instant) -> u64 {
+    u64::try_from(origin.elapsed().as_millis()).unwrap_or(BUSY - 1)
+}
+
+/// `ok` (200) while the watch works; `unhealthy` (503) with the reason once every source has
+/// failed for `service.unhealthy_after`.
 async fn healthz(State(state): State<ServeState>) -> Response {
     let feeds = state.feeds.load().len();
-    (
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        format!("ok\nfeeds: {feeds}\n"),
-    )
-        .into_response()
+    match state.health.verdict() {
+        None => (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("ok\nfeeds: {feeds}\n"),
+        )
+            .into_response(),
+        Some(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("unhealthy\n{reason}\nfeeds: {feeds}\n"),
+        )
+            .into_response(),
+    }
 }
 
 async fn feed(
@@ -227,6 +456,15 @@ fn not_modified(request: &HeaderMap, feed: &RenderedFeed) -> bool {
 mod tests {
     use super::*;
     use bytes::Bytes;
+
+    #[test]
+    fn the_connection_cap_leaves_descriptors_for_the_rest() {
+        let config = HttpConfig::default();
+        assert_eq!(config.connection_cap(None), 512);
+        assert_eq!(config.connection_cap(Some(1024)), 512);
+        assert_eq!(config.connection_cap(Some(256)), 128);
+        assert_eq!(config.connection_cap(Some(10)), 1);
+    }
     use chrono::{TimeZone, Utc};
 
     fn rendered() -> RenderedFeed {
@@ -316,6 +554,8 @@ mod tests {
         let config: HttpConfig = toml::from_str("public_url = \"feeds.example.org\"").unwrap();
         assert!(config.validate().is_err());
         assert!(toml::from_str::<HttpConfig>("port = 80").is_err());
+        let config: HttpConfig = toml::from_str("max_connections = 0").unwrap();
+        assert!(config.validate().is_err());
         assert!(toml::from_str::<HttpConfig>("listen = \"localhost\"").is_err());
     }
 }

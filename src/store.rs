@@ -63,6 +63,70 @@ pub enum StoreError {
     NotFound { what: &'static str, key: String },
     #[error("cannot rebuild the search index: {0}")]
     SearchIndex(#[source] crate::web::search::SearchError),
+    #[error(
+        "the archive {path} cannot be written: its directory or file system is read-only ({detail}). \
+         briefwatch writes the database and its journal there: check the mount and the permissions \
+         (under systemd, StateDirectory=). The archive itself is not damaged"
+    )]
+    ReadOnly { path: String, detail: String },
+    #[error(
+        "the disk holding the archive {path} is full ({detail}); nothing was written by the \
+         failed step. Free some space and start again"
+    )]
+    DiskFull { path: String, detail: String },
+    #[error(
+        "the archive {path} cannot be opened ({detail}): its directory is missing or not accessible. \
+         Check archive.state_dir (or --state) and the permissions"
+    )]
+    CannotOpen { path: String, detail: String },
+    #[error(
+        "the archive {path} is corrupt ({detail}); refusing to use it. Restore a backup \
+         (`briefwatch backup` makes them) or move the file aside to start a new archive"
+    )]
+    Corrupt { path: String, detail: String },
+    #[error(
+        "the archive {path} has schema version {found}, newer than the {known} this briefwatch \
+         knows: it was written by a newer version. Run that version, or restore a backup made \
+         before the upgrade; the archive is not damaged, do not move it aside"
+    )]
+    NewerSchema {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+}
+
+impl StoreError {
+    /// The SQLite error underneath, if there is one.
+    fn sqlite(&self) -> Option<&rusqlite::Error> {
+        match self {
+            StoreError::Open { source, .. } | StoreError::Sql { source, .. } => Some(source),
+            StoreError::Migrate(rusqlite_migration::Error::RusqliteError { err, .. }) => Some(err),
+            _ => None,
+        }
+    }
+
+    /// This error told as what it means for the archive at `path`: read-only, full disk,
+    /// missing directory or corrupt file, each with its own advice; other errors unchanged.
+    pub fn at(self, path: &Path) -> StoreError {
+        use rusqlite::ErrorCode;
+        let Some(rusqlite::Error::SqliteFailure(failure, _)) = self.sqlite() else {
+            return self;
+        };
+        let path = path.display().to_string();
+        let detail = self.sqlite().map(ToString::to_string).unwrap_or_default();
+        match failure.code {
+            ErrorCode::ReadOnly => StoreError::ReadOnly { path, detail },
+            ErrorCode::DiskFull => StoreError::DiskFull { path, detail },
+            ErrorCode::CannotOpen | ErrorCode::PermissionDenied => {
+                StoreError::CannotOpen { path, detail }
+            }
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                StoreError::Corrupt { path, detail }
+            }
+            _ => self,
+        }
+    }
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -72,7 +136,12 @@ fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
 }
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
+    Migrations::new(migration_list())
+}
+
+/// The schema's migrations, oldest first; the archive's `user_version` counts those applied.
+fn migration_list() -> Vec<M<'static>> {
+    vec![
         M::up(
             r#"
 CREATE TABLE documents (
@@ -199,12 +268,53 @@ CREATE TABLE hosts (
             crate::web::search::PASSAGES_MIGRATION,
             crate::web::search::rebuild_hook,
         ),
-    ])
+        // A version of a page that looks like a glitch (see `crate::suspect`), held until a
+        // second fetch agrees; one per document, kept across restarts.
+        M::up(
+            "CREATE TABLE suspects (
+                document_id INTEGER PRIMARY KEY REFERENCES documents(id),
+                content_hash TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                since TEXT NOT NULL
+            );",
+        ),
+    ]
 }
 
-/// Timestamps are stored as fixed-width UTC text so that string order is time order.
+/// Refuses an archive whose schema is newer than this binary's migrations: a newer version wrote
+/// it, and running older code on it could lose what the newer schema holds.
+fn check_schema_version(conn: &Connection, path: &Path) -> Result<()> {
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(|source| {
+            StoreError::Sql {
+                context: "reading the schema version",
+                source,
+            }
+            .at(path)
+        })?;
+    let known = migration_list().len() as i64;
+    if found > known {
+        return Err(StoreError::NewerSchema {
+            path: path.display().to_string(),
+            found,
+            known,
+        });
+    }
+    Ok(())
+}
+
+/// Timestamps are stored as fixed-width UTC text so that string order is time order. Times past
+/// the year 9999 (which would gain a digit and sort before today) are written as its last second.
 pub fn format_time(time: DateTime<Utc>) -> String {
-    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    let last = NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|date| date.and_hms_opt(23, 59, 59))
+        .map(|time| time.and_utc())
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let first = DateTime::<Utc>::UNIX_EPOCH;
+    time.clamp(first, last)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
@@ -316,6 +426,8 @@ pub struct IngestOutcome {
     /// The revision it replaces as the latest, if any: (revision id, seq).
     pub previous_revision: Option<(i64, i64)>,
     pub events: Vec<EventRef>,
+    /// Why the page was held as suspect instead of stored as a revision (see [`crate::suspect`]).
+    pub held: Option<String>,
 }
 
 /// What ingesting one listing page did.
@@ -408,6 +520,8 @@ pub struct DueDocument {
     pub source: String,
     pub url: String,
     pub first_seen: DateTime<Utc>,
+    /// The briefing's date, once a revision gave it.
+    pub briefing_date: Option<NaiveDate>,
     pub has_revision: bool,
     pub validators: Validators,
 }
@@ -469,16 +583,22 @@ pub struct Store {
     gone_after: u32,
     diff: DiffConfig,
     alerts: Option<IngestAlerts>,
+    /// When suspect versions are held, how soon they are fetched again (`None`: never held).
+    suspect_recheck: Option<Duration>,
 }
 
 impl Store {
     /// Opens (creating and migrating if needed) the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path).map_err(|source| StoreError::Open {
-            path: path.display().to_string(),
-            source,
+        let conn = Connection::open(path).map_err(|source| {
+            StoreError::Open {
+                path: path.display().to_string(),
+                source,
+            }
+            .at(path)
         })?;
-        Store::setup(conn, true)
+        check_schema_version(&conn, path)?;
+        Store::setup(conn, true).map_err(|error| error.at(path))
     }
 
     /// A fresh database in memory, for tests.
@@ -516,6 +636,7 @@ impl Store {
             gone_after: 2,
             diff: DiffConfig::default(),
             alerts: None,
+            suspect_recheck: None,
         })
     }
 
@@ -527,6 +648,25 @@ impl Store {
     /// Consecutive gone answers before a document is declared gone (default 2).
     pub fn set_gone_after(&mut self, count: u32) {
         self.gone_after = count.max(1);
+    }
+
+    /// Hold a version that looks like a glitch (see [`crate::suspect`]) instead of storing it,
+    /// and fetch the page again after `recheck`; the version is stored when that fetch gives the
+    /// same content. `None` (the default, and for imports of saved pages) stores every version.
+    pub fn set_suspect_recheck(&mut self, recheck: Option<Duration>) {
+        self.suspect_recheck = recheck;
+    }
+
+    /// The version held as suspect for a document: its content hash, the reason and since when.
+    pub fn suspect(&self, document_id: i64) -> Result<Option<(String, String, String)>> {
+        self.conn
+            .query_row(
+                "SELECT content_hash, reason, since FROM suspects WHERE document_id = ?1",
+                [document_id],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .optional()
+            .map_err(sql("reading a suspect version"))
     }
 
     /// How revisions are compared when their events are written (default `DiffConfig::default()`).
@@ -597,6 +737,7 @@ impl Store {
             .map(|fetch| self.prepare_content(fetch))
             .collect::<Result<Vec<_>>>()?;
         let gone_after = self.gone_after;
+        let suspect_recheck = self.suspect_recheck;
         let diff_config = self.diff.clone();
         let alerts = self.alerts.clone();
         // The transaction borrows the connection only, so that reads in it can use the cache.
@@ -615,6 +756,7 @@ impl Store {
                 content.as_ref(),
                 &mut record_context,
                 gone_after,
+                suspect_recheck.map(|recheck| (recheck, dictionaries)),
             )?;
             // Diff events and alert outbox rows belong to the same unit of work as the revision
             // that caused them, so neither can be lost nor exist for something not stored.
@@ -818,7 +960,7 @@ impl Store {
     ) -> Result<Vec<DueDocument>> {
         let query = format!(
             "SELECT d.id, d.source, d.url, d.first_seen, d.etag, d.last_modified,
-                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+                    EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.briefing_date
              FROM documents d {filter}
              ORDER BY EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id), d.next_check, d.id
              LIMIT {limit}"
@@ -838,6 +980,7 @@ impl Store {
                     last_modified: row.get(5)?,
                 },
                 has_revision: row.get(6)?,
+                briefing_date: date_at(row, 7)?,
             })
         };
         let rows = match now {
@@ -859,6 +1002,24 @@ impl Store {
             |row| row.get(0),
             "reading archived urls",
         )
+    }
+
+    /// Which of these URLs the archive already has a document for.
+    pub fn existing_urls(&self, urls: &[String]) -> Result<HashSet<String>> {
+        let mut known = HashSet::new();
+        for url in urls {
+            let exists: bool = query_row_cached(
+                &self.conn,
+                "SELECT EXISTS (SELECT 1 FROM documents WHERE url = ?1)",
+                [url],
+                |row| row.get(0),
+            )
+            .map_err(sql("finding a document"))?;
+            if exists {
+                known.insert(url.clone());
+            }
+        }
+        Ok(known)
     }
 
     /// The stored state of a listing page.
@@ -1058,7 +1219,7 @@ impl Store {
                 .map_err(sql("reading the fetch log"))
         };
         let last_success = last("'ok', 'not_modified'")?;
-        let last_error = last("'transient', 'blocked', 'unparseable'")?;
+        let last_error = last("'transient', 'blocked', 'unparseable', 'disallowed'")?;
         let outcomes = query_all(
             &self.conn,
             "SELECT outcome, COUNT(*) FROM fetch_log WHERE source = ?1 GROUP BY outcome ORDER BY outcome",
@@ -1777,12 +1938,15 @@ fn diff_listing_events_in(
 }
 
 /// The document of a URL, created (due at once, no revision) if it is new. Returns (id, created).
+/// A listing's date fills `briefing_date` until the page gives its own.
+#[allow(clippy::too_many_arguments)]
 fn upsert_document(
     tx: &Transaction<'_>,
     source: &str,
     lang: Lang,
     url: &str,
     title: Option<&str>,
+    listed_date: Option<NaiveDate>,
     listed: bool,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool)> {
@@ -1798,8 +1962,9 @@ fn upsert_document(
         if listed {
             execute_cached(
                 tx,
-                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2) WHERE id = ?1",
-                params![id, title],
+                "UPDATE documents SET listed = 1, title = COALESCE(title, ?2),
+                        briefing_date = COALESCE(briefing_date, ?3) WHERE id = ?1",
+                params![id, title, listed_date.map(|d| d.to_string())],
             )
             .map_err(sql("updating a document"))?;
         }
@@ -1807,9 +1972,17 @@ fn upsert_document(
     }
     execute_cached(
         tx,
-        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
-        params![source, url, lang.as_str(), title, format_time(now), listed],
+        "INSERT INTO documents (source, url, lang, title, first_seen, next_check, listed, briefing_date)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7)",
+        params![
+            source,
+            url,
+            lang.as_str(),
+            title,
+            format_time(now),
+            listed,
+            listed_date.map(|d| d.to_string())
+        ],
     )
     .map_err(sql("creating a document"))?;
     Ok((tx.last_insert_rowid(), true))
@@ -1821,14 +1994,17 @@ fn ingest_article_in<'raw>(
     content: Option<&Content>,
     record_context: &mut zstd::zstd_safe::CCtx<'raw>,
     gone_after: u32,
+    suspects: Option<(Duration, &DictionaryCache)>,
 ) -> Result<IngestOutcome> {
     let now = fetch.log.at;
     insert_fetch_log(tx, &fetch.log)?;
+    let log_id = tx.last_insert_rowid();
     let (document_id, _) = upsert_document(
         tx,
         fetch.source,
         fetch.lang,
         &fetch.log.url,
+        None,
         None,
         false,
         now,
@@ -1853,6 +2029,38 @@ fn ingest_article_in<'raw>(
         .map_err(sql("reading the latest revision"))?;
     outcome.previous_revision = previous.as_ref().map(|(id, seq, _)| (*id, *seq));
 
+    if let (Some((recheck, dictionaries)), Outcome::Ok, Some(briefing), Some(_)) =
+        (suspects, fetch.log.outcome, fetch.briefing, fetch.raw)
+    {
+        let previous = previous.as_ref().map(|(id, _, hash)| (*id, hash.as_str()));
+        let held = hold_suspect_in(tx, document_id, previous, briefing, dictionaries, now)?;
+        if let Some(reason) = held {
+            let held_until = now + chrono::Duration::from_std(recheck).unwrap_or_default();
+            execute_cached(
+                tx,
+                "UPDATE fetch_log SET error = ?2 WHERE id = ?1",
+                params![log_id, format!("held as suspect: {reason}")],
+            )
+            .map_err(sql("writing the fetch log"))?;
+            // No validators: the check that confirms or clears the hold must see a full answer.
+            execute_cached(
+                tx,
+                "UPDATE documents SET last_checked = ?2, next_check = MIN(?3, ?4), etag = NULL,
+                        last_modified = NULL
+                 WHERE id = ?1",
+                params![
+                    document_id,
+                    format_time(now),
+                    format_time(fetch.next_check),
+                    format_time(held_until)
+                ],
+            )
+            .map_err(sql("scheduling a suspect page"))?;
+            outcome.held = Some(reason);
+            return Ok(outcome);
+        }
+    }
+
     let found = match fetch.log.outcome {
         Outcome::Ok => fetch.briefing.is_some() && fetch.raw.is_some(),
         Outcome::NotModified => true,
@@ -1870,11 +2078,20 @@ fn ingest_article_in<'raw>(
                 &payload,
             )?);
         }
-        execute_cached(
-            tx,
+        // Validators belong to the body they came with: a 200 replaces them (clearing those it
+        // lacks); a 304 confirms the stored body and may omit them.
+        let validators_sql = if fetch.log.outcome == Outcome::Ok {
+            "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
+                    etag = ?3, last_modified = ?4
+             WHERE id = ?1"
+        } else {
             "UPDATE documents SET state = 'live', gone_count = 0, last_seen = ?2,
                     etag = COALESCE(?3, etag), last_modified = COALESCE(?4, last_modified)
-             WHERE id = ?1",
+             WHERE id = ?1"
+        };
+        execute_cached(
+            tx,
+            validators_sql,
             params![
                 document_id,
                 format_time(now),
@@ -1924,7 +2141,8 @@ fn ingest_article_in<'raw>(
                 .map_err(sql("indexing a revision for search"))?;
             execute_cached(
                 tx,
-                "UPDATE documents SET kind = ?2, briefing_date = ?3, title = ?4 WHERE id = ?1",
+                "UPDATE documents SET kind = ?2, briefing_date = COALESCE(?3, briefing_date), title = ?4
+                 WHERE id = ?1",
                 params![
                     document_id,
                     briefing.kind.as_str(),
@@ -2021,6 +2239,59 @@ fn ingest_article_in<'raw>(
     Ok(outcome)
 }
 
+/// Decides whether a fetched version is held as suspect: it is when [`crate::suspect`] finds it
+/// suspect and it is not the version already held (a second fetch agreeing confirms it). The
+/// hold is written or cleared here; returns the reason when the version is held.
+fn hold_suspect_in(
+    tx: &Transaction<'_>,
+    document_id: i64,
+    previous: Option<(i64, &str)>,
+    briefing: &Briefing,
+    dictionaries: &DictionaryCache,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let held: Option<String> = query_row_cached(
+        tx,
+        "SELECT content_hash FROM suspects WHERE document_id = ?1",
+        [document_id],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sql("reading a suspect version"))?;
+    let changed = previous.is_none_or(|(_, hash)| hash != briefing.content_hash);
+    let reason = if changed {
+        // A record that cannot be read back leaves only the checks of the new version itself.
+        let before = previous.and_then(|(id, _)| record_in(tx, dictionaries, id).ok());
+        crate::suspect::suspect_reason(before.as_ref(), briefing)
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) if held.as_deref() != Some(briefing.content_hash.as_str()) => {
+            execute_cached(
+                tx,
+                "INSERT INTO suspects (document_id, content_hash, reason, since)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(document_id) DO UPDATE SET content_hash = ?2, reason = ?3, since = ?4",
+                params![document_id, briefing.content_hash, reason, format_time(now)],
+            )
+            .map_err(sql("holding a suspect version"))?;
+            Ok(Some(reason))
+        }
+        _ => {
+            if held.is_some() {
+                execute_cached(
+                    tx,
+                    "DELETE FROM suspects WHERE document_id = ?1",
+                    [document_id],
+                )
+                .map_err(sql("clearing a suspect version"))?;
+            }
+            Ok(None)
+        }
+    }
+}
+
 fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Result<String> {
     let hash = sha256_hex(raw);
     let exists: bool = query_row_cached(
@@ -2112,6 +2383,7 @@ fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<L
             fetch.lang,
             &item.url,
             Some(&item.title),
+            item.date,
             true,
             now,
         )?;

@@ -40,5 +40,9 @@ pub fn run(global: &Global, args: BackfillArgs) -> anyhow::Result<ExitCode> {
     ))?;
     drop(engine);
     drop(progress);
-    super::alerts::report_fill(&config, &report, args.alerts, args.json)
+    let code = super::alerts::report_fill(&config, &report, args.alerts, args.json)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    Ok(super::poll::exit_for(&report, "backfill"))
 }

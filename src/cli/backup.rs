@@ -111,14 +111,30 @@ pub fn refuse_corrupt(path: &Path) -> anyhow::Result<()> {
     }
     let verdict = match quick_check_tables(path) {
         Ok(verdict) => verdict,
-        Err(error) => error.to_string(),
+        // Only SQLite's own verdict of corruption is told as corruption: a file it cannot open
+        // (read-only or missing directory, full disk) is a different problem with other advice.
+        Err(error) => {
+            let told = briefwatch::store::StoreError::Sql {
+                context: "checking the archive",
+                source: error,
+            }
+            .at(path);
+            match told {
+                briefwatch::store::StoreError::Corrupt { .. } => return Err(told.into()),
+                briefwatch::store::StoreError::Sql { source, .. } => anyhow::bail!(
+                    "cannot check the archive {} before using it: {source}",
+                    path.display()
+                ),
+                other => return Err(other.into()),
+            }
+        }
     };
     if verdict == "ok" {
         return Ok(());
     }
-    anyhow::bail!(
-        "the archive {} is corrupt ({verdict}); refusing to use it. Restore a backup \
-         (`briefwatch backup` makes them) or move the file aside to start a new archive",
-        path.display()
-    )
+    Err(briefwatch::store::StoreError::Corrupt {
+        path: path.display().to_string(),
+        detail: verdict,
+    }
+    .into())
 }

@@ -32,5 +32,9 @@ pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let report = engine.import_manifest(&args.manifest, &SystemClock)?;
     drop(engine);
     drop(progress);
-    super::alerts::report_fill(&config, &report, args.alerts, args.json)
+    let code = super::alerts::report_fill(&config, &report, args.alerts, args.json)?;
+    if code != ExitCode::SUCCESS {
+        return Ok(code);
+    }
+    Ok(super::poll::exit_for(&report, "import"))
 }

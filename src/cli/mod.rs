@@ -118,12 +118,11 @@ impl Global {
     /// Opens (creating if needed) the archive of a configuration.
     pub fn open_store(config: &Config) -> anyhow::Result<Store> {
         let directory = &config.archive.state_dir;
-        std::fs::create_dir_all(directory)
-            .with_context(|| format!("cannot create state directory {}", directory.display()))?;
+        create_state_dir(directory)?;
+        writable_state_dir(directory)?;
         let path = config.archive.database_path();
         backup::refuse_corrupt(&path)?;
-        let mut store = Store::open(&path)
-            .with_context(|| format!("cannot open the archive {}", path.display()))?;
+        let mut store = Store::open(&path)?;
         store.set_gone_after(config.archive.gone_after);
         store.set_diff_config(config.diff.clone());
         Ok(store)
@@ -131,6 +130,14 @@ impl Global {
 
     /// Opens an existing archive for reading.
     pub fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+        let directory = &config.archive.state_dir;
+        if !directory.is_dir() {
+            anyhow::bail!(
+                "the state directory {} does not exist or is not a directory (run `briefwatch \
+                 backfill` or `briefwatch poll --once` first, or check archive.state_dir and --state)",
+                directory.display()
+            );
+        }
         let path = config.archive.database_path();
         if !Path::new(&path).exists() {
             anyhow::bail!(
@@ -138,8 +145,9 @@ impl Global {
                 path.display()
             );
         }
+        writable_state_dir(directory)?;
         backup::refuse_corrupt(&path)?;
-        Store::open(&path).with_context(|| format!("cannot open the archive {}", path.display()))
+        Ok(Store::open(&path)?)
     }
 }
 
@@ -163,6 +171,58 @@ impl Command {
                 | Command::Man(_)
         ) || matches!(self, Command::Export(args) if args.out.is_none())
     }
+}
+
+/// Creates the state directory, telling apart why it cannot be.
+fn create_state_dir(directory: &Path) -> anyhow::Result<()> {
+    let Err(error) = std::fs::create_dir_all(directory) else {
+        return Ok(());
+    };
+    let shown = directory.display();
+    let why = match error.raw_os_error() {
+        Some(libc::ENOTDIR) | Some(libc::EEXIST) => {
+            "part of its path is a file, not a directory".to_string()
+        }
+        Some(libc::EROFS) => "the file system is read-only".to_string(),
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            "permission denied: this user may not create it".to_string()
+        }
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => "the disk is full".to_string(),
+        _ => error.to_string(),
+    };
+    anyhow::bail!(
+        "cannot create state directory {shown}: {why} ({error}). Check archive.state_dir \
+         (or --state)"
+    )
+}
+
+/// Refuses a state directory the archive cannot be written in (a read-only mount, missing write
+/// permission) with that reason, before SQLite fails with a vaguer one. `access(2)` reports a
+/// read-only file system even to root.
+fn writable_state_dir(directory: &Path) -> anyhow::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(name) = std::ffi::CString::new(directory.as_os_str().as_bytes()) else {
+        anyhow::bail!(
+            "the state directory {} has a NUL byte in its name",
+            directory.display()
+        );
+    };
+    // SAFETY: access reads the NUL-terminated path we own and nothing else.
+    if unsafe { libc::access(name.as_ptr(), libc::W_OK | libc::X_OK) } == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    let why = match error.raw_os_error() {
+        Some(libc::EROFS) => "it is on a read-only file system",
+        Some(libc::EACCES) | Some(libc::EPERM) => "this user may not write in it",
+        _ => "it cannot be written",
+    };
+    anyhow::bail!(
+        "the state directory {} is read-only: {why} ({error}). briefwatch writes the archive and \
+         its journal there: check the mount and the permissions (under systemd, StateDirectory=). \
+         The archive itself is not damaged",
+        directory.display()
+    )
 }
 
 /// A runtime for the async commands; one thread is plenty for one polite client.

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use briefwatch::daemon::{Engine, SystemClock};
+use briefwatch::daemon::{Engine, Report, SystemClock};
 
 use super::Global;
 
@@ -45,5 +45,28 @@ pub fn run(global: &Global, args: PollArgs) -> anyhow::Result<ExitCode> {
             println!("{}", super::alerts::delivery_summary(delivery));
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_for(&report, "poll"))
 }
+
+/// Exit status 3 when pages failed, with the count on stderr; 0 otherwise.
+pub fn exit_for(report: &Report, command: &str) -> ExitCode {
+    let failed = report.failed();
+    if failed == 0 {
+        return ExitCode::SUCCESS;
+    }
+    let unreachable = if report.unreachable > 0 {
+        format!(
+            ", {} of them not asked for because the host cannot be reached",
+            report.unreachable
+        )
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "briefwatch: {command}: {failed} page(s) failed{unreachable}; `briefwatch status` shows the causes"
+    );
+    ExitCode::from(EXIT_PAGES_FAILED)
+}
+
+/// The exit status of a `poll`, `backfill` or `import` that finished with failed pages.
+pub const EXIT_PAGES_FAILED: u8 = 3;

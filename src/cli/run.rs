@@ -36,7 +36,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let mut signals = Signals::new().context("cannot install signal handlers")?;
         // Bound before READY: a port clash fails the start instead of a running daemon without feeds.
         let listener = serve::bind(config.http.listen).await?;
@@ -47,13 +47,19 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
         let pages = Readers::open(&config.archive.database_path(), 2)?;
+        let health = briefwatch::daemon::health::HealthBoard::default();
         let router = serve::router(ServeState {
             feeds: publisher.feeds(),
+            health: health.clone(),
         })
         .merge(web::routes(WebState::new(pages)));
-        let server = tokio::spawn(serve::serve(listener, router, async move {
-            let _ = server_stopped.await;
-        }));
+        let http = config.http.clone();
+        let server = tokio::spawn(async move {
+            serve::serve_with(listener, router, &http, async move {
+                let _ = server_stopped.await;
+            })
+            .await
+        });
         let (stop_sender, sender_stopped) = tokio::sync::oneshot::channel::<()>();
         // Alarm mails to the operator go through the outbox too, so the sender runs whenever
         // there is an [smtp] section, alert rules or not.
@@ -75,6 +81,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             daemon::spawn_watchdog(heartbeat.clone(), daemon::heartbeat_allowance(engine.config()));
         let mut monitor = Monitor {
             wake: wake.clone(),
+            health,
             ..Monitor::default()
         };
         monitor.report(&engine, None);
@@ -161,7 +168,11 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         let _ = stop_server.send(());
         server.await.context("feed server task")??;
         anyhow::Ok(())
-    })?;
+    });
+    // A page still being extracted on a blocking thread must not hold the exit past the unit's
+    // TimeoutStopSec: dropping the runtime would wait for it.
+    runtime.shutdown_background();
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -176,6 +187,8 @@ struct Monitor {
     raised: std::collections::BTreeSet<(String, &'static str)>,
     /// Wakes the outbox sender after an alarm mail is queued.
     wake: std::sync::Arc<tokio::sync::Notify>,
+    /// What `/healthz` answers.
+    health: briefwatch::daemon::health::HealthBoard,
 }
 
 impl Monitor {
@@ -204,6 +217,17 @@ impl Monitor {
             tracing::info!(source = %source, event = "alarm_cleared", outcome = *kind, "alarm cleared");
         }
         self.raised = current;
+        match engine.unhealthy(now) {
+            Ok(verdict) => {
+                if verdict.is_some() && self.health.verdict().is_none() {
+                    tracing::warn!(event = "unhealthy", "{}", verdict.as_deref().unwrap_or(""));
+                } else if verdict.is_none() && self.health.verdict().is_some() {
+                    tracing::info!(event = "healthy", "a source is fetched again");
+                }
+                self.health.set(verdict);
+            }
+            Err(error) => tracing::error!(%error, "cannot check the sources' failures"),
+        }
         if let Err(error) = mail_operator(engine, &alarms, now) {
             tracing::error!(error = format!("{error:#}"), "cannot queue an alarm mail");
         } else if !alarms.is_empty() {

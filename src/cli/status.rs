@@ -1,4 +1,5 @@
-//! `briefwatch status [--json]`: per source, last success, last error, blocked state, counts.
+//! `briefwatch status [--json]`: per source, last success, last error and its cause, how long the
+//! source has been failing, blocked state, counts.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -41,12 +42,32 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
             .map(|(_, until)| until.clone());
         let listing = store.listing_state(source.listing_url.as_str())?;
         let source_alarms: Vec<_> = alarms.iter().filter(|a| a.source == source.name).collect();
+        let failing = briefwatch::daemon::health::source_failure(store.connection(), &source.name)?;
         if args.json {
             let mut value = serde_json::to_value(summary)?;
             value["blocked_until"] = serde_json::json!(blocked_until);
             value["listing_last_success"] =
                 serde_json::json!(listing.as_ref().and_then(|l| l.last_success.clone()));
             value["alarms"] = serde_json::to_value(&source_alarms)?;
+            if let Some(error) = &summary.last_error {
+                let cause = briefwatch::fetch::failure_cause(
+                    &error.outcome,
+                    error.status,
+                    error.error.as_deref(),
+                );
+                value["last_error"]["cause"] = serde_json::json!(cause.as_str());
+                value["last_error"]["description"] = serde_json::json!(cause.describe());
+            }
+            value["failing"] = match &failing {
+                Some(failure) => {
+                    let mut failing = serde_json::to_value(failure)?;
+                    failing["lasting"] = serde_json::json!(failure.lasting(now));
+                    failing["lasting_seconds"] =
+                        serde_json::json!((now - failure.since).num_seconds().max(0));
+                    failing
+                }
+                None => serde_json::Value::Null,
+            };
             writeln!(out, "{value}")?;
             continue;
         }
@@ -63,13 +84,29 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
         match &summary.last_error {
             Some(fetch) => writeln!(
                 out,
-                "  last error: {} {} {} {}",
+                "  last error: {} {}: {} {} {}",
                 fetch.at,
                 fetch.outcome,
+                briefwatch::fetch::failure_cause(
+                    &fetch.outcome,
+                    fetch.status,
+                    fetch.error.as_deref()
+                )
+                .describe(),
                 fetch.url,
                 fetch.error.as_deref().unwrap_or("")
             )?,
             None => writeln!(out, "  last error: none")?,
+        }
+        if let Some(failure) = &failing {
+            writeln!(
+                out,
+                "  failing: {} since {} (for {}, {} failed requests)",
+                failure.description,
+                briefwatch::store::format_time(failure.since),
+                failure.lasting(now),
+                failure.failures
+            )?;
         }
         match blocked_until {
             Some(until) => writeln!(

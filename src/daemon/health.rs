@@ -1,11 +1,15 @@
-//! Freshness and breakage alarms: whether the watch has gone blind. Pure decisions over what the
-//! archive saw, with the clock passed in; [`source_health`] reads those facts from the archive.
+//! Freshness and breakage alarms, and each source's current failure: whether the watch has gone
+//! blind and why. Pure decisions over what the archive saw, with the clock passed in;
+//! [`source_health`] and [`source_failure`] read those facts from the archive.
+
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::config::{ScheduleConfig, ServiceConfig};
+use crate::fetch::{Cause, failure_cause};
 use crate::store::{format_time, parse_time};
 
 /// What the archive knows about one source's recent health.
@@ -176,6 +180,149 @@ pub fn check(
         .map(|source| source_health(conn, source))
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(alarms(now, &healths, service, schedule))
+}
+
+/// Outcomes that count as a failure of a source: no usable answer came.
+const FAILING: &str = "'transient', 'blocked', 'unparseable', 'disallowed'";
+
+/// A source whose latest requests failed: since when, how often, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceFailure {
+    pub source: String,
+    /// First failure after the last answer the source got (or the first failure ever).
+    pub since: DateTime<Utc>,
+    /// The latest failure.
+    pub last_at: DateTime<Utc>,
+    /// Failed requests since `since`.
+    pub failures: u64,
+    pub cause: Cause,
+    /// The cause in words (`the host cannot be reached: connection refused`).
+    pub description: String,
+    pub url: String,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+impl SourceFailure {
+    /// How long the failure has lasted at `now`, in words (`2h 5m`).
+    pub fn lasting(&self, now: DateTime<Utc>) -> String {
+        let seconds = (now - self.since).num_seconds().max(0) as u64;
+        let rounded = if seconds >= 3600 {
+            seconds / 60 * 60
+        } else {
+            seconds
+        };
+        humantime::format_duration(std::time::Duration::from_secs(rounded)).to_string()
+    }
+}
+
+/// The source's current failure, if its latest request failed: read from the fetch log.
+pub fn source_failure(conn: &Connection, source: &str) -> rusqlite::Result<Option<SourceFailure>> {
+    let last_fine: i64 = conn.query_row(
+        &format!(
+            "SELECT COALESCE(MAX(id), 0) FROM fetch_log WHERE source = ?1 AND outcome NOT IN ({FAILING})"
+        ),
+        params![source],
+        |row| row.get(0),
+    )?;
+    let streak: Option<(i64, String)> = conn
+        .query_row(
+            &format!(
+                "SELECT COUNT(*), MIN(at) FROM fetch_log
+                  WHERE source = ?1 AND id > ?2 AND outcome IN ({FAILING}) HAVING COUNT(*) > 0"
+            ),
+            params![source, last_fine],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let Some((failures, since)) = streak else {
+        return Ok(None);
+    };
+    let latest = conn.query_row(
+        "SELECT at, url, status, outcome, error FROM fetch_log
+          WHERE source = ?1 AND id > ?2 ORDER BY id DESC LIMIT 1",
+        params![source, last_fine],
+        |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<u16>>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, Option<String>>(4)?,
+            ))
+        },
+    )?;
+    let (at, url, status, outcome, error) = latest;
+    let cause = failure_cause(&outcome, status, error.as_deref());
+    let (Some(since), Some(last_at)) = (parse_time(&since), parse_time(&at)) else {
+        return Ok(None);
+    };
+    Ok(Some(SourceFailure {
+        source: source.to_string(),
+        since,
+        last_at,
+        failures: failures as u64,
+        cause,
+        description: cause.describe().to_string(),
+        url,
+        status,
+        error,
+    }))
+}
+
+/// Why `/healthz` should not say ok: every source (there is at least one) has been failing for
+/// `unhealthy_after` or longer. One source still fetching, or a failure younger than that, is
+/// healthy: the alarms and `status` tell about single sources.
+pub fn unhealthy(
+    now: DateTime<Utc>,
+    failures: &[(String, Option<SourceFailure>)],
+    unhealthy_after: std::time::Duration,
+) -> Option<String> {
+    if failures.is_empty() {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    for (source, failure) in failures {
+        let failure = failure.as_ref()?;
+        if (now - failure.since).to_std().unwrap_or_default() < unhealthy_after {
+            return None;
+        }
+        reasons.push(format!(
+            "{source}: {} since {} ({})",
+            failure.description,
+            format_time(failure.since),
+            failure.lasting(now)
+        ));
+    }
+    Some(format!("every source is failing: {}", reasons.join("; ")))
+}
+
+/// Every configured source's current failure.
+pub fn failures(
+    conn: &Connection,
+    sources: &[&str],
+) -> rusqlite::Result<Vec<(String, Option<SourceFailure>)>> {
+    sources
+        .iter()
+        .map(|source| Ok((source.to_string(), source_failure(conn, source)?)))
+        .collect()
+}
+
+/// What `/healthz` reports, set by the daemon after every cycle: `None` while healthy, else why.
+#[derive(Debug, Clone, Default)]
+pub struct HealthBoard(Arc<RwLock<Option<String>>>);
+
+impl HealthBoard {
+    pub fn set(&self, verdict: Option<String>) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = verdict;
+        }
+    }
+
+    /// Why the service is unhealthy, or `None`.
+    pub fn verdict(&self) -> Option<String> {
+        self.0.read().ok().and_then(|slot| slot.clone())
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! ([`SelectorOverrides`]). A page that matches no selector is an error naming the selectors
 //! tried, never an empty record.
 
+mod bound;
 mod classify;
 mod html;
 mod window;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::extract::{content_hash_of_extracted, normalize, segment_owned};
 use crate::model::{Briefing, Lang, Listing, ListingItem};
 
+pub use bound::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS};
 pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
 pub use html::{block_paragraphs, element_text};
 
@@ -32,6 +34,8 @@ pub enum SiteError {
     NotATranscript { url: String, reason: String },
     #[error("listing has no items: {url}: tried {tried}")]
     EmptyListing { url: String, tried: String },
+    #[error("page too complex to extract: {url}: {reason}")]
+    TooComplex { url: String, reason: String },
     #[error("unknown site profile {0:?} (known: mfa-en, mfa-zh)")]
     UnknownProfile(String),
     #[error("invalid CSS selector {selector:?} for {field}: {reason}")]
@@ -296,15 +300,18 @@ impl Profile {
     /// The links of a listing page, resolved against `base_url`, with the date shown beside each
     /// link and the page count announced by the pager script.
     pub fn parse_listing(&self, html: &str, base_url: &str) -> Result<Listing, SiteError> {
+        let html = bounded(html, base_url)?;
+        let html = html.as_ref();
         let document = Html::parse_document(html);
         let base = url::Url::parse(base_url).ok();
         for (_, selector) in self.listing_items.entries.iter() {
             let mut items: Vec<ListingItem> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for link in document.select(selector) {
                 let Some(item) = listing_item(link, base.as_ref()) else {
                     continue;
                 };
-                if !items.iter().any(|seen| seen.url == item.url) {
+                if seen.insert(item.url.clone()) {
                     items.push(item);
                 }
             }
@@ -331,6 +338,8 @@ impl Profile {
                     .to_string(),
             });
         }
+        let html = bounded(html, url)?;
+        let html = html.as_ref();
         let window = self
             .anchors
             .as_deref()
@@ -405,6 +414,14 @@ impl Profile {
                 parse_beijing_time(&text)
             })
     }
+}
+
+/// The page with its nesting bounded, or the reason it is too much to parse (see [`bound`]).
+fn bounded<'a>(html: &'a str, url: &str) -> Result<std::borrow::Cow<'a, str>, SiteError> {
+    bound::bound(html).map_err(|reason| SiteError::TooComplex {
+        url: url.to_string(),
+        reason,
+    })
 }
 
 fn detect_lang(url: &str, html: &str) -> Option<Lang> {
@@ -507,16 +524,24 @@ fn listing_item(link: ElementRef<'_>, base: Option<&url::Url>) -> Option<Listing
         return None;
     }
     // The date sits beside the link: trailing text "(2020-07-03)" (2020) or a <span> (current).
+    // A parent with more text than a list item holds is not read: with thousands of links in
+    // one element, reading it for each link would cost the square of their number.
     let date = link.parent().and_then(ElementRef::wrap).and_then(|parent| {
-        let beside: String =
-            parent
-                .text()
-                .collect::<String>()
-                .replacen(&link.text().collect::<String>(), "", 1);
+        let mut text = String::new();
+        for chunk in parent.text() {
+            text.push_str(chunk);
+            if text.len() > BESIDE_MAX_BYTES {
+                return None;
+            }
+        }
+        let beside = text.replacen(&link.text().collect::<String>(), "", 1);
         parse_date(&beside)
     });
     Some(ListingItem { url, title, date })
 }
+
+/// Most text read around a listing link for its date.
+const BESIDE_MAX_BYTES: usize = 1024;
 
 static PAGE_COUNT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?:\bcountPage\s*=\s*|\bcreatePageHTML\s*\(\s*)(\d+)").expect("valid regex")

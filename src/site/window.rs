@@ -20,7 +20,7 @@ pub(super) struct Anchors {
 }
 
 /// Elements whose content the HTML parser reads as text up to the matching end tag.
-const RAW_TEXT: &[&str] = &[
+pub(super) const RAW_TEXT: &[&str] = &[
     "script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes", "noscript",
 ];
 /// Elements that may come before `<body>` without implying it.
@@ -97,10 +97,14 @@ impl Anchors {
 }
 
 /// A start tag as the scanner reads it.
-struct StartTag<'a> {
-    name: String,
+pub(super) struct StartTag<'a> {
+    pub(super) name: String,
     id: Option<&'a str>,
     class: Option<&'a str>,
+    /// How many attributes the tag carries.
+    pub(super) attributes: usize,
+    /// Whether it ends with `/>`.
+    pub(super) self_closing: bool,
 }
 
 /// The page with the body cut to start at the first element an anchor matches, or `None` when
@@ -157,7 +161,7 @@ pub(super) fn content_window(html: &str, anchors: &Anchors) -> Option<String> {
 }
 
 /// The lower-cased tag name at the start of `text` (after `<` or `</`).
-fn tag_name(text: &str) -> String {
+pub(super) fn tag_name(text: &str) -> String {
     text.chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
         .map(|c| c.to_ascii_lowercase())
@@ -166,18 +170,30 @@ fn tag_name(text: &str) -> String {
 
 /// Reads a start tag at the start of `text` (which begins with `<`): its name, id and class, and
 /// its length up to and including `>`. `None` when the tag never ends.
-fn start_tag(text: &str) -> Option<(StartTag<'_>, usize)> {
+pub(super) fn start_tag(text: &str) -> Option<(StartTag<'_>, usize)> {
     let name = tag_name(&text[1..]);
     let bytes = text.as_bytes();
     let mut at = 1 + name.len();
     let mut id = None;
     let mut class = None;
+    let mut attributes = 0;
     loop {
+        let mut self_closing = false;
         while at < bytes.len() && (bytes[at].is_ascii_whitespace() || bytes[at] == b'/') {
+            self_closing = bytes[at] == b'/';
             at += 1;
         }
         match bytes.get(at)? {
-            b'>' => return Some((StartTag { name, id, class }, at + 1)),
+            b'>' => {
+                let tag = StartTag {
+                    name,
+                    id,
+                    class,
+                    attributes,
+                    self_closing,
+                };
+                return Some((tag, at + 1));
+            }
             _ => {
                 let name_start = at;
                 while at < bytes.len()
@@ -187,6 +203,7 @@ fn start_tag(text: &str) -> Option<(StartTag<'_>, usize)> {
                     at += 1;
                 }
                 let attribute = &text[name_start..at];
+                attributes += 1;
                 while at < bytes.len() && bytes[at].is_ascii_whitespace() {
                     at += 1;
                 }
@@ -227,7 +244,7 @@ fn start_tag(text: &str) -> Option<(StartTag<'_>, usize)> {
 }
 
 /// Length of the raw text of a `name` element up to and including its end tag.
-fn raw_text_end(text: &str, name: &str) -> Option<usize> {
+pub(super) fn raw_text_end(text: &str, name: &str) -> Option<usize> {
     let bytes = text.as_bytes();
     let mut at = 0;
     loop {

@@ -564,12 +564,16 @@ pub fn status(view: &StatusView) -> Markup {
             h2 { "Sources" }
             div.table-wrap { table.sources {
                 thead { tr { th { "Source" } th { "Briefings" } th { "Archived" } th { "Pending" } th { "Gone" } th { "Revisions" } th { "Last success" } th { "Last error" } } }
-                tbody { @for s in &view.sources {
+                tbody { @for (s, failing) in view.sources.iter().zip(&view.failing) {
                     tr {
                         td { (s.source) }
                         td { (s.documents) } td { (s.archived) } td { (s.pending) } td { (s.gone) } td { (s.revisions) }
                         td { @if let Some(ok) = &s.last_success { (ok.at) } @else { "never" } }
-                        td { @if let Some(error) = &s.last_error {
+                        td { @if let Some(failure) = failing {
+                            strong.failing { (failure.description) }
+                            div { "since " (crate::store::format_time(failure.since)) " (for " (failure.lasting(view.now)) ", " (failure.failures) " failed requests)" }
+                        }
+                        @if let Some(error) = &s.last_error {
                             (error.at) " " (error.outcome)
                             @if let Some(status) = error.status { " HTTP " (status) }
                             @if let Some(message) = &error.error { div.muted { (message) } }
@@ -588,7 +592,7 @@ pub fn status(view: &StatusView) -> Markup {
                         td { (l.last_checked.as_deref().unwrap_or("never")) }
                         td { (l.last_success.as_deref().unwrap_or("never"))
                             @if l.last_success.is_none() || l.last_checked > l.last_success { " " span.badge.gone { "failing" } } }
-                        td { (l.next_check) }
+                        td { (l.next_check) @if let Some(why) = &l.overdue { div.muted { "overdue: " (why) } } }
                     }
                 } }
             } }

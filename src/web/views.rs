@@ -431,6 +431,8 @@ pub fn trends(store: &Store, terms: &[(String, Query)]) -> Result<Vec<TrendSerie
 pub struct StatusView {
     pub now: DateTime<Utc>,
     pub sources: Vec<SourceSummary>,
+    /// Each source's current failure (cause, since when), in the order of `sources`.
+    pub failing: Vec<Option<crate::daemon::health::SourceFailure>>,
     pub listing_pages: Vec<ListingRow>,
     pub blocked_hosts: Vec<(String, String)>,
     pub gone: Vec<EventDocument>,
@@ -449,6 +451,8 @@ pub struct ListingRow {
     pub last_checked: Option<String>,
     pub last_success: Option<String>,
     pub next_check: String,
+    /// Why a check whose time has passed has not happened.
+    pub overdue: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -461,11 +465,19 @@ pub struct OutboxRow {
 pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError> {
     let conn = store.connection();
     let names: Vec<String> = conn
-        .prepare("SELECT source FROM documents UNION SELECT source FROM listing_pages ORDER BY 1")
+        .prepare(
+            "SELECT source FROM documents UNION SELECT source FROM listing_pages
+             UNION SELECT source FROM fetch_log WHERE source IS NOT NULL ORDER BY 1",
+        )
         .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
         .map_err(sql("listing sources"))?;
     let sources = store.source_summaries(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let listing_pages = conn
+    let failing = names
+        .iter()
+        .map(|name| crate::daemon::health::source_failure(conn, name))
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql("reading source failures"))?;
+    let mut listing_pages: Vec<ListingRow> = conn
         .prepare(
             "SELECT source, url, page, last_checked, last_success, next_check FROM listing_pages
              WHERE page = 0 OR last_success IS NULL OR last_checked > last_success
@@ -480,11 +492,34 @@ pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError>
                     last_checked: row.get(3)?,
                     last_success: row.get(4)?,
                     next_check: row.get(5)?,
+                    overdue: None,
                 })
             })?
             .collect()
         })
         .map_err(sql("reading listing pages"))?;
+    let now_text = crate::store::format_time(now);
+    for row in &mut listing_pages {
+        if row.next_check > now_text {
+            continue;
+        }
+        let failure = names
+            .iter()
+            .zip(&failing)
+            .find(|(name, _)| **name == row.source)
+            .and_then(|(_, failure)| failure.as_ref());
+        row.overdue = Some(if row.page > 0 {
+            "later pages are walked only by `briefwatch backfill`".to_string()
+        } else if let Some(failure) = failure {
+            format!(
+                "{} since {}",
+                failure.description,
+                crate::store::format_time(failure.since)
+            )
+        } else {
+            "due at the daemon's next tick (is it running?)".to_string()
+        });
+    }
     let gone = conn
         .prepare(
             "SELECT id, lang, briefing_date, title, url FROM documents WHERE state = 'gone'
@@ -548,6 +583,7 @@ pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError>
     Ok(StatusView {
         now,
         sources,
+        failing,
         listing_pages,
         blocked_hosts: store.blocked_hosts(now)?,
         gone,

@@ -155,7 +155,8 @@ fn faults_add_nothing_and_lose_nothing_and_the_cycle_goes_on() {
     assert_ne!(listing, without_second);
     site.set_page(EN_LISTING, without_second);
 
-    let cycle = report(&env.briefwatch(&["poll", "--once", "--all", "--json"]));
+    // Five transient failures and one page not understood: exit status 3, counted.
+    let cycle = report(&env.briefwatch_with_failures(&["poll", "--once", "--all", "--json"], 6));
     assert_eq!(cycle["new_revisions"], 0, "{cycle}");
     assert_eq!(cycle["articles"], FIXTURE_ARTICLES, "{cycle}");
     assert_eq!(cycle["outcomes"]["transient"], 5, "{cycle}");
@@ -244,7 +245,7 @@ fn a_challenge_blocks_the_host_once_and_status_says_so() {
     let env = backfilled(&site);
     site.fault(EN_LISTING, Fault::Challenge, 1);
     site.clear_seen();
-    let cycle = report(&env.briefwatch(&["poll", "--once", "--all", "--json"]));
+    let cycle = report(&env.briefwatch_with_failures(&["poll", "--once", "--all", "--json"], 1));
     assert_eq!(cycle["outcomes"]["blocked"], 1, "{cycle}");
     // Nothing else was asked of the host after the challenge.
     assert_eq!(
@@ -305,6 +306,7 @@ fn import_keeps_original_fetch_times_and_is_idempotent() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     let root = fixture_site();
+    // Files are read only from inside the manifest's folder: copy the pages there.
     let manifest = env.dir.path().join("MANIFEST.tsv");
     let mut rows =
         vec!["url\tstatus\tlocation\tfile\tbytes\tsha256\tcontent_type\tfetched_date".to_string()];
@@ -313,9 +315,13 @@ fn import_keeps_original_fetch_times_and_is_idempotent() {
         .chain(&FIXTURE_ZH_ARTICLES)
         .chain(&[EN_LISTING])
     {
+        let relative = format!("site{path}");
+        let copy = env.dir.path().join(&relative);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(path.trim_start_matches('/')), &copy).unwrap();
+        let size = std::fs::metadata(&copy).unwrap().len();
         rows.push(format!(
-            "https://www.fmprc.gov.cn{path}\t200\t\t{}\t0\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
-            root.join(path.trim_start_matches('/')).display()
+            "https://www.fmprc.gov.cn{path}\t200\t\t{relative}\t{size}\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT"
         ));
     }
     rows.push("https://www.fmprc.gov.cn/robots.txt\t302\thttps://www.fmprc.gov.cn/error.htm\trobots.txt\t218\t-\ttext/html\tSat, 04 Jul 2020 03:17:52 GMT".into());
@@ -500,7 +506,8 @@ fn unreachable_robots_txt_holds_every_request_to_the_host() {
     let site = SiteServer::start(fixture_site());
     let env = TestEnv::new(&site);
     site.fault("/robots.txt", Fault::Status(503), 1);
-    let held = report(&env.briefwatch(&["poll", "--once", "--json"]));
+    // Neither listing could be asked for: two failed pages.
+    let held = report(&env.briefwatch_with_failures(&["poll", "--once", "--json"], 2));
     assert_eq!(
         (held["listings"].as_u64(), held["articles"].as_u64()),
         (Some(0), Some(0)),

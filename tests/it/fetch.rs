@@ -1,10 +1,9 @@
 //! The fetch client against the loopback site: outcomes, retries, validators, redirects, robots.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use briefwatch::config::FetchConfig;
-use briefwatch::fetch::{Fetcher, Outcome, Validators};
+use briefwatch::fetch::{Fetcher, Outcome, SiteOrigins, Validators};
 
 use crate::support::{EN_ARTICLE, Fault, SiteServer, fixture_site};
 
@@ -19,12 +18,12 @@ fn fetcher(site: &SiteServer) -> Fetcher {
         backoff_max: Duration::from_millis(200),
         ..FetchConfig::default()
     };
-    let host = url::Url::parse(&site.url("/"))
-        .unwrap()
-        .host_str()
-        .unwrap()
-        .to_string();
-    Fetcher::new(&config, BTreeSet::from([host])).unwrap()
+    Fetcher::new(&config, origins(site)).unwrap()
+}
+
+/// The loopback site's host and port: the only place the fetcher may go.
+fn origins(site: &SiteServer) -> SiteOrigins {
+    SiteOrigins::new([&url::Url::parse(&site.url("/")).unwrap()], &[])
 }
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -157,7 +156,7 @@ fn pacing_spaces_requests_to_one_host() {
         min_request_interval: Duration::from_millis(150),
         ..FetchConfig::default()
     };
-    let fetcher = Fetcher::new(&config, BTreeSet::new()).unwrap();
+    let fetcher = Fetcher::new(&config, origins(&site)).unwrap();
     let url = site.url(EN_ARTICLE);
     let started = std::time::Instant::now();
     block_on(async {

@@ -127,7 +127,8 @@ fn the_manual_page_renders_and_names_every_command() {
     assert_eq!(briefwatch(&["man", "nope"]).status.code(), Some(1));
 }
 
-/// A corpus manifest of the fixture site's articles and English listing: 9 pages.
+/// A corpus manifest of the fixture site's articles and English listing (9 pages), copied into
+/// the manifest's folder, where an import reads its files.
 fn fixture_manifest(env: &TestEnv) -> std::path::PathBuf {
     let root = fixture_site();
     let manifest = env.dir.path().join("MANIFEST.tsv");
@@ -138,9 +139,13 @@ fn fixture_manifest(env: &TestEnv) -> std::path::PathBuf {
         .chain(&FIXTURE_ZH_ARTICLES)
         .chain(&[EN_LISTING])
     {
+        let relative = format!("site{path}");
+        let copy = env.dir.path().join(&relative);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(path.trim_start_matches('/')), &copy).unwrap();
+        let size = std::fs::metadata(&copy).unwrap().len();
         rows.push(format!(
-            "https://www.fmprc.gov.cn{path}\t200\t\t{}\t0\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
-            root.join(path.trim_start_matches('/')).display()
+            "https://www.fmprc.gov.cn{path}\t200\t\t{relative}\t{size}\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT"
         ));
     }
     std::fs::write(&manifest, rows.join("\n") + "\n").unwrap();

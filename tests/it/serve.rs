@@ -70,6 +70,7 @@ async fn start(inputs: &FeedInputs) -> Server {
     feeds.refresh(&settings, inputs, Utc::now()).unwrap();
     let router = serve::router(ServeState {
         feeds: feeds.clone(),
+        ..ServeState::default()
     });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve::serve(listener, router, async move {

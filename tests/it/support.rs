@@ -106,6 +106,12 @@ pub enum Fault {
     RedirectToErrorPage,
     /// Serve `error.htm` with 200 at this URL.
     ErrorPage,
+    /// Answer exactly this: status, headers (no `ETag` or `Last-Modified` unless given) and body.
+    Custom {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
 }
 
 /// One request the server saw.
@@ -125,6 +131,8 @@ struct State {
     pages: HashMap<String, Vec<u8>>,
     /// Paths that answer 404.
     removed: HashSet<String>,
+    /// `Content-Type` of replaced pages that are not sent as plain `text/html`.
+    content_types: HashMap<String, String>,
     seen: Vec<Seen>,
 }
 
@@ -184,7 +192,17 @@ impl SiteServer {
     pub fn set_page(&self, path: &str, body: impl Into<Vec<u8>>) {
         let mut state = self.state.lock().unwrap();
         state.removed.remove(path);
+        state.content_types.remove(path);
         state.pages.insert(path.to_string(), body.into());
+    }
+
+    /// Serve these bytes at `path` from now on, with this `Content-Type` (a charset that may lie).
+    pub fn set_page_typed(&self, path: &str, body: impl Into<Vec<u8>>, content_type: &str) {
+        self.set_page(path, body);
+        let mut state = self.state.lock().unwrap();
+        state
+            .content_types
+            .insert(path.to_string(), content_type.to_string());
     }
 
     /// The page as currently served (a replacement or the file).
@@ -200,6 +218,7 @@ impl SiteServer {
         let mut state = self.state.lock().unwrap();
         state.pages.remove(path);
         state.removed.remove(path);
+        state.content_types.remove(path);
     }
 
     /// `path` answers 404 from now on.
@@ -267,13 +286,14 @@ fn serve_connection(stream: TcpStream, root: &Path, state: &Mutex<State>) {
             .get("connection")
             .is_none_or(|value| !value.eq_ignore_ascii_case("close"));
         let host = headers.get("host").cloned().unwrap_or_default();
-        let (fault, replaced, removed) = {
+        let (fault, replaced, removed, content_type) = {
             let mut state = state.lock().unwrap();
             let fault = state.faults.get_mut(&path).and_then(VecDeque::pop_front);
             (
                 fault,
                 state.pages.get(&path).cloned(),
                 state.removed.contains(&path),
+                state.content_types.get(&path).cloned(),
             )
         };
         let conditional =
@@ -316,6 +336,17 @@ fn serve_connection(stream: TcpStream, root: &Path, state: &Mutex<State>) {
                 200,
                 std::fs::read(root.join("error.htm")).unwrap_or_default(),
             )),
+            Some(Fault::Custom {
+                status,
+                headers,
+                body,
+            }) => Some(
+                headers
+                    .into_iter()
+                    .fold(Reply::new(status, body), |reply, (name, value)| {
+                        reply.header(name, value)
+                    }),
+            ),
             Some(Fault::Truncate) => {
                 let body = replaced
                     .clone()
@@ -356,11 +387,14 @@ fn serve_connection(stream: TcpStream, root: &Path, state: &Mutex<State>) {
                             && headers
                                 .get("if-modified-since")
                                 .is_some_and(|since| since == LAST_MODIFIED));
-                    let reply = if fresh {
+                    let mut reply = if fresh {
                         Reply::new(304, "")
                     } else {
                         Reply::new(200, body)
                     };
+                    if let Some(content_type) = &content_type {
+                        reply.headers[0].1 = content_type.clone();
+                    }
                     reply
                         .header("ETag", etag)
                         .header("Last-Modified", LAST_MODIFIED.to_string())
@@ -480,6 +514,24 @@ impl TestEnv {
     pub fn briefwatch(&self, args: &[&str]) -> String {
         let output = self.command().args(args).output().expect("run briefwatch");
         assert_success(&output, args);
+        String::from_utf8(output.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs a `poll`, `backfill` or `import` that must finish with `failed` pages failed: exit
+    /// status 3 and the count on stderr. Returns its stdout.
+    pub fn briefwatch_with_failures(&self, args: &[&str], failed: u64) -> String {
+        let output = self.command().args(args).output().expect("run briefwatch");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "briefwatch {args:?}: expected exit status 3\nstdout:\n{}\nstderr:\n{stderr}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(
+            stderr.contains(&format!("{failed} page(s) failed")),
+            "briefwatch {args:?}: expected {failed} failed pages\nstderr:\n{stderr}"
+        );
         String::from_utf8(output.stdout).expect("utf-8 stdout")
     }
 

@@ -58,7 +58,7 @@ fn events_read_as_sentences_not_field_names() {
 fn counts_of_one_are_singular_in_the_command_line() {
     let web = fixture();
     let out = web.env.briefwatch(&["search", "竹内亮"]);
-    assert!(out.starts_with("1 matching exchange\n"), "{out}");
+    assert!(out.starts_with("1 matching passage\n"), "{out}");
 
     // `alerts test` with a rule that matches that one exchange.
     let config = std::fs::read_to_string(&web.env.config).unwrap();
@@ -85,7 +85,7 @@ fn counts_of_one_are_singular_in_the_command_line() {
     assert_success(&output, &args);
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        stdout.contains("rule \"director\": 1 exchange in 1 of "),
+        stdout.contains("rule \"director\": 1 passage in 1 of "),
         "{stdout}"
     );
     assert!(!stdout.contains("1 exchanges"), "{stdout}");
