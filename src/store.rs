@@ -199,6 +199,8 @@ CREATE TABLE hosts (
             crate::web::search::PASSAGES_MIGRATION,
             crate::web::search::rebuild_hook,
         ),
+        // Alerts can be posted to webhooks as well as mailed.
+        M::up(crate::alert::outbox::CHANNEL_MIGRATION),
     ])
 }
 
