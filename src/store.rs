@@ -200,7 +200,7 @@ CREATE TABLE hosts (
             crate::web::search::rebuild_hook,
         ),
         // Alerts can be posted to webhooks as well as mailed.
-        M::up(crate::alert::outbox::CHANNEL_MIGRATION),
+        M::up_with_hook("", crate::alert::outbox::channel_migration),
     ])
 }
 

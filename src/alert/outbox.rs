@@ -41,6 +41,20 @@ pub const CHANNEL_MIGRATION: &str = "
 ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'mail' CHECK (channel IN ('mail', 'webhook'));
 ";
 
+/// The migration hook that adds the `channel` column, unless the outbox has it already (an
+/// archive whose schema version was set back to re-run an earlier migration).
+pub fn channel_migration(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    let present: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'channel'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !present {
+        tx.execute_batch(CHANNEL_MIGRATION)?;
+    }
+    Ok(())
+}
+
 /// Where a row is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -112,6 +112,7 @@ impl Archive {
         let path = dir.path().join("briefwatch.sqlite");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(outbox::MIGRATION).unwrap();
+        conn.execute_batch(outbox::CHANNEL_MIGRATION).unwrap();
         Archive { _dir: dir, path }
     }
 
