@@ -146,6 +146,13 @@ pub fn resolve_secret(
     Ok(None)
 }
 
+/// The body and headers of one post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
 /// A webhook ready to post to.
 struct Hook {
     config: WebhookConfig,
@@ -203,10 +210,7 @@ impl Webhooks {
     }
 
     /// The body and headers of a row's post (`Content-Type`, delivery id, signature).
-    pub fn request_parts(
-        &self,
-        row: &OutboxRow,
-    ) -> Result<(Vec<u8>, Vec<(&'static str, String)>), String> {
+    pub fn post_for(&self, row: &OutboxRow) -> Result<Post, String> {
         let hook = self.hooks.get(&row.recipient).ok_or_else(|| {
             format!(
                 "no [[webhook]] named {:?} in the configuration the sender started with",
@@ -228,13 +232,13 @@ impl Webhooks {
                 signature(secret.as_bytes(), &body),
             ));
         }
-        Ok((body, headers))
+        Ok(Post { body, headers })
     }
 
     /// Posts one row; the outbox is not touched while the request is in flight.
     pub async fn deliver(&self, row: &OutboxRow) -> Outcome {
-        let (body, headers) = match self.request_parts(row) {
-            Ok(parts) => parts,
+        let Post { body, headers } = match self.post_for(row) {
+            Ok(post) => post,
             Err(error) => return Outcome::Dead(error),
         };
         let hook = &self.hooks[&row.recipient];
