@@ -369,10 +369,11 @@ impl Sender {
                     max: config.retry_max,
                 }
             }
+            // A webhook the sender does not know (yet): the defaults of a `[[webhook]]`.
             _ => RetryPolicy {
-                max_attempts: 1,
+                max_attempts: 10,
                 base: Duration::from_secs(60),
-                max: Duration::from_secs(60),
+                max: Duration::from_secs(2 * 3600),
             },
         }
     }

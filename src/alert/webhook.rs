@@ -213,7 +213,7 @@ impl Webhooks {
     pub fn post_for(&self, row: &OutboxRow) -> Result<Post, String> {
         let hook = self.hooks.get(&row.recipient).ok_or_else(|| {
             format!(
-                "no [[webhook]] named {:?} in the configuration the sender started with",
+                "no [[webhook]] named {:?} in the configuration the sender started with (restart to load it)",
                 row.recipient
             )
         })?;
@@ -239,7 +239,15 @@ impl Webhooks {
     pub async fn deliver(&self, row: &OutboxRow) -> Outcome {
         let Post { body, headers } = match self.post_for(row) {
             Ok(post) => post,
-            Err(error) => return Outcome::Dead(error),
+            // A webhook added by a reload: the row waits, with backoff, for the restart that
+            // loads it, and is marked dead only if it never comes.
+            Err(error) => {
+                return Outcome::Retry {
+                    error,
+                    unreachable: true,
+                    after: None,
+                };
+            }
         };
         let hook = &self.hooks[&row.recipient];
         let mut request = self
