@@ -355,20 +355,21 @@ impl Sender {
     }
 
     fn policy(&self, row: &OutboxRow) -> RetryPolicy {
-        match (row.channel, &self.mail, &self.webhooks) {
+        let webhook = self
+            .webhooks
+            .as_ref()
+            .and_then(|webhooks| webhooks.config(&row.recipient));
+        match (row.channel, &self.mail, webhook) {
             (Channel::Mail, Some(mail), _) => RetryPolicy {
                 max_attempts: mail.config.max_attempts,
                 base: mail.config.retry_base,
                 max: mail.config.retry_max,
             },
-            (Channel::Webhook, _, Some(webhooks)) if webhooks.config(&row.recipient).is_some() => {
-                let config = webhooks.config(&row.recipient).expect("checked");
-                RetryPolicy {
-                    max_attempts: config.max_attempts,
-                    base: config.retry_base,
-                    max: config.retry_max,
-                }
-            }
+            (Channel::Webhook, _, Some(config)) => RetryPolicy {
+                max_attempts: config.max_attempts,
+                base: config.retry_base,
+                max: config.retry_max,
+            },
             // A webhook the sender does not know (yet): the defaults of a `[[webhook]]`.
             _ => RetryPolicy {
                 max_attempts: 10,

@@ -262,7 +262,7 @@ impl Webhooks {
             Ok(response) => response,
             Err(error) => {
                 return Outcome::Retry {
-                    error: describe(&error),
+                    error: describe(error),
                     unreachable: true,
                     after: None,
                 };
@@ -284,8 +284,10 @@ impl Webhooks {
     }
 }
 
-/// The error and its causes on one line ("error sending request: … Connection refused").
-fn describe(error: &reqwest::Error) -> String {
+/// The error and its causes on one line ("cannot connect: error sending request: … Connection
+/// refused"), without the URL: a chat webhook's URL is as secret as a password.
+fn describe(error: reqwest::Error) -> String {
+    let error = error.without_url();
     let mut text = if error.is_timeout() {
         "timed out".to_string()
     } else if error.is_connect() {
@@ -293,7 +295,7 @@ fn describe(error: &reqwest::Error) -> String {
     } else {
         "request failed".to_string()
     };
-    let mut source: Option<&dyn std::error::Error> = Some(error);
+    let mut source: Option<&dyn std::error::Error> = Some(&error);
     while let Some(cause) = source {
         text.push_str(": ");
         text.push_str(&cause.to_string());

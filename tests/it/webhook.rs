@@ -417,6 +417,10 @@ fn a_receiver_down_then_failing_gets_each_alert_once_when_it_is_back() {
     assert_eq!(refused.len(), 1);
     let error = refused[0]["last_error"].as_str().unwrap();
     assert!(error.starts_with("cannot connect"), "{error}");
+    assert!(
+        !error.contains("/hook"),
+        "a webhook URL can be a secret: errors leave it out: {error}"
+    );
 
     // Back, but failing once with a 503.
     let receiver = Receiver::start_on(addr).expect("the port is free again");
