@@ -21,6 +21,7 @@ struct Reply {
     body: String,
     /// Held before answering (the request is recorded at once).
     delay: Duration,
+    retry_after: Option<String>,
 }
 
 impl Reply {
@@ -29,6 +30,7 @@ impl Reply {
             status,
             body: body.to_string(),
             delay: Duration::ZERO,
+            retry_after: None,
         }
     }
 }
@@ -190,11 +192,16 @@ fn serve(stream: TcpStream, shared: &Mutex<Shared>) {
     let reason = match reply.status {
         200 => "OK",
         400 => "Bad Request",
+        429 => "Too Many Requests",
         503 => "Service Unavailable",
         _ => "Whatever",
     };
+    let retry_after = reply
+        .retry_after
+        .map(|value| format!("Retry-After: {value}\r\n"))
+        .unwrap_or_default();
     let response = format!(
-        "HTTP/1.1 {} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} {reason}\r\nContent-Type: text/plain\r\n{retry_after}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
         reply.status,
         reply.body.len(),
         reply.body
@@ -511,6 +518,48 @@ fn a_400_is_dead_with_the_receivers_reason() {
     );
 }
 
+#[test]
+fn a_429_is_retried_after_the_receivers_retry_after_up_to_retry_max() {
+    let receiver = Receiver::start();
+    receiver.script([Reply {
+        retry_after: Some("3600".into()),
+        ..Reply::status(429, "slow down")
+    }]);
+    let site = SiteServer::start(fixture_site());
+    let sections = format!(
+        r#"
+[[webhook]]
+name = "desk"
+url = "{}"
+retry_base = "10ms"
+retry_max = "10m"
+"#,
+        receiver.url("/hook")
+    );
+    let env = webhook_env(&site, r#"["desk"]"#, &sections, "");
+    let before = chrono::Utc::now();
+    let backfill = env.briefwatch(&["backfill", "--alerts"]);
+    assert!(
+        backfill.contains("alerts: 0 sent, 1 to retry, 0 dead"),
+        "the webhook's other alerts wait too: {backfill}"
+    );
+    let rows = outbox_rows(&env);
+    let retried: Vec<&serde_json::Value> = rows.iter().filter(|r| r["attempts"] == 1).collect();
+    assert_eq!(retried.len(), 1, "{rows:?}");
+    assert_eq!(
+        retried[0]["last_error"],
+        "HTTP 429 Too Many Requests: slow down"
+    );
+    let due: chrono::DateTime<chrono::Utc> =
+        retried[0]["due_at"].as_str().unwrap().parse().unwrap();
+    let wait = (due - before).num_seconds();
+    assert!(
+        (590..=605).contains(&wait),
+        "an hour asked for, retry_max (10 minutes) granted; not the 10ms backoff: {wait}s"
+    );
+    assert_eq!(receiver.posted().len(), 1);
+}
+
 /// Waits up to 30 s for `done`.
 fn wait_for(done: impl Fn() -> bool) -> bool {
     let started = Instant::now();
@@ -528,9 +577,8 @@ fn a_daemon_killed_between_post_and_mark_posts_again_with_the_same_delivery_id()
     let receiver = Receiver::start();
     // The first POST is held long after the daemon is killed.
     receiver.script([Reply {
-        status: 200,
-        body: "ok".into(),
         delay: Duration::from_secs(20),
+        ..Reply::status(200, "ok")
     }]);
     let site = SiteServer::start(fixture_site());
     // The secret comes from the systemd credential `webhook-desk`.
