@@ -2,7 +2,8 @@
 //!
 //! The pieces, in the order an alert flows through them:
 //! - [`rule`]: `[[alert]]` config, compiled once into a [`RuleSet`]; pure matching with spans.
-//! - [`plan`]: which rules fire for a new, revised or removed briefing; groups matches per recipient.
+//! - [`plan`]: which rules fire for a new, revised or removed briefing; groups matches per recipient
+//!   and per webhook.
 //! - [`ingest`]: what the archive's ingest transaction calls; the diff's changes as alert pairs.
 //! - [`outbox`]: the SQLite `outbox` table; alerts are queued in the transaction that stored their cause.
 //! - [`compose`]: one alert row to a multipart `lettre::Message` (pure).

@@ -1,4 +1,4 @@
-//! Which rules fire for a briefing event, and the resulting alerts grouped per recipient.
+//! Which rules fire for a briefing event, and the resulting alerts grouped per recipient or webhook.
 //!
 //! Pure: takes the compiled rules and the event (a new briefing, a revision with its exchange
 //! alignment, a briefing taken down) and returns what should be queued; nothing here does I/O.
