@@ -339,7 +339,8 @@ const PREVIOUS_RELEASE_SCHEMA: i64 = 6;
 
 /// Makes `path`'s schema what the previous release wrote (its search tables with one column, no
 /// text passages, no hash of them, an empty index; none of the tables added since), as if the
-/// archive had been written before.
+/// archive had been written before. The outbox's delivery channel
+/// column stays: its migration finds it in place and leaves it.
 fn downgrade_search_index(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(&format!(
