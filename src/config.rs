@@ -65,6 +65,9 @@ pub struct Config {
     /// `[smtp]`: how alerts are mailed; without it rules serve `alerts test` and keyword feeds.
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
+    /// `[[webhook]]`: where rules with `webhooks = [...]` post their alerts.
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<WebhookConfig>,
     #[serde(default)]
     pub diff: DiffConfig,
     #[serde(default)]
@@ -286,7 +289,7 @@ fn default_poll_interval() -> Duration {
 pub use crate::feed::FeedsConfig;
 
 /// `[[alert]]` and `[smtp]`: owned by the alert stage.
-pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig};
+pub use crate::alert::{AlertRule as AlertConfig, SmtpConfig, WebhookConfig};
 
 /// `[diff]`: how revisions are compared; owned by the diff stage.
 pub use crate::diff::DiffConfig;
@@ -441,6 +444,37 @@ impl Config {
         }
         if let Err(error) = crate::alert::RuleSet::compile(&self.alerts) {
             return Err(invalid("alert".into(), error.to_string()));
+        }
+        let mut webhook_names = BTreeSet::new();
+        for (index, webhook) in self.webhooks.iter().enumerate() {
+            if let Err((key, message)) = webhook.validate() {
+                return Err(invalid(
+                    format!("webhook[{index}].{key}"),
+                    format!("webhook {:?}: {message}", webhook.name),
+                ));
+            }
+            if !webhook_names.insert(webhook.name.as_str()) {
+                return Err(invalid(
+                    format!("webhook[{index}].name"),
+                    format!("duplicate webhook name {:?}", webhook.name),
+                ));
+            }
+        }
+        for (index, rule) in self.alerts.iter().enumerate() {
+            if let Some(unknown) = rule
+                .webhooks
+                .iter()
+                .find(|name| !webhook_names.contains(name.as_str()))
+            {
+                return Err(invalid(
+                    format!("alert[{index}].webhooks"),
+                    format!(
+                        "alert rule {:?}: no [[webhook]] named {unknown:?} (webhooks: {})",
+                        rule.name,
+                        webhook_names.iter().copied().collect::<Vec<_>>().join(", ")
+                    ),
+                ));
+            }
         }
         // Rules without [smtp] are valid: `alerts test` and the keyword feeds use them; only mail
         // needs the section.
@@ -737,6 +771,44 @@ lang = "en"
                     ..
                 }
             ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn webhooks_are_checked_and_rules_may_use_them_without_smtp() {
+        let hooks = "\n[[webhook]]\nname = \"chat\"\nurl = \"https://chat.example.org/hooks/1\"\nformat = \"slack\"\n";
+        let rule = "\n[[alert]]\nname = \"taiwan\"\nterms = [\"Taiwan\"]\nwebhooks = [\"chat\"]\n";
+        let config = Config::from_toml_str(&format!("{MINIMAL}{hooks}{rule}"), "x").unwrap();
+        config.validate("x").unwrap();
+        assert!(config.smtp.is_none());
+
+        let unknown = rule.replace("[\"chat\"]", "[\"chat\", \"matrix\"]");
+        let error = Config::from_toml_str(&format!("{MINIMAL}{hooks}{unknown}"), "x")
+            .unwrap()
+            .validate("x")
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Invalid { key, .. } if key == "alert[0].webhooks"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("\"taiwan\""), "{error}");
+        assert!(error.to_string().contains("\"matrix\""), "{error}");
+
+        let twice = Config::from_toml_str(&format!("{MINIMAL}{hooks}{hooks}"), "x").unwrap();
+        let error = twice.validate("x").unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Invalid { key, .. } if key == "webhook[1].name"),
+            "{error}"
+        );
+
+        let bad_url = hooks.replace("https://chat.example.org/hooks/1", "chat.example.org");
+        let error = Config::from_toml_str(&format!("{MINIMAL}{bad_url}"), "x")
+            .unwrap()
+            .validate("x")
+            .unwrap_err();
+        assert!(
+            matches!(&error, ConfigError::Invalid { key, .. } if key == "webhook[0].url"),
             "{error}"
         );
     }

@@ -278,6 +278,8 @@ CREATE TABLE hosts (
                 since TEXT NOT NULL
             );",
         ),
+        // Alerts can be posted to webhooks as well as mailed.
+        M::up_with_hook("", crate::alert::outbox::channel_migration),
     ]
 }
 

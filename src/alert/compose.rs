@@ -210,7 +210,7 @@ fn matched_summary(alert: &Alert) -> String {
 }
 
 /// What the briefing's own text is called in mails: "Opening remarks", "Statement", "Remarks".
-fn text_label(briefing: &BriefingAlert) -> &'static str {
+pub(crate) fn text_label(briefing: &BriefingAlert) -> &'static str {
     briefing.briefing.kind.text_label(Lang::En)
 }
 
@@ -222,7 +222,7 @@ fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-fn date_label(briefing: &BriefingAlert) -> String {
+pub(crate) fn date_label(briefing: &BriefingAlert) -> String {
     briefing
         .briefing
         .date
@@ -230,7 +230,7 @@ fn date_label(briefing: &BriefingAlert) -> String {
         .unwrap_or_else(|| "undated".to_string())
 }
 
-fn lang_label(lang: Lang) -> &'static str {
+pub(crate) fn lang_label(lang: Lang) -> &'static str {
     match lang {
         Lang::En => "English",
         Lang::Zh => "Chinese",
@@ -239,7 +239,12 @@ fn lang_label(lang: Lang) -> &'static str {
 
 /// briefwatch's page for the briefing (`b/<id>`), or its diff view for a revision.
 fn view_url(settings: &ComposeSettings, briefing: &BriefingRef) -> Option<String> {
-    let base = settings.public_url.as_deref()?.trim_end_matches('/');
+    view_link(settings.public_url.as_deref(), briefing)
+}
+
+/// briefwatch's page for the briefing under `public_url`, or its diff view for a revision.
+pub(crate) fn view_link(public_url: Option<&str>, briefing: &BriefingRef) -> Option<String> {
+    let base = public_url?.trim_end_matches('/');
     let id = briefing.document_id?;
     Some(match briefing.revisions {
         Some((from, to)) => format!("{base}/b/{id}/diff?from={from}&to={to}"),
@@ -247,7 +252,7 @@ fn view_url(settings: &ComposeSettings, briefing: &BriefingRef) -> Option<String
     })
 }
 
-fn answer_label(briefing: &BriefingAlert) -> String {
+pub(crate) fn answer_label(briefing: &BriefingAlert) -> String {
     match (&briefing.briefing.spokesperson, briefing.briefing.lang) {
         (Some(name), _) => name.clone(),
         (None, Lang::En) => "A".to_string(),
@@ -537,7 +542,7 @@ fn paragraphs(exchange: &Exchange, part: Part) -> &[String] {
     }
 }
 
-fn spans_of(spans: &[Span], part: Part, paragraph: usize) -> Vec<(usize, usize)> {
+pub(crate) fn spans_of(spans: &[Span], part: Part, paragraph: usize) -> Vec<(usize, usize)> {
     spans
         .iter()
         .filter(|span| span.part == part && span.paragraph == paragraph)
@@ -547,7 +552,7 @@ fn spans_of(spans: &[Span], part: Part, paragraph: usize) -> Vec<(usize, usize)>
 
 /// Wraps each span in `open`/`close`; overlapping spans merge, spans that do not fit the text
 /// (a stored alert against edited text) are ignored rather than trusted.
-fn highlight(
+pub(crate) fn highlight(
     text: &str,
     spans: &[(usize, usize)],
     open: &str,

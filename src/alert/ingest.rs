@@ -10,7 +10,7 @@ use tokio::sync::Notify;
 
 use super::AlertError;
 use super::outbox;
-use super::plan::{BriefingEvent, ExchangePair, RenderedDiff, link_archive, plan_alerts};
+use super::plan::{BriefingEvent, Channel, ExchangePair, RenderedDiff, link_archive, plan_alerts};
 use super::rule::RuleSet;
 use crate::diff::{
     Change, ExchangeChange, Significance, render_exchange_html, render_exchange_text,
@@ -27,6 +27,8 @@ pub struct IngestAlerts {
     pub enabled: Arc<AtomicBool>,
     /// Notified after a commit that queued alerts, so that the sender does not wait for its timer.
     pub wake: Arc<Notify>,
+    /// Whether mail is queued: off without `[smtp]`, when only the rules' webhooks are served.
+    pub mail: bool,
 }
 
 impl IngestAlerts {
@@ -36,6 +38,15 @@ impl IngestAlerts {
             message_id_domain,
             enabled: Arc::new(AtomicBool::new(enabled)),
             wake: Arc::new(Notify::new()),
+            mail: true,
+        }
+    }
+
+    /// Queues webhook posts only: nothing piles up for a mail server there is none of.
+    pub fn without_mail(self) -> IngestAlerts {
+        IngestAlerts {
+            mail: false,
+            ..self
         }
     }
 
@@ -61,6 +72,7 @@ impl IngestAlerts {
             return Ok(0);
         }
         let mut pending = plan_alerts(&self.rules, event);
+        pending.retain(|alert| self.mail || alert.channel != Channel::Mail);
         if pending.is_empty() {
             return Ok(0);
         }

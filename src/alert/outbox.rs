@@ -1,5 +1,5 @@
-//! The `outbox` table: alerts queued in the transaction that stored their cause, and the state
-//! machine the sender drives (`queued` → `sending` → `sent`, or back to `queued` with a later
+//! The `outbox` table: alerts (mails and webhook posts) queued in the transaction that stored
+//! their cause, and the state machine the sender drives (`queued` → `sending` → `sent`, or back to `queued` with a later
 //! `due_at`, or `dead`; `merged` when folded into a rate-capped digest).
 //!
 //! Every function takes a `&Connection`, so the archive can call [`enqueue`] with its open ingest
@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::AlertError;
-use super::plan::{Alert, Delivery, Notice, PendingAlert};
+use super::plan::{Alert, Channel, Delivery, Notice, PendingAlert};
 
 /// The schema, as one migration for the archive's ordered migration list.
 pub const MIGRATION: &str = "
@@ -34,6 +34,26 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(state, due_at);
 CREATE INDEX outbox_recipient_sent ON outbox(recipient, sent_at);
 ";
+
+/// Rows say how they are delivered: `mail` to the address in `recipient`, or `webhook` to the
+/// `[[webhook]]` named there. Rows written before hold mail.
+pub const CHANNEL_MIGRATION: &str = "
+ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'mail' CHECK (channel IN ('mail', 'webhook'));
+";
+
+/// The migration hook that adds the `channel` column, unless the outbox has it already (an
+/// archive whose schema version was set back to re-run an earlier migration).
+pub fn channel_migration(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    let present: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'channel'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !present {
+        tx.execute_batch(CHANNEL_MIGRATION)?;
+    }
+    Ok(())
+}
 
 /// Where a row is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,7 +94,10 @@ impl OutboxState {
 #[derive(Debug, Clone, Serialize)]
 pub struct OutboxRow {
     pub id: i64,
+    /// The Message-ID of a mail, or the delivery id of a webhook post.
     pub message_id: String,
+    pub channel: Channel,
+    /// The e-mail address, or the webhook's name.
     pub recipient: String,
     pub state: OutboxState,
     pub digest_key: Option<String>,
@@ -90,7 +113,7 @@ pub struct OutboxRow {
 
 const OVERFLOW_KEY: &str = "overflow";
 const COLUMNS: &str = "id, message_id, recipient, state, digest_key, created_at, due_at, attempts, \
-                       last_error, sent_at, server_reply, merged_into, alert";
+                       last_error, sent_at, server_reply, merged_into, alert, channel";
 
 /// Fixed-width UTC text, so that SQL string comparison orders timestamps.
 fn timestamp(time: DateTime<Utc>) -> String {
@@ -113,6 +136,19 @@ pub fn new_message_id(now: DateTime<Utc>, domain: &str) -> String {
     format!("<{}.{random:016x}@{domain}>", now.timestamp_millis())
 }
 
+/// A fresh delivery id for a webhook post: time plus 64 random bits, e.g. `1593748538000-4f2a…`.
+pub fn new_delivery_id(now: DateTime<Utc>) -> String {
+    let random: u64 = rand::thread_rng().r#gen();
+    format!("{}-{random:016x}", now.timestamp_millis())
+}
+
+fn new_id(channel: Channel, now: DateTime<Utc>, domain: &str) -> String {
+    match channel {
+        Channel::Mail => new_message_id(now, domain),
+        Channel::Webhook => new_delivery_id(now),
+    }
+}
+
 /// Queues the planned alerts; call it inside the transaction that stores the revision they are
 /// about. Digest alerts join the recipient's open digest for the same window.
 pub fn enqueue(
@@ -126,8 +162,9 @@ pub fn enqueue(
         let id = match alert.delivery {
             Delivery::Immediate => insert(
                 conn,
+                alert.channel,
                 &Alert {
-                    message_id: new_message_id(now, message_id_domain),
+                    message_id: new_id(alert.channel, now, message_id_domain),
                     recipient: alert.recipient.clone(),
                     queued_at: now,
                     window: None,
@@ -146,9 +183,9 @@ pub fn enqueue(
                 let open = conn
                     .query_row(
                         &format!(
-                            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND recipient = ?1 AND digest_key = ?2"
+                            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND recipient = ?1 AND digest_key = ?2 AND channel = ?3"
                         ),
-                        params![alert.recipient, key],
+                        params![alert.recipient, key, alert.channel.as_str()],
                         read_row,
                     )
                     .optional()
@@ -162,8 +199,9 @@ pub fn enqueue(
                     }
                     None => insert(
                         conn,
+                        alert.channel,
                         &Alert {
-                            message_id: new_message_id(now, message_id_domain),
+                            message_id: new_id(alert.channel, now, message_id_domain),
                             recipient: alert.recipient.clone(),
                             queued_at: now,
                             window: Some((start, end)),
@@ -183,6 +221,7 @@ pub fn enqueue(
 
 fn insert(
     conn: &Connection,
+    channel: Channel,
     alert: &Alert,
     digest: Option<(&str, DateTime<Utc>)>,
     now: DateTime<Utc>,
@@ -190,15 +229,16 @@ fn insert(
     let json = serde_json::to_string(alert).expect("alerts serialize");
     let due_at = digest.map_or(now, |(_, due)| due);
     conn.execute(
-        "INSERT INTO outbox (message_id, recipient, state, digest_key, alert, created_at, due_at)
-         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6)",
+        "INSERT INTO outbox (message_id, recipient, state, digest_key, alert, created_at, due_at, channel)
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
         params![
             alert.message_id,
             alert.recipient,
             digest.map(|(key, _)| key),
             json,
             timestamp(now),
-            timestamp(due_at)
+            timestamp(due_at),
+            channel.as_str()
         ],
     )
     .map_err(sql("insert"))?;
@@ -221,7 +261,7 @@ pub fn enqueue_notice(
         briefings: Vec::new(),
         notice: Some(notice),
     };
-    insert(conn, &alert, None, now)
+    insert(conn, Channel::Mail, &alert, None, now)
 }
 
 /// When a notice about `key` was last queued for `recipient`, if ever.
@@ -233,7 +273,7 @@ pub fn last_notice_at(
     let at: Option<String> = conn
         .query_row(
             "SELECT MAX(created_at) FROM outbox
-              WHERE recipient = ?1 AND json_extract(alert, '$.notice.key') = ?2",
+              WHERE channel = 'mail' AND recipient = ?1 AND json_extract(alert, '$.notice.key') = ?2",
             params![recipient, key],
             |row| row.get(0),
         )
@@ -261,6 +301,7 @@ fn read_row(row: &Row) -> rusqlite::Result<Result<OutboxRow, AlertError>> {
             .and_then(parse_timestamp))
     };
     let alert_json: String = row.get(12)?;
+    let channel: String = row.get(13)?;
     let alert = match serde_json::from_str::<Alert>(&alert_json) {
         Ok(alert) => alert,
         Err(source) => return Ok(Err(AlertError::OutboxRecord { id, source })),
@@ -268,6 +309,7 @@ fn read_row(row: &Row) -> rusqlite::Result<Result<OutboxRow, AlertError>> {
     Ok(Ok(OutboxRow {
         id,
         message_id: row.get(1)?,
+        channel: Channel::parse(&channel).unwrap_or_default(),
         recipient: row.get(2)?,
         state: OutboxState::parse(&state).unwrap_or(OutboxState::Dead),
         digest_key: row.get(4)?,
@@ -297,32 +339,54 @@ fn query_rows(
     rows.into_iter().collect()
 }
 
-/// Queued rows whose time has come, oldest first.
+/// Queued rows whose time has come, oldest first; only mail rows unless `mail` is set, only
+/// webhook rows if `webhooks` is set (a process without `[smtp]` leaves mail where it is).
 pub fn due(
     conn: &Connection,
     now: DateTime<Utc>,
     limit: usize,
+    mail: bool,
+    webhooks: bool,
 ) -> Result<Vec<OutboxRow>, AlertError> {
     query_rows(
         conn,
         "list due",
         &format!(
-            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2"
+            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND due_at <= ?1
+               AND ((?3 AND channel = 'mail') OR (?4 AND channel = 'webhook'))
+             ORDER BY due_at, id LIMIT ?2"
         ),
-        params![timestamp(now), limit as i64],
+        params![timestamp(now), limit as i64, mail, webhooks],
     )
 }
 
-/// When the next queued row falls due, if any.
-pub fn next_due_at(conn: &Connection) -> Result<Option<DateTime<Utc>>, AlertError> {
-    let next: Option<String> = conn
-        .query_row(
-            "SELECT MIN(due_at) FROM outbox WHERE state = 'queued'",
-            [],
-            |row| row.get(0),
+/// When the queued rows of each target next fall due: (channel, recipient, time).
+pub fn next_due_by_target(
+    conn: &Connection,
+) -> Result<Vec<(Channel, String, DateTime<Utc>)>, AlertError> {
+    let mut statement = conn
+        .prepare(
+            "SELECT channel, recipient, MIN(due_at) FROM outbox WHERE state = 'queued'
+              GROUP BY channel, recipient",
         )
         .map_err(sql("next due"))?;
-    Ok(next.as_deref().and_then(parse_timestamp))
+    let rows = statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(sql("next due"))?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(sql("next due"))?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(channel, recipient, due)| {
+            Some((Channel::parse(&channel)?, recipient, parse_timestamp(&due)?))
+        })
+        .collect())
 }
 
 /// Every row, newest first, optionally only those in one state.
@@ -421,7 +485,7 @@ pub fn requeue_interrupted(conn: &Connection) -> Result<usize, AlertError> {
     .map_err(sql("requeue interrupted"))
 }
 
-/// Messages accepted for a recipient since `since`, and the oldest of their send times.
+/// Mails accepted for a recipient since `since`, and the oldest of their send times.
 pub fn sent_since(
     conn: &Connection,
     recipient: &str,
@@ -429,7 +493,8 @@ pub fn sent_since(
 ) -> Result<(u32, Option<DateTime<Utc>>), AlertError> {
     let (count, oldest): (u32, Option<String>) = conn
         .query_row(
-            "SELECT COUNT(*), MIN(sent_at) FROM outbox WHERE recipient = ?1 AND state = 'sent' AND sent_at > ?2",
+            "SELECT COUNT(*), MIN(sent_at) FROM outbox
+              WHERE channel = 'mail' AND recipient = ?1 AND state = 'sent' AND sent_at > ?2",
             params![recipient, timestamp(since)],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -460,7 +525,7 @@ pub fn defer_to_overflow(
     }
     let open = tx
         .query_row(
-            &format!("SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND recipient = ?1 AND digest_key = ?2"),
+            &format!("SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND channel = 'mail' AND recipient = ?1 AND digest_key = ?2"),
             params![row.recipient, OVERFLOW_KEY],
             read_row,
         )
@@ -482,6 +547,7 @@ pub fn defer_to_overflow(
         }
         None => insert(
             &tx,
+            Channel::Mail,
             &Alert {
                 message_id: new_message_id(now, message_id_domain),
                 recipient: row.recipient.clone(),
@@ -508,7 +574,11 @@ pub fn defer_to_overflow(
 pub struct OutboxSummary {
     pub id: i64,
     pub state: OutboxState,
+    /// `mail` or `webhook`.
+    pub channel: Channel,
+    /// The e-mail address, or the webhook's name.
     pub recipient: String,
+    /// The Message-ID of a mail, or the `X-Briefwatch-Delivery` id of a webhook post.
     pub message_id: String,
     pub subject: String,
     pub briefings: usize,
@@ -527,6 +597,7 @@ impl OutboxRow {
         OutboxSummary {
             id: self.id,
             state: self.state,
+            channel: self.channel,
             recipient: self.recipient.clone(),
             message_id: self.message_id.clone(),
             subject: super::compose::subject(&self.alert),

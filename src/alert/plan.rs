@@ -1,4 +1,4 @@
-//! Which rules fire for a briefing event, and the resulting alerts grouped per recipient.
+//! Which rules fire for a briefing event, and the resulting alerts grouped per recipient or webhook.
 //!
 //! Pure: takes the compiled rules and the event (a new briefing, a revision with its exchange
 //! alignment, a briefing taken down) and returns what should be queued; nothing here does I/O.
@@ -238,9 +238,37 @@ pub enum Delivery {
     Digest { window: Duration },
 }
 
+/// How an outbox row reaches its target.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// An e-mail to the address in `recipient`, through `[smtp]`.
+    #[default]
+    Mail,
+    /// A POST to the `[[webhook]]` named in `recipient`.
+    Webhook,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Mail => "mail",
+            Channel::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        [Channel::Mail, Channel::Webhook]
+            .into_iter()
+            .find(|channel| channel.as_str() == text)
+    }
+}
+
 /// An alert to queue, before it has a Message-ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingAlert {
+    pub channel: Channel,
+    /// The e-mail address, or the webhook's name.
     pub recipient: String,
     pub delivery: Delivery,
     pub content: BriefingAlert,
@@ -270,7 +298,8 @@ pub enum BriefingEvent<'a> {
     Gone(&'a Briefing),
 }
 
-/// The alerts an event causes: one per recipient and delivery, listing every matched exchange.
+/// The alerts an event causes: one per recipient (or webhook) and delivery, listing every matched
+/// exchange.
 pub fn plan_alerts(rules: &RuleSet, event: &BriefingEvent) -> Vec<PendingAlert> {
     let (briefing, kind, fired) = match event {
         BriefingEvent::New(briefing) => (
@@ -456,14 +485,17 @@ fn group(
             (Mode::Digest, Some(window)) => Delivery::Digest { window },
             _ => Delivery::Immediate,
         };
-        for recipient in &rule.recipients {
-            let position = pending
-                .iter()
-                .position(|p| p.recipient == *recipient && p.delivery == delivery);
+        let targets = (rule.recipients.iter().map(|r| (Channel::Mail, r)))
+            .chain(rule.webhooks.iter().map(|w| (Channel::Webhook, w)));
+        for (channel, recipient) in targets {
+            let position = pending.iter().position(|p| {
+                p.channel == channel && p.recipient == *recipient && p.delivery == delivery
+            });
             let alert = match position {
                 Some(position) => &mut pending[position],
                 None => {
                     pending.push(PendingAlert {
+                        channel,
                         recipient: recipient.clone(),
                         delivery,
                         content: BriefingAlert {

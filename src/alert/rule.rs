@@ -42,7 +42,12 @@ pub struct AlertRule {
     pub languages: Vec<Lang>,
     #[serde(default)]
     pub scope: Scope,
+    /// E-mail addresses, mailed through `[smtp]`.
+    #[serde(default)]
     pub recipients: Vec<String>,
+    /// Names of `[[webhook]]` sections the alerts are posted to.
+    #[serde(default)]
+    pub webhooks: Vec<String>,
     #[serde(default)]
     pub mode: Mode,
     /// Digest window (`mode = "digest"` only), aligned on UTC multiples of its length: `1d` sends at midnight UTC.
@@ -588,8 +593,11 @@ fn validate_shape(rule: &AlertRule) -> Result<(), AlertError> {
             "needs at least one entry in `terms` or `regex`",
         ));
     }
-    if rule.recipients.is_empty() {
-        return Err(invalid(rule, "needs at least one recipient"));
+    if rule.recipients.is_empty() && rule.webhooks.is_empty() {
+        return Err(invalid(
+            rule,
+            "needs at least one entry in `recipients` or `webhooks`",
+        ));
     }
     for recipient in &rule.recipients {
         if let Err(error) = recipient.parse::<lettre::Address>() {
@@ -834,6 +842,7 @@ mod tests {
             languages: both_languages(),
             scope: Scope::Both,
             recipients: vec!["a@example.org".into()],
+            webhooks: vec![],
             mode: Mode::Immediate,
             window: None,
             on: default_triggers(),

@@ -1,10 +1,14 @@
-//! The `[smtp]` config, the SMTP password, and the task that delivers due outbox rows.
+//! The `[smtp]` config, the SMTP password, and the task that delivers due outbox rows: mails
+//! through `[smtp]`, webhook posts through [`Webhooks`].
 //!
 //! Delivery protocol per row: claim (`queued` → `sending`), compose, send, then `sent` with the
-//! server's reply; 4xx and connection failures go back to `queued` with jittered exponential
-//! backoff; 5xx and exhausted retries become `dead` with the reply. A row is never claimed again
-//! once marked sent, so the only possible duplicate is the one row a crash leaves in `sending`.
+//! server's reply; transient failures (SMTP 4xx; webhook 408, 429, 5xx; connection failures and
+//! timeouts) go back to `queued` with jittered exponential backoff; permanent refusals (SMTP 5xx,
+//! other webhook statuses) and exhausted retries become `dead` with the reply. A row is never
+//! claimed again once marked sent, so the only possible duplicate is the one row a crash leaves in
+//! `sending`, resent with the same Message-ID or delivery id.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,9 +24,11 @@ use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::AlertError;
 use super::compose::{ComposeSettings, compose};
 use super::outbox::{self, OutboxRow};
+use super::plan::Channel;
+use super::webhook::Webhooks;
+use super::{AlertError, Outcome};
 
 /// How to reach the mail server.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -264,39 +270,76 @@ pub struct DeliveryReport {
     pub deferred: usize,
 }
 
-/// Delivers outbox rows over SMTP. Owns its own connection to the archive database.
+/// Delivers outbox rows: mail over SMTP when there is an `[smtp]` section, posts to webhooks when
+/// there are `[[webhook]]` sections. Owns its own connection to the archive database.
 pub struct Sender {
     conn: Connection,
+    mail: Option<Mail>,
+    webhooks: Option<Webhooks>,
+    /// Targets that could not be reached, and until when none of their rows is tried: an outage
+    /// costs one attempt per backoff step instead of one per queued row. The mail server is
+    /// `(Mail, "")`; a webhook is `(Webhook, name)`.
+    paused: HashMap<(Channel, String), DateTime<Utc>>,
+}
+
+struct Mail {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     compose: ComposeSettings,
     config: SmtpConfig,
-    /// Set when the server could not be reached: no row is tried before then, so an outage costs
-    /// one attempt per backoff step instead of one per queued row.
-    paused_until: Option<DateTime<Utc>>,
+}
+
+/// How often, and how patiently, a row of one target is retried.
+struct RetryPolicy {
+    max_attempts: u32,
+    base: Duration,
+    max: Duration,
 }
 
 impl Sender {
-    /// Takes over the outbox; rows a previous process left in `sending` are queued again.
+    /// Takes over the outbox for mail; rows a previous process left in `sending` are queued again.
     pub fn new(
         conn: Connection,
         transport: AsyncSmtpTransport<Tokio1Executor>,
         compose: ComposeSettings,
         config: SmtpConfig,
     ) -> Result<Sender, AlertError> {
+        let mail = Mail {
+            transport,
+            compose,
+            config,
+        };
+        Sender::take_over(conn, Some(mail), None)
+    }
+
+    /// Takes over the outbox for webhook posts only (no `[smtp]`): mail rows are left alone.
+    pub fn webhooks_only(conn: Connection, webhooks: Webhooks) -> Result<Sender, AlertError> {
+        Sender::take_over(conn, None, Some(webhooks))
+    }
+
+    /// Posts to these webhooks as well.
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Sender {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    fn take_over(
+        conn: Connection,
+        mail: Option<Mail>,
+        webhooks: Option<Webhooks>,
+    ) -> Result<Sender, AlertError> {
         let requeued = outbox::requeue_interrupted(&conn)?;
         if requeued > 0 {
             tracing::warn!(
                 event = "alert_requeued",
                 count = requeued,
-                "alerts interrupted mid-delivery are queued again; the server may see one twice, with the same Message-ID"
+                "alerts interrupted mid-delivery are queued again; the receiver may see one twice, with the same Message-ID or delivery id"
             );
         }
         Ok(Sender {
             conn,
-            transport,
-            compose,
-            config,
-            paused_until: None,
+            mail,
+            webhooks,
+            paused: HashMap::new(),
         })
     }
 
@@ -304,58 +347,115 @@ impl Sender {
         &self.conn
     }
 
-    /// One pass over the rows due at `now`. Stops at the first failure to reach the server.
+    fn pause_key(row: &OutboxRow) -> (Channel, String) {
+        match row.channel {
+            Channel::Mail => (Channel::Mail, String::new()),
+            Channel::Webhook => (Channel::Webhook, row.recipient.clone()),
+        }
+    }
+
+    fn policy(&self, row: &OutboxRow) -> RetryPolicy {
+        let webhook = self
+            .webhooks
+            .as_ref()
+            .and_then(|webhooks| webhooks.config(&row.recipient));
+        match (row.channel, &self.mail, webhook) {
+            (Channel::Mail, Some(mail), _) => RetryPolicy {
+                max_attempts: mail.config.max_attempts,
+                base: mail.config.retry_base,
+                max: mail.config.retry_max,
+            },
+            (Channel::Webhook, _, Some(config)) => RetryPolicy {
+                max_attempts: config.max_attempts,
+                base: config.retry_base,
+                max: config.retry_max,
+            },
+            // A webhook the sender does not know (yet): the defaults of a `[[webhook]]`.
+            _ => RetryPolicy {
+                max_attempts: 10,
+                base: Duration::from_secs(60),
+                max: Duration::from_secs(2 * 3600),
+            },
+        }
+    }
+
+    /// One pass over the rows due at `now`. A target that cannot be reached is left alone until
+    /// its row's next attempt; the other targets go on.
     pub async fn deliver_due(&mut self, now: DateTime<Utc>) -> Result<DeliveryReport, AlertError> {
         let mut report = DeliveryReport::default();
-        if self.paused_until.is_some_and(|until| now < until) {
-            return Ok(report);
-        }
-        self.paused_until = None;
-        for row in outbox::due(&self.conn, now, 1000)? {
-            let hour_ago = now - chrono::Duration::hours(1);
-            let (recent, oldest) = outbox::sent_since(&self.conn, &row.recipient, hour_ago)?;
-            if recent >= self.config.max_per_recipient_per_hour {
-                let free_at = oldest
-                    .map_or(now, |t| t + chrono::Duration::hours(1))
-                    .max(now);
-                let target = outbox::defer_to_overflow(
-                    &self.conn,
-                    &row,
-                    free_at,
-                    now,
-                    &self.config.message_id_domain(),
-                )?;
-                tracing::info!(
-                    event = "alert_deferred",
-                    id = row.id,
-                    digest = target,
-                    recipient = %row.recipient,
-                    "hourly cap reached; folded into a digest"
-                );
-                report.deferred += 1;
+        self.paused.retain(|_, until| now < *until);
+        let rows = outbox::due(
+            &self.conn,
+            now,
+            1000,
+            self.mail.is_some(),
+            self.webhooks.is_some(),
+        )?;
+        for row in rows {
+            let key = Sender::pause_key(&row);
+            if self.paused.contains_key(&key) {
                 continue;
+            }
+            if let (Channel::Mail, Some(mail)) = (row.channel, &self.mail) {
+                let hour_ago = now - chrono::Duration::hours(1);
+                let (recent, oldest) = outbox::sent_since(&self.conn, &row.recipient, hour_ago)?;
+                if recent >= mail.config.max_per_recipient_per_hour {
+                    let free_at = oldest
+                        .map_or(now, |t| t + chrono::Duration::hours(1))
+                        .max(now);
+                    let target = outbox::defer_to_overflow(
+                        &self.conn,
+                        &row,
+                        free_at,
+                        now,
+                        &mail.config.message_id_domain(),
+                    )?;
+                    tracing::info!(
+                        event = "alert_deferred",
+                        id = row.id,
+                        digest = target,
+                        recipient = %row.recipient,
+                        "hourly cap reached; folded into a digest"
+                    );
+                    report.deferred += 1;
+                    continue;
+                }
             }
             if !outbox::claim(&self.conn, row.id)? {
                 continue;
             }
-            match deliver(&self.transport, &self.compose, &row).await {
+            let outcome = match (row.channel, &self.mail, &self.webhooks) {
+                (Channel::Mail, Some(mail), _) => {
+                    deliver(&mail.transport, &mail.compose, &row).await
+                }
+                (Channel::Webhook, _, Some(webhooks)) => webhooks.deliver(&row).await,
+                // `due` only lists the channels this sender serves.
+                (channel, _, _) => {
+                    Outcome::Dead(format!("no {} channel configured", channel.as_str()))
+                }
+            };
+            let channel = row.channel.as_str();
+            match outcome {
                 Outcome::Sent(reply) => {
                     outbox::mark_sent(&self.conn, row.id, Utc::now(), &reply)?;
-                    tracing::info!(event = "alert_sent", id = row.id, message_id = %row.message_id, outcome = "sent");
+                    tracing::info!(event = "alert_sent", id = row.id, channel, message_id = %row.message_id, outcome = "sent");
                     report.sent += 1;
                 }
-                Outcome::Retry { error, unreachable } => {
+                Outcome::Retry {
+                    error,
+                    unreachable,
+                    after,
+                } => {
+                    let policy = self.policy(&row);
                     let jitter = rand::thread_rng().gen_range(0.8..1.2);
-                    let delay = retry_delay(
-                        row.attempts + 1,
-                        self.config.retry_base,
-                        self.config.retry_max,
-                        jitter,
-                    );
+                    let delay = match after {
+                        Some(asked) => asked.min(policy.max),
+                        None => retry_delay(row.attempts + 1, policy.base, policy.max, jitter),
+                    };
                     let due = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                    if row.attempts + 1 < self.config.max_attempts {
+                    if row.attempts + 1 < policy.max_attempts {
                         outbox::mark_retry(&self.conn, row.id, due, &error)?;
-                        tracing::warn!(event = "alert_retry", id = row.id, attempts = row.attempts + 1, error = %error, outcome = "retry");
+                        tracing::warn!(event = "alert_retry", id = row.id, channel, attempts = row.attempts + 1, error = %error, outcome = "retry");
                         report.retried += 1;
                     } else {
                         let error = format!(
@@ -363,22 +463,39 @@ impl Sender {
                             row.attempts + 1
                         );
                         outbox::mark_dead(&self.conn, row.id, &error)?;
-                        tracing::error!(event = "alert_dead", id = row.id, error = %error, outcome = "dead");
+                        tracing::error!(event = "alert_dead", id = row.id, channel, error = %error, outcome = "dead");
                         report.dead += 1;
                     }
                     if unreachable {
-                        self.paused_until = Some(due);
-                        break;
+                        self.paused.insert(key, due);
                     }
                 }
                 Outcome::Dead(error) => {
                     outbox::mark_dead(&self.conn, row.id, &error)?;
-                    tracing::error!(event = "alert_dead", id = row.id, error = %error, outcome = "dead");
+                    tracing::error!(event = "alert_dead", id = row.id, channel, error = %error, outcome = "dead");
                     report.dead += 1;
                 }
             }
         }
         Ok(report)
+    }
+
+    /// When the next row this sender serves falls due, its target's pause counted.
+    fn next_due(&self) -> Result<Option<DateTime<Utc>>, AlertError> {
+        Ok(outbox::next_due_by_target(&self.conn)?
+            .into_iter()
+            .filter(|(channel, _, _)| match channel {
+                Channel::Mail => self.mail.is_some(),
+                Channel::Webhook => self.webhooks.is_some(),
+            })
+            .map(|(channel, recipient, due)| {
+                let key = match channel {
+                    Channel::Mail => (Channel::Mail, String::new()),
+                    Channel::Webhook => (Channel::Webhook, recipient),
+                };
+                self.paused.get(&key).map_or(due, |until| due.max(*until))
+            })
+            .min())
     }
 
     /// Delivers until `shutdown` resolves: after each pass it sleeps until the next row is due,
@@ -395,10 +512,7 @@ impl Sender {
                     Duration::from_secs(5)
                 }
             };
-            let next = match outbox::next_due_at(&self.conn) {
-                Ok(next) => next.max(self.paused_until),
-                Err(_) => None,
-            };
+            let next = self.next_due().unwrap_or(None);
             let idle = next
                 .map_or(Duration::from_secs(60), |next| {
                     (next - Utc::now()).to_std().unwrap_or(Duration::ZERO)
@@ -430,21 +544,13 @@ async fn deliver(
             response.message().collect::<Vec<_>>().join(" ")
         )),
         Err(error) if error.is_permanent() => Outcome::Dead(error.to_string()),
+        // A 4xx reply, or no reply at all (refused, reset, timed out, TLS failure).
         Err(error) => Outcome::Retry {
             unreachable: error.status().is_none(),
             error: error.to_string(),
+            after: None,
         },
     }
-}
-
-enum Outcome {
-    Sent(String),
-    /// A 4xx reply, or no reply at all (`unreachable`: refused, reset, timed out, TLS failure).
-    Retry {
-        error: String,
-        unreachable: bool,
-    },
-    Dead(String),
 }
 
 #[cfg(test)]

@@ -12,7 +12,8 @@ use briefwatch::alert::outbox::{self, OutboxState};
 use briefwatch::alert::rule::Part;
 use briefwatch::alert::sender::{resolve_password, send_now};
 use briefwatch::alert::{
-    DeliveryReport, IngestAlerts, RuleSet, Sender, SmtpConfig, compose::mark_text, compose_test,
+    Channel, DeliveryReport, IngestAlerts, RuleSet, Sender, SmtpConfig, Webhooks,
+    compose::mark_text, compose_test,
 };
 use briefwatch::config::Config;
 use briefwatch::model::TEXT_PASSAGE;
@@ -38,7 +39,7 @@ pub enum AlertsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Alerts queued, sent and dead, newest first, with the server's replies.
+    /// Alerts (mails and webhook posts) queued, sent and dead, newest first, with the replies.
     Outbox {
         /// Only rows in this state: queued, sending, sent, dead, merged.
         #[arg(long, value_name = "STATE")]
@@ -229,15 +230,22 @@ fn show_outbox(
             OutboxState::Queued => format!("due {}", row.due_at.to_rfc3339()),
             _ => format!("queued {}", row.created_at.to_rfc3339()),
         };
+        let target = match row.channel {
+            Channel::Mail => row.recipient.clone(),
+            Channel::Webhook => format!("webhook {}", row.recipient),
+        };
         println!(
             "{:>5} {:<7} attempts {} {} {}\n      {}",
             row.id,
             row.state.as_str(),
             row.attempts,
-            row.recipient,
+            target,
             when,
             row.subject
         );
+        if row.channel == Channel::Webhook {
+            println!("      delivery: {}", row.message_id);
+        }
         if let Some(reply) = row
             .server_reply
             .as_deref()
@@ -295,18 +303,27 @@ pub fn archive_is_empty(store: &Store) -> anyhow::Result<bool> {
     Ok(store.list_documents(None)?.iter().all(|d| d.revisions == 0))
 }
 
-/// Refuses `--alerts` (asking for alert mail) when the config has no `[smtp]` to send it with.
+/// True when some rule's alerts can be delivered: by mail through `[smtp]`, or to a webhook.
+pub fn deliverable(config: &Config) -> bool {
+    config.alerts.iter().any(|rule| {
+        !rule.webhooks.is_empty() || (config.smtp.is_some() && !rule.recipients.is_empty())
+    })
+}
+
+/// Refuses `--alerts` (asking for alerts) when no rule can deliver any: no `[smtp]` to mail
+/// with, and no rule with webhooks.
 pub fn check_delivery(config: &Config, alerts_asked: bool) -> anyhow::Result<()> {
-    if alerts_asked && config.smtp.is_none() {
+    if alerts_asked && !deliverable(config) {
         anyhow::bail!(
-            "--alerts asks for alert mail, but the config has no [smtp] section to send it: add one, or leave out --alerts (without [smtp] the rules serve `alerts test` and the keyword feeds only)"
+            "--alerts asks for alert mail, but the config has no [smtp] section to send it and no rule posts to a webhook: add one, or leave out --alerts (without them the rules serve `alerts test` and the keyword feeds only)"
         );
     }
     Ok(())
 }
 
-/// Makes the store queue alerts while ingesting, if the config has rules and an `[smtp]` section
-/// to deliver them: without one nothing is queued, so nothing piles up to be mailed later.
+/// Makes the store queue alerts while ingesting, if the config has rules that can deliver them:
+/// mail only with an `[smtp]` section (without one no mail is queued, so nothing piles up to be
+/// mailed later), webhook posts always.
 pub fn attach(
     config: &Config,
     store: &mut Store,
@@ -315,34 +332,62 @@ pub fn attach(
     if config.alerts.is_empty() {
         return Ok(None);
     }
-    if config.smtp.is_none() {
+    if !deliverable(config) {
         tracing::info!(
             rules = config.alerts.len(),
-            "no [smtp] section: alert rules feed `alerts test` and the keyword feeds, no mail is queued"
+            "no [smtp] section and no rule with webhooks: alert rules feed `alerts test` and the keyword feeds, nothing is queued"
         );
         return Ok(None);
     }
     let rules = RuleSet::compile(&config.alerts)?;
-    let hook = IngestAlerts::new(rules, smtp(config)?.message_id_domain(), enabled);
+    let hook = match &config.smtp {
+        Some(smtp) => IngestAlerts::new(rules, smtp.message_id_domain(), enabled),
+        None => {
+            tracing::info!(
+                "no [smtp] section: alerts go to the rules' webhooks only, no mail is queued"
+            );
+            IngestAlerts::new(rules, "briefwatch.invalid".to_string(), enabled).without_mail()
+        }
+    };
     store.set_alerts(Some(hook.clone()));
     Ok(Some(hook))
 }
 
-/// The outbox sender on its own connection to the archive, if the config has an [smtp] section.
+/// The outbox sender on its own connection to the archive, if the config has an [smtp] section
+/// or webhooks.
 pub fn sender(config: &Config) -> anyhow::Result<Option<Sender>> {
-    let Some(smtp) = config.smtp.as_ref() else {
+    if config.smtp.is_none() && config.webhooks.is_empty() {
         return Ok(None);
-    };
+    }
     let path = config.archive.database_path();
     let conn = rusqlite::Connection::open(&path)
         .with_context(|| format!("cannot open {} for the alert sender", path.display()))?;
     conn.busy_timeout(Duration::from_secs(10))?;
-    let sender = Sender::new(
-        conn,
-        transport(smtp)?,
-        smtp.compose_settings(public_url(config)?)?,
-        smtp.clone(),
-    )?;
+    let webhooks = if config.webhooks.is_empty() {
+        None
+    } else {
+        Some(Webhooks::new(
+            &config.webhooks,
+            public_url(config)?,
+            |name| std::env::var(name).ok(),
+        )?)
+    };
+    let sender = match (&config.smtp, webhooks) {
+        (Some(smtp), webhooks) => {
+            let sender = Sender::new(
+                conn,
+                transport(smtp)?,
+                smtp.compose_settings(public_url(config)?)?,
+                smtp.clone(),
+            )?;
+            match webhooks {
+                Some(webhooks) => sender.with_webhooks(webhooks),
+                None => sender,
+            }
+        }
+        (None, Some(webhooks)) => Sender::webhooks_only(conn, webhooks)?,
+        (None, None) => return Ok(None),
+    };
     Ok(Some(sender))
 }
 

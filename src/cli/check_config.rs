@@ -19,9 +19,9 @@ pub fn run(global: &Global, args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
             global.config_path.display()
         );
         print!("{}", config.to_toml_string());
-        if !config.alerts.is_empty() && config.smtp.is_none() {
+        if config.alerts.iter().any(|rule| !rule.recipients.is_empty()) && config.smtp.is_none() {
             eprintln!(
-                "note: no [smtp] section: the alert rules serve `alerts test` and the keyword feeds; no mail is sent"
+                "note: no [smtp] section: the alert rules serve `alerts test`, the keyword feeds and their webhooks; no mail is sent"
             );
         }
     }

@@ -62,7 +62,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         let (stop_sender, sender_stopped) = tokio::sync::oneshot::channel::<()>();
         // Alarm mails to the operator go through the outbox too, so the sender runs whenever
-        // there is an [smtp] section, alert rules or not.
+        // there is an [smtp] section (or webhooks), alert rules or not.
         let wake = alerts
             .as_ref()
             .map_or_else(Default::default, |alerts| alerts.wake.clone());
@@ -302,14 +302,14 @@ fn republish(publisher: &Publisher, engine: &Engine, report: &Report) {
 }
 
 /// New alert rules take effect on reload; the running sender keeps its wake-up and on/off switch,
-/// while a changed `[smtp]` section needs a restart.
+/// while a changed `[smtp]` or `[[webhook]]` section needs a restart.
 fn reattach_alerts(
     config: &Config,
     store: &mut briefwatch::store::Store,
     running: Option<&IngestAlerts>,
 ) -> anyhow::Result<()> {
     let Some(running) = running else {
-        if !config.alerts.is_empty() && config.smtp.is_some() {
+        if super::alerts::deliverable(config) {
             tracing::warn!(
                 "alert rules added to a daemon started without them take effect on restart"
             );

@@ -112,6 +112,7 @@ impl Archive {
         let path = dir.path().join("briefwatch.sqlite");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(outbox::MIGRATION).unwrap();
+        conn.execute_batch(outbox::CHANNEL_MIGRATION).unwrap();
         Archive { _dir: dir, path }
     }
 
@@ -1210,6 +1211,7 @@ fn the_shipped_config_with_its_alert_example_uncommented_is_valid() {
     config.validate("example").expect("the example is valid");
     assert_eq!(config.alerts.len(), 2);
     assert!(config.smtp.is_some());
+    assert_eq!(config.webhooks.len(), 1);
 }
 
 #[test]

@@ -334,15 +334,18 @@ fn the_search_page_keeps_a_bad_query_in_its_form_and_says_what_is_wrong() {
     );
 }
 
-/// Makes `path`'s search tables what the previous release wrote (one column, no text passages,
-/// no hash of them) and empties the index, as if the archive had been written before.
+/// The number of schema migrations of the previous release.
+const PREVIOUS_RELEASE_SCHEMA: i64 = 6;
+
+/// Makes `path`'s schema what the previous release wrote (its search tables with one column, no
+/// text passages, no hash of them, an empty index; none of the tables added since), as if the
+/// archive had been written before. The outbox's delivery channel
+/// column stays: its migration finds it in place and leaves it.
 fn downgrade_search_index(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
     conn.execute_batch(&format!(
         "BEGIN;
+         DROP TABLE suspects;
          DROP TABLE exchange_search;
          CREATE VIRTUAL TABLE exchange_search USING fts5(
              body, content='', columnsize=0,
@@ -353,9 +356,8 @@ fn downgrade_search_index(path: &Path) {
              first_rowid INTEGER PRIMARY KEY,
              revision_id INTEGER NOT NULL UNIQUE REFERENCES revisions(id),
              span INTEGER NOT NULL);
-         PRAGMA user_version = {};
-         COMMIT;",
-        version - 1
+         PRAGMA user_version = {PREVIOUS_RELEASE_SCHEMA};
+         COMMIT;"
     ))
     .unwrap();
 }

@@ -235,7 +235,8 @@ fn a_deeply_nested_page_is_archived_and_an_oversized_one_is_unparseable_with_the
     // 4 MB of 450,000 paragraphs.
     let paragraphs = "<p>w</p>".repeat(450_000);
     site.set_page(large, with_body_prefix(&site.page(large), &paragraphs));
-    env.briefwatch(&["poll", "--once"]);
+    // The oversized page is a failed page: exit status 3.
+    env.briefwatch_with_failures(&["poll", "--once"], 1);
     let archived = latest(&env, &site, deep).expect("the deep page is archived");
     assert_eq!(
         archived.opening.first().map(String::as_str),

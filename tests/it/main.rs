@@ -22,3 +22,4 @@ mod smtp_server;
 mod support;
 mod web;
 mod web_words;
+mod webhook;

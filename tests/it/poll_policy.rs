@@ -622,7 +622,7 @@ fn an_import_of_old_pages_schedules_them_into_the_sweep() {
         let file = format!("pages/{i}.html");
         std::fs::write(env.dir.path().join(&file), site.page(path)).unwrap();
         rows.push(format!(
-            "{}\t200\t\t{file}\t0\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
+            "{}\t200\t\t{file}\t-\t-\ttext/html\tSat, 04 Jul 2020 03:55:38 GMT",
             site.url(path)
         ));
     }
