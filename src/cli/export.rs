@@ -3,7 +3,7 @@
 //! each day; `--history`, one row per revision and per event.
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -551,12 +551,14 @@ pub fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> {
     }
     let config = global.config()?;
     let store = Global::open_existing_store(&config)?;
-    let progress = Progress::new(progress::wanted(false), "documents");
+    // Rows printed on the terminal show their own progress; a bar would only break into them.
+    let shown = progress::wanted(false) && (args.out.is_some() || !std::io::stdout().is_terminal());
+    let progress = Progress::new(shown, "documents");
     match &args.out {
         Some(path) => {
             let rows = export_to_file(&store, &args, path, &progress)?;
             drop(progress);
-            if progress::wanted(false) {
+            if shown {
                 eprintln!(
                     "{} written to {}",
                     super::plural(rows, "row", "rows"),
