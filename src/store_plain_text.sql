@@ -18,9 +18,11 @@ CREATE TABLE revision_texts (
     opening TEXT NOT NULL
 );
 
--- The latest revision of every document: the one with the highest sequence number.
+-- The latest revision of every document: the one with the highest sequence number. Its `date` is
+-- the briefing date the archive holds for the document (the latest one a revision gave), which
+-- the index on documents finds at once.
 CREATE VIEW latest_briefings AS
-SELECT d.url, d.lang, t.kind, t.date, t.spokesperson, t.title, r.seq AS revision,
+SELECT d.url, d.lang, t.kind, d.briefing_date AS date, t.spokesperson, t.title, r.seq AS revision,
        r.fetched_at, t.published_at, t.opening, d.state
 FROM documents d
 JOIN revisions r ON r.document_id = d.id
@@ -29,8 +31,8 @@ JOIN revision_texts t ON t.revision_id = r.id;
 
 -- Every exchange of the latest revision of every document.
 CREATE VIEW latest_exchanges AS
-SELECT d.url, d.lang, t.date, t.spokesperson, t.title, r.seq AS revision, e.ordinal, e.asker,
-       e.question, e.answer, e.after_conference
+SELECT d.url, d.lang, d.briefing_date AS date, t.spokesperson, t.title, r.seq AS revision,
+       e.ordinal, e.asker, e.question, e.answer, e.after_conference
 FROM documents d
 JOIN revisions r ON r.document_id = d.id
  AND r.seq = (SELECT MAX(seq) FROM revisions WHERE document_id = d.id)
