@@ -320,8 +320,9 @@ fn the_stock_sqlite3_shell_reads_the_latest_exchanges() {
 }
 
 /// Turns an archive back into what the release before the plain-text rows wrote: no text columns,
-/// no text table, no views, and the schema version before the last migration.
-fn make_old(database: &Path) -> i64 {
+/// no text table, no views, and the schema version before the last migration. Returns the version
+/// it had.
+pub fn make_old(database: &Path) -> i64 {
     let conn = Connection::open(database).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
