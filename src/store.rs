@@ -4,11 +4,10 @@
 //! either all of it or none of it. The raw page is kept as evidence in `raw_blobs` (zstd with a
 //! per-source dictionary, which removes the page chrome every page of a source repeats), the extracted
 //! record as JSON in `revisions.record`, zstd-compressed with its raw page as the prefix, so the text
-//! it repeats from the page costs almost nothing. The text is also stored plain: the `exchanges`
-//! table holds each exchange of a revision (asker, position, content hashes) with its question and
-//! answer as text, and
-//! `revision_texts` each revision's title, date, spokesperson and opening, so that any SQLite client
-//! reads every transcript (see the views in `store_plain_text.sql`).
+//! it repeats from the page costs almost nothing. The text is also stored plain, so that any SQLite
+//! client reads every transcript: the `exchanges` table holds each exchange of a revision (asker,
+//! position, content hashes) with its question and answer, `revision_texts` each revision's title,
+//! date, spokesperson and opening, and the views of `store_plain_text.sql` put them together.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
