@@ -1,11 +1,13 @@
 //! The SQLite archive: schema, migrations and typed queries.
 //!
 //! Every unit of work (one fetched page) is one `BEGIN IMMEDIATE` transaction, so a crash leaves
-//! either all of it or none of it. Text is stored once, compressed: the raw page in `raw_blobs` (zstd with a
+//! either all of it or none of it. The raw page is kept as evidence in `raw_blobs` (zstd with a
 //! per-source dictionary, which removes the page chrome every page of a source repeats), the extracted
 //! record as JSON in `revisions.record`, zstd-compressed with its raw page as the prefix, so the text
-//! it repeats from the page costs almost nothing. The `exchanges` table indexes each exchange of a
-//! revision (asker, position, content hashes) without a second plain copy of the text.
+//! it repeats from the page costs almost nothing. The text is also stored plain, so that any SQLite
+//! client reads every transcript: the `exchanges` table holds each exchange of a revision (asker,
+//! position, content hashes) with its question and answer, `revision_texts` each revision's title,
+//! date, spokesperson and opening, and the views of `store_plain_text.sql` put them together.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -280,6 +282,9 @@ CREATE TABLE hosts (
         ),
         // Alerts can be posted to webhooks as well as mailed.
         M::up_with_hook("", crate::alert::outbox::channel_migration),
+        // Every text of every revision as plain rows, and the views for reading it with SQL; the
+        // hook writes the text of the revisions stored before from their records.
+        M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
     ]
 }
 
@@ -302,6 +307,36 @@ fn check_schema_version(conn: &Connection, path: &Path) -> Result<()> {
             found,
             known,
         });
+    }
+    Ok(())
+}
+
+const PLAIN_TEXT_MIGRATION: &str = include_str!("store_plain_text.sql");
+
+/// Migration hook: writes the plain-text rows of every revision already stored, from its record.
+fn plain_text_hook(tx: &Transaction<'_>) -> rusqlite_migration::HookResult {
+    fill_plain_text(tx).map_err(|error| rusqlite_migration::HookError::Hook(error.to_string()))
+}
+
+/// Rewrites the exchange rows and the revision text of every stored revision from its record.
+fn fill_plain_text(tx: &Transaction<'_>) -> Result<()> {
+    let ids: Vec<i64> = query_all(
+        tx,
+        "SELECT id FROM revisions ORDER BY id",
+        [],
+        |row| row.get(0),
+        "reading revisions to write as text",
+    )?;
+    let dictionaries = DictionaryCache::default();
+    for revision_id in ids {
+        let briefing = record_in(tx, &dictionaries, revision_id)?;
+        execute_cached(
+            tx,
+            "DELETE FROM exchanges WHERE revision_id = ?1",
+            [revision_id],
+        )
+        .map_err(sql("rewriting exchanges"))?;
+        insert_texts(tx, revision_id, &briefing)?;
     }
     Ok(())
 }
@@ -2138,7 +2173,7 @@ fn ingest_article_in<'raw>(
             )
             .map_err(sql("writing a revision"))?;
             let revision_id = tx.last_insert_rowid();
-            insert_exchanges(tx, revision_id, briefing)?;
+            insert_texts(tx, revision_id, briefing)?;
             crate::web::search::index_revision(tx, revision_id, document_id, briefing)
                 .map_err(sql("indexing a revision for search"))?;
             execute_cached(
@@ -2320,12 +2355,29 @@ fn store_raw(tx: &Transaction<'_>, raw: &[u8], dictionary: &Dictionary) -> Resul
     Ok(hash)
 }
 
-fn insert_exchanges(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing) -> Result<()> {
+/// A revision's text as plain rows: its title, date, spokesperson and opening in
+/// `revision_texts`, each exchange with its text and hashes in `exchanges`.
+fn insert_texts(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing) -> Result<()> {
+    execute_cached(
+        tx,
+        "INSERT INTO revision_texts (revision_id, kind, title, date, published_at, spokesperson, opening)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            revision_id,
+            briefing.kind.as_str(),
+            briefing.title,
+            briefing.date.map(|date| date.to_string()),
+            briefing.published_at.map(|time| time.to_rfc3339()),
+            briefing.spokesperson,
+            briefing.opening.join("\n"),
+        ],
+    )
+    .map_err(sql("writing a revision's text"))?;
     let mut stmt = tx
         .prepare_cached(
             "INSERT INTO exchanges (revision_id, ordinal, asker, question_hash, answer_hash,
-                                    question_chars, answer_chars, after_conference)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                    question_chars, answer_chars, after_conference, question, answer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .map_err(sql("writing exchanges"))?;
     for exchange in &briefing.exchanges {
@@ -2341,6 +2393,8 @@ fn insert_exchanges(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing)
             chars(&exchange.question),
             chars(&exchange.answer),
             exchange.after_conference,
+            exchange.question.join("\n"),
+            exchange.answer.join("\n"),
         ])
         .map_err(sql("writing exchanges"))?;
     }

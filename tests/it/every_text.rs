@@ -342,6 +342,8 @@ const PREVIOUS_RELEASE_SCHEMA: i64 = 6;
 /// archive had been written before. The outbox's delivery channel
 /// column stays: its migration finds it in place and leaves it.
 fn downgrade_search_index(path: &Path) {
+    // The plain-text rows came after the index of every text: undo them first.
+    crate::sql_archive::make_old(path);
     let conn = rusqlite::Connection::open(path).unwrap();
     conn.execute_batch(&format!(
         "BEGIN;

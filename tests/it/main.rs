@@ -19,6 +19,7 @@ mod poll_policy;
 mod serve;
 mod service;
 mod smtp_server;
+mod sql_archive;
 mod support;
 mod web;
 mod web_words;
