@@ -43,6 +43,9 @@ fn briefings() -> Vec<BriefingEntry> {
                     opening: vec![paragraph.to_string()],
                     exchanges,
                     content_hash: format!("{index}"),
+                    found_by: None,
+                    selector: None,
+                    date_from: None,
                 },
                 first_seen: published.with_timezone(&Utc),
             }

@@ -2176,6 +2176,9 @@ mod tests {
             spokesperson: Some("Zhao Lijian".into()),
             opening: vec![],
             content_hash: sha256_hex(answer.as_bytes()),
+            found_by: None,
+            selector: None,
+            date_from: None,
             exchanges: vec![exchange],
         }
     }

@@ -815,6 +815,9 @@ mod tests {
                 })
                 .collect(),
             content_hash: format!("{lang:?}"),
+            found_by: None,
+            selector: None,
+            date_from: None,
         };
         let docs = [
             briefing(

@@ -38,6 +38,9 @@ fn briefing(day: u32) -> BriefingEntry {
                 after_conference: false,
             }],
             content_hash: format!("hash-{day}"),
+            found_by: None,
+            selector: None,
+            date_from: None,
         },
         first_seen: published.with_timezone(&Utc),
     }
