@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::alert::{BriefingEvent, IngestAlerts, pairs_from_change};
 use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
-use crate::model::{Briefing, Kind, Lang, Listing};
+use crate::model::{Briefing, FoundBy, Kind, Lang, Listing};
 
 /// zstd level of raw pages. The per-source dictionary already removes the chrome every page
 /// repeats; on the 2020 capture level 9 made pages 10 % smaller than level 3 for 4× the CPU.
@@ -196,6 +196,12 @@ CREATE TABLE hosts (
         // Pairing finds the other language's transcript of a day by its date.
         M::up("CREATE INDEX documents_briefing_date ON documents(briefing_date, lang);"),
         M::up(crate::web::search::MERGE_MIGRATION),
+        // How each extracted page was found (`selector` with the body selector, or `fallback`):
+        // what the layout-drift alarm reads.
+        M::up(
+            "ALTER TABLE fetch_log ADD COLUMN found_by TEXT;
+             ALTER TABLE fetch_log ADD COLUMN selector TEXT;",
+        ),
     ])
 }
 
@@ -563,7 +569,7 @@ impl Store {
     /// Writes one request to `fetch_log` on its own (robots.txt, pages not ingested otherwise).
     pub fn log_fetch(&mut self, record: &FetchRecord) -> Result<()> {
         let tx = self.begin()?;
-        insert_fetch_log(&tx, record)?;
+        insert_fetch_log(&tx, record, None)?;
         tx.commit().map_err(sql("committing a fetch log row"))
     }
 
@@ -1280,11 +1286,16 @@ fn query_row_cached<T, P: rusqlite::Params>(
     conn.prepare_cached(statement)?.query_row(params, read)
 }
 
-fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
+/// Logs a fetch; `found` is how the page's record was found, for an extracted article.
+fn insert_fetch_log(
+    tx: &Transaction<'_>,
+    record: &FetchRecord,
+    found: Option<&Briefing>,
+) -> Result<()> {
     execute_cached(
         tx,
-        "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error, found_by, selector)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             format_time(record.at),
             record.source,
@@ -1296,6 +1307,8 @@ fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
             record.duration.as_millis() as i64,
             record.attempts,
             record.error,
+            found.and_then(|briefing| briefing.found_by).map(FoundBy::as_str),
+            found.and_then(|briefing| briefing.selector.as_deref()),
         ],
     )
     .map_err(sql("writing the fetch log"))?;
@@ -1812,7 +1825,7 @@ fn ingest_article_in<'raw>(
     gone_after: u32,
 ) -> Result<IngestOutcome> {
     let now = fetch.log.at;
-    insert_fetch_log(tx, &fetch.log)?;
+    insert_fetch_log(tx, &fetch.log, fetch.briefing)?;
     let (document_id, _) = upsert_document(
         tx,
         fetch.source,
@@ -2065,7 +2078,7 @@ fn insert_exchanges(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing)
 
 fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<ListingOutcome> {
     let now = fetch.log.at;
-    insert_fetch_log(tx, &fetch.log)?;
+    insert_fetch_log(tx, &fetch.log, None)?;
     let url = &fetch.log.url;
     let previous_items: Option<String> = query_row_cached(
         tx,

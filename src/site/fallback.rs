@@ -122,7 +122,7 @@ fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>) -> Gathered {
 struct Candidate<'a> {
     element: ElementRef<'a>,
     gathered: Gathered,
-    opening: usize,
+    /// Exchanges with an answer and a plausible asker.
     exchanges: usize,
 }
 
@@ -234,6 +234,41 @@ pub(super) fn find_published<'a>(
     None
 }
 
+/// The last short line with a date before the body, outside links and scripts ("发布时间：
+/// 2020-07-03", "Updated 2024-01-29 21:19"): where pages print the time above the text.
+pub(super) fn date_line_before<'a>(
+    document: &'a Html,
+    body: ElementRef<'a>,
+) -> Option<(DateTime<FixedOffset>, ElementRef<'a>)> {
+    let mut found = None;
+    for node in document.tree.root().descendants() {
+        if node.id() == body.id() {
+            break;
+        }
+        let Node::Text(text) = node.value() else {
+            continue;
+        };
+        let Some(parent) = node.parent().and_then(ElementRef::wrap) else {
+            continue;
+        };
+        let hidden = parent
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .chain([parent])
+            .any(|ancestor| {
+                let name = ancestor.value().name();
+                name == "a" || name == "title" || is_skipped(name)
+            });
+        if hidden || text.chars().count() > 60 {
+            continue;
+        }
+        if let Some(time) = parse_beijing_time(text) {
+            found = Some((time, parent));
+        }
+    }
+    found
+}
+
 /// RFC 3339 (any offset, shown in Beijing time), else the page's usual date forms.
 pub(super) fn parse_any_time(text: &str) -> Option<DateTime<FixedOffset>> {
     let beijing = FixedOffset::east_opt(8 * 3600)?;
@@ -261,11 +296,16 @@ pub(super) fn find_article<'a>(
         if gathered.paragraphs.is_empty() {
             continue;
         }
-        let (opening, exchanges) = segment_owned(gathered.paragraphs.clone(), lang, spokesperson);
+        let (_, exchanges) = segment_owned(gathered.paragraphs.clone(), lang, spokesperson);
+        // Only exchanges that are answered count: a "Source: MFA" line above the text is no
+        // question.
+        let answered = exchanges
+            .iter()
+            .filter(|exchange| !exchange.answer.is_empty() && looks_like_asker(&exchange.asker))
+            .count();
         candidates.push(Candidate {
             element,
-            opening: opening.len(),
-            exchanges: exchanges.len(),
+            exchanges: answered,
             gathered,
         });
     }
@@ -289,8 +329,8 @@ pub(super) fn find_article<'a>(
     })
 }
 
-/// The tightest block with every exchange, grown upward over paragraphs that only add opening
-/// remarks (a lead split from the questions), never over chrome.
+/// The tightest block with every exchange, grown upward over blocks that only add sentences
+/// (a lead or a last answer split from the rest), never over chrome.
 fn transcript_block(candidates: &[Candidate<'_>], most_exchanges: usize) -> Option<usize> {
     let mut chosen = candidates
         .iter()
@@ -314,19 +354,19 @@ fn transcript_block(candidates: &[Candidate<'_>], most_exchanges: usize) -> Opti
             return Some(chosen);
         };
         let wider = &candidates[parent];
-        let extra = wider.gathered.paragraphs.len() - tight.gathered.paragraphs.len();
-        let only_adds_opening = wider.exchanges == tight.exchanges
-            && extra > 0
-            && wider
-                .gathered
-                .paragraphs
-                .ends_with(&tight.gathered.paragraphs)
-            && wider.opening == tight.opening + extra
+        let (inner, outer) = (&tight.gathered.paragraphs, &wider.gathered.paragraphs);
+        // The wider block adds only sentences (no links, no exchange): the rest of a body that
+        // was split into several blocks, an opening or a last answer's continuation.
+        let only_adds_prose = wider.exchanges == tight.exchanges
             && wider.gathered.link_chars == tight.gathered.link_chars
-            && wider.gathered.paragraphs[..extra]
-                .iter()
-                .all(|paragraph| is_prose(paragraph));
-        if wider.gathered.paragraphs == tight.gathered.paragraphs || only_adds_opening {
+            && (0..=outer.len().saturating_sub(inner.len())).any(|start| {
+                outer[start..start + inner.len()] == inner[..]
+                    && outer[..start]
+                        .iter()
+                        .chain(&outer[start + inner.len()..])
+                        .all(|paragraph| is_prose(paragraph))
+            });
+        if only_adds_prose {
             chosen = parent;
         } else {
             return Some(chosen);
@@ -391,7 +431,9 @@ pub(super) fn implausible(
 
 fn looks_like_asker(asker: &str) -> bool {
     let length = asker.chars().count();
-    (1..=60).contains(&length) && !asker.contains(['.', '?', '!', '。', '？', '！', '，'])
+    (1..=60).contains(&length)
+        && !asker.starts_with(['·', '•', '|', '-', '>', '»', '*', '/'])
+        && !asker.contains(['.', '?', '!', '。', '？', '！', '，'])
 }
 
 /// The listing's items without selectors: same-site links whose text the title classifier
@@ -403,8 +445,7 @@ pub(super) fn find_listing_items(
 ) -> Vec<ListingItem> {
     let links = Selector::parse("a[href]").expect("valid selector");
     let host = base.and_then(|base| base.host_str().map(str::to_string));
-    // Group the article links by the list that holds them.
-    let mut groups: Vec<(NodeId, Vec<ListingItem>, usize)> = Vec::new();
+    let mut found: Vec<(ElementRef<'_>, ListingItem, usize)> = Vec::new();
     for link in document.select(&links) {
         if link
             .ancestors()
@@ -413,9 +454,12 @@ pub(super) fn find_listing_items(
         {
             continue;
         }
-        let Some(item) = listing_item(link, base) else {
+        let Some(mut item) = listing_item(link, base) else {
             continue;
         };
+        if item.date.is_none() {
+            item.date = date_beside(link);
+        }
         let Ok(parsed) = url::Url::parse(&item.url) else {
             continue;
         };
@@ -425,19 +469,46 @@ pub(super) fn find_listing_items(
         {
             continue;
         }
-        let recognized = {
-            let facts = classify_title(&item.title, lang);
-            facts.kind != Kind::Other || facts.date.is_some() || facts.spokesperson.is_some()
+        // How much the link text reads like an item of the column: a date, a spokesperson, a
+        // kind of item, the length of a headline rather than of a menu entry.
+        let facts = classify_title(&item.title, lang);
+        let headline = match lang {
+            Lang::En => 25,
+            Lang::Zh => 12,
         };
-        let list = list_of(link);
+        let weight = 2 * usize::from(facts.date.is_some())
+            + usize::from(facts.spokesperson.is_some())
+            + usize::from(facts.kind != Kind::Other)
+            + usize::from(item.title.chars().count() >= headline);
+        let recognized = if facts.kind == Kind::Other && facts.date.is_none() {
+            0
+        } else {
+            weight
+        };
+        found.push((link, item, recognized));
+    }
+    // A list is the nearest ancestor holding more than one of these links: the rows of the
+    // listing, apart from a menu or a related-links box.
+    let mut held: std::collections::HashMap<NodeId, usize> = std::collections::HashMap::new();
+    for (link, _, _) in &found {
+        for ancestor in link.ancestors() {
+            *held.entry(ancestor.id()).or_default() += 1;
+        }
+    }
+    let mut groups: Vec<(NodeId, Vec<ListingItem>, usize)> = Vec::new();
+    for (link, item, recognized) in found {
+        let list = link
+            .ancestors()
+            .find(|ancestor| held.get(&ancestor.id()).is_some_and(|count| *count > 1))
+            .map_or(link.id(), |ancestor| ancestor.id());
         match groups.iter_mut().find(|(id, _, _)| *id == list) {
             Some((_, items, hits)) => {
                 if !items.iter().any(|seen| seen.url == item.url) {
                     items.push(item);
                 }
-                *hits += usize::from(recognized);
+                *hits += recognized;
             }
-            None => groups.push((list, vec![item], usize::from(recognized))),
+            None => groups.push((list, vec![item], recognized)),
         }
     }
     groups
@@ -448,20 +519,25 @@ pub(super) fn find_listing_items(
         .unwrap_or_default()
 }
 
-/// The list a link belongs to: the nearest `ul`, `ol`, `table` or `dl`, else the nearest block
-/// container.
-fn list_of(link: ElementRef<'_>) -> NodeId {
-    let ancestors = || link.ancestors().filter_map(ElementRef::wrap);
-    ancestors()
-        .find(|ancestor| matches!(ancestor.value().name(), "ul" | "ol" | "table" | "dl"))
-        .or_else(|| ancestors().find(|ancestor| is_container(ancestor.value().name())))
-        .map_or(link.id(), |list| list.id())
+/// The date printed beside a link wrapped in its own elements (`<li><div><a>…</a></div>
+/// <span>2020-07-03</span></li>`): the text of the nearest ancestor holding only this link.
+fn date_beside(link: ElementRef<'_>) -> Option<chrono::NaiveDate> {
+    let links = Selector::parse("a").expect("valid selector");
+    let own: String = link.text().collect();
+    link.ancestors()
+        .filter_map(ElementRef::wrap)
+        .take(3)
+        .take_while(|ancestor| ancestor.select(&links).count() == 1)
+        .find_map(|ancestor| {
+            let beside = ancestor.text().collect::<String>().replacen(&own, "", 1);
+            super::parse_date(&beside)
+        })
 }
 
 /// Pages announced by links to `index_N` / `default_N` (page N + 1 in all).
 pub(super) fn page_count_from_links(document: &Html) -> Option<u32> {
     static PAGE_LINK: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?:^|/)(?:index|default)_(\d+)\.s?html?(?:$|[?#])")
+        regex::Regex::new(r"(?:^|/)(?:index|default)(?:_(\d+))?\.s?html?(?:$|[?#])")
             .expect("valid regex")
     });
     let links = Selector::parse("a[href]").expect("valid selector");
@@ -469,7 +545,11 @@ pub(super) fn page_count_from_links(document: &Html) -> Option<u32> {
         .select(&links)
         .filter_map(|link| {
             let href = link.value().attr("href")?;
-            PAGE_LINK.captures(href)?[1].parse::<u32>().ok()
+            let captures = PAGE_LINK.captures(href)?;
+            // `index.html` is page 0.
+            captures
+                .get(1)
+                .map_or(Some(0), |number| number.as_str().parse::<u32>().ok())
         })
         .max()
         .map(|last| last + 1)

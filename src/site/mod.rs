@@ -504,6 +504,13 @@ impl Profile {
             .collect();
         let found =
             fallback::find_article(document, self.lang, facts.spokesperson.as_deref(), &skip)?;
+        let (published_at, time_element) = match published_at {
+            Some(time) => (Some(time), time_element),
+            None => match fallback::date_line_before(document, found.body) {
+                Some((time, element)) => (Some(time), Some(element)),
+                None => (None, None),
+            },
+        };
         let briefing = Briefing {
             found_by: Some(FoundBy::Fallback),
             ..self.assemble(url, title, published_at, found.paragraphs)

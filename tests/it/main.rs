@@ -7,6 +7,7 @@ mod diff;
 mod extract;
 mod feed;
 mod fetch;
+mod redesign;
 mod serve;
 mod service;
 mod smtp_server;
