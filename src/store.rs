@@ -1894,15 +1894,27 @@ fn ingest_article_in<'raw>(
             .is_none_or(|(_, _, hash)| *hash != briefing.content_hash);
         if changed {
             let content = content.expect("content is prepared for every Ok page with a record");
+            // A page that names no date takes its neighbours' on the listing.
+            let dated = listing_dated(tx, fetch.source, &fetch.log.url, briefing)?;
+            let dated_record =
+                dated
+                    .as_ref()
+                    .map(serde_json::to_vec)
+                    .transpose()
+                    .map_err(|source| StoreError::Record {
+                        revision_id: 0,
+                        source,
+                    })?;
+            let briefing = dated.as_ref().unwrap_or(briefing);
+            let record_json = dated_record.as_deref().unwrap_or(&content.record);
             let raw_hash = store_raw(tx, raw, &content.raw_dictionary)?;
             let seq = previous.as_ref().map_or(1, |(_, seq, _)| seq + 1);
-            let record =
-                compress_against(record_context, &content.record, raw).map_err(|source| {
-                    StoreError::Compression {
-                        what: "record",
-                        source,
-                    }
-                })?;
+            let record = compress_against(record_context, record_json, raw).map_err(|source| {
+                StoreError::Compression {
+                    what: "record",
+                    source,
+                }
+            })?;
             execute_cached(
                 tx,
                 "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
@@ -2074,6 +2086,78 @@ fn insert_exchanges(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing)
         .map_err(sql("writing exchanges"))?;
     }
     Ok(())
+}
+
+/// How far along the listing to look for a dated neighbour.
+const NEIGHBOUR_REACH: usize = 5;
+
+/// `briefing` dated from the archived items next to it on its source's listing (newest first),
+/// when it has no date of its own; `None` when it has one or no neighbour is dated.
+fn listing_dated(
+    tx: &Transaction<'_>,
+    source: &str,
+    url: &str,
+    briefing: &Briefing,
+) -> Result<Option<Briefing>> {
+    if briefing.date.is_some() {
+        return Ok(None);
+    }
+    let mut statement = tx
+        .prepare_cached("SELECT item_urls FROM listing_pages WHERE source = ?1 ORDER BY page")
+        .map_err(sql("reading listing pages"))?;
+    let pages = statement
+        .query_map([source], |row| row.get::<_, String>(0))
+        .map_err(sql("reading listing pages"))?;
+    let mut items: Vec<String> = Vec::new();
+    for page in pages {
+        let page = page.map_err(sql("reading listing pages"))?;
+        items.extend(serde_json::from_str::<Vec<String>>(&page).unwrap_or_default());
+    }
+    let Some(position) = items.iter().position(|item| item == url) else {
+        return Ok(None);
+    };
+    let date_of = |item: &String| -> Result<Option<NaiveDate>> {
+        let date: Option<String> = query_row_cached(
+            tx,
+            "SELECT briefing_date FROM documents WHERE url = ?1",
+            [item],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql("reading a neighbour's date"))?
+        .flatten();
+        Ok(date.and_then(|date| NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()))
+    };
+    let mut newer = None;
+    for item in items[..position].iter().rev().take(NEIGHBOUR_REACH) {
+        if let Some(date) = date_of(item)? {
+            newer = Some(date);
+            break;
+        }
+    }
+    let mut older = None;
+    for item in items[position + 1..].iter().take(NEIGHBOUR_REACH) {
+        if let Some(date) = date_of(item)? {
+            older = Some(date);
+            break;
+        }
+    }
+    let evidence = crate::site::DateEvidence {
+        published_at: briefing.published_at,
+        newer_neighbour: newer,
+        older_neighbour: older,
+        ..Default::default()
+    };
+    let facts = crate::site::classify_title(&briefing.title, briefing.lang);
+    Ok(
+        crate::site::infer_date(&briefing.title, briefing.lang, &facts, &evidence).map(
+            |(date, from)| Briefing {
+                date: Some(date),
+                date_from: Some(from),
+                ..briefing.clone()
+            },
+        ),
+    )
 }
 
 fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<ListingOutcome> {

@@ -3,6 +3,7 @@
 mod alert;
 mod archive;
 mod browser;
+mod dates;
 mod diff;
 mod extract;
 mod feed;
