@@ -47,7 +47,7 @@ struct Gathered {
 
 /// Like [`super::block_paragraphs`], also skipping page chrome and the elements in `skip` (the
 /// title, the time line).
-fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>) -> Gathered {
+fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>, budget: &mut usize) -> Gathered {
     let mut paragraphs = Vec::new();
     let mut current = String::new();
     let mut skipping: Option<NodeId> = None;
@@ -63,6 +63,7 @@ fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>) -> Gathered {
         }
     };
     for edge in element.traverse() {
+        *budget = budget.saturating_sub(1);
         match edge {
             Edge::Open(node) => {
                 if skipping.is_some() {
@@ -278,6 +279,10 @@ pub(super) fn parse_any_time(text: &str) -> Option<DateTime<FixedOffset>> {
     parse_beijing_time(text)
 }
 
+/// Node visits (and paragraphs segmented, weighted) the search for a transcript block may spend
+/// on one page; a real page needs a few hundred thousand at most.
+const WORK_BUDGET: usize = 4_000_000;
+
 /// The block of the page holding the transcript, its paragraphs, or why none looks like one.
 pub(super) fn find_article<'a>(
     document: &'a Html,
@@ -287,15 +292,22 @@ pub(super) fn find_article<'a>(
 ) -> Result<FoundArticle<'a>, String> {
     let all = Selector::parse("body, body *").expect("valid selector");
     let mut candidates: Vec<Candidate<'a>> = Vec::new();
+    // Every block is read on its own, which costs the page's size times its depth: plenty for
+    // any real page, bounded for a hostile one.
+    let mut budget = WORK_BUDGET;
     for element in document.select(&all) {
         let name = element.value().name();
         if !is_container(name) || is_chrome(element.value()) || skip.contains(&element.id()) {
             continue;
         }
-        let gathered = gather(element, skip);
+        if budget == 0 {
+            return Err("the page is too large or too deeply nested to search by content".into());
+        }
+        let gathered = gather(element, skip, &mut budget);
         if gathered.paragraphs.is_empty() {
             continue;
         }
+        budget = budget.saturating_sub(16 * gathered.paragraphs.len());
         let (_, exchanges) = segment_owned(gathered.paragraphs.clone(), lang, spokesperson);
         // Only exchanges that are answered count: a "Source: MFA" line above the text is no
         // question.
@@ -716,6 +728,21 @@ mod tests {
             .map(|element| element.text().collect::<String>())
             .collect();
         assert_eq!(found, ["z"]);
+    }
+
+    #[test]
+    fn hostile_nesting_ends_with_an_error_not_a_hang() {
+        let depth = 3_000;
+        let html = format!(
+            "<html><body>{}<p>AFP: Why?</p><p>Lin Jian: Because.</p>{}</body></html>",
+            "<div>x".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let document = Html::parse_document(&html);
+        let error = find_article(&document, Lang::En, None, &HashSet::new())
+            .err()
+            .expect("the work budget runs out");
+        assert!(error.contains("too large or too deeply nested"), "{error}");
     }
 
     #[test]
