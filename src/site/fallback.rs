@@ -41,6 +41,8 @@ fn is_container(name: &str) -> bool {
 /// The paragraphs of one element as the fallback reads them, with how much of its text is links.
 struct Gathered {
     paragraphs: Vec<String>,
+    /// Per paragraph: whether most of its text is links (a share bar, a "back" link).
+    mostly_links: Vec<bool>,
     chars: usize,
     link_chars: usize,
 }
@@ -48,20 +50,15 @@ struct Gathered {
 /// Like [`super::block_paragraphs`], also skipping page chrome and the elements in `skip` (the
 /// title, the time line).
 fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>, budget: &mut usize) -> Gathered {
-    let mut paragraphs = Vec::new();
-    let mut current = String::new();
+    let mut out = Gathered {
+        paragraphs: Vec::new(),
+        mostly_links: Vec::new(),
+        chars: 0,
+        link_chars: 0,
+    };
+    let mut current = Paragraph::default();
     let mut skipping: Option<NodeId> = None;
     let mut link_depth = 0usize;
-    let (mut chars, mut link_chars) = (0usize, 0usize);
-    let flush = |current: &mut String, paragraphs: &mut Vec<String>| {
-        if !current.is_empty() {
-            let text = normalize(current);
-            if !text.is_empty() {
-                paragraphs.push(text);
-            }
-            current.clear();
-        }
-    };
     for edge in element.traverse() {
         *budget = budget.saturating_sub(1);
         match edge {
@@ -70,25 +67,18 @@ fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>, budget: &mut usize) -
                     continue;
                 }
                 match node.value() {
-                    Node::Text(text) => {
-                        let count = text.chars().filter(|c| !c.is_whitespace()).count();
-                        chars += count;
-                        if link_depth > 0 {
-                            link_chars += count;
-                        }
-                        current.push_str(text);
-                    }
+                    Node::Text(text) => current.push(text, link_depth > 0),
                     Node::Element(child) => {
                         let name = child.name();
                         if node.id() != element.id()
                             && (is_skipped(name) || is_chrome(child) || skip.contains(&node.id()))
                         {
                             skipping = Some(node.id());
-                            flush(&mut current, &mut paragraphs);
+                            current.flush(&mut out);
                         } else if name == "a" {
                             link_depth += 1;
                         } else if is_block(name) {
-                            flush(&mut current, &mut paragraphs);
+                            current.flush(&mut out);
                         }
                     }
                     _ => {}
@@ -105,17 +95,43 @@ fn gather(element: ElementRef<'_>, skip: &HashSet<NodeId>, budget: &mut usize) -
                     if child.name() == "a" {
                         link_depth = link_depth.saturating_sub(1);
                     } else if is_block(child.name()) {
-                        flush(&mut current, &mut paragraphs);
+                        current.flush(&mut out);
                     }
                 }
             }
         }
     }
-    flush(&mut current, &mut paragraphs);
-    Gathered {
-        paragraphs,
-        chars,
-        link_chars,
+    current.flush(&mut out);
+    out
+}
+
+/// The paragraph being read, and how much of it is link text.
+#[derive(Default)]
+struct Paragraph {
+    text: String,
+    chars: usize,
+    link_chars: usize,
+}
+
+impl Paragraph {
+    fn push(&mut self, text: &str, in_link: bool) {
+        let count = text.chars().filter(|c| !c.is_whitespace()).count();
+        self.chars += count;
+        if in_link {
+            self.link_chars += count;
+        }
+        self.text.push_str(text);
+    }
+
+    fn flush(&mut self, out: &mut Gathered) {
+        let text = normalize(&self.text);
+        if !text.is_empty() {
+            out.paragraphs.push(text);
+            out.mostly_links.push(self.link_chars * 2 > self.chars);
+        }
+        out.chars += self.chars;
+        out.link_chars += self.link_chars;
+        *self = Paragraph::default();
     }
 }
 
@@ -335,9 +351,19 @@ pub(super) fn find_article<'a>(
             gathered.link_chars, gathered.chars
         ));
     }
+    // Link lines at either end (a share bar, "Print", "Back to top") are the page's, not the
+    // transcript's.
+    let flags = &gathered.mostly_links;
+    let start = flags.iter().take_while(|links| **links).count();
+    let end = flags.len()
+        - flags[start..]
+            .iter()
+            .rev()
+            .take_while(|links| **links)
+            .count();
     Ok(FoundArticle {
         body: candidates[chosen].element,
-        paragraphs: candidates[chosen].gathered.paragraphs.clone(),
+        paragraphs: gathered.paragraphs[start..end].to_vec(),
     })
 }
 
