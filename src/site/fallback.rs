@@ -351,19 +351,18 @@ pub(super) fn find_article<'a>(
             gathered.link_chars, gathered.chars
         ));
     }
-    // Link lines at either end (a share bar, "Print", "Back to top") are the page's, not the
-    // transcript's.
-    let flags = &gathered.mostly_links;
-    let start = flags.iter().take_while(|links| **links).count();
-    let end = flags.len()
-        - flags[start..]
-            .iter()
-            .rev()
-            .take_while(|links| **links)
-            .count();
+    // Lines that are mostly links (a share bar, "Print", "Back to top", a promotion between two
+    // parts of the text) are the page's, not the transcript's.
+    let paragraphs = gathered
+        .paragraphs
+        .iter()
+        .zip(&gathered.mostly_links)
+        .filter(|(_, links)| !**links)
+        .map(|(paragraph, _)| paragraph.clone())
+        .collect();
     Ok(FoundArticle {
         body: candidates[chosen].element,
-        paragraphs: gathered.paragraphs[start..end].to_vec(),
+        paragraphs,
     })
 }
 
@@ -769,6 +768,30 @@ mod tests {
             .err()
             .expect("the work budget runs out");
         assert!(error.contains("too large or too deeply nested"), "{error}");
+    }
+
+    #[test]
+    fn a_body_split_around_a_promotion_is_found_whole() {
+        let html = Html::parse_document(
+            "<html><body><div class=\"page\"><h1>Foreign Ministry Spokesperson Lin Jian's Regular Press Conference on May 6, 2025</h1>\
+             <div class=\"text\"><div class=\"part\"><p>AFP: Any comment on the talks?</p><p>Lin Jian: They went well.</p></div>\
+             <div class=\"promo\"><a href=\"/app\">Download our app for the latest transcripts</a></div>\
+             <div class=\"part\"><p>Reuters: And the visit?</p><p>Lin Jian: We will release information in due course.</p><p>We hope it goes well.</p></div></div>\
+             <div class=\"share\"><a href=\"#\">Print</a> <a href=\"#\">Share</a></div></div>\
+             <div class=\"footer\"><p>Copyright the Ministry of Foreign Affairs. All rights reserved.</p></div></body></html>",
+        );
+        let found = find_article(&html, Lang::En, Some("Lin Jian"), &HashSet::new()).unwrap();
+        assert_eq!(
+            found.paragraphs,
+            [
+                "AFP: Any comment on the talks?",
+                "Lin Jian: They went well.",
+                "Reuters: And the visit?",
+                "Lin Jian: We will release information in due course.",
+                "We hope it goes well."
+            ]
+        );
+        assert_eq!(found.body.value().classes().collect::<Vec<_>>(), ["text"]);
     }
 
     #[test]

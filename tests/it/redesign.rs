@@ -224,8 +224,9 @@ fn redesigned_listings_give_the_same_items() {
 }
 
 /// Pages redesigned by hand in styles the generator does not produce: the current English page
-/// as cards with the speaker in its own element, and a Chinese page in an old table layout with
-/// `<br>` lines and `<font>`.
+/// as cards with the speaker in its own element; a 2018 page with its paragraphs loose in `<main>`
+/// beside the heading and link lines, the title only in `og:title`, and a footer that itself reads
+/// like a question and answer; a Chinese page in an old table layout with `<br>` lines and `<font>`.
 #[test]
 fn hand_written_redesigns_give_the_same_exchanges() {
     let cases = [
@@ -233,6 +234,11 @@ fn hand_written_redesigns_give_the_same_exchanges() {
             "en-current/t20240129_11234850.html",
             "https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/202401/t20240129_11234850.html",
             "redesign/en-cards.html",
+        ),
+        (
+            "en-2018/t1611898.shtml",
+            "https://www.fmprc.gov.cn/mfa_eng/xwfw_665399/s2510_665401/2511_665403/t1611898.shtml",
+            "redesign/en-flat.html",
         ),
         (
             "zh-2020/t1794584.shtml",
