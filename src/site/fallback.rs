@@ -206,7 +206,29 @@ pub(super) fn find_published<'a>(
     title: Option<ElementRef<'a>>,
 ) -> Option<(DateTime<FixedOffset>, Option<ElementRef<'a>>)> {
     let time = Selector::parse("time").expect("valid selector");
-    for element in document.select(&time) {
+    // The page's own time follows its title; `<time>`s of a sidebar or of links to other
+    // articles do not count.
+    let after_title = |element: &ElementRef<'_>| {
+        title.is_none_or(|title| {
+            document
+                .tree
+                .root()
+                .descendants()
+                .map(|node| node.id())
+                .find(|id| *id == title.id() || *id == element.id())
+                == Some(title.id())
+        })
+    };
+    let in_link = |element: &ElementRef<'_>| {
+        element
+            .ancestors()
+            .filter_map(ElementRef::wrap)
+            .any(|ancestor| matches!(ancestor.value().name(), "a" | "li"))
+    };
+    for element in document
+        .select(&time)
+        .filter(|element| after_title(element) && !in_link(element))
+    {
         let parsed = element
             .value()
             .attr("datetime")
@@ -812,6 +834,16 @@ mod tests {
             "<body><h1>Title of the page</h1><time datetime=\"2024-01-29T13:19:00Z\">29 Jan</time></body>",
         );
         let (time, _) = find_published(&html, None).unwrap();
+        assert_eq!(time.to_rfc3339(), "2024-01-29T21:19:00+08:00");
+        let sidebar = Html::parse_document(
+            "<body><ul><li><a href=\"/x\">Other</a> <time datetime=\"2024-01-02\">2 Jan</time></li></ul>\
+             <h1>Title of the page</h1><time datetime=\"2024-01-29T21:19:00+08:00\">29 Jan</time></body>",
+        );
+        let title = sidebar
+            .select(&Selector::parse("h1").unwrap())
+            .next()
+            .unwrap();
+        let (time, _) = find_published(&sidebar, Some(title)).unwrap();
         assert_eq!(time.to_rfc3339(), "2024-01-29T21:19:00+08:00");
         let near = Html::parse_document(
             "<body><div><h1>Title of the page</h1><span>Updated 2020-07-03 21:19</span></div></body>",
