@@ -99,6 +99,59 @@ pub struct Briefing {
     pub exchanges: Vec<Exchange>,
     /// SHA-256 (hex) of the canonical text rendering; equal hashes mean equal content.
     pub content_hash: String,
+    /// How the transcript was found: by a selector of the profile, or by the content fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub found_by: Option<FoundBy>,
+    /// The body selector that found the transcript, when `found_by` is `selector`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// Where `date` came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_from: Option<DateFrom>,
+}
+
+/// How a page's transcript was located.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// A CSS selector of the profile (configured or built in).
+    Selector,
+    /// The content-based fallback: the block carrying the transcript's own signals.
+    Fallback,
+}
+
+impl FoundBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FoundBy::Selector => "selector",
+            FoundBy::Fallback => "fallback",
+        }
+    }
+}
+
+/// The evidence a briefing date was taken from, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateFrom {
+    /// The title names the full date.
+    Title,
+    /// The page's publication time (the date itself, or the year a title leaves out).
+    PublishedAt,
+    /// The date the listing shows beside the link.
+    Listing,
+    /// The dates of the items next to it on the listing (newest first).
+    Neighbours,
+}
+
+impl DateFrom {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DateFrom::Title => "title",
+            DateFrom::PublishedAt => "published_at",
+            DateFrom::Listing => "listing",
+            DateFrom::Neighbours => "neighbours",
+        }
+    }
 }
 
 impl Briefing {

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::alert::{BriefingEvent, IngestAlerts, pairs_from_change};
 use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
-use crate::model::{Briefing, Kind, Lang, Listing};
+use crate::model::{Briefing, FoundBy, Kind, Lang, Listing};
 
 /// zstd level of raw pages. The per-source dictionary already removes the chrome every page
 /// repeats; on the 2020 capture level 9 made pages 10 % smaller than level 3 for 4× the CPU.
@@ -282,6 +282,12 @@ CREATE TABLE hosts (
         ),
         // Alerts can be posted to webhooks as well as mailed.
         M::up_with_hook("", crate::alert::outbox::channel_migration),
+        // How each extracted page was found (`selector` with the body selector, or `fallback`):
+        // what the layout-drift alarm reads.
+        M::up(
+            "ALTER TABLE fetch_log ADD COLUMN found_by TEXT;
+             ALTER TABLE fetch_log ADD COLUMN selector TEXT;",
+        ),
         // Every text of every revision as plain rows, and the views for reading it with SQL; the
         // hook writes the text of the revisions stored before from their records.
         M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
@@ -751,7 +757,7 @@ impl Store {
     /// Writes one request to `fetch_log` on its own (robots.txt, pages not ingested otherwise).
     pub fn log_fetch(&mut self, record: &FetchRecord) -> Result<()> {
         let tx = self.begin()?;
-        insert_fetch_log(&tx, record)?;
+        insert_fetch_log(&tx, record, None)?;
         tx.commit().map_err(sql("committing a fetch log row"))
     }
 
@@ -1489,11 +1495,16 @@ fn query_row_cached<T, P: rusqlite::Params>(
     conn.prepare_cached(statement)?.query_row(params, read)
 }
 
-fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
+/// Logs a fetch; `found` is how the page's record was found, for an extracted article.
+fn insert_fetch_log(
+    tx: &Transaction<'_>,
+    record: &FetchRecord,
+    found: Option<&Briefing>,
+) -> Result<()> {
     execute_cached(
         tx,
-        "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO fetch_log (at, source, url, page, status, outcome, bytes, duration_ms, attempts, error, found_by, selector)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             format_time(record.at),
             record.source,
@@ -1505,6 +1516,8 @@ fn insert_fetch_log(tx: &Transaction<'_>, record: &FetchRecord) -> Result<()> {
             record.duration.as_millis() as i64,
             record.attempts,
             record.error,
+            found.and_then(|briefing| briefing.found_by).map(FoundBy::as_str),
+            found.and_then(|briefing| briefing.selector.as_deref()),
         ],
     )
     .map_err(sql("writing the fetch log"))?;
@@ -2034,7 +2047,7 @@ fn ingest_article_in<'raw>(
     suspects: Option<(Duration, &DictionaryCache)>,
 ) -> Result<IngestOutcome> {
     let now = fetch.log.at;
-    insert_fetch_log(tx, &fetch.log)?;
+    insert_fetch_log(tx, &fetch.log, fetch.briefing)?;
     let log_id = tx.last_insert_rowid();
     let (document_id, _) = upsert_document(
         tx,
@@ -2146,15 +2159,27 @@ fn ingest_article_in<'raw>(
             .is_none_or(|(_, _, hash)| *hash != briefing.content_hash);
         if changed {
             let content = content.expect("content is prepared for every Ok page with a record");
+            // A page that names no date takes its neighbours' on the listing.
+            let dated = listing_dated(tx, fetch.source, &fetch.log.url, briefing)?;
+            let dated_record =
+                dated
+                    .as_ref()
+                    .map(serde_json::to_vec)
+                    .transpose()
+                    .map_err(|source| StoreError::Record {
+                        revision_id: 0,
+                        source,
+                    })?;
+            let briefing = dated.as_ref().unwrap_or(briefing);
+            let record_json = dated_record.as_deref().unwrap_or(&content.record);
             let raw_hash = store_raw(tx, raw, &content.raw_dictionary)?;
             let seq = previous.as_ref().map_or(1, |(_, seq, _)| seq + 1);
-            let record =
-                compress_against(record_context, &content.record, raw).map_err(|source| {
-                    StoreError::Compression {
-                        what: "record",
-                        source,
-                    }
-                })?;
+            let record = compress_against(record_context, record_json, raw).map_err(|source| {
+                StoreError::Compression {
+                    what: "record",
+                    source,
+                }
+            })?;
             execute_cached(
                 tx,
                 "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
@@ -2401,9 +2426,81 @@ fn insert_texts(tx: &Transaction<'_>, revision_id: i64, briefing: &Briefing) -> 
     Ok(())
 }
 
+/// How far along the listing to look for a dated neighbour.
+const NEIGHBOUR_REACH: usize = 5;
+
+/// `briefing` dated from the archived items next to it on its source's listing (newest first),
+/// when it has no date of its own; `None` when it has one or no neighbour is dated.
+fn listing_dated(
+    tx: &Transaction<'_>,
+    source: &str,
+    url: &str,
+    briefing: &Briefing,
+) -> Result<Option<Briefing>> {
+    if briefing.date.is_some() {
+        return Ok(None);
+    }
+    let mut statement = tx
+        .prepare_cached("SELECT item_urls FROM listing_pages WHERE source = ?1 ORDER BY page")
+        .map_err(sql("reading listing pages"))?;
+    let pages = statement
+        .query_map([source], |row| row.get::<_, String>(0))
+        .map_err(sql("reading listing pages"))?;
+    let mut items: Vec<String> = Vec::new();
+    for page in pages {
+        let page = page.map_err(sql("reading listing pages"))?;
+        items.extend(serde_json::from_str::<Vec<String>>(&page).unwrap_or_default());
+    }
+    let Some(position) = items.iter().position(|item| item == url) else {
+        return Ok(None);
+    };
+    let date_of = |item: &String| -> Result<Option<NaiveDate>> {
+        let date: Option<String> = query_row_cached(
+            tx,
+            "SELECT briefing_date FROM documents WHERE url = ?1",
+            [item],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql("reading a neighbour's date"))?
+        .flatten();
+        Ok(date.and_then(|date| NaiveDate::parse_from_str(&date, "%Y-%m-%d").ok()))
+    };
+    let mut newer = None;
+    for item in items[..position].iter().rev().take(NEIGHBOUR_REACH) {
+        if let Some(date) = date_of(item)? {
+            newer = Some(date);
+            break;
+        }
+    }
+    let mut older = None;
+    for item in items[position + 1..].iter().take(NEIGHBOUR_REACH) {
+        if let Some(date) = date_of(item)? {
+            older = Some(date);
+            break;
+        }
+    }
+    let evidence = crate::site::DateEvidence {
+        published_at: briefing.published_at,
+        newer_neighbour: newer,
+        older_neighbour: older,
+        ..Default::default()
+    };
+    let facts = crate::site::classify_title(&briefing.title, briefing.lang);
+    Ok(
+        crate::site::infer_date(&briefing.title, briefing.lang, &facts, &evidence).map(
+            |(date, from)| Briefing {
+                date: Some(date),
+                date_from: Some(from),
+                ..briefing.clone()
+            },
+        ),
+    )
+}
+
 fn ingest_listing_in(tx: &Transaction<'_>, fetch: &ListingFetch<'_>) -> Result<ListingOutcome> {
     let now = fetch.log.at;
-    insert_fetch_log(tx, &fetch.log)?;
+    insert_fetch_log(tx, &fetch.log, None)?;
     let url = &fetch.log.url;
     let previous_items: Option<String> = query_row_cached(
         tx,
@@ -2515,6 +2612,9 @@ mod tests {
             spokesperson: Some("Zhao Lijian".into()),
             opening: vec![],
             content_hash: sha256_hex(answer.as_bytes()),
+            found_by: None,
+            selector: None,
+            date_from: None,
             exchanges: vec![exchange],
         }
     }

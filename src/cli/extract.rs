@@ -11,18 +11,22 @@ use briefwatch::site::{Profile, is_listing_url, is_soft_404};
 /// Extract one saved page (or every article page of a corpus manifest) and print JSON.
 #[derive(clap::Args)]
 #[command(
-    after_help = "Examples:\n  briefwatch extract --url https://www.fmprc.gov.cn/mfa_eng/.../t1794629.shtml t1794629.shtml\n  briefwatch extract --listing --url https://www.fmprc.gov.cn/web/.../default.shtml default.shtml\n  briefwatch extract --manifest corpus/mfa-2020/MANIFEST.tsv"
+    after_help = "Examples:\n  briefwatch extract --url https://www.fmprc.gov.cn/mfa_eng/.../t1794629.shtml t1794629.shtml\n  briefwatch extract --listing --url https://www.fmprc.gov.cn/web/.../default.shtml default.shtml\n  briefwatch extract --manifest corpus/mfa-2020/MANIFEST.tsv\n  briefwatch extract --explain https://www.fmprc.gov.cn/eng/xw/fyrbt/lxjzh/202401/t20240129_11234850.html page.html"
 )]
 pub struct ExtractArgs {
     /// Site profile; detected from the URL and the page when omitted.
     #[arg(long, value_parser = ["mfa-en", "mfa-zh"])]
     pub profile: Option<String>,
     /// The URL the page was fetched from (links are resolved against it; it picks the profile).
-    #[arg(long, required_unless_present = "manifest")]
+    #[arg(long, required_unless_present_any = ["manifest", "explain"])]
     pub url: Option<String>,
     /// Parse FILE as a listing page: print its items and page count.
     #[arg(long, conflicts_with = "manifest")]
     pub listing: bool,
+    /// `--explain URL FILE`: for an article the content fallback finds, print CSS selectors for
+    /// its title, time and body as a `[sites.<profile>]` block for the config file.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["manifest", "listing", "url"])]
+    pub explain: Option<String>,
     /// The `Content-Type` the page was served with, for its charset.
     #[arg(long)]
     pub content_type: Option<String>,
@@ -39,12 +43,31 @@ pub fn run(args: ExtractArgs) -> anyhow::Result<ExitCode> {
     if let Some(manifest) = &args.manifest {
         return run_manifest(manifest, args.profile.as_deref());
     }
-    let (Some(url), Some(file)) = (&args.url, &args.file) else {
-        bail!("give --url URL FILE, or --manifest MANIFEST.tsv");
+    let (Some(url), Some(file)) = (args.url.as_ref().or(args.explain.as_ref()), &args.file) else {
+        bail!("give --url URL FILE, --explain URL FILE or --manifest MANIFEST.tsv");
     };
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let html = decode_html(&bytes, args.content_type.as_deref());
     let profile = pick_profile(args.profile.as_deref(), url, &html)?;
+    if args.explain.is_some() {
+        let explained = profile.explain_article(&html, url)?;
+        let briefing = &explained.briefing;
+        match (&explained.hint, &briefing.selector) {
+            (Some(hint), _) => {
+                println!(
+                    "# {url}: found by the content fallback ({} exchanges); to find pages of this layout\n# by selector, add to the config file:\n{}",
+                    briefing.exchanges.len(),
+                    hint.to_toml().trim_end()
+                );
+            }
+            (None, selector) => println!(
+                "# {url}: found by selector {} ({} exchanges): nothing to add",
+                selector.as_deref().unwrap_or("?"),
+                briefing.exchanges.len()
+            ),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let json = if args.listing {
         let listing = profile.parse_listing(&html, url)?;
         serde_json::to_string_pretty(&listing)?

@@ -22,6 +22,18 @@ pub struct SourceHealth {
     pub last_good: Option<DateTime<Utc>>,
     /// First `unparseable` or `blocked` fetch after `last_good`, and its outcome.
     pub first_broken: Option<(DateTime<Utc>, String)>,
+    /// First page found by the content fallback since a selector last found one.
+    pub drift: Option<Drift>,
+}
+
+/// Pages of a source no longer found by the selectors: the layout changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drift {
+    /// The first page the fallback found.
+    pub since: DateTime<Utc>,
+    pub url: String,
+    /// The body selector that found the pages before, if any did.
+    pub last_selector: Option<String>,
 }
 
 /// A problem an operator should hear about.
@@ -97,6 +109,28 @@ pub fn broken_alarm(
     })
 }
 
+/// A source whose pages are found by the content fallback since a given page, and no longer by
+/// a selector, has changed its layout: raised at once, cleared when a selector finds a page again.
+pub fn drift_alarm(health: &SourceHealth) -> Option<Alarm> {
+    let drift = health.drift.as_ref()?;
+    let before = match &drift.last_selector {
+        Some(selector) => format!("the body selector `{selector}` found the pages before"),
+        None => "no selector found its pages before".to_string(),
+    };
+    Some(Alarm {
+        source: health.source.clone(),
+        kind: "layout_drift",
+        since: drift.since,
+        message: format!(
+            "the layout changed: pages are found by the content fallback since {}, first {}; {before}; \
+             `briefwatch extract --explain {} FILE` prints selectors for `[sites.<profile>]`",
+            format_time(drift.since),
+            drift.url,
+            drift.url
+        ),
+    })
+}
+
 /// Every alarm of these sources at `now`.
 pub fn alarms(
     now: DateTime<Utc>,
@@ -110,6 +144,7 @@ pub fn alarms(
             [
                 stale_alarm(now, health, service, schedule),
                 broken_alarm(now, health, service),
+                drift_alarm(health),
             ]
         })
         .flatten()
@@ -157,7 +192,34 @@ pub fn source_health(conn: &Connection, source: &str) -> rusqlite::Result<Source
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
         .optional()?;
+    let last_selector: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT at, selector FROM fetch_log WHERE source = ?1 AND found_by = 'selector'
+              ORDER BY at DESC LIMIT 1",
+            params![source],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let first_fallback: Option<(String, String)> = conn
+        .query_row(
+            "SELECT at, url FROM fetch_log WHERE source = ?1 AND found_by = 'fallback' AND at > ?2
+              ORDER BY at LIMIT 1",
+            params![
+                source,
+                last_selector.as_ref().map_or("", |(at, _)| at.as_str())
+            ],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .optional()?;
+    let drift = first_fallback.and_then(|(at, url)| {
+        Some(Drift {
+            since: parse_time(&at)?,
+            url,
+            last_selector: last_selector.and_then(|(_, selector)| selector),
+        })
+    });
     Ok(SourceHealth {
+        drift,
         source: source.to_string(),
         latest_press_conference: latest_press_conference
             .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
@@ -421,6 +483,51 @@ mod tests {
             broken_alarm(utc("2020-07-03T14:00:00Z"), &health(None), &service),
             None
         );
+    }
+
+    #[test]
+    fn pages_found_by_the_fallback_raise_layout_drift_until_a_selector_finds_one() {
+        let store = crate::store::Store::open_in_memory().unwrap();
+        let conn = store.connection();
+        let log = |at: &str, url: &str, found_by: &str, selector: Option<&str>| {
+            conn.execute(
+                "INSERT INTO fetch_log (at, source, url, page, outcome, found_by, selector)
+                 VALUES (?1, 'mfa-en', ?2, 'article', 'ok', ?3, ?4)",
+                params![at, url, found_by, selector],
+            )
+            .unwrap();
+        };
+        log(
+            "2020-07-02T01:00:00Z",
+            "https://a.test/1",
+            "selector",
+            Some(".content_mod div.content"),
+        );
+        assert_eq!(drift_alarm(&source_health(conn, "mfa-en").unwrap()), None);
+        log("2020-07-02T02:00:00Z", "https://a.test/2", "fallback", None);
+        log("2020-07-02T03:00:00Z", "https://a.test/3", "fallback", None);
+        let alarm = drift_alarm(&source_health(conn, "mfa-en").unwrap()).expect("drift");
+        assert_eq!(alarm.kind, "layout_drift");
+        assert_eq!(alarm.since, utc("2020-07-02T02:00:00Z"));
+        assert!(
+            alarm.message.contains("https://a.test/2"),
+            "{}",
+            alarm.message
+        );
+        assert!(
+            alarm.message.contains(".content_mod div.content"),
+            "{}",
+            alarm.message
+        );
+        // The configured selectors find the pages again: cleared.
+        log(
+            "2020-07-02T04:00:00Z",
+            "https://a.test/4",
+            "selector",
+            Some("main .text"),
+        );
+        assert_eq!(drift_alarm(&source_health(conn, "mfa-en").unwrap()), None);
+        assert_eq!(source_health(conn, "mfa-zh").unwrap().drift, None);
     }
 
     #[test]

@@ -569,6 +569,9 @@ mod tests {
             opening: vec![],
             exchanges,
             content_hash: "old".into(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 
@@ -828,6 +831,9 @@ mod properties {
             opening: vec![],
             exchanges,
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
-use crate::model::Briefing;
+use crate::model::{Briefing, DateFrom};
 
 pub use segment::{segment, segment_owned, segment_with_spokesperson};
 
@@ -238,10 +238,17 @@ fn render_canonical(briefing: &Briefing, normalize_text: bool, out: &mut dyn FnM
     };
     line("version", CANONICAL_VERSION);
     line("title", &briefing.title);
+    // Only a date the page states in its title is content; one inferred from other evidence
+    // (publication time, listing) may change without the page changing.
     line(
         "date",
         &briefing
             .date
+            .filter(|_| {
+                briefing
+                    .date_from
+                    .is_none_or(|from| from == DateFrom::Title)
+            })
             .map(|date| date.format("%Y-%m-%d").to_string())
             .unwrap_or_default(),
     );
@@ -320,6 +327,9 @@ mod tests {
                 after_conference: false,
             }],
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 

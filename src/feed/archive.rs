@@ -820,6 +820,9 @@ mod tests {
             opening: vec![],
             exchanges,
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 

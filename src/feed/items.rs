@@ -723,6 +723,9 @@ mod tests {
                 late,
             ],
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         };
         assert_eq!(
             briefing_html(&briefing),

@@ -81,7 +81,7 @@ fn chinese_kind(title: &str) -> Kind {
 
 static ENGLISH_MONTH_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?\s+(\d{1,2}),?\s+(\d{4})\b",
+        r"(?i)\b(January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?\s*(\d{1,2}),?\s+(\d{4})\b",
     )
     .expect("valid regex")
 });
@@ -93,7 +93,7 @@ static ENGLISH_DAY_FIRST: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
-fn month_number(name: &str) -> Option<u32> {
+pub(super) fn month_number(name: &str) -> Option<u32> {
     let prefix: String = name.chars().take(3).collect::<String>().to_lowercase();
     let months = [
         "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",

@@ -6,7 +6,7 @@ use scraper::{ElementRef, Node};
 use crate::extract::normalize;
 
 /// Elements whose content is never transcript text.
-fn is_skipped(name: &str) -> bool {
+pub(super) fn is_skipped(name: &str) -> bool {
     matches!(
         name,
         "script"
@@ -31,7 +31,7 @@ fn is_skipped(name: &str) -> bool {
 }
 
 /// Elements that end one paragraph and start another.
-fn is_block(name: &str) -> bool {
+pub(super) fn is_block(name: &str) -> bool {
     matches!(
         name,
         "p" | "div"

@@ -8,6 +8,8 @@
 
 mod bound;
 mod classify;
+mod dating;
+mod fallback;
 mod html;
 mod window;
 
@@ -19,10 +21,12 @@ use scraper::{ElementRef, Html, Selector};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{content_hash_of_extracted, normalize, segment_owned};
-use crate::model::{Briefing, Lang, Listing, ListingItem};
+use crate::model::{Briefing, FoundBy, Kind, Lang, Listing, ListingItem};
 
 pub use bound::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS};
 pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
+pub use dating::{DateEvidence, infer_date};
+pub use fallback::stable_selector;
 pub use html::{block_paragraphs, element_text};
 
 /// Why a page could not be turned into a record.
@@ -68,6 +72,53 @@ pub struct SelectorOverrides {
     /// The element holding the transcript paragraphs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<Vec<String>>,
+}
+
+/// An article's record and, when the content fallback found it, selectors for its parts.
+#[derive(Debug, Clone)]
+pub struct Explained {
+    pub briefing: Briefing,
+    pub hint: Option<SelectorHint>,
+}
+
+impl Explained {
+    fn by_selector(briefing: Briefing) -> Explained {
+        Explained {
+            briefing,
+            hint: None,
+        }
+    }
+}
+
+/// CSS selectors that find a page's title, time and body directly: a `[sites.<profile>]` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SelectorHint {
+    pub profile: String,
+    pub title: Option<String>,
+    pub published_at: Option<String>,
+    pub body: String,
+}
+
+impl SelectorHint {
+    /// The hint as overrides, as the config file would give them.
+    pub fn overrides(&self) -> SelectorOverrides {
+        SelectorOverrides {
+            listing_items: None,
+            title: self.title.clone().map(|selector| vec![selector]),
+            published_at: self.published_at.clone().map(|selector| vec![selector]),
+            body: Some(vec![self.body.clone()]),
+        }
+    }
+
+    /// The `[sites.<profile>]` block to paste into the config file.
+    pub fn to_toml(&self) -> String {
+        let table = toml::Table::try_from(self.overrides()).unwrap_or_default();
+        let mut sites = toml::Table::new();
+        let mut profile = toml::Table::new();
+        profile.insert(self.profile.clone(), toml::Value::Table(table));
+        sites.insert("sites".to_string(), toml::Value::Table(profile));
+        toml::to_string(&sites).unwrap_or_default()
+    }
 }
 
 /// One field's selector chain: the selectors as written (for error messages) and compiled.
@@ -322,15 +373,35 @@ impl Profile {
                 });
             }
         }
+        // A new layout: the same-site links the title classifier recognizes, and the pager
+        // from its script or from its links.
+        let items = fallback::find_listing_items(&document, base.as_ref(), self.lang);
+        if !items.is_empty() {
+            return Ok(Listing {
+                items,
+                page_count: page_count(html).or_else(|| fallback::page_count_from_links(&document)),
+            });
+        }
         Err(SiteError::EmptyListing {
             url: base_url.to_string(),
-            tried: self.listing_items.describe(),
+            tried: format!(
+                "{}; content fallback: no same-site links with recognized titles",
+                self.listing_items.describe()
+            ),
         })
     }
 
     /// The transcript of an article page: title, classification, publication time and the
-    /// segmented body.
+    /// segmented body. When no body selector finds it (or what one finds is no transcript), the
+    /// content fallback looks for it; a record it finds must pass the plausibility checks.
     pub fn parse_article(&self, html: &str, url: &str) -> Result<Briefing, SiteError> {
+        self.explain_article(html, url)
+            .map(|explained| explained.briefing)
+    }
+
+    /// [`Profile::parse_article`], with, for a page found by the fallback, selectors that would
+    /// find its parts directly.
+    pub fn explain_article(&self, html: &str, url: &str) -> Result<Explained, SiteError> {
         if is_soft_404(html) {
             return Err(SiteError::NotATranscript {
                 url: url.to_string(),
@@ -346,22 +417,60 @@ impl Profile {
             .and_then(|anchors| window::content_window(html, anchors));
         let mut document = Html::parse_document(window.as_deref().unwrap_or(html));
         let mut found = self.body_and_title(&document);
-        if window.is_some() && (found.0.is_none() || found.1.is_none()) {
+        let mut whole = window.is_none();
+        if !whole && (found.0.is_none() || found.1.is_none()) {
             // Every element a selector can match lies inside the window, so this should not
             // happen; if the cut misjudged a page, the whole page still gets its chance.
             document = Html::parse_document(html);
             found = self.body_and_title(&document);
+            whole = true;
         }
-        let paragraphs = found.0.ok_or_else(|| SiteError::LayoutNotRecognized {
-            url: url.to_string(),
-            tried: self.body.describe(),
-        })?;
-        let title = found.1.ok_or_else(|| SiteError::LayoutNotRecognized {
-            url: url.to_string(),
-            tried: self.title.describe(),
-        })?;
+        if let (Some((paragraphs, selector)), Some(title)) = found {
+            let published_at = self.published_at(&document);
+            let briefing = self.assemble(url, title, published_at, paragraphs);
+            let briefing = Briefing {
+                found_by: Some(FoundBy::Selector),
+                selector: Some(selector),
+                ..briefing
+            };
+            // A press conference without one exchange is not what the selector was meant to
+            // find: a block with the exchanges wins, if the page has one.
+            if briefing.kind != Kind::PressConference || !briefing.exchanges.is_empty() {
+                return Ok(Explained::by_selector(briefing));
+            }
+            if !whole {
+                document = Html::parse_document(html);
+            }
+            return Ok(match self.fallback_article(&document, url) {
+                Ok(found) if !found.briefing.exchanges.is_empty() => found,
+                _ => Explained::by_selector(briefing),
+            });
+        }
+        if !whole {
+            document = Html::parse_document(html);
+        }
+        self.fallback_article(&document, url)
+            .map_err(|reason| SiteError::LayoutNotRecognized {
+                url: url.to_string(),
+                tried: format!(
+                    "{}; {}; content fallback: {reason}",
+                    self.body.describe(),
+                    self.title.describe()
+                ),
+            })
+    }
+
+    /// The record out of its parts, the date completed from the publication time when the
+    /// title leaves it out.
+    fn assemble(
+        &self,
+        url: &str,
+        title: String,
+        published_at: Option<DateTime<FixedOffset>>,
+        paragraphs: Vec<String>,
+    ) -> Briefing {
         let facts = classify_title(&title, self.lang);
-        let published_at = self.published_at(&document);
+        let (date, date_from) = dating::article_date(&title, self.lang, &facts, published_at);
         let (opening, exchanges) =
             segment_owned(paragraphs, self.lang, facts.spokesperson.as_deref());
         let mut briefing = Briefing {
@@ -369,26 +478,82 @@ impl Profile {
             lang: self.lang,
             kind: facts.kind,
             title,
-            date: facts.date,
+            date,
             published_at,
             spokesperson: facts.spokesperson,
             opening,
             exchanges,
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from,
         };
         briefing.content_hash = content_hash_of_extracted(&briefing);
-        Ok(briefing)
+        briefing
     }
 
-    /// The paragraphs of the first body selector that has any, and the title.
-    fn body_and_title(&self, document: &Html) -> (Option<Vec<String>>, Option<String>) {
-        let paragraphs = self
-            .body
-            .entries
-            .iter()
-            .flat_map(|(_, selector)| document.select(selector))
-            .map(block_paragraphs)
-            .find(|paragraphs| !paragraphs.is_empty());
+    /// The transcript located by its content, checked, with selectors for its parts.
+    fn fallback_article(&self, document: &Html, url: &str) -> Result<Explained, String> {
+        let (title, title_element) = self
+            .specific_title(document)
+            .or_else(|| fallback::find_title(document))
+            .ok_or("no title (<h1>, og:title, <title>)")?;
+        let (published_at, time_element) = match self.published_at_element(document) {
+            Some((time, element)) => (Some(time), Some(element)),
+            None => match fallback::find_published(document, title_element) {
+                Some((time, element)) => (Some(time), element),
+                None => (None, None),
+            },
+        };
+        let facts = classify_title(&title, self.lang);
+        let skip: std::collections::HashSet<_> = [title_element, time_element]
+            .into_iter()
+            .flatten()
+            .map(|element| element.id())
+            .collect();
+        let found =
+            fallback::find_article(document, self.lang, facts.spokesperson.as_deref(), &skip)?;
+        let (published_at, time_element) = match published_at {
+            Some(time) => (Some(time), time_element),
+            None => match fallback::date_line_before(document, found.body) {
+                Some((time, element)) => (Some(time), Some(element)),
+                None => (None, None),
+            },
+        };
+        let briefing = Briefing {
+            found_by: Some(FoundBy::Fallback),
+            ..self.assemble(url, title, published_at, found.paragraphs)
+        };
+        if let Some(reason) = fallback::implausible(
+            briefing.kind,
+            &briefing.title,
+            &briefing.opening,
+            &briefing.exchanges,
+        ) {
+            return Err(reason);
+        }
+        let hint = SelectorHint {
+            profile: self.name.clone(),
+            title: title_element.map(|element| fallback::stable_selector(document, element)),
+            published_at: time_element.map(|element| fallback::stable_selector(document, element)),
+            body: fallback::stable_selector(document, found.body),
+        };
+        Ok(Explained {
+            briefing,
+            hint: Some(hint),
+        })
+    }
+
+    /// The paragraphs of the first body selector that has any (with that selector), and the
+    /// title.
+    fn body_and_title(&self, document: &Html) -> (Option<(Vec<String>, String)>, Option<String>) {
+        let paragraphs = self.body.entries.iter().find_map(|(source, selector)| {
+            document
+                .select(selector)
+                .map(block_paragraphs)
+                .find(|paragraphs| !paragraphs.is_empty())
+                .map(|paragraphs| (paragraphs, source.clone()))
+        });
         (paragraphs, self.title(document))
     }
 
@@ -401,7 +566,26 @@ impl Profile {
             .find(|title| !title.is_empty())
     }
 
+    /// The title by a selector naming a particular element (not the generic `title` or `h1`,
+    /// which the fallback weighs itself).
+    fn specific_title<'a>(&self, document: &'a Html) -> Option<(String, Option<ElementRef<'a>>)> {
+        self.title
+            .entries
+            .iter()
+            .filter(|(source, _)| !matches!(source.as_str(), "title" | "h1"))
+            .flat_map(|(_, selector)| document.select(selector))
+            .map(|element| (strip_site_suffix(&element_text(element)), Some(element)))
+            .find(|(title, _)| !title.is_empty())
+    }
+
     fn published_at(&self, document: &Html) -> Option<DateTime<FixedOffset>> {
+        self.published_at_element(document).map(|(time, _)| time)
+    }
+
+    fn published_at_element<'a>(
+        &self,
+        document: &'a Html,
+    ) -> Option<(DateTime<FixedOffset>, ElementRef<'a>)> {
         self.published_at
             .entries
             .iter()
@@ -409,9 +593,14 @@ impl Profile {
             .find_map(|element| {
                 let text = match element.value().attr("content") {
                     Some(content) if element.value().name() == "meta" => content.to_string(),
-                    _ => element_text(element),
+                    _ => match element.value().attr("datetime") {
+                        Some(datetime) if element.value().name() == "time" => {
+                            return fallback::parse_any_time(datetime).map(|time| (time, element));
+                        }
+                        _ => element_text(element),
+                    },
                 };
-                parse_beijing_time(&text)
+                parse_beijing_time(&text).map(|time| (time, element))
             })
     }
 }

@@ -986,6 +986,9 @@ mod tests {
                 })
                 .collect(),
             content_hash: format!("{lang:?}"),
+            found_by: None,
+            selector: None,
+            date_from: None,
         };
         let mut english = briefing(
             Lang::En,

@@ -66,6 +66,9 @@ fn en_briefing() -> Briefing {
             ),
         ],
         content_hash: "en-1".into(),
+        found_by: None,
+        selector: None,
+        date_from: None,
     }
 }
 
@@ -81,6 +84,9 @@ fn zh_briefing() -> Briefing {
         opening: vec![],
         exchanges: vec![exchange(1, "问", &[ZH_Q1], &[ZH_A1])],
         content_hash: "zh-1".into(),
+        found_by: None,
+        selector: None,
+        date_from: None,
     }
 }
 

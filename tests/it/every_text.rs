@@ -348,6 +348,8 @@ fn downgrade_search_index(path: &Path) {
     conn.execute_batch(&format!(
         "BEGIN;
          DROP TABLE suspects;
+         ALTER TABLE fetch_log DROP COLUMN found_by;
+         ALTER TABLE fetch_log DROP COLUMN selector;
          DROP TABLE exchange_search;
          CREATE VIRTUAL TABLE exchange_search USING fts5(
              body, content='', columnsize=0,

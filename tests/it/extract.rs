@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use briefwatch::charset::decode_html;
-use briefwatch::model::{Briefing, Kind, Lang, Listing};
+use briefwatch::model::{Briefing, DateFrom, FoundBy, Kind, Lang, Listing};
 use briefwatch::site::{Profile, SiteError, is_listing_url, is_soft_404};
 use proptest::prelude::*;
 
@@ -244,7 +244,9 @@ fn remarks_and_qa_pages_are_classified() {
 
     let qa = article("zh-2020/t1731219.shtml");
     assert_eq!(qa.kind, Kind::Qa);
-    assert_eq!(qa.date, None, "the title names no date");
+    // The title names no date: the page's publication date stands in.
+    assert_eq!(qa.date.unwrap().to_string(), "2020-01-12");
+    assert_eq!(qa.date_from, Some(DateFrom::PublishedAt));
     assert_eq!(qa.spokesperson.as_deref(), Some("耿爽"));
     assert!(!qa.exchanges.is_empty());
     assert!(
@@ -448,11 +450,12 @@ fn unrecognized_layout_names_the_selectors_tried() {
 fn config_overrides_rescue_a_new_layout() {
     let html = "<html><body><h1 class=\"headline\">Foreign Ministry Spokesperson Lin Jian's Regular Press Conference on May 6, 2025</h1><section class=\"article-body\"><p>AFP: Any comment?</p><p>Lin Jian: No.</p></section></body></html>";
     let profile = Profile::builtin("mfa-en").unwrap();
-    assert!(
-        profile
-            .parse_article(html, "https://example.test/n.html")
-            .is_err()
-    );
+    // The built-in chains do not know the layout: the content fallback finds the transcript.
+    let found = profile
+        .parse_article(html, "https://example.test/n.html")
+        .unwrap();
+    assert_eq!(found.found_by, Some(FoundBy::Fallback));
+    assert_eq!(found.selector, None);
     let overrides: briefwatch::site::SelectorOverrides =
         toml::from_str("body = [\"section.article-body\"]\ntitle = [\"h1.headline\"]").unwrap();
     let briefing = profile
@@ -464,6 +467,9 @@ fn config_overrides_rescue_a_new_layout() {
     assert_eq!(briefing.exchanges.len(), 1);
     assert_eq!(briefing.exchanges[0].asker, "AFP");
     assert_eq!(briefing.exchanges[0].answer, ["No."]);
+    assert_eq!(briefing.found_by, Some(FoundBy::Selector));
+    assert_eq!(briefing.selector.as_deref(), Some("section.article-body"));
+    assert_eq!(briefing.exchanges, found.exchanges);
 }
 
 #[test]

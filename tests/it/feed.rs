@@ -75,6 +75,9 @@ fn english_briefing() -> Briefing {
             ),
         ],
         content_hash: "en-1".to_string(),
+        found_by: None,
+        selector: None,
+        date_from: None,
     }
 }
 
@@ -99,6 +102,9 @@ fn chinese_briefing() -> Briefing {
             ],
         )],
         content_hash: "zh-1".to_string(),
+        found_by: None,
+        selector: None,
+        date_from: None,
     }
 }
 
