@@ -81,6 +81,9 @@ mod tests {
                 })
                 .collect(),
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 

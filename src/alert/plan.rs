@@ -672,6 +672,9 @@ mod tests {
             opening: paragraphs.iter().map(|p| p.to_string()).collect(),
             exchanges: vec![],
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 

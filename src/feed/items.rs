@@ -749,6 +749,9 @@ mod tests {
             opening: vec![],
             exchanges: vec![],
             content_hash: String::new(),
+            found_by: None,
+            selector: None,
+            date_from: None,
         }
     }
 

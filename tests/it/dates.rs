@@ -67,7 +67,7 @@ fn titles_without_a_year_or_a_date_are_dated_from_the_listing_neighbours() {
 #[test]
 #[ignore = "needs BRIEFWATCH_CORPUS"]
 fn every_corpus_document_has_a_date() {
-    let root = corpus_site().expect("BRIEFWATCH_CORPUS must name the corpus directory");
+    let root = corpus_site();
     let site = SiteServer::start(root);
     let env = TestEnv::new(&site);
     env.briefwatch(&["backfill", "--json"]);
