@@ -91,7 +91,7 @@ impl Readers {
         Ok(Readers::new(stores))
     }
 
-    fn with<T>(&self, work: impl FnOnce(&Store) -> T) -> T {
+    pub(crate) fn with<T>(&self, work: impl FnOnce(&Store) -> T) -> T {
         for slot in &self.stores {
             if let Ok(store) = slot.try_lock() {
                 return work(&store);
