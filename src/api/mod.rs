@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::diff::DiffConfig;
 use crate::feed::{FeedSettings, RenderedFeed, SharedFeeds};
@@ -52,6 +53,9 @@ pub struct ApiState {
     pub settings: FeedSettings,
     pub diff: DiffConfig,
     search_feeds: Arc<Mutex<SearchFeedCache>>,
+    /// One permit per read connection: a request waits here, as a task, rather than on a
+    /// blocking thread of its own (hundreds of waiting threads cost memory, not speed).
+    gate: Arc<Semaphore>,
 }
 
 impl ApiState {
@@ -62,6 +66,7 @@ impl ApiState {
         diff: DiffConfig,
     ) -> ApiState {
         ApiState {
+            gate: Arc::new(Semaphore::new(readers.len())),
             readers,
             feeds,
             settings,
@@ -172,6 +177,9 @@ where
     F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    let Ok(_permit) = state.gate.acquire().await else {
+        return Err(ApiError::internal(&"the server is shutting down"));
+    };
     let readers = state.readers.clone();
     tokio::task::spawn_blocking(move || readers.with(work))
         .await
