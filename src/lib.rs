@@ -1,6 +1,7 @@
 //! briefwatch: watch, archive, diff and publish the Chinese Foreign Ministry's press-conference transcripts.
 
 pub mod alert;
+pub mod api;
 pub mod charset;
 pub mod config;
 pub mod daemon;

@@ -358,7 +358,17 @@ async fn feed(
     let Some(feed) = set.get(name) else {
         return not_found();
     };
-    let gzip = accepts_gzip(&request_headers);
+    feed_response(feed, set.max_age, &request_headers)
+}
+
+/// A feed document with its validators and caching headers: gzip when the client takes it, 304
+/// when its validators say the client's copy is current; `max_age` tells clients how long to cache.
+pub fn feed_response(
+    feed: &RenderedFeed,
+    max_age: std::time::Duration,
+    request_headers: &HeaderMap,
+) -> Response {
+    let gzip = accepts_gzip(request_headers);
     let (body, etag) = if gzip {
         (&feed.gzip, &feed.gzip_etag)
     } else {
@@ -380,15 +390,14 @@ async fn feed(
     if let Ok(date) = HeaderValue::from_str(&httpdate::fmt_http_date(last_modified)) {
         headers.insert(header::LAST_MODIFIED, date);
     }
-    if let Ok(cache) = HeaderValue::from_str(&format!("public, max-age={}", set.max_age.as_secs()))
-    {
+    if let Ok(cache) = HeaderValue::from_str(&format!("public, max-age={}", max_age.as_secs())) {
         headers.insert(header::CACHE_CONTROL, cache);
     }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if not_modified(&request_headers, feed) {
+    if not_modified(request_headers, feed) {
         // A 304 carries the validators but no body and no Content-Type.
         headers.remove(header::CONTENT_TYPE);
         headers.remove(header::CONTENT_ENCODING);

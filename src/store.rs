@@ -24,6 +24,9 @@ use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, FoundBy, Kind, Lang, Listing};
 
+mod reads;
+pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, EventDocumentRef};
+
 /// zstd level of raw pages. The per-source dictionary already removes the chrome every page
 /// repeats; on the 2020 capture level 9 made pages 10 % smaller than level 3 for 4× the CPU.
 const RAW_LEVEL: i32 = 3;

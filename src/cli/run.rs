@@ -1,12 +1,14 @@
 //! `briefwatch run [--alerts]`: the daemon, with the feed server and the alert sender beside it.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use briefwatch::alert::{IngestAlerts, RuleSet};
+use briefwatch::api::{self, ApiState};
 use briefwatch::config::Config;
 use briefwatch::daemon::{self, Engine, Heartbeat, Report, Signal, Signals, SystemClock};
-use briefwatch::feed::Publisher;
+use briefwatch::feed::{FeedSettings, Publisher};
 use briefwatch::serve::{self, ServeState};
 use briefwatch::web::{self, Readers, WebState};
 use chrono::Utc;
@@ -48,10 +50,18 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
         let pages = Readers::open(&config.archive.database_path(), 2)?;
         let health = briefwatch::daemon::health::HealthBoard::default();
+        let api_readers = Readers::open(&config.archive.database_path(), 2)?;
+        let api_state = ApiState::new(
+            Arc::new(api_readers),
+            publisher.feeds(),
+            FeedSettings::from_config(&config)?,
+            config.diff.clone(),
+        );
         let router = serve::router(ServeState {
             feeds: publisher.feeds(),
             health: health.clone(),
         })
+        .merge(api::routes(api_state))
         .merge(web::routes(WebState::new(pages)));
         let http = config.http.clone();
         let server = tokio::spawn(async move {

@@ -410,7 +410,7 @@ fn keyword_hits(
 
 /// Identifies an exchange by its page, asker and question, so renumbering (an exchange removed
 /// above it) does not make it a new feed item.
-fn exchange_key(url: &str, exchange: &Exchange) -> String {
+pub fn exchange_key(url: &str, exchange: &Exchange) -> String {
     let mut hasher = Sha256::new();
     hasher.update(exchange.asker.as_bytes());
     for paragraph in &exchange.question {

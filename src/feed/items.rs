@@ -544,7 +544,7 @@ fn briefing_html(briefing: &Briefing) -> String {
     html.finish()
 }
 
-fn write_exchange(
+pub(super) fn write_exchange(
     html: &mut Html,
     exchange: &Exchange,
     lang: Lang,

@@ -158,6 +158,20 @@ pub struct WriteReport {
     pub unchanged: Vec<String>,
 }
 
+impl RenderedFeed {
+    /// A feed document rendered on request (the feed of a search), with its validators.
+    pub fn from_body(xml: String, last_modified: DateTime<Utc>) -> RenderedFeed {
+        let etag = etag_of(xml.as_bytes());
+        RenderedFeed {
+            gzip: gzip(xml.as_bytes()),
+            gzip_etag: format!("{}-gz\"", etag.trim_end_matches('"')),
+            body: Bytes::from(xml),
+            etag,
+            last_modified: last_modified.trunc_subsecs(0),
+        }
+    }
+}
+
 fn gzip(body: &[u8]) -> Bytes {
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     // Writing into a Vec cannot fail.

@@ -91,7 +91,16 @@ impl Readers {
         Ok(Readers::new(stores))
     }
 
-    fn with<T>(&self, work: impl FnOnce(&Store) -> T) -> T {
+    /// How many connections the pool holds.
+    pub fn len(&self) -> usize {
+        self.stores.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stores.is_empty()
+    }
+
+    pub(crate) fn with<T>(&self, work: impl FnOnce(&Store) -> T) -> T {
         for slot in &self.stores {
             if let Ok(store) = slot.try_lock() {
                 return work(&store);

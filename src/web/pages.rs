@@ -40,7 +40,29 @@ const KINDS: [Kind; 5] = [
     Kind::Other,
 ];
 
+/// The feeds every page announces: `(title, href)`.
+const SITE_FEEDS: &[(&str, &str)] = &[
+    ("briefwatch: all briefings", "/feeds/briefings.xml"),
+    (
+        "briefwatch: briefings in English",
+        "/feeds/briefings-en.xml",
+    ),
+    (
+        "briefwatch: briefings in Chinese",
+        "/feeds/briefings-zh.xml",
+    ),
+    (
+        "briefwatch: revised and withdrawn transcripts",
+        "/feeds/revisions.xml",
+    ),
+];
+
 pub(crate) fn layout(title: &str, body: Markup) -> Markup {
+    layout_with_feed(title, None, body)
+}
+
+/// [`layout`] announcing one more feed first (the feed of a search): `(title, href)`.
+pub(crate) fn layout_with_feed(title: &str, feed: Option<(&str, &str)>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -49,6 +71,13 @@ pub(crate) fn layout(title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · briefwatch" }
                 link rel="stylesheet" href="/assets/briefwatch.css";
+                @if let Some((feed_title, href)) = feed {
+                    link rel="alternate" type="application/rss+xml" title=(feed_title) href=(href);
+                }
+                @for (feed_title, href) in SITE_FEEDS {
+                    link rel="alternate" type="application/rss+xml" title=(feed_title) href=(href);
+                }
+                link rel="alternate" type="text/x-opml" title="briefwatch: every feed (OPML)" href="/feeds.opml";
             }
             body {
                 header.site {
@@ -461,8 +490,14 @@ fn describe(query: &Query) -> String {
 }
 
 pub fn search(form: &SearchForm, results: Option<&SearchResults>) -> Markup {
-    layout(
+    let feed_href = form
+        .query
+        .as_ref()
+        .map(|_| format!("/feeds/search.xml?{}", form.feed_query()));
+    let feed_title = format!("briefwatch: search “{}”", form.q);
+    layout_with_feed(
         if form.q.is_empty() { "Search" } else { &form.q },
+        feed_href.as_deref().map(|href| (feed_title.as_str(), href)),
         html! {
             h1 { "Search the briefings" }
             @if let Some(error) = &form.error {
@@ -474,6 +509,9 @@ pub fn search(form: &SearchForm, results: Option<&SearchResults>) -> Markup {
                     p.count {
                         (results.total) @if results.total == 1 { " passage" } @else { " passages" }
                         " match " span.terms { (describe(query)) }
+                    }
+                    @if let Some(href) = &feed_href {
+                        p.subscribe { a.feed rel="alternate" type="application/rss+xml" href=(href) { "Subscribe to this search" } " (RSS: the newest matching passages, quoted in full)" }
                     }
                     @for hit in &results.hits {
                         article.exchange.hit lang=(hit.lang.as_str()) {

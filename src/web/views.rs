@@ -357,6 +357,25 @@ impl SearchForm {
         })
     }
 
+    /// The query string of this search's feed (`/feeds/search.xml`): the words and filters, no page.
+    pub fn feed_query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        query.append_pair("q", &self.q);
+        if let Some(lang) = self.filter.lang {
+            query.append_pair("lang", lang.as_str());
+        }
+        if let Some(name) = &self.filter.spokesperson {
+            query.append_pair("spokesperson", name);
+        }
+        if let Some(from) = self.filter.from {
+            query.append_pair("from", &from.to_string());
+        }
+        if let Some(to) = self.filter.to {
+            query.append_pair("to", &to.to_string());
+        }
+        query.finish()
+    }
+
     /// The query string of this search on another page.
     pub fn with_page(&self, page: i64) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());

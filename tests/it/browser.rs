@@ -23,7 +23,7 @@ fn find_program(names: &[&str]) -> Option<PathBuf> {
 }
 
 /// chromedriver on a free loopback port, stopped when dropped.
-struct Driver {
+pub(super) struct Driver {
     child: Child,
     base: String,
     chromium: PathBuf,
@@ -110,7 +110,7 @@ impl Driver {
         })
     }
 
-    fn session(&self, profile: &Path) -> Session<'_> {
+    pub(super) fn session(&self, profile: &Path) -> Session<'_> {
         let capabilities = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
@@ -137,7 +137,7 @@ impl Driver {
     }
 }
 
-struct Session<'a> {
+pub(super) struct Session<'a> {
     driver: &'a Driver,
     id: String,
 }
@@ -163,16 +163,16 @@ impl Session<'_> {
             .unwrap_or_else(|error| panic!("{error}"))
     }
 
-    fn open(&self, url: &str) {
+    pub(super) fn open(&self, url: &str) {
         self.post("/url", json!({ "url": url }));
     }
 
     /// Runs `script` (a function body) in the page and returns its value.
-    fn eval(&self, script: &str) -> Value {
+    pub(super) fn eval(&self, script: &str) -> Value {
         self.post("/execute/sync", json!({ "script": script, "args": [] }))
     }
 
-    fn text(&self, selector: &str) -> String {
+    pub(super) fn text(&self, selector: &str) -> String {
         let script = format!(
             "const e = document.querySelector({}); return e ? e.innerText : null;",
             json!(selector)
@@ -218,7 +218,7 @@ impl Session<'_> {
     }
 }
 
-fn driver() -> &'static Driver {
+pub(super) fn driver() -> &'static Driver {
     static DRIVER: std::sync::OnceLock<Driver> = std::sync::OnceLock::new();
     DRIVER.get_or_init(Driver::start)
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary and library against real servers on loopback.
 
 mod alert;
+mod api;
 mod archive;
 mod browser;
 mod cli;
