@@ -1568,6 +1568,10 @@ impl Engine {
                         report.events += result.events.len() as u64;
                         if result.new_revision.is_some() {
                             report.new_revisions += 1;
+                            // The first revision of a document is a new document.
+                            if result.previous_revision.is_none() {
+                                report.new_documents += 1;
+                            }
                         } else {
                             report.unchanged += 1;
                         }

@@ -58,6 +58,7 @@ fn backfilled(site: &SiteServer) -> TestEnv {
     let env = TestEnv::new(site);
     let out = report(&env.briefwatch(&["backfill", "--json"]));
     assert_eq!(out["new_revisions"], FIXTURE_ARTICLES, "{out}");
+    assert_eq!(out["new_documents"], FIXTURE_ARTICLES, "{out}");
     env
 }
 
@@ -104,6 +105,7 @@ fn backfill_archives_every_item_and_a_second_cycle_changes_nothing() {
     let again = report(&env.briefwatch(&["poll", "--once", "--all", "--json"]));
     assert_eq!(again["unchanged"], FIXTURE_ARTICLES, "{again}");
     assert_eq!(again["new_revisions"], 0, "{again}");
+    assert_eq!(again["new_documents"], 0, "{again}");
     assert_eq!(
         again["outcomes"]["not_modified"],
         FIXTURE_ARTICLES + 2,
