@@ -38,18 +38,7 @@ impl SearchFeedRequest {
     fn parse(raw: Option<&str>) -> Result<SearchFeedRequest, ApiError> {
         let params = Params::parse(raw);
         params.only(PARAMETERS)?;
-        let q = params
-            .get("q")
-            .ok_or_else(|| ApiError::bad_request("parameter q: is required (the words to find)"))?
-            .to_string();
-        let query = Query::parse(&q)
-            .map_err(|error| ApiError::bad_request(format!("parameter q: {error}")))?;
-        let filter = SearchFilter {
-            lang: params.lang()?,
-            from: params.date("from")?,
-            to: params.date("to")?,
-            spokesperson: params.get("spokesperson").map(str::to_string),
-        };
+        let (q, query, filter) = super::search_request(&params)?;
         let mut canonical = url::form_urlencoded::Serializer::new(String::new());
         for name in PARAMETERS {
             if let Some(value) = params.get(name) {

@@ -24,7 +24,9 @@ use crate::diff::DiffConfig;
 use crate::feed::{FeedSettings, RenderedFeed, SharedFeeds};
 use crate::store::{ArchiveStamp, Store, StoreError};
 use crate::web::Readers;
-use crate::web::params::ParamError;
+use crate::web::params::{ParamError, Params};
+use crate::web::query::Query;
+use crate::web::search::SearchFilter;
 
 /// The OpenAPI 3 description of `/api/v1/`, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -184,6 +186,24 @@ where
     tokio::task::spawn_blocking(move || readers.with(work))
         .await
         .unwrap_or_else(|join| Err(ApiError::internal(&join)))
+}
+
+/// The search that `q`, `lang`, `from`, `to` and `spokesperson` ask for, shared by the API's
+/// search and the feed of a search: the query as written, parsed, and its filter.
+fn search_request(params: &Params) -> Result<(String, Query, SearchFilter), ApiError> {
+    let q = params
+        .get("q")
+        .ok_or_else(|| ApiError::bad_request("parameter q: is required (the words to find)"))?
+        .to_string();
+    let query =
+        Query::parse(&q).map_err(|error| ApiError::bad_request(format!("parameter q: {error}")))?;
+    let filter = SearchFilter {
+        lang: params.lang()?,
+        from: params.date("from")?,
+        to: params.date("to")?,
+        spokesperson: params.get("spokesperson").map(str::to_string),
+    };
+    Ok((q, query, filter))
 }
 
 /// Quoted hex of the body's SHA-256 prefix: a strong validator.

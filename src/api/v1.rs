@@ -13,8 +13,7 @@ use crate::diff::{self, Change, Pairing};
 use crate::model::{Exchange, Kind, Lang};
 use crate::store::{BriefingQuery, BriefingSummary, DocumentKey, Event, EventDocumentRef, Store};
 use crate::web::params::Params;
-use crate::web::query::Query;
-use crate::web::search::{self, SearchFilter, SearchHit};
+use crate::web::search::{self, SearchHit};
 
 /// Items per page unless `limit` says otherwise, and the most it may say.
 const DEFAULT_LIMIT: i64 = 50;
@@ -441,18 +440,7 @@ async fn search_hits(
     let result = read(&state, move |store| {
         let params = Params::parse(raw.as_deref());
         params.only(&["q", "lang", "from", "to", "spokesperson", "limit", "offset"])?;
-        let q = params
-            .get("q")
-            .ok_or_else(|| ApiError::bad_request("parameter q: is required (the words to find)"))?
-            .to_string();
-        let query = Query::parse(&q)
-            .map_err(|error| ApiError::bad_request(format!("parameter q: {error}")))?;
-        let filter = SearchFilter {
-            lang: params.lang()?,
-            from: params.date("from")?,
-            to: params.date("to")?,
-            spokesperson: params.get("spokesperson").map(str::to_string),
-        };
+        let (q, query, filter) = super::search_request(&params)?;
         let limit = params.positive("limit", 20, 100)? as usize;
         let offset = match params.get("offset") {
             None => 0,
