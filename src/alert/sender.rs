@@ -77,13 +77,14 @@ pub struct SmtpConfig {
 fn default_timeout() -> Duration {
     Duration::from_secs(30)
 }
-fn default_max_attempts() -> u32 {
+/// The retry policy's defaults, for mail and for webhooks alike.
+pub(super) fn default_max_attempts() -> u32 {
     10
 }
-fn default_retry_base() -> Duration {
+pub(super) fn default_retry_base() -> Duration {
     Duration::from_secs(60)
 }
-fn default_retry_max() -> Duration {
+pub(super) fn default_retry_max() -> Duration {
     Duration::from_secs(2 * 3600)
 }
 fn default_per_hour() -> u32 {

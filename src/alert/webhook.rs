@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::outbox::OutboxRow;
 use super::payload::{json_body, signature, slack_body};
+use super::sender::{default_max_attempts, default_retry_base, default_retry_max};
 use super::{AlertError, Outcome};
 
 /// What a webhook's posts look like.
@@ -74,15 +75,6 @@ pub struct WebhookConfig {
 
 fn default_timeout() -> Duration {
     Duration::from_secs(10)
-}
-fn default_max_attempts() -> u32 {
-    10
-}
-fn default_retry_base() -> Duration {
-    Duration::from_secs(60)
-}
-fn default_retry_max() -> Duration {
-    Duration::from_secs(2 * 3600)
 }
 
 impl WebhookConfig {
