@@ -1224,7 +1224,7 @@ impl Engine {
             report.unchanged += 1;
         }
         for event in &result.events {
-            tracing::info!(source = %held.source, url = %held.record.url, event = event.kind, "event");
+            tracing::info!(source = %held.source, url = %held.record.url, event = event.kind.as_str(), "event");
         }
     }
 
@@ -1260,7 +1260,7 @@ impl Engine {
                 for (held, outcome) in batch.iter().zip(outcomes) {
                     report.events += outcome.events.len() as u64;
                     for event in &outcome.events {
-                        tracing::info!(source = %held.source, url = %held.record.url, event = event.kind, "event");
+                        tracing::info!(source = %held.source, url = %held.record.url, event = event.kind.as_str(), "event");
                     }
                 }
             }

@@ -443,24 +443,11 @@ pub struct ListingFetch<'a> {
     pub next_check: DateTime<Utc>,
 }
 
-/// Event types written by the archive.
-pub mod event_type {
-    pub const NEW: &str = "new";
-    pub const REVISED: &str = "revised";
-    pub const GONE: &str = "gone";
-    pub const SOFT_GONE: &str = "soft_gone";
-    pub const EXCHANGE_REMOVED: &str = "exchange_removed";
-    pub const DELISTED: &str = "delisted";
-    pub const RESTORED: &str = "restored";
-    pub const BLOCKED: &str = "blocked";
-    pub const EXTRACTOR_FAILED: &str = "extractor_failed";
-}
-
 /// An event written during one ingestion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRef {
     pub id: i64,
-    pub kind: &'static str,
+    pub kind: EventKind,
 }
 
 /// What ingesting one article did.
@@ -934,7 +921,7 @@ impl Store {
         if newly {
             let payload =
                 serde_json::json!({ "host": host, "url": url, "until": until.map(format_time) });
-            insert_event(&tx, None, None, event_type::BLOCKED, now, &payload)?;
+            insert_event(&tx, None, None, EventKind::Blocked, now, &payload)?;
         }
         tx.commit().map_err(sql("committing a host"))?;
         Ok(newly)
@@ -1532,7 +1519,7 @@ pub fn insert_event(
     tx: &Transaction<'_>,
     document_id: Option<i64>,
     revision_id: Option<i64>,
-    kind: &'static str,
+    kind: EventKind,
     at: DateTime<Utc>,
     payload: &serde_json::Value,
 ) -> Result<EventRef> {
@@ -1542,7 +1529,7 @@ pub fn insert_event(
         params![
             document_id,
             revision_id,
-            kind,
+            kind.as_str(),
             format_time(at),
             payload.to_string()
         ],
@@ -1693,7 +1680,7 @@ fn rewrite_event(
         params![event.id, kind.as_str(), payload.to_string()],
     )
     .map_err(sql("writing an event"))?;
-    event.kind = kind.as_str();
+    event.kind = kind;
     Ok(())
 }
 
@@ -1741,7 +1728,7 @@ fn diff_article_events_in(
     for event in outcome.events.iter_mut() {
         let archive_payload = stored_payload(tx, event.id)?;
         match event.kind {
-            event_type::REVISED => {
+            EventKind::Revised => {
                 let (Some(briefing), Some((previous_id, _)), Some((revision_id, _))) = (
                     fetch.briefing,
                     outcome.previous_revision,
@@ -1759,14 +1746,14 @@ fn diff_article_events_in(
                             tx,
                             Some(document_id),
                             Some(revision_id),
-                            draft.kind.as_str(),
+                            draft.kind,
                             fetch.log.at,
                             &draft.payload,
                         )?);
                     }
                 }
             }
-            event_type::GONE => {
+            EventKind::Gone => {
                 let (reason, detail) = match fetch.log.outcome {
                     Outcome::SoftGone => (
                         GoneReason::SoftNotFound,
@@ -1784,7 +1771,7 @@ fn diff_article_events_in(
                 let payload = merged(draft.payload, archive_payload);
                 rewrite_event(tx, event, draft.kind, &payload)?;
             }
-            event_type::RESTORED => {
+            EventKind::Restored => {
                 let draft = EventDraft::restored(url, last_title.as_deref(), "gone");
                 let payload = merged(draft.payload, archive_payload);
                 rewrite_event(tx, event, draft.kind, &payload)?;
@@ -1844,8 +1831,11 @@ fn alert_outbox_in(
         _ => {}
     }
     // The diff stage rewrites a gone event as `gone` or `soft_gone` (the site's error page).
-    let taken_down = |kind: &str| kind == event_type::GONE || kind == EventKind::SoftGone.as_str();
-    if outcome.events.iter().any(|event| taken_down(event.kind)) {
+    if outcome
+        .events
+        .iter()
+        .any(|event| event.kind.is_taken_down())
+    {
         if let Some((last_id, _)) = outcome.previous_revision {
             let last = record_in(tx, dictionaries, last_id)?;
             queued += alerts.queue_in(tx, &BriefingEvent::Gone(&last), document_id, None, now)?;
@@ -1909,7 +1899,7 @@ fn unpaired_events_in(
                 tx,
                 Some(owner),
                 Some(owner_revision),
-                draft.kind.as_str(),
+                draft.kind,
                 at,
                 &draft.payload,
             )?);
@@ -1974,18 +1964,11 @@ fn diff_listing_events_in(
             continue;
         }
         let draft = EventDraft::delisted(url, title.as_deref(), &fetch.log.url);
-        insert_event(tx, Some(id), None, draft.kind.as_str(), now, &draft.payload)?;
+        insert_event(tx, Some(id), None, draft.kind, now, &draft.payload)?;
     }
     for (id, url, title) in relisted {
         let draft = EventDraft::restored(url, title.as_deref(), "delisted");
-        insert_event(
-            tx,
-            Some(*id),
-            None,
-            draft.kind.as_str(),
-            now,
-            &draft.payload,
-        )?;
+        insert_event(tx, Some(*id), None, draft.kind, now, &draft.payload)?;
     }
     Ok(())
 }
@@ -2126,7 +2109,7 @@ fn ingest_article_in<'raw>(
                 tx,
                 Some(document_id),
                 None,
-                event_type::RESTORED,
+                EventKind::Restored,
                 now,
                 &payload,
             )?);
@@ -2222,7 +2205,7 @@ fn ingest_article_in<'raw>(
                     tx,
                     Some(document_id),
                     Some(revision_id),
-                    event_type::NEW,
+                    EventKind::New,
                     now,
                     &serde_json::json!({ "seq": seq }),
                 )?,
@@ -2230,7 +2213,7 @@ fn ingest_article_in<'raw>(
                     tx,
                     Some(document_id),
                     Some(revision_id),
-                    event_type::REVISED,
+                    EventKind::Revised,
                     now,
                     &serde_json::json!({ "from_seq": from_seq, "to_seq": seq }),
                 )?,
@@ -2265,7 +2248,7 @@ fn ingest_article_in<'raw>(
                     tx,
                     Some(document_id),
                     None,
-                    event_type::GONE,
+                    EventKind::Gone,
                     now,
                     &payload,
                 )?);
@@ -2286,7 +2269,7 @@ fn ingest_article_in<'raw>(
                     tx,
                     Some(document_id),
                     None,
-                    event_type::EXTRACTOR_FAILED,
+                    EventKind::ExtractorFailed,
                     now,
                     &payload,
                 )?);

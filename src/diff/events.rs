@@ -6,55 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::pair::{PairRow, Pairing};
 use super::{Change, DiffConfig, ExchangeChange, Significance, diff};
+pub use crate::model::EventKind;
 use crate::model::{Briefing, Exchange, Lang};
-
-/// The type of a stored event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    /// A new revision of a known document; carries the structured diff.
-    Revised,
-    /// An exchange that disappeared from a transcript, quoted in full.
-    ExchangeRemoved,
-    /// The page answers 404/410.
-    Gone,
-    /// The page redirects to the site's error page (a soft 404).
-    SoftGone,
-    /// The page vanished from the listing while it is still reachable.
-    Delisted,
-    /// A gone, soft-gone or delisted page is back.
-    Restored,
-    /// An exchange present in one language's transcript of a day and not in the other's.
-    Unpaired,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Revised => "revised",
-            EventKind::ExchangeRemoved => "exchange_removed",
-            EventKind::Gone => "gone",
-            EventKind::SoftGone => "soft_gone",
-            EventKind::Delisted => "delisted",
-            EventKind::Restored => "restored",
-            EventKind::Unpaired => "unpaired",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<EventKind> {
-        [
-            EventKind::Revised,
-            EventKind::ExchangeRemoved,
-            EventKind::Gone,
-            EventKind::SoftGone,
-            EventKind::Delisted,
-            EventKind::Restored,
-            EventKind::Unpaired,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
-}
 
 /// An event ready to be stored: its type and its JSON payload (one of the `*Payload` structs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
