@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use briefwatch::diff::{DiffConfig, diff};
+use briefwatch::config::DiffConfig;
+use briefwatch::diff::diff;
 use briefwatch::model::Briefing;
 use briefwatch::site::Profile;
 use criterion::{Criterion, criterion_group, criterion_main};

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
-use crate::config::FetchConfig;
+use crate::config::{Config, FetchConfig};
 use serde::{Deserialize, Serialize};
 
 /// What one request amounted to; every request is logged with one of these.
@@ -256,6 +256,14 @@ impl Refusal {
 }
 
 impl SiteOrigins {
+    /// The hosts and ports of the configured sources and of `fetch.redirect_hosts`.
+    pub fn of(config: &Config) -> SiteOrigins {
+        SiteOrigins::new(
+            config.sources.iter().map(|source| &source.listing_url),
+            &config.fetch.redirect_hosts,
+        )
+    }
+
     pub fn new<'a>(
         sources: impl IntoIterator<Item = &'a Url>,
         redirect_hosts: &[String],

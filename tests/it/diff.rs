@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use briefwatch::config::DiffConfig;
 use briefwatch::diff::{
-    self, Change, DiffConfig, EventKind, ExchangeChange, ExchangeRemovedPayload, Op, PairRow,
-    RevisedPayload, Significance,
+    self, Change, EventKind, ExchangeChange, ExchangeRemovedPayload, Op, PairRow, RevisedPayload,
+    Significance,
 };
 use briefwatch::model::{Briefing, Kind, Lang};
 use briefwatch::site::Profile;

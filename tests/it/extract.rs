@@ -456,7 +456,7 @@ fn config_overrides_rescue_a_new_layout() {
         .unwrap();
     assert_eq!(found.found_by, Some(FoundBy::Fallback));
     assert_eq!(found.selector, None);
-    let overrides: briefwatch::site::SelectorOverrides =
+    let overrides: briefwatch::config::SelectorOverrides =
         toml::from_str("body = [\"section.article-body\"]\ntitle = [\"h1.headline\"]").unwrap();
     let briefing = profile
         .with_overrides(&overrides)

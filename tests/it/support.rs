@@ -547,7 +547,7 @@ impl TestEnv {
 
     /// The parsed configuration, for library-level tests.
     pub fn load_config(&self) -> briefwatch::config::Config {
-        let mut config = briefwatch::config::Config::load(&self.config).expect("valid config");
+        let mut config = briefwatch::setup::load(&self.config).expect("valid config");
         config.archive.state_dir = self.state.clone();
         config
     }
