@@ -24,7 +24,7 @@ use crate::extract::{content_hash_of_extracted, normalize, segment_owned};
 use crate::model::{Briefing, FoundBy, Kind, Lang, Listing, ListingItem};
 
 pub use bound::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS};
-pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
+pub use classify::{TitleFacts, classify_title};
 pub use dating::{DateEvidence, infer_date};
 pub use fallback::stable_selector;
 pub use html::{block_paragraphs, element_text};
