@@ -106,7 +106,8 @@ pub enum Security {
     None,
 }
 
-/// The `[smtp]` section. The password is never read from here: see [`resolve_password`].
+/// The `[smtp]` section. The password is never read from here: see
+/// [`resolve_password`](crate::alert::sender::resolve_password).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {

@@ -1,8 +1,8 @@
 //! Polite HTTP: robots.txt, per-host pacing, conditional GET, retries, charset, outcome
 //! classification, and the fence around the site (which hosts, ports and addresses may be asked).
 //!
-//! The client and its pacing are here; [`classify`] says what an answer amounted to, [`retry`]
-//! how long to wait before asking again, [`fence`] where requests may go, [`robots`] what
+//! The client and its pacing are here; `classify` says what an answer amounted to, `retry`
+//! how long to wait before asking again, `fence` where requests may go, `robots` what
 //! robots.txt allows.
 
 mod classify;

@@ -1,6 +1,6 @@
 //! `[[alert]]` rules: compilation into one automaton, matching with spans.
 //!
-//! [`term`] parses and checks what a rule says; [`fold`] makes text and terms comparable.
+//! `term` parses and checks what a rule says; `fold` makes text and terms comparable.
 //!
 //! Term syntax (one string per entry of `terms` / `exclude`):
 //! - a plain word matches case-insensitively on word boundaries for Latin script (`Taiwan` matches
