@@ -319,20 +319,4 @@ mod tests {
         assert!(!toml::to_string(&inline).unwrap().contains("s3"));
         assert!(resolve_secret(&plain, |_| None).unwrap().is_none());
     }
-
-    #[test]
-    fn validation_names_the_key() {
-        let bad = config("name = \"chat\"\nurl = \"ftp://x.example.org/\"");
-        assert_eq!(bad.validate().unwrap_err().0, "url");
-        let bad = config("name = \"chat\"\nurl = \"not a url\"");
-        assert_eq!(bad.validate().unwrap_err().0, "url");
-        let both = config(
-            "name = \"c\"\nurl = \"https://x.example.org/\"\nsecret = \"a\"\nsecret_file = \"/f\"",
-        );
-        assert_eq!(both.validate().unwrap_err().0, "secret_file");
-        let unknown = toml::from_str::<WebhookConfig>(
-            "name = \"c\"\nurl = \"https://x.example.org/\"\nformat = \"teams\"",
-        );
-        assert!(unknown.is_err());
-    }
 }

@@ -277,4 +277,24 @@ mod tests {
             "{error}"
         );
     }
+
+    fn webhook(text: &str) -> WebhookConfig {
+        toml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn webhook_validation_names_the_key() {
+        let bad = webhook("name = \"chat\"\nurl = \"ftp://x.example.org/\"");
+        assert_eq!(bad.validate().unwrap_err().0, "url");
+        let bad = webhook("name = \"chat\"\nurl = \"not a url\"");
+        assert_eq!(bad.validate().unwrap_err().0, "url");
+        let both = webhook(
+            "name = \"c\"\nurl = \"https://x.example.org/\"\nsecret = \"a\"\nsecret_file = \"/f\"",
+        );
+        assert_eq!(both.validate().unwrap_err().0, "secret_file");
+        let unknown = toml::from_str::<WebhookConfig>(
+            "name = \"c\"\nurl = \"https://x.example.org/\"\nformat = \"teams\"",
+        );
+        assert!(unknown.is_err());
+    }
 }
