@@ -5,7 +5,8 @@
 
 use std::path::Path;
 
-use briefwatch::alert::{AlertRule, RuleSet};
+use briefwatch::alert::RuleSet;
+use briefwatch::config::AlertRule;
 use briefwatch::model::{Exchange, Lang};
 use briefwatch::site::Profile;
 use criterion::{Criterion, black_box};

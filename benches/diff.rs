@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use briefwatch::diff::{DiffConfig, diff};
+use briefwatch::config::DiffConfig;
+use briefwatch::diff::diff;
 use briefwatch::model::Briefing;
 use briefwatch::site::Profile;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/diff");
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// The largest transcript of one language: from the corpus manifest when `BRIEFWATCH_CORPUS` is
-/// set, else the fixture copy.
+/// set, else the fixture page (`fixture`, relative to `tests/fixtures`).
 fn largest_transcript(url_part: &str, fixture: &str) -> (String, PathBuf) {
     if let Some(corpus) = std::env::var_os("BRIEFWATCH_CORPUS") {
         let root = Path::new(&corpus).join("mfa-2020");
@@ -34,7 +35,8 @@ fn largest_transcript(url_part: &str, fixture: &str) -> (String, PathBuf) {
     } else {
         eprintln!("BRIEFWATCH_CORPUS not set: benchmarking the fixture copy");
     }
-    let url = format!("https://www.fmprc.gov.cn/{url_part}{fixture}");
+    let name = fixture.rsplit('/').next().unwrap_or(fixture);
+    let url = format!("https://www.fmprc.gov.cn/{url_part}{name}");
     (url, Path::new(FIXTURES).join(fixture))
 }
 
@@ -79,13 +81,13 @@ fn bench_diff(c: &mut Criterion) {
             "en",
             "mfa-en",
             "mfa_eng/xwfw_665399/s2510_665401/2511_665403/",
-            "t1790521.shtml",
+            "diff/t1790521.shtml",
         ),
         (
             "zh",
             "mfa-zh",
             "web/wjdt_674879/fyrbt_674889/",
-            "t1794584.shtml",
+            "site/web/wjdt_674879/fyrbt_674889/t1794584.shtml",
         ),
     ] {
         let (url, path) = largest_transcript(url_part, fixture);

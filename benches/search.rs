@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use briefwatch::config::Config;
 use briefwatch::daemon::{Engine, SystemClock};
 use briefwatch::store::Store;
 use briefwatch::web::query::Query;
@@ -36,7 +35,7 @@ fn file_size(path: &Path) -> u64 {
 /// Imports the corpus into a fresh archive; returns its path.
 fn import(manifest: &Path, dir: &Path) -> PathBuf {
     let config_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml");
-    let mut config = Config::load(&config_path).expect("shipped config loads");
+    let mut config = briefwatch::setup::load(&config_path).expect("shipped config loads");
     config.archive.state_dir = dir.to_path_buf();
     let path = config.archive.database_path();
     let store = Store::open(&path).expect("open archive");

@@ -539,7 +539,7 @@ fn host_of(url: &str) -> Option<String> {
 
 impl Engine {
     pub fn new(config: Config, mut store: Store) -> Result<Engine, DaemonError> {
-        let fetcher = Fetcher::new(&config.fetch, config.site_origins())?;
+        let fetcher = Fetcher::new(&config.fetch, SiteOrigins::of(&config))?;
         let mut profiles = HashMap::new();
         for source in &config.sources {
             let compiled = Profile::builtin(&source.profile).and_then(|profile| {

@@ -216,3 +216,16 @@ pub struct Listing {
     /// Total number of pages announced by the pager script.
     pub page_count: Option<u32>,
 }
+
+/// The ministry's spokespersons so far, as (English, Chinese) names: the one list that names them,
+/// for telling the spokesperson's answers from questions, reading titles and filtering searches.
+pub const SPOKESPERSONS: &[(&str, &str)] = &[
+    ("Lu Kang", "陆慷"),
+    ("Hua Chunying", "华春莹"),
+    ("Geng Shuang", "耿爽"),
+    ("Zhao Lijian", "赵立坚"),
+    ("Wang Wenbin", "汪文斌"),
+    ("Mao Ning", "毛宁"),
+    ("Lin Jian", "林剑"),
+    ("Guo Jiakun", "郭嘉昆"),
+];

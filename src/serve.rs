@@ -24,14 +24,11 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::task::{AbortHandle, JoinSet};
 
+use crate::config::HttpConfig;
 use crate::feed::{RenderedFeed, SharedFeeds};
-
-/// Where the server listens unless the config says otherwise: loopback, for a reverse proxy.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 
 /// Descriptors kept for everything but HTTP clients: the archive and its readers (database, WAL
 /// and shared-memory files each), requests to the ministry, SMTP, the journal, sd_notify.
@@ -54,39 +51,6 @@ pub enum ServeError {
     InvalidPublicUrl(String),
     #[error("[http] {0} must be at least 1")]
     ZeroLimit(&'static str),
-}
-
-/// The `[http]` section of the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct HttpConfig {
-    /// Address and port to listen on.
-    pub listen: SocketAddr,
-    /// The URL readers reach this server at (behind a reverse proxy, its public address); feeds
-    /// use it for their self links and for links to the diff view. Default: `http://<listen>`.
-    pub public_url: Option<String>,
-    /// Most connections open at once (lowered to the descriptor limit less
-    /// [`RESERVED_DESCRIPTORS`]).
-    pub max_connections: usize,
-    /// A request's headers must arrive within this; a keep-alive connection idle this long closes.
-    #[serde(with = "humantime_serde")]
-    pub header_timeout: Duration,
-    /// Requests served on one connection before it is closed.
-    pub max_requests_per_connection: u32,
-}
-
-impl Default for HttpConfig {
-    fn default() -> HttpConfig {
-        HttpConfig {
-            listen: DEFAULT_LISTEN
-                .parse()
-                .expect("default listen address parses"),
-            public_url: None,
-            max_connections: 512,
-            header_timeout: Duration::from_secs(10),
-            max_requests_per_connection: 100,
-        }
-    }
 }
 
 impl HttpConfig {

@@ -20,7 +20,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::alert::{BriefingEvent, IngestAlerts, pairs_from_change};
-use crate::diff::{self, DiffConfig, EventDraft, EventKind, GoneReason};
+use crate::config::DiffConfig;
+use crate::diff::{self, EventDraft, EventKind, GoneReason};
 use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, FoundBy, Kind, Lang, Listing};
 

@@ -168,7 +168,8 @@ pub fn pairs_from_change(change: &Change, old: &Briefing, new: &Briefing) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::{DiffConfig, diff};
+    use crate::config::DiffConfig;
+    use crate::diff::diff;
     use crate::model::{Kind, Lang};
 
     fn briefing(answers: &[&str]) -> Briefing {

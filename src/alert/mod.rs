@@ -1,15 +1,16 @@
 //! Keyword rules, matching, alert mail and webhook composition, and the outbox sender.
 //!
 //! The pieces, in the order an alert flows through them:
-//! - [`rule`]: `[[alert]]` config, compiled once into a [`RuleSet`]; pure matching with spans.
+//! - [`rule`]: `[[alert]]` rules (written in [`crate::config`]), compiled once into a [`RuleSet`];
+//!   pure matching with spans.
 //! - [`plan`]: which rules fire for a new, revised or removed briefing; groups matches per recipient
 //!   and per webhook.
 //! - [`ingest`]: what the archive's ingest transaction calls; the diff's changes as alert pairs.
 //! - [`outbox`]: the SQLite `outbox` table; alerts are queued in the transaction that stored their cause.
 //! - [`compose`]: one alert row to a multipart `lettre::Message` (pure).
 //! - [`payload`]: one alert row to a webhook's JSON or Slack body, and its signature (pure).
-//! - [`webhook`]: the `[[webhook]]` config, secrets, and the POST of one row.
-//! - [`sender`]: the `[smtp]` config, credentials, and the task that delivers due rows with retries.
+//! - [`webhook`]: webhook secrets, and the POST of one row.
+//! - [`sender`]: SMTP credentials, and the task that delivers due rows with retries.
 
 pub mod compose;
 pub mod ingest;
@@ -27,9 +28,9 @@ pub use plan::{
     Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery, ExchangePair,
     ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
 };
-pub use rule::{AlertRule, Match, Mode, Part, Rule, RuleSet, Scope, Span, Trigger};
-pub use sender::{DeliveryReport, Security, Sender, SmtpConfig};
-pub use webhook::{WebhookConfig, WebhookFormat, Webhooks};
+pub use rule::{Match, Part, Rule, RuleSet, Span};
+pub use sender::{DeliveryReport, Sender};
+pub use webhook::Webhooks;
 
 /// How one delivery attempt of one row went.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::rule::{Match, Mode, Part, RuleSet, Span, Trigger, fold};
+use super::rule::{Match, Part, RuleSet, Span, fold};
+use crate::config::{Mode, Trigger};
 use crate::model::{Briefing, Exchange, Kind, Lang, TEXT_PASSAGE};
 
 /// What an alert says about the briefing it concerns.
@@ -650,7 +651,7 @@ pub fn render_word_diff(old: &str, new: &str) -> RenderedDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::rule::AlertRule;
+    use crate::config::AlertRule;
 
     fn rules(terms: &[&str], scope: &str) -> RuleSet {
         let rule: AlertRule = toml::from_str(&format!(

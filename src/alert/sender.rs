@@ -1,4 +1,4 @@
-//! The `[smtp]` config, the SMTP password, and the task that delivers due outbox rows: mails
+//! Checks of the `[smtp]` config, the SMTP password, and the task that delivers due outbox rows: mails
 //! through `[smtp]`, webhook posts through [`Webhooks`].
 //!
 //! Delivery protocol per row: claim (`queued` → `sending`), compose, send, then `sent` with the
@@ -21,7 +21,7 @@ use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use rand::Rng;
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::sync::Notify;
 
 use super::compose::{ComposeSettings, compose};
@@ -29,67 +29,7 @@ use super::outbox::{self, OutboxRow};
 use super::plan::Channel;
 use super::webhook::Webhooks;
 use super::{AlertError, Outcome};
-
-/// How to reach the mail server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Security {
-    /// Plain connection upgraded with STARTTLS (required), port 587 by default.
-    #[default]
-    Starttls,
-    /// TLS from the first byte, port 465 by default.
-    Tls,
-    /// No encryption, for a relay on the same host; port 25 by default.
-    None,
-}
-
-/// The `[smtp]` section. The password is never read from here: see [`resolve_password`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SmtpConfig {
-    pub host: String,
-    pub port: Option<u16>,
-    #[serde(default)]
-    pub security: Security,
-    pub username: Option<String>,
-    /// File holding the password; default `$CREDENTIALS_DIRECTORY/smtp-password`, then the
-    /// `BRIEFWATCH_SMTP_PASSWORD` environment variable.
-    pub password_file: Option<PathBuf>,
-    /// `From:` of every alert, e.g. `briefwatch <alerts@example.org>`.
-    pub from: String,
-    /// `List-Id:`; default `briefwatch alerts <alerts.DOMAIN>` with the domain of `from`.
-    pub list_id: Option<String>,
-    #[serde(default = "default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Attempts before a row is marked dead.
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// First retry delay, doubled at each attempt up to `retry_max`, with ±20 % jitter.
-    #[serde(default = "default_retry_base", with = "humantime_serde")]
-    pub retry_base: Duration,
-    #[serde(default = "default_retry_max", with = "humantime_serde")]
-    pub retry_max: Duration,
-    /// Messages per recipient per hour; the excess is folded into one digest.
-    #[serde(default = "default_per_hour")]
-    pub max_per_recipient_per_hour: u32,
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(30)
-}
-/// The retry policy's defaults, for mail and for webhooks alike.
-pub(super) fn default_max_attempts() -> u32 {
-    10
-}
-pub(super) fn default_retry_base() -> Duration {
-    Duration::from_secs(60)
-}
-pub(super) fn default_retry_max() -> Duration {
-    Duration::from_secs(2 * 3600)
-}
-fn default_per_hour() -> u32 {
-    20
-}
+use crate::config::{Security, SmtpConfig};
 
 fn invalid(reason: impl Into<String>) -> AlertError {
     AlertError::InvalidSmtp {

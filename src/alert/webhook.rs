@@ -1,4 +1,4 @@
-//! `[[webhook]]` sections, their secrets, and the HTTP POST of one outbox row to one webhook.
+//! Checks of `[[webhook]]` sections, their secrets, and the HTTP POST of one outbox row to one webhook.
 //!
 //! A post carries `X-Briefwatch-Delivery` (the row's id, the same on a resend, so that receivers
 //! can drop a repeat) and, when the webhook has a secret, `X-Briefwatch-Signature: sha256=<hex>`,
@@ -10,105 +10,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use super::outbox::OutboxRow;
 use super::payload::{json_body, signature, slack_body};
-use super::sender::{default_max_attempts, default_retry_base, default_retry_max};
 use super::{AlertError, Outcome};
-
-/// What a webhook's posts look like.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WebhookFormat {
-    /// The alert as a documented JSON object.
-    #[default]
-    Json,
-    /// `{"text": …}` in Slack's mrkdwn.
-    Slack,
-}
-
-/// A webhook secret; its `Debug` never shows it, and the effective config never prints it.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(redacted)")
-    }
-}
-
-/// One `[[webhook]]` section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    /// What `webhooks = [...]` of an alert rule refers to.
-    pub name: String,
-    /// Where alerts are posted: an http or https URL.
-    pub url: String,
-    #[serde(default)]
-    pub format: WebhookFormat,
-    /// Key of the `X-Briefwatch-Signature` HMAC; better kept in `secret_file` or the systemd
-    /// credential `webhook-<name>`.
-    #[serde(default, skip_serializing)]
-    pub secret: Option<Secret>,
-    pub secret_file: Option<PathBuf>,
-    #[serde(default = "default_timeout", with = "humantime_serde")]
-    pub timeout: Duration,
-    /// Attempts before a row is marked dead.
-    #[serde(default = "default_max_attempts")]
-    pub max_attempts: u32,
-    /// First retry delay, doubled at each attempt up to `retry_max`, with ±20 % jitter; a
-    /// `Retry-After` from the receiver is honoured up to `retry_max`.
-    #[serde(default = "default_retry_base", with = "humantime_serde")]
-    pub retry_base: Duration,
-    #[serde(default = "default_retry_max", with = "humantime_serde")]
-    pub retry_max: Duration,
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(10)
-}
-
-impl WebhookConfig {
-    /// Cross-field checks, each error naming the key (`url`, `secret_file`, …) it is about.
-    pub fn validate(&self) -> Result<(), (&'static str, String)> {
-        if self.name.trim().is_empty() {
-            return Err(("name", "must not be empty".into()));
-        }
-        match url::Url::parse(&self.url) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host_str().is_some() => {}
-            Ok(_) => return Err(("url", format!("{:?} is not an http or https URL", self.url))),
-            Err(error) => return Err(("url", format!("{:?} is not a URL: {error}", self.url))),
-        }
-        if self.secret.is_some() && self.secret_file.is_some() {
-            return Err((
-                "secret_file",
-                "set `secret` or `secret_file`, not both".into(),
-            ));
-        }
-        if self.timeout.is_zero() {
-            return Err(("timeout", "must be longer than 0s".into()));
-        }
-        if self.max_attempts == 0 {
-            return Err(("max_attempts", "must be at least 1".into()));
-        }
-        if self.retry_base.is_zero() || self.retry_max < self.retry_base {
-            return Err((
-                "retry_base",
-                "must be positive and at most `retry_max`".into(),
-            ));
-        }
-        Ok(())
-    }
-}
+use crate::config::{Secret, WebhookConfig, WebhookFormat};
 
 /// The secret from `secret`, else `secret_file`, else `$CREDENTIALS_DIRECTORY/webhook-<name>` (a
 /// systemd credential) if it exists; none otherwise. `env` is the environment lookup.
@@ -121,7 +27,7 @@ pub fn resolve_secret(
             path: path.display().to_string(),
             source,
         })?;
-        Ok(Secret(text.trim_end_matches(['\r', '\n']).to_string()))
+        Ok(Secret::new(text.trim_end_matches(['\r', '\n']).to_string()))
     };
     if let Some(secret) = &config.secret {
         return Ok(Some(secret.clone()));
@@ -412,21 +318,5 @@ mod tests {
         );
         assert!(!toml::to_string(&inline).unwrap().contains("s3"));
         assert!(resolve_secret(&plain, |_| None).unwrap().is_none());
-    }
-
-    #[test]
-    fn validation_names_the_key() {
-        let bad = config("name = \"chat\"\nurl = \"ftp://x.example.org/\"");
-        assert_eq!(bad.validate().unwrap_err().0, "url");
-        let bad = config("name = \"chat\"\nurl = \"not a url\"");
-        assert_eq!(bad.validate().unwrap_err().0, "url");
-        let both = config(
-            "name = \"c\"\nurl = \"https://x.example.org/\"\nsecret = \"a\"\nsecret_file = \"/f\"",
-        );
-        assert_eq!(both.validate().unwrap_err().0, "secret_file");
-        let unknown = toml::from_str::<WebhookConfig>(
-            "name = \"c\"\nurl = \"https://x.example.org/\"\nformat = \"teams\"",
-        );
-        assert!(unknown.is_err());
     }
 }

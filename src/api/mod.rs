@@ -20,7 +20,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::diff::DiffConfig;
+use crate::config::DiffConfig;
 use crate::feed::{FeedSettings, RenderedFeed, SharedFeeds};
 use crate::store::{ArchiveStamp, Store, StoreError};
 use crate::web::Readers;

@@ -12,10 +12,10 @@ use briefwatch::alert::outbox::{self, OutboxState};
 use briefwatch::alert::rule::Part;
 use briefwatch::alert::sender::{resolve_password, send_now};
 use briefwatch::alert::{
-    Channel, DeliveryReport, IngestAlerts, RuleSet, Sender, SmtpConfig, Webhooks,
-    compose::mark_text, compose_test,
+    Channel, DeliveryReport, IngestAlerts, RuleSet, Sender, Webhooks, compose::mark_text,
+    compose_test,
 };
-use briefwatch::config::Config;
+use briefwatch::config::{Config, SmtpConfig};
 use briefwatch::model::TEXT_PASSAGE;
 use briefwatch::store::Store;
 

@@ -108,7 +108,7 @@ pub struct Global {
 impl Global {
     /// The validated configuration, with `--state` applied.
     pub fn config(&self) -> anyhow::Result<Config> {
-        let mut config = Config::load(&self.config_path)?;
+        let mut config = briefwatch::setup::load(&self.config_path)?;
         if let Some(state) = &self.state {
             config.archive.state_dir = state.clone();
         }

@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::pair::{PairRow, Pairing};
-use super::{Change, DiffConfig, ExchangeChange, Significance, diff};
+use super::{Change, ExchangeChange, Significance, diff};
+use crate::config::DiffConfig;
 pub use crate::model::EventKind;
 use crate::model::{Briefing, Exchange, Lang};
 

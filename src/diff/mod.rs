@@ -10,6 +10,7 @@ mod text;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::config::DiffConfig;
 use crate::model::{Briefing, Exchange, Lang};
 
 pub use events::{
@@ -19,37 +20,6 @@ pub use events::{
 pub use pair::{PairRow, Pairing, outlet_of, pair};
 pub use render::{render_exchange_html, render_exchange_text, render_html, render_text};
 pub use text::{Op, Segment, TextDiff, canonical, diff_text, escape_html};
-
-/// The `[diff]` section of the configuration file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DiffConfig {
-    /// Similarity (word-pair Jaccard, 0–1) above which two exchanges are the same exchange reworded.
-    pub match_threshold: f64,
-    /// Share of an exchange's word pairs found inside another for it to count as a split-off part.
-    pub containment_threshold: f64,
-    /// An edit of at most this many English words (and no sentence added or dropped) is minor.
-    pub minor_max_changed_words: u32,
-    /// An edit of at most this many Chinese characters (and no sentence added or dropped) is minor.
-    pub minor_max_changed_chars: u32,
-    /// Unchanged words kept on each side of a change in English diffs.
-    pub context_words: usize,
-    /// Unchanged characters kept on each side of a change in Chinese diffs.
-    pub context_chars: usize,
-}
-
-impl Default for DiffConfig {
-    fn default() -> Self {
-        DiffConfig {
-            match_threshold: 0.4,
-            containment_threshold: 0.8,
-            minor_max_changed_words: 3,
-            minor_max_changed_chars: 6,
-            context_words: 6,
-            context_chars: 15,
-        }
-    }
-}
 
 /// Why `[diff]` values cannot be used.
 #[derive(Debug, thiserror::Error)]

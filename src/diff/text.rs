@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 use similar::{Algorithm, DiffTag, capture_diff_slices};
 use unicode_normalization::UnicodeNormalization;
 
-use super::{DiffConfig, Significance};
+use super::Significance;
+use crate::config::DiffConfig;
 use crate::model::Lang;
 
 /// One run of an inline diff.

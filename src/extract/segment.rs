@@ -9,8 +9,7 @@
 
 use std::ops::Range;
 
-use crate::model::{Exchange, Lang};
-use crate::site::SPOKESPERSONS;
+use crate::model::{Exchange, Lang, SPOKESPERSONS};
 
 /// Split normalized paragraphs into opening remarks and exchanges.
 pub fn segment(paragraphs: &[String], lang: Lang) -> (Vec<String>, Vec<Exchange>) {

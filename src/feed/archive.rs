@@ -18,7 +18,8 @@ use super::{
 };
 use crate::alert::RuleSet;
 use crate::config::Config;
-use crate::diff::{self, Change, DiffConfig, ExchangeChange, Op, Significance, TextDiff};
+use crate::config::DiffConfig;
+use crate::diff::{self, Change, ExchangeChange, Op, Significance, TextDiff};
 use crate::model::{Briefing, Exchange, Lang};
 use crate::store::{DocumentKey, Event, EventQuery, Store, StoreError, parse_time};
 

@@ -16,7 +16,8 @@ use std::time::Duration;
 use chrono::{DateTime, Datelike, FixedOffset};
 use rss::extension::atom::{AtomExtension, Link as AtomLink};
 use rss::extension::dublincore::DublinCoreExtension;
-use serde::{Deserialize, Serialize};
+
+use crate::config::FeedsConfig;
 
 pub use archive::{
     DocumentDates, FeedRules, Publisher, blocks_from_change, exchange_key, inputs_from_store,
@@ -29,9 +30,6 @@ pub use items::{
 };
 pub use search::{SearchEntry, opml};
 pub use set::{FeedInputs, FeedSet, RenderedFeed, SharedFeeds, WriteReport};
-
-/// Default number of items per feed.
-pub const DEFAULT_ITEMS: usize = 50;
 
 /// Why a feed could not be rendered or written.
 #[derive(Debug, thiserror::Error)]
@@ -53,26 +51,6 @@ pub enum FeedError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// The `[feeds]` section of the configuration file.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FeedsConfig {
-    /// Items per feed, newest first.
-    pub items: usize,
-    /// When set, the daemon also writes every feed as a static file under this directory after
-    /// each change (`briefings.xml`, `keywords/<rule>.xml`, …), atomically and only when changed.
-    pub out_dir: Option<PathBuf>,
-}
-
-impl Default for FeedsConfig {
-    fn default() -> FeedsConfig {
-        FeedsConfig {
-            items: DEFAULT_ITEMS,
-            out_dir: None,
-        }
-    }
 }
 
 impl FeedsConfig {

@@ -5,19 +5,7 @@ use std::sync::LazyLock;
 use chrono::NaiveDate;
 use regex::Regex;
 
-use crate::model::{Kind, Lang};
-
-/// The ministry's spokespersons so far, as (English, Chinese) names.
-pub const SPOKESPERSONS: &[(&str, &str)] = &[
-    ("Lu Kang", "陆慷"),
-    ("Hua Chunying", "华春莹"),
-    ("Geng Shuang", "耿爽"),
-    ("Zhao Lijian", "赵立坚"),
-    ("Wang Wenbin", "汪文斌"),
-    ("Mao Ning", "毛宁"),
-    ("Lin Jian", "林剑"),
-    ("Guo Jiakun", "郭嘉昆"),
-];
+use crate::model::{Kind, Lang, SPOKESPERSONS};
 
 /// Facts a title tells about its page.
 #[derive(Debug, Clone, PartialEq, Eq)]

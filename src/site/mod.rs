@@ -18,13 +18,13 @@ use std::sync::{Arc, LazyLock};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use regex::Regex;
 use scraper::{ElementRef, Html, Selector};
-use serde::{Deserialize, Serialize};
 
+use crate::config::SelectorOverrides;
 use crate::extract::{content_hash_of_extracted, normalize, segment_owned};
 use crate::model::{Briefing, FoundBy, Kind, Lang, Listing, ListingItem};
 
 pub use bound::{MAX_ATTRIBUTES, MAX_DEPTH, MAX_ELEMENTS};
-pub use classify::{SPOKESPERSONS, TitleFacts, classify_title};
+pub use classify::{TitleFacts, classify_title};
 pub use dating::{DateEvidence, infer_date};
 pub use fallback::stable_selector;
 pub use html::{block_paragraphs, element_text};
@@ -48,30 +48,6 @@ pub enum SiteError {
         selector: String,
         reason: String,
     },
-}
-
-/// Selector chains from the config file, tried before the built-in ones. Every field is optional;
-/// a missing field keeps the built-in chain as it is.
-///
-/// ```toml
-/// [sources.mfa-en.selectors]
-/// body = [".article-body", "#News_Body_Txt_A"]
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SelectorOverrides {
-    /// Links of a listing page (`a` elements).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub listing_items: Option<Vec<String>>,
-    /// The article title.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<Vec<String>>,
-    /// The publication time (element text, or the `content` of a `<meta>`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published_at: Option<Vec<String>>,
-    /// The element holding the transcript paragraphs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<Vec<String>>,
 }
 
 /// An article's record and, when the content fallback found it, selectors for its parts.

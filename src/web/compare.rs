@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::WebError;
 use super::pages::{lang_name, layout};
-use crate::diff::{Change, DiffConfig, ExchangeChange, Op, Segment, Significance, TextDiff, diff};
+use crate::config::DiffConfig;
+use crate::diff::{Change, ExchangeChange, Op, Segment, Significance, TextDiff, diff};
 use crate::model::{Briefing, Exchange};
 use crate::store::{Document, DocumentKey, Revision, Store};
 

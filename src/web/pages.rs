@@ -6,10 +6,11 @@ use maud::{DOCTYPE, Markup, html};
 
 use super::chart::trend_chart;
 use super::query::Query;
-use super::search::{Highlighted, Passage, SPOKESPERSONS, SearchResults, TrendSeries};
+use super::search::{Highlighted, Passage, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
+use crate::model::SPOKESPERSONS;
 use crate::model::{Exchange, Kind, Lang};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.

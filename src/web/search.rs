@@ -28,6 +28,7 @@ use super::query::{
     MARK_CLOSE, MARK_OPEN, Query, QueryError, capitals_text, index_text_of, strip_index_separators,
     token_text,
 };
+use crate::model::SPOKESPERSONS;
 use crate::model::{Briefing, Exchange, Kind, Lang, TEXT_PASSAGE};
 
 /// Why a search could not run.
@@ -196,18 +197,6 @@ pub fn index_revision(
     }
     Ok(())
 }
-
-/// The spokespersons so far, English and Chinese name; a filter on either finds both languages.
-pub const SPOKESPERSONS: &[(&str, &str)] = &[
-    ("Lu Kang", "陆慷"),
-    ("Hua Chunying", "华春莹"),
-    ("Geng Shuang", "耿爽"),
-    ("Zhao Lijian", "赵立坚"),
-    ("Wang Wenbin", "汪文斌"),
-    ("Mao Ning", "毛宁"),
-    ("Lin Jian", "林剑"),
-    ("Guo Jiakun", "郭嘉昆"),
-];
 
 /// Every stored spelling of a spokesperson's name: both languages for a known one.
 pub fn spokesperson_names(name: &str) -> Vec<String> {

@@ -9,9 +9,9 @@ use briefwatch::alert::outbox::{self, OutboxState};
 use briefwatch::alert::plan::align_exchanges;
 use briefwatch::alert::sender::resolve_password;
 use briefwatch::alert::{
-    AlertRule, BriefingEvent, ExchangePair, ItemChange, RuleSet, Sender, SmtpConfig, link_archive,
-    plan_alerts,
+    BriefingEvent, ExchangePair, ItemChange, RuleSet, Sender, link_archive, plan_alerts,
 };
+use briefwatch::config::{AlertRule, SmtpConfig};
 use briefwatch::model::{Briefing, Exchange, Kind, Lang};
 use chrono::{Duration, NaiveDate, Utc};
 use rusqlite::Connection;
@@ -1214,7 +1214,7 @@ fn the_shipped_config_with_its_alert_example_uncommented_is_valid() {
     let config =
         briefwatch::config::Config::from_toml_str(&format!("{before}{uncommented}\n"), "example")
             .expect("the example parses");
-    config.validate("example").expect("the example is valid");
+    briefwatch::setup::validate(&config, "example").expect("the example is valid");
     assert_eq!(config.alerts.len(), 2);
     assert!(config.smtp.is_some());
     assert_eq!(config.webhooks.len(), 1);

@@ -4,40 +4,34 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use briefwatch::config::DiffConfig;
 use briefwatch::diff::{
-    self, Change, DiffConfig, EventKind, ExchangeChange, ExchangeRemovedPayload, Op, PairRow,
-    RevisedPayload, Significance,
+    self, Change, EventKind, ExchangeChange, ExchangeRemovedPayload, Op, PairRow, RevisedPayload,
+    Significance,
 };
 use briefwatch::model::{Briefing, Kind, Lang};
 use briefwatch::site::Profile;
 
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/diff");
+use crate::support::fixture_page;
+
 const EN_URL: &str =
     "https://www.fmprc.gov.cn/mfa_eng/xwfw_665399/s2510_665401/2511_665403/t1794629.shtml";
-const ZH_URL: &str = "https://www.fmprc.gov.cn/web/wjdt_674879/fyrbt_674889/t1794584.shtml";
 
-fn extract(profile: &str, path: &Path, url: &str) -> Briefing {
-    let html = std::fs::read_to_string(path).expect("fixture readable");
+/// A fixture page of `tests/fixtures/pages/FIXTURES.tsv`, extracted by the named profile.
+fn extract(profile: &str, name: &str) -> Briefing {
+    let page = fixture_page(name);
     Profile::builtin(profile)
         .expect("built-in profile")
-        .parse_article(&html, url)
-        .unwrap_or_else(|error| panic!("{url}: {error}"))
+        .parse_article(&page.html(), &page.url)
+        .unwrap_or_else(|error| panic!("{}: {error}", page.url))
 }
 
 fn english() -> Briefing {
-    extract(
-        "mfa-en",
-        &Path::new(FIXTURES).join("t1794629.shtml"),
-        EN_URL,
-    )
+    extract("mfa-en", "en-2020/t1794629.shtml")
 }
 
 fn chinese() -> Briefing {
-    extract(
-        "mfa-zh",
-        &Path::new(FIXTURES).join("t1794584.shtml"),
-        ZH_URL,
-    )
+    extract("mfa-zh", "zh-2020/t1794584.shtml")
 }
 
 /// What the ministry's edit produces: ordinals renumbered, a different content hash.

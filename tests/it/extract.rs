@@ -2,7 +2,6 @@
 //! command line, and no panic on damaged input.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use briefwatch::charset::decode_html;
@@ -10,70 +9,28 @@ use briefwatch::model::{Briefing, DateFrom, FoundBy, Kind, Lang, Listing};
 use briefwatch::site::{Profile, SiteError, is_listing_url, is_soft_404};
 use proptest::prelude::*;
 
-fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages")
-}
-
-/// One row of `tests/fixtures/pages/FIXTURES.tsv`: a page copied from the corpus, the URL it was
-/// served at, and whether it is an article or a listing.
-struct Fixture {
-    file: PathBuf,
-    url: String,
-    listing: bool,
-}
-
-fn fixtures() -> Vec<Fixture> {
-    let dir = fixtures_dir();
-    let index = std::fs::read_to_string(dir.join("FIXTURES.tsv")).expect("FIXTURES.tsv");
-    index
-        .lines()
-        .skip(1)
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            Fixture {
-                file: dir.join(fields[0]),
-                url: fields[1].to_string(),
-                listing: fields[2] == "listing",
-            }
-        })
-        .collect()
-}
+use crate::support::{FixturePage, fixture_page, fixture_pages};
 
 /// A listing fixture as the named built-in profile reads it.
 fn listing_fixture(profile: &str, name: &str) -> Listing {
-    let fixture = fixture(name);
+    let fixture = fixture_page(name);
     Profile::builtin(profile)
         .unwrap()
-        .parse_listing(&read_page(&fixture.file), &fixture.url)
+        .parse_listing(&fixture.html(), &fixture.url)
         .unwrap()
-}
-
-fn fixture(name: &str) -> Fixture {
-    fixtures()
-        .into_iter()
-        .find(|fixture| fixture.file.ends_with(name))
-        .unwrap_or_else(|| panic!("no fixture {name}"))
-}
-
-fn read_page(path: &Path) -> String {
-    decode_html(
-        &std::fs::read(path).expect("fixture page"),
-        Some("text/html"),
-    )
 }
 
 fn article(name: &str) -> Briefing {
-    let fixture = fixture(name);
-    let html = read_page(&fixture.file);
+    let fixture = fixture_page(name);
+    let html = fixture.html();
     Profile::detect(&fixture.url, &html)
         .and_then(|profile| profile.parse_article(&html, &fixture.url))
         .unwrap_or_else(|error| panic!("{name}: {error}"))
 }
 
 /// What the extractor makes of a fixture, as the JSON the golden file holds.
-fn extract_fixture(fixture: &Fixture) -> serde_json::Value {
-    let html = read_page(&fixture.file);
+fn extract_fixture(fixture: &FixturePage) -> serde_json::Value {
+    let html = fixture.html();
     let result = Profile::detect(&fixture.url, &html).and_then(|profile| {
         if fixture.listing {
             profile
@@ -88,21 +45,16 @@ fn extract_fixture(fixture: &Fixture) -> serde_json::Value {
     result.unwrap_or_else(|error| serde_json::json!({ "error": error.to_string() }))
 }
 
-fn expected_path(page: &Path) -> PathBuf {
-    let stem = page.file_stem().unwrap().to_string_lossy();
-    page.with_file_name(format!("{stem}.expected.json"))
-}
-
 /// Each fixture page against the `*.expected.json` beside it. `BRIEFWATCH_BLESS=1` rewrites the
 /// expected files from the current extractor (read them before committing).
 #[test]
 fn golden_pages() {
     let bless = std::env::var("BRIEFWATCH_BLESS").is_ok_and(|value| value == "1");
     let mut failures = Vec::new();
-    for fixture in fixtures() {
+    for fixture in fixture_pages() {
         let actual = extract_fixture(&fixture);
         let rendered = serde_json::to_string_pretty(&actual).unwrap() + "\n";
-        let expected_file = expected_path(&fixture.file);
+        let expected_file = fixture.expected_file();
         if bless {
             std::fs::write(&expected_file, &rendered).unwrap();
             continue;
@@ -392,8 +344,8 @@ fn listings_of_2020() {
 
 #[test]
 fn error_page_is_not_a_transcript() {
-    let fixture = fixture("error/error.htm");
-    let html = read_page(&fixture.file);
+    let fixture = fixture_page("error/error.htm");
+    let html = fixture.html();
     assert!(is_soft_404(&html));
     let error = Profile::builtin("mfa-zh")
         .unwrap()
@@ -405,12 +357,8 @@ fn error_page_is_not_a_transcript() {
         "zh-2020/t1794584.shtml",
         "zh-2020/default.shtml",
     ] {
-        assert!(!is_soft_404(&read_page(&fixture_path(page))), "{page}");
+        assert!(!is_soft_404(&fixture_page(page).html()), "{page}");
     }
-}
-
-fn fixture_path(name: &str) -> PathBuf {
-    fixtures_dir().join(name)
 }
 
 #[test]
@@ -456,7 +404,7 @@ fn config_overrides_rescue_a_new_layout() {
         .unwrap();
     assert_eq!(found.found_by, Some(FoundBy::Fallback));
     assert_eq!(found.selector, None);
-    let overrides: briefwatch::site::SelectorOverrides =
+    let overrides: briefwatch::config::SelectorOverrides =
         toml::from_str("body = [\"section.article-body\"]\ntitle = [\"h1.headline\"]").unwrap();
     let briefing = profile
         .with_overrides(&overrides)
@@ -474,8 +422,8 @@ fn config_overrides_rescue_a_new_layout() {
 
 #[test]
 fn content_hash_ignores_markup_but_not_words() {
-    let fixture = fixture("en-2020/t1794629.shtml");
-    let html = read_page(&fixture.file);
+    let fixture = fixture_page("en-2020/t1794629.shtml");
+    let html = fixture.html();
     let profile = Profile::detect(&fixture.url, &html).unwrap();
     let original = profile.parse_article(&html, &fixture.url).unwrap();
     assert_eq!(
@@ -530,7 +478,7 @@ fn briefwatch() -> Command {
 
 #[test]
 fn cli_prints_one_record() {
-    let fixture = fixture("zh-2020/t1794584.shtml");
+    let fixture = fixture_page("zh-2020/t1794584.shtml");
     let output = briefwatch()
         .args(["extract", "--url", &fixture.url])
         .arg(&fixture.file)
@@ -568,7 +516,7 @@ fn cli_prints_one_record() {
 
 #[test]
 fn cli_listing_and_forced_profile() {
-    let fixture = fixture("zh-2020/default.shtml");
+    let fixture = fixture_page("zh-2020/default.shtml");
     let output = briefwatch()
         .args([
             "extract",
@@ -594,7 +542,7 @@ fn cli_listing_and_forced_profile() {
 
 #[test]
 fn cli_error_page_fails_with_reason() {
-    let fixture = fixture("error/error.htm");
+    let fixture = fixture_page("error/error.htm");
     let output = briefwatch()
         .args(["extract", "--url", &fixture.url])
         .arg(&fixture.file)
@@ -619,7 +567,7 @@ fn cli_manifest_extracts_articles_and_reports_failures() {
         ("en-2020/default.shtml", "default.shtml"),
         ("error/error.htm", "error.htm"),
     ] {
-        let fixture = fixture(name);
+        let fixture = fixture_page(name);
         std::fs::copy(&fixture.file, dir.path().join(file)).unwrap();
         manifest.push_str(&format!(
             "{}\t200\t\t{file}\t0\t-\ttext/html\t-\n",
@@ -799,7 +747,7 @@ fn run_pipeline(bytes: &[u8], url: &str) {
 }
 
 fn fixture_bytes() -> Vec<(Vec<u8>, String)> {
-    fixtures()
+    fixture_pages()
         .into_iter()
         .map(|fixture| (std::fs::read(&fixture.file).unwrap(), fixture.url))
         .collect()

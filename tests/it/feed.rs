@@ -794,14 +794,10 @@ fn check_real_briefings(briefings: Vec<Briefing>) -> FeedSet {
 
 #[test]
 fn real_transcripts_render_and_read_back() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages");
-    let index = std::fs::read_to_string(dir.join("FIXTURES.tsv")).unwrap();
-    let briefings: Vec<Briefing> = index
-        .lines()
-        .skip(1)
-        .map(|line| line.split('\t').collect::<Vec<_>>())
-        .filter(|fields| fields[2] == "article")
-        .filter_map(|fields| extract_page(&dir.join(fields[0]), fields[1]))
+    let briefings: Vec<Briefing> = crate::support::fixture_pages()
+        .into_iter()
+        .filter(|page| !page.listing)
+        .filter_map(|page| extract_page(&page.file, &page.url))
         .collect();
     assert!(
         briefings.len() >= 7,

@@ -660,7 +660,8 @@ fn import_refuses_a_manifest_reaching_outside_its_folder_and_imports_nothing() {
 
 #[tokio::test]
 async fn the_server_times_out_slow_headers_and_limits_keep_alive() {
-    use briefwatch::serve::{self, HttpConfig, ServeState};
+    use briefwatch::config::HttpConfig;
+    use briefwatch::serve::{self, ServeState};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = serve::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let addr = listener.local_addr().unwrap();

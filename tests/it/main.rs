@@ -2,6 +2,7 @@
 
 mod alert;
 mod api;
+mod architecture;
 mod archive;
 mod browser;
 mod cli;

@@ -4,13 +4,15 @@
 
 mod generator;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use briefwatch::charset::decode_html;
 use briefwatch::model::{Briefing, FoundBy};
 use briefwatch::site::{Profile, is_listing_url, is_soft_404};
 
-use crate::support::{SiteServer, TestEnv, fixture_site, test_config};
+use crate::support::{
+    SiteServer, TestEnv, fixture_page, fixture_pages, fixture_site, fixtures_dir, test_config,
+};
 pub use generator::{Redesign, redesign_site};
 
 /// Seeds of the redesigns the tests use: together they cover every layout, paragraph style
@@ -105,28 +107,18 @@ fn site_articles(root: &Path, origin: &str) -> Vec<(String, String)> {
     pages
 }
 
-fn fixture_pages() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/pages")
-}
-
-/// The article fixtures: the golden pages and the loopback site's pages.
+/// The article fixtures: the golden pages and the loopback site's pages, each page once.
 fn fixture_articles() -> Vec<(String, String)> {
-    let index = std::fs::read_to_string(fixture_pages().join("FIXTURES.tsv")).unwrap();
-    let mut pages: Vec<(String, String)> = index
-        .lines()
-        .skip(1)
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split('\t').collect();
-            (fields.get(2) == Some(&"article")).then(|| {
-                let bytes = std::fs::read(fixture_pages().join(fields[0])).unwrap();
-                (
-                    fields[1].to_string(),
-                    decode_html(&bytes, Some("text/html")),
-                )
-            })
-        })
+    let mut pages: Vec<(String, String)> = fixture_pages()
+        .into_iter()
+        .filter(|page| !page.listing)
+        .map(|page| (page.url.clone(), page.html()))
         .collect();
-    pages.extend(site_articles(&fixture_site(), "https://www.fmprc.gov.cn"));
+    for (url, html) in site_articles(&fixture_site(), "https://www.fmprc.gov.cn") {
+        if !pages.iter().any(|(known, _)| *known == url) {
+            pages.push((url, html));
+        }
+    }
     pages
 }
 
@@ -192,17 +184,10 @@ fn redesigned_listings_give_the_same_items() {
         "zh-2020/default.shtml",
         "en-current/index.html",
     ];
-    let index = std::fs::read_to_string(fixture_pages().join("FIXTURES.tsv")).unwrap();
     for name in listings {
-        let url = index
-            .lines()
-            .find(|line| line.starts_with(name))
-            .and_then(|line| line.split('\t').nth(1))
-            .unwrap();
-        let html = decode_html(
-            &std::fs::read(fixture_pages().join(name)).unwrap(),
-            Some("text/html"),
-        );
+        let page = fixture_page(name);
+        let url = page.url.as_str();
+        let html = page.html();
         let profile = Profile::detect(url, &html).unwrap();
         let original = profile.parse_listing(&html, url).unwrap();
         for seed in SEEDS {
@@ -247,15 +232,10 @@ fn hand_written_redesigns_give_the_same_exchanges() {
         ),
     ];
     for (original, url, redesigned) in cases {
-        let read = |name: &str| {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures")
-                .join(name);
-            decode_html(&std::fs::read(&path).unwrap(), Some("text/html"))
-        };
-        let original_page = read(&format!("pages/{original}"));
+        let original_page = fixture_page(original).html();
         let before = extract(&original_page, url).unwrap();
-        let after = extract(&read(redesigned), url);
+        let redesigned_page = std::fs::read(fixtures_dir().join(redesigned)).unwrap();
+        let after = extract(&decode_html(&redesigned_page, Some("text/html")), url);
         assert_eq!(
             compare(&before, after.clone()),
             Verdict::Same,

@@ -47,10 +47,79 @@ pub const FIXTURE_ZH_ARTICLES: [&str; 3] = [
     "/web/wjdt_674879/fyrbt_674889/t1793459.shtml",
 ];
 
+/// `tests/fixtures`: every fixture file is read from here, and each page is kept there once.
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// One row of `tests/fixtures/pages/FIXTURES.tsv`: a real page copied from the corpus.
+#[derive(Debug, Clone)]
+pub struct FixturePage {
+    /// What tests call it (`en-2020/t1794629.shtml`); its golden record is
+    /// `pages/<name without extension>.expected.json`.
+    pub name: String,
+    /// The one copy of the page: under `pages/`, or in the loopback site's tree (`site/`) when the
+    /// site serves it too.
+    pub file: PathBuf,
+    /// The URL it was served at.
+    pub url: String,
+    pub listing: bool,
+}
+
+impl FixturePage {
+    /// The page's bytes decoded as the fetcher decodes a page served as `text/html`.
+    pub fn html(&self) -> String {
+        let bytes = std::fs::read(&self.file)
+            .unwrap_or_else(|error| panic!("{}: {error}", self.file.display()));
+        briefwatch::charset::decode_html(&bytes, Some("text/html"))
+    }
+
+    /// The record the extractor must make of the page, as JSON.
+    pub fn expected_file(&self) -> PathBuf {
+        let stem = self
+            .name
+            .rsplit_once('.')
+            .map_or(self.name.as_str(), |(stem, _)| stem);
+        fixtures_dir().join(format!("pages/{stem}.expected.json"))
+    }
+}
+
+/// Every page of `tests/fixtures/pages/FIXTURES.tsv`, in its order.
+pub fn fixture_pages() -> Vec<FixturePage> {
+    let index = fixtures_dir().join("pages/FIXTURES.tsv");
+    let text = std::fs::read_to_string(&index).expect("read tests/fixtures/pages/FIXTURES.tsv");
+    text.lines()
+        .skip(1)
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(
+                fields.len(),
+                4,
+                "FIXTURES.tsv: name, url, page, file: {line:?}"
+            );
+            FixturePage {
+                name: fields[0].to_string(),
+                url: fields[1].to_string(),
+                listing: fields[2] == "listing",
+                file: fixtures_dir().join(fields[3]),
+            }
+        })
+        .collect()
+}
+
+/// The page of `FIXTURES.tsv` of that name (`zh-2020/t1794584.shtml`).
+pub fn fixture_page(name: &str) -> FixturePage {
+    fixture_pages()
+        .into_iter()
+        .find(|page| page.name == name)
+        .unwrap_or_else(|| panic!("no fixture page {name} in tests/fixtures/pages/FIXTURES.tsv"))
+}
+
 /// `tests/fixtures/site`: two English listing pages (3 + 2 items, the pager claims 3 pages), one
 /// Chinese listing page (3 items, the pager claims 67), their articles, `error.htm`, `robots.txt`.
 pub fn fixture_site() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/site")
+    fixtures_dir().join("site")
 }
 
 /// The corpus folder named by `BRIEFWATCH_CORPUS` (it holds `mfa-2020/`). Tests that call this
@@ -547,7 +616,7 @@ impl TestEnv {
 
     /// The parsed configuration, for library-level tests.
     pub fn load_config(&self) -> briefwatch::config::Config {
-        let mut config = briefwatch::config::Config::load(&self.config).expect("valid config");
+        let mut config = briefwatch::setup::load(&self.config).expect("valid config");
         config.archive.state_dir = self.state.clone();
         config
     }

@@ -1,4 +1,6 @@
-//! `[[alert]]` rules: config shape, validation, compilation into one automaton, matching with spans.
+//! `[[alert]]` rules: compilation into one automaton, matching with spans.
+//!
+//! `term` parses and checks what a rule says; `fold` makes text and terms comparable.
 //!
 //! Term syntax (one string per entry of `terms` / `exclude`):
 //! - a plain word matches case-insensitively on word boundaries for Latin script (`Taiwan` matches
@@ -14,67 +16,21 @@
 //! text is scanned once whatever the number of term rules; each regex scans on its own, with its
 //! own literal prefilter.
 
+mod fold;
+mod term;
+
 use std::collections::HashSet;
-use std::time::Duration;
 
 use aho_corasick::AhoCorasick;
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use serde::{Deserialize, Serialize};
 
 use super::AlertError;
+use crate::config::{AlertRule, Scope};
 use crate::model::{Exchange, Lang};
-
-/// One `[[alert]]` table of the config file, as written.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AlertRule {
-    pub name: String,
-    /// Terms, any of which makes the rule match (see the module docs for the syntax).
-    #[serde(default)]
-    pub terms: Vec<String>,
-    /// Regular expressions, any of which makes the rule match.
-    #[serde(default)]
-    pub regex: Vec<String>,
-    /// Terms that veto the rule when they occur in the same scope of the exchange.
-    #[serde(default)]
-    pub exclude: Vec<String>,
-    #[serde(default = "both_languages")]
-    pub languages: Vec<Lang>,
-    #[serde(default)]
-    pub scope: Scope,
-    /// E-mail addresses, mailed through `[smtp]`.
-    #[serde(default)]
-    pub recipients: Vec<String>,
-    /// Names of `[[webhook]]` sections the alerts are posted to.
-    #[serde(default)]
-    pub webhooks: Vec<String>,
-    #[serde(default)]
-    pub mode: Mode,
-    /// Digest window (`mode = "digest"` only), aligned on UTC multiples of its length: `1d` sends at midnight UTC.
-    #[serde(default, with = "humantime_serde")]
-    pub window: Option<Duration>,
-    /// Which events trigger the rule.
-    #[serde(default = "default_triggers")]
-    pub on: Vec<Trigger>,
-}
-
-fn both_languages() -> Vec<Lang> {
-    vec![Lang::En, Lang::Zh]
-}
-
-fn default_triggers() -> Vec<Trigger> {
-    vec![Trigger::New, Trigger::Revised, Trigger::Removed]
-}
-
-/// Which part of an exchange a rule looks at.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    Question,
-    Answer,
-    #[default]
-    Both,
-}
+pub(crate) use fold::fold;
+use fold::{fold_into, is_word_char, needs_folding, original_range};
+use term::{Literal, compile_regex, invalid, parse_term, validate_shape};
 
 impl Scope {
     fn covers(self, part: Part) -> bool {
@@ -82,40 +38,6 @@ impl Scope {
             (self, part),
             (Scope::Both, _) | (Scope::Question, Part::Question) | (Scope::Answer, Part::Answer)
         )
-    }
-}
-
-/// When a rule's matches are mailed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    #[default]
-    Immediate,
-    Digest,
-}
-
-/// The events a rule can fire on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Trigger {
-    /// A briefing seen for the first time.
-    New,
-    /// A substantive revision that adds or removes a match.
-    Revised,
-    /// A matching exchange removed from a transcript, or a matching transcript taken down.
-    Removed,
-    /// A cosmetic revision touching a matching exchange.
-    Cosmetic,
-}
-
-impl Trigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Trigger::New => "new",
-            Trigger::Revised => "revised",
-            Trigger::Removed => "removed",
-            Trigger::Cosmetic => "cosmetic",
-        }
     }
 }
 
@@ -235,16 +157,6 @@ enum Atom {
         prefix: bool,
     },
     Regex,
-}
-
-/// One token of a term, folded.
-struct Literal {
-    folded: String,
-    start_boundary: bool,
-    end_boundary: bool,
-    /// The token as written, when it is an acronym.
-    exact: Option<String>,
-    prefix: bool,
 }
 
 impl RuleSet {
@@ -568,270 +480,10 @@ impl Builder {
     }
 }
 
-fn invalid(rule: &AlertRule, reason: impl Into<String>) -> AlertError {
-    AlertError::InvalidRule {
-        rule: rule.name.clone(),
-        reason: reason.into(),
-    }
-}
-
-fn invalid_term(rule: &AlertRule, term: &str, reason: impl Into<String>) -> AlertError {
-    AlertError::InvalidTerm {
-        rule: rule.name.clone(),
-        term: term.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn validate_shape(rule: &AlertRule) -> Result<(), AlertError> {
-    if rule.name.trim().is_empty() {
-        return Err(invalid(rule, "the name is empty"));
-    }
-    if rule.terms.is_empty() && rule.regex.is_empty() {
-        return Err(invalid(
-            rule,
-            "needs at least one entry in `terms` or `regex`",
-        ));
-    }
-    if rule.recipients.is_empty() && rule.webhooks.is_empty() {
-        return Err(invalid(
-            rule,
-            "needs at least one entry in `recipients` or `webhooks`",
-        ));
-    }
-    for recipient in &rule.recipients {
-        if let Err(error) = recipient.parse::<lettre::Address>() {
-            return Err(invalid(
-                rule,
-                format!("recipient {recipient:?} is not an e-mail address: {error}"),
-            ));
-        }
-    }
-    if rule.languages.is_empty() {
-        return Err(invalid(
-            rule,
-            "`languages` is empty, so the rule can never match",
-        ));
-    }
-    if rule.on.is_empty() {
-        return Err(invalid(rule, "`on` is empty, so the rule can never fire"));
-    }
-    match (rule.mode, rule.window) {
-        (Mode::Digest, None) => Err(invalid(
-            rule,
-            "mode = \"digest\" needs a `window` such as \"1d\"",
-        )),
-        (Mode::Digest, Some(window)) if window < Duration::from_secs(60) => Err(invalid(
-            rule,
-            "a digest `window` must be at least one minute",
-        )),
-        (Mode::Immediate, Some(_)) => {
-            Err(invalid(rule, "`window` applies only to mode = \"digest\""))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn compile_regex(rule: &AlertRule, pattern: &str) -> Result<Regex, AlertError> {
-    let regex = RegexBuilder::new(pattern)
-        .case_insensitive(true)
-        .build()
-        .map_err(|error| invalid_term(rule, pattern, error.to_string()))?;
-    if regex.is_match("") {
-        return Err(invalid_term(rule, pattern, "matches the empty string"));
-    }
-    Ok(regex)
-}
-
-/// Splits a term into its tokens: quoted phrases and bare words (a bare word may end with `*`).
-fn parse_term(rule: &AlertRule, term: &str) -> Result<Vec<Literal>, AlertError> {
-    let mut literals = Vec::new();
-    let mut rest = term.trim_start();
-    while !rest.is_empty() {
-        let (token, prefix, remainder) = if let Some(inside) = rest.strip_prefix('"') {
-            let close = inside
-                .find('"')
-                .ok_or_else(|| invalid_term(rule, term, "a quote is not closed"))?;
-            (&inside[..close], false, &inside[close + 1..])
-        } else {
-            let end = rest
-                .find(|c: char| c.is_whitespace() || c == '"')
-                .unwrap_or(rest.len());
-            let word = &rest[..end];
-            let (word, prefix) = match word.strip_suffix('*') {
-                Some(stem) => (stem, true),
-                None => (word, false),
-            };
-            if word.contains('*') {
-                return Err(invalid_term(
-                    rule,
-                    term,
-                    "`*` is only allowed at the end of a word",
-                ));
-            }
-            (word, prefix, &rest[end..])
-        };
-        let folded = fold(token).trim().to_string();
-        if !folded.chars().any(|c| c.is_alphanumeric()) {
-            return Err(invalid_term(
-                rule,
-                term,
-                "has no letters or digits to match",
-            ));
-        }
-        let first = folded.chars().next().unwrap_or(' ');
-        let last = folded.chars().next_back().unwrap_or(' ');
-        let capitals = token.chars().filter(|c| c.is_uppercase()).count();
-        let acronym =
-            capitals >= 2 && !token.chars().any(|c| c.is_lowercase() || c.is_whitespace());
-        literals.push(Literal {
-            start_boundary: is_word_char(first),
-            end_boundary: !prefix && is_word_char(last),
-            exact: acronym.then(|| token.to_string()),
-            prefix,
-            folded,
-        });
-        rest = remainder.trim_start();
-    }
-    if literals.is_empty() {
-        return Err(invalid_term(rule, term, "is empty"));
-    }
-    Ok(literals)
-}
-
-/// A character that continues a word for boundary purposes: letters and digits, except CJK ideographs
-/// and syllabaries, which are written without spaces and so always match as substrings.
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() && !is_cjk(c)
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x2E80..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7FF | 0xF900..=0xFAFF
-        | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
-}
-
-/// Whether folding would change anything but ASCII case in `text`: white space other than single
-/// spaces (when some term has a space), curly quotes (when some term has a quote), or a non-ASCII
-/// character with a lower case. A byte scan with a fast path for CJK ideographs.
-fn needs_folding(text: &str, spaces: bool, quotes: bool) -> bool {
-    let bytes = text.as_bytes();
-    let mut at = 0;
-    let mut after_space = false;
-    while at < bytes.len() {
-        let byte = bytes[at];
-        if byte < 0x80 {
-            if byte.is_ascii_whitespace() {
-                if spaces && (byte != b' ' || after_space) {
-                    return true;
-                }
-                after_space = true;
-            } else {
-                after_space = false;
-            }
-            at += 1;
-            continue;
-        }
-        after_space = false;
-        // U+4000..U+9FFF: ideographs, caseless and never white space.
-        if (0xE4..=0xE9).contains(&byte) {
-            at += 3;
-            continue;
-        }
-        let Some(c) = text.get(at..).and_then(|rest| rest.chars().next()) else {
-            return true;
-        };
-        if c.is_whitespace() {
-            if spaces {
-                return true;
-            }
-        } else if matches!(
-            c,
-            '\u{2018}' | '\u{2019}' | '\u{02BC}' | '\u{201C}' | '\u{201D}'
-        ) {
-            if quotes {
-                return true;
-            }
-        } else if c.to_lowercase().ne(std::iter::once(c)) {
-            return true;
-        }
-        at += c.len_utf8();
-    }
-    false
-}
-
-/// The original byte range of the folded range `start..end`.
-fn original_range(origin: &[u32], original: &str, start: usize, end: usize) -> (usize, usize) {
-    let from = origin[start] as usize;
-    let last = origin[end - 1] as usize;
-    let last_len = original[last..].chars().next().map_or(0, char::len_utf8);
-    (from, last + last_len)
-}
-
-/// Lowercases, collapses whitespace runs (U+3000 and no-break spaces included) to one space and
-/// straightens curly quotes, so that terms match however the page typeset them.
-pub(crate) fn fold(source: &str) -> String {
-    let mut text = String::new();
-    let _ = fold_into(source, &mut text, None);
-    text
-}
-
-/// Folds `source` into `text`; true when every byte offset is unchanged (no whitespace run
-/// collapsed, no character folded to a different length), so that no offset map is needed.
-fn fold_into(source: &str, text: &mut String, mut origin: Option<&mut Vec<u32>>) -> bool {
-    text.clear();
-    text.reserve(source.len());
-    if let Some(origin) = origin.as_deref_mut() {
-        origin.clear();
-        origin.reserve(source.len());
-    }
-    let mut in_space = false;
-    let mut identity = true;
-    for (offset, c) in source.char_indices() {
-        let offset = offset as u32;
-        let before = text.len();
-        if c.is_ascii() {
-            if c.is_ascii_whitespace() {
-                if in_space {
-                    identity = false;
-                    continue;
-                }
-                in_space = true;
-                text.push(' ');
-            } else {
-                in_space = false;
-                text.push(c.to_ascii_lowercase());
-            }
-        } else if c.is_whitespace() {
-            identity = false;
-            if in_space {
-                continue;
-            }
-            in_space = true;
-            text.push(' ');
-        } else if is_cjk(c) {
-            // Ideographs and syllabaries have no case: the common case in Chinese text, kept cheap.
-            in_space = false;
-            text.push(c);
-        } else {
-            in_space = false;
-            match c {
-                '\u{2018}' | '\u{2019}' | '\u{02BC}' => text.push('\''),
-                '\u{201C}' | '\u{201D}' => text.push('"'),
-                other => text.extend(other.to_lowercase()),
-            }
-        }
-        identity &= text.len() - before == c.len_utf8();
-        if let Some(origin) = origin.as_deref_mut() {
-            origin.extend(std::iter::repeat_n(offset, text.len() - before));
-        }
-    }
-    identity
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{Mode, Trigger};
 
     fn rule(terms: &[&str]) -> AlertRule {
         AlertRule {
@@ -839,13 +491,13 @@ mod tests {
             terms: terms.iter().map(|t| t.to_string()).collect(),
             regex: vec![],
             exclude: vec![],
-            languages: both_languages(),
+            languages: vec![Lang::En, Lang::Zh],
             scope: Scope::Both,
             recipients: vec!["a@example.org".into()],
             webhooks: vec![],
             mode: Mode::Immediate,
             window: None,
-            on: default_triggers(),
+            on: vec![Trigger::New, Trigger::Revised, Trigger::Removed],
         }
     }
 
@@ -874,19 +526,6 @@ mod tests {
     }
 
     #[test]
-    fn fold_maps_back_to_original_offsets() {
-        let source = "Ünited\u{3000}\u{3000}Nations’ İstanbul";
-        let mut folded = String::new();
-        let mut origin = Vec::new();
-        fold_into(source, &mut folded, Some(&mut origin));
-        assert_eq!(folded, "ünited nations' i\u{307}stanbul");
-        assert_eq!(fold(source), folded);
-        let at = folded.find("nations'").unwrap();
-        let (start, end) = original_range(&origin, source, at, at + "nations'".len());
-        assert_eq!(&source[start..end], "Nations’");
-    }
-
-    #[test]
     fn word_boundaries_and_prefixes() {
         assert_eq!(
             matched(&["Taiwan"], "TAIWAN and Taiwan's and Taiwanese"),
@@ -897,23 +536,6 @@ mod tests {
             ["Taiwanese", "Taiwan"]
         );
         assert_eq!(matched(&["U.S."], "the U.S. side"), ["U.S."]);
-    }
-
-    #[test]
-    fn needs_folding_only_when_it_changes_more_than_ascii_case() {
-        assert!(!needs_folding(
-            "Taiwan's TAIWAN 台湾地区，“台独”",
-            true,
-            false
-        ));
-        assert!(needs_folding("台湾\u{3000}地区", true, false));
-        assert!(!needs_folding("台湾\u{3000}地区", false, false));
-        assert!(needs_folding("two  spaces", true, false));
-        assert!(needs_folding("line\nbreak", true, false));
-        assert!(needs_folding("China’s", false, true));
-        assert!(needs_folding("CÔTE", false, false));
-        assert!(needs_folding("ＷＨＯ", false, false));
-        assert!(!needs_folding("côte", false, false));
     }
 
     #[test]
@@ -1071,28 +693,6 @@ mod tests {
                 .unwrap()
                 .to_string()
                 .contains("same name")
-        );
-    }
-
-    #[test]
-    fn rules_parse_from_toml_with_defaults_and_reject_unknown_keys() {
-        let config: AlertRule =
-            toml::from_str("name = \"t\"\nterms = [\"Taiwan\"]\nrecipients = [\"a@example.org\"]")
-                .unwrap();
-        assert_eq!(config.scope, Scope::Both);
-        assert_eq!(config.mode, Mode::Immediate);
-        assert_eq!(config.languages, [Lang::En, Lang::Zh]);
-        assert_eq!(
-            config.on,
-            [Trigger::New, Trigger::Revised, Trigger::Removed]
-        );
-        let error = toml::from_str::<AlertRule>(
-            "name = \"t\"\nterm = [\"Taiwan\"]\nrecipients = [\"a@example.org\"]",
-        )
-        .unwrap_err();
-        assert!(
-            error.to_string().contains("unknown field `term`"),
-            "{error}"
         );
     }
 }
