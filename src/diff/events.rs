@@ -18,6 +18,13 @@ pub struct EventDraft {
     pub payload: serde_json::Value,
 }
 
+/// Payload of `new`: the revision number the archive gave the first version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPayload {
+    #[serde(default)]
+    pub seq: Option<i64>,
+}
+
 /// Payload of `revised`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisedPayload {
@@ -32,9 +39,12 @@ pub struct RevisedPayload {
     pub to_seq: Option<i64>,
     pub old_hash: String,
     pub new_hash: String,
-    /// Same as `change.significance`, at the top for filtering in SQL.
+    /// Same as `change.significance`, at the top for filtering in SQL (absent from the oldest
+    /// archives: read `change` then).
+    #[serde(default)]
     pub significance: Significance,
-    /// Same as `change.summary`.
+    /// Same as `change.summary` (absent from the oldest archives).
+    #[serde(default)]
     pub summary: String,
     pub change: Change,
 }
@@ -51,15 +61,39 @@ pub struct ExchangeRemovedPayload {
     pub exchange: Exchange,
 }
 
+impl RevisedPayload {
+    /// The one-line summary, from the top or, in the oldest archives, from the change.
+    pub fn summary(&self) -> &str {
+        if self.summary.is_empty() {
+            &self.change.summary
+        } else {
+            &self.summary
+        }
+    }
+
+    /// How much the revision matters, from the top or, in the oldest archives, from the change.
+    pub fn significance(&self) -> Significance {
+        self.significance.max(self.change.significance)
+    }
+}
+
 /// Payload of `gone`, `soft_gone`, `delisted` and `restored`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageEventPayload {
     pub url: String,
     /// The title of the last stored revision, so the event reads well after the page is gone.
+    #[serde(default)]
     pub last_title: Option<String>,
     /// What was observed: `HTTP 404`, `redirects to …/error.htm`, the listing it left, the state it
     /// came back from.
+    #[serde(default)]
     pub detail: String,
+    /// For a taken-down page, written by the archive: the HTTP status of the last answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// For a taken-down page, written by the archive: how many answers in a row said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive: Option<u32>,
 }
 
 /// Payload of `unpaired`.
@@ -72,6 +106,77 @@ pub struct UnpairedPayload {
     /// The other language's transcript of the same day.
     pub other_url: String,
     pub exchange: Exchange,
+}
+
+/// Payload of `blocked`: the host that refused us and until when it is left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedPayload {
+    pub host: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+/// Payload of `extractor_failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractorFailedPayload {
+    pub url: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// A stored event's payload, decoded once by its kind: what every reader (feeds, web view, API,
+/// CLI) works with instead of looking fields up in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventPayload {
+    New(NewPayload),
+    Revised(Box<RevisedPayload>),
+    ExchangeRemoved(ExchangeRemovedPayload),
+    /// `gone` and `soft_gone`, told apart by the event's kind.
+    TakenDown(PageEventPayload),
+    Delisted(PageEventPayload),
+    Restored(PageEventPayload),
+    Unpaired(UnpairedPayload),
+    Blocked(BlockedPayload),
+    ExtractorFailed(ExtractorFailedPayload),
+}
+
+impl EventPayload {
+    /// The payload stored with an event of `kind`; an error names what the JSON lacks.
+    pub fn decode(kind: EventKind, json: &serde_json::Value) -> serde_json::Result<EventPayload> {
+        fn read<T: serde::de::DeserializeOwned>(json: &serde_json::Value) -> serde_json::Result<T> {
+            T::deserialize(json)
+        }
+        Ok(match kind {
+            EventKind::New => EventPayload::New(read(json)?),
+            EventKind::Revised => EventPayload::Revised(Box::new(read(json)?)),
+            EventKind::ExchangeRemoved => EventPayload::ExchangeRemoved(read(json)?),
+            EventKind::Gone | EventKind::SoftGone => EventPayload::TakenDown(read(json)?),
+            EventKind::Delisted => EventPayload::Delisted(read(json)?),
+            EventKind::Restored => EventPayload::Restored(read(json)?),
+            EventKind::Unpaired => EventPayload::Unpaired(read(json)?),
+            EventKind::Blocked => EventPayload::Blocked(read(json)?),
+            EventKind::ExtractorFailed => EventPayload::ExtractorFailed(read(json)?),
+        })
+    }
+
+    /// The exchange the event quotes, if it quotes one.
+    pub fn exchange(&self) -> Option<&Exchange> {
+        match self {
+            EventPayload::ExchangeRemoved(payload) => Some(&payload.exchange),
+            EventPayload::Unpaired(payload) => Some(&payload.exchange),
+            _ => None,
+        }
+    }
+
+    /// The revision numbers a `revised` event compares, when the archive recorded them.
+    pub fn revisions(&self) -> Option<(i64, i64)> {
+        match self {
+            EventPayload::Revised(payload) => payload.from_seq.zip(payload.to_seq),
+            _ => None,
+        }
+    }
 }
 
 /// How a page was found taken down.
@@ -110,6 +215,8 @@ impl EventDraft {
             url: url.to_string(),
             last_title: last_title.map(str::to_string),
             detail: detail.to_string(),
+            status: None,
+            consecutive: None,
         };
         let significance = match kind {
             EventKind::Restored => Significance::Minor,

@@ -4,6 +4,7 @@
 mod align;
 mod events;
 mod pair;
+pub mod present;
 mod render;
 mod text;
 
@@ -13,7 +14,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Briefing, Exchange, Lang};
 
 pub use events::{
-    EventDraft, EventKind, ExchangeRemovedPayload, GoneReason, PageEventPayload, RevisedPayload,
+    BlockedPayload, EventDraft, EventKind, EventPayload, ExchangeRemovedPayload,
+    ExtractorFailedPayload, GoneReason, NewPayload, PageEventPayload, RevisedPayload,
     UnpairedPayload, events_for_pairing, events_for_revision,
 };
 pub use pair::{PairRow, Pairing, outlet_of, pair};
