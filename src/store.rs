@@ -2663,7 +2663,7 @@ mod tests {
             })
             .unwrap();
         events.reverse();
-        events.into_iter().map(|e| e.kind).collect()
+        events.into_iter().map(|e| e.kind.to_string()).collect()
     }
 
     #[test]

@@ -10,9 +10,9 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use super::AlertError;
-use super::plan::{Alert, AlertItem, BriefingAlert, BriefingRef, EventKind};
+use super::plan::{Alert, AlertItem, BriefingAlert, BriefingRef};
 use super::rule::{Part, Span};
-use crate::model::{Exchange, Lang};
+use crate::model::{EventKind, Exchange, Lang};
 
 /// What composition needs from the config.
 #[derive(Debug, Clone)]
@@ -143,9 +143,9 @@ pub fn subject(alert: &Alert) -> String {
     let count = matched_summary(alert);
     match alert.briefings.as_slice() {
         [single] if alert.window.is_none() => {
-            let event = match single.event {
+            let event = match single.event.kind {
                 EventKind::New => String::new(),
-                other => format!("{} ", other.label()),
+                _ => format!("{} ", single.event.label()),
             };
             format!(
                 "[briefwatch] {event}{} {}: {rules} ({count})",
@@ -635,7 +635,7 @@ mod tests {
     }
 
     fn one_item_alert(answer: Vec<String>) -> Alert {
-        use super::super::plan::{BriefingRef, ItemChange};
+        use super::super::plan::{AlertEvent, BriefingRef, ItemChange};
         use crate::model::Kind;
         Alert {
             message_id: "<1.2@example.org>".into(),
@@ -654,7 +654,7 @@ mod tests {
                     document_id: None,
                     revisions: None,
                 },
-                event: EventKind::New,
+                event: AlertEvent::NEW,
                 items: vec![AlertItem {
                     rules: vec!["r".into()],
                     terms: vec!["x".into()],

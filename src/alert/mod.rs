@@ -24,7 +24,7 @@ pub use compose::{ComposeSettings, compose, compose_test};
 pub use ingest::{IngestAlerts, pairs_from_change};
 pub use outbox::{OutboxRow, OutboxState};
 pub use plan::{
-    Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery, ExchangePair,
+    Alert, AlertEvent, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery, ExchangePair,
     ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
 };
 pub use rule::{AlertRule, Match, Mode, Part, Rule, RuleSet, Scope, Span, Trigger};

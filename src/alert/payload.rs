@@ -9,7 +9,7 @@ use sha2::Sha256;
 use super::compose::{
     answer_label, date_label, highlight, lang_label, spans_of, subject, text_label, view_link,
 };
-use super::plan::{Alert, AlertItem, BriefingAlert, EventKind, ItemChange};
+use super::plan::{Alert, AlertEvent, AlertItem, BriefingAlert, ItemChange};
 use super::rule::{Part, Span, span_text};
 use crate::model::{Exchange, Kind, Lang};
 
@@ -39,7 +39,7 @@ pub struct Window {
 #[derive(Debug, Clone, Serialize)]
 pub struct JsonBriefing {
     /// `new`, `revised`, `cosmetic` (a cosmetic revision) or `gone` (taken down).
-    pub event: EventKind,
+    pub event: AlertEvent,
     pub briefing: BriefingInfo,
     pub passages: Vec<JsonPassage>,
 }
@@ -341,7 +341,7 @@ mod tests {
                     document_id: Some(7),
                     revisions: Some((1, 2)),
                 },
-                event: EventKind::Revised,
+                event: AlertEvent::REVISED,
                 items: vec![AlertItem {
                     rules: vec!["india".into()],
                     terms: vec!["India".into()],

@@ -677,11 +677,12 @@ pub fn revision_blocks(old: &Briefing, new: &Briefing, config: &DiffConfig) -> V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::present::{Place, Segment};
     use crate::model::Kind;
 
     fn event(
         id: i64,
-        kind: &str,
+        kind: EventKind,
         document: i64,
         revision: i64,
         at: &str,
@@ -691,7 +692,7 @@ mod tests {
             id,
             document_id: Some(document),
             revision_id: Some(revision),
-            kind: kind.to_string(),
+            kind,
             created_at: at.to_string(),
             payload,
         }
@@ -703,30 +704,51 @@ mod tests {
         const ZH: &str = "https://www.fmprc.gov.cn/web/t2.shtml";
         let at = "2020-07-04T02:00:00Z";
         let later = "2020-07-05T02:00:00Z";
-        let unpaired = |lang: &str, url: &str, other: &str| serde_json::json!({ "lang": lang, "url": url, "other_url": other });
+        let unpaired = |url: &str, other: &str| {
+            serde_json::to_value(crate::diff::UnpairedPayload {
+                date: None,
+                lang: Lang::Zh,
+                url: url.to_string(),
+                other_url: other.to_string(),
+                exchange: exchange(1, "新华社", "问？", "答。"),
+            })
+            .unwrap()
+        };
+        let old = briefing(vec![
+            exchange(1, "CCTV", "First?", "Yes."),
+            exchange(2, "AFP", "Second?", "No."),
+        ]);
+        let new = briefing(vec![exchange(1, "CCTV", "First?", "Yes.")]);
+        let drafts = diff::events_for_revision(&old, &new, &DiffConfig::default());
+        assert_eq!(new.url, EN);
         // Newest first, as the store returns them.
         let events = vec![
             // A new Chinese transcript of another day, two exchanges unpaired at once.
-            event(9, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
-            event(8, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
+            event(9, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
+            event(8, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
             // The English revision: one exchange removed, leaving a Chinese one unpaired.
-            event(7, "unpaired", 2, 20, at, unpaired("zh", ZH, EN)),
-            event(6, "exchange_removed", 1, 11, at, serde_json::json!({})),
-            event(5, "revised", 1, 11, at, serde_json::json!({ "url": EN })),
+            event(7, EventKind::Unpaired, 2, 20, at, unpaired(ZH, EN)),
+            event(6, EventKind::ExchangeRemoved, 1, 11, at, drafts[1].payload.clone()),
+            event(5, EventKind::Revised, 1, 11, at, drafts[0].payload.clone()),
             // An older take-down of the same page.
             event(
                 4,
-                "gone",
+                EventKind::Gone,
                 1,
                 10,
                 "2020-07-01T00:00:00Z",
-                serde_json::json!({}),
+                serde_json::json!({ "url": EN, "status": 404 }),
             ),
         ];
-        let groups = group_events(&events);
+        let decoded: Vec<Decoded<'_>> = events.iter().map(Decoded::of).collect();
+        assert!(decoded.iter().all(|event| event.payload.is_some()));
+        let groups = group_events(&decoded);
         let shape: Vec<(i64, Vec<i64>)> = groups
             .iter()
-            .map(|group| (group.lead.id, group.members.iter().map(|e| e.id).collect()))
+            .map(|group| {
+                let members = group.members.iter().map(|e| e.event.id).collect();
+                (group.lead.event.id, members)
+            })
             .collect();
         assert_eq!(shape, vec![(9, vec![8]), (5, vec![7, 6]), (4, vec![])]);
     }

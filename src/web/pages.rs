@@ -601,6 +601,8 @@ pub fn status(view: &StatusView) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::{Change, Counts, Significance};
+    use crate::model::EventKind;
     use crate::store::Event;
     use crate::web::views::{EventDocument, EventList, EventRow};
 
@@ -646,12 +648,12 @@ mod tests {
 
     #[test]
     fn events_of_later_stages_render_their_exchange_as_text() {
-        let row = |kind: &str, payload: serde_json::Value| EventRow {
+        let row = |kind: EventKind, payload: serde_json::Value| EventRow {
             event: Event {
                 id: 1,
                 document_id: Some(3),
                 revision_id: None,
-                kind: kind.into(),
+                kind,
                 created_at: "2020-07-04T00:00:00Z".into(),
                 payload,
             },
@@ -670,16 +672,34 @@ mod tests {
         let list = EventList {
             rows: vec![
                 row(
-                    "unpaired",
+                    EventKind::Unpaired,
                     serde_json::json!({ "lang": "zh", "url": "u", "other_url": "o", "exchange": exchange }),
                 ),
                 row(
-                    "exchange_removed",
-                    serde_json::json!({ "old_ordinal": 4, "exchange": exchange }),
+                    EventKind::ExchangeRemoved,
+                    serde_json::json!({
+                        "url": "u", "lang": "zh", "title": "t", "date": null,
+                        "old_ordinal": 4, "exchange": exchange
+                    }),
                 ),
+                // As the oldest archives store it: the summary only inside the change.
                 row(
-                    "revised",
-                    serde_json::json!({ "change": { "summary": "substantive: 1 exchange removed" } }),
+                    EventKind::Revised,
+                    serde_json::json!({
+                        "url": "u", "lang": "zh", "title": "t", "date": null,
+                        "old_hash": "a", "new_hash": "b",
+                        "change": Change {
+                            significance: Significance::Substantive,
+                            summary: "substantive: 1 exchange removed".into(),
+                            lang: Lang::Zh,
+                            title: None,
+                            date: None,
+                            spokesperson: None,
+                            opening: None,
+                            counts: Counts::default(),
+                            exchanges: vec![],
+                        },
+                    }),
                 ),
             ],
             older: None,

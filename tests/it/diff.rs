@@ -495,7 +495,7 @@ mod pipeline {
     }
 
     fn revised(event: &Event) -> RevisedPayload {
-        assert_eq!(event.kind, "revised");
+        assert_eq!(event.kind, briefwatch::model::EventKind::Revised);
         serde_json::from_value(event.payload.clone()).expect("revised payload")
     }
 
