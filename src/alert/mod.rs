@@ -24,8 +24,8 @@ pub use compose::{ComposeSettings, compose, compose_test};
 pub use ingest::{IngestAlerts, pairs_from_change};
 pub use outbox::{OutboxRow, OutboxState};
 pub use plan::{
-    Alert, AlertEvent, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery, ExchangePair,
-    ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
+    Alert, AlertEvent, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery,
+    ExchangePair, ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
 };
 pub use rule::{AlertRule, Match, Mode, Part, Rule, RuleSet, Scope, Span, Trigger};
 pub use sender::{DeliveryReport, Security, Sender, SmtpConfig};

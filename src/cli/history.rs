@@ -38,10 +38,12 @@ pub fn described(events: &[Event], revision_id: i64, seq: i64) -> (String, Strin
     let revised = events
         .iter()
         .filter(|event| event.revision_id == Some(revision_id) && event.kind == EventKind::Revised)
-        .find_map(|event| match EventPayload::decode(event.kind, &event.payload) {
-            Ok(EventPayload::Revised(revised)) => Some(revised),
-            _ => None,
-        });
+        .find_map(
+            |event| match EventPayload::decode(event.kind, &event.payload) {
+                Ok(EventPayload::Revised(revised)) => Some(revised),
+                _ => None,
+            },
+        );
     match revised {
         Some(revised) => (
             revised.significance().as_str().to_string(),

@@ -432,7 +432,7 @@ pub fn diff(old: &Briefing, new: &Briefing, cfg: &DiffConfig) -> Change {
         counts,
         exchanges,
     };
-    change.summary = render::summary(&change);
+    change.summary = present::summary_line(&change);
     change
 }
 
@@ -794,7 +794,10 @@ mod tests {
         );
         let text = render_text(&change);
         assert!(text.contains("[-over-]{+more than+}"), "{text}");
-        assert!(text.contains("old #4 (RT) removed"), "{text}");
+        assert!(
+            text.contains("Exchange 4 removed (RT) [substantive]"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -58,15 +58,57 @@ pub enum ChangeBlock {
     },
 }
 
+/// `Exchange 4 removed (Reuters)`.
+fn removed_heading(ordinal: u32, asker: &str) -> String {
+    format!("Exchange {ordinal} removed ({asker})")
+}
+
+/// `Exchange 5 added (CCTV)`.
+fn added_heading(ordinal: u32, asker: &str) -> String {
+    format!("Exchange {ordinal} added ({asker})")
+}
+
+fn split_heading(old: u32, new: &[u32]) -> String {
+    format!("Exchange {old} split into exchanges {}", ordinals(new))
+}
+
+fn merged_heading(old: &[u32], new: u32) -> String {
+    format!("Exchanges {} merged into exchange {new}", ordinals(old))
+}
+
+/// What became of one exchange, as the heading of its part of a change: `Exchange 4 removed
+/// (Reuters)`, `Exchange 2 (AFP) reworded`, `Exchange 3 (CCTV) moved, now exchange 5`,
+/// `Exchange 6 split into exchanges 6, 7`. Empty for an unchanged exchange.
+pub fn entry_heading(entry: &ExchangeChange) -> String {
+    match entry {
+        ExchangeChange::Unchanged { .. } => String::new(),
+        ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
+            let kind = entry.kind();
+            if edit.old == edit.new {
+                format!("Exchange {} ({}) {kind}", edit.new, edit.asker)
+            } else {
+                format!(
+                    "Exchange {} ({}) {kind}, now exchange {}",
+                    edit.old, edit.asker, edit.new
+                )
+            }
+        }
+        ExchangeChange::Added { new, exchange } => added_heading(*new, &exchange.asker),
+        ExchangeChange::Removed { old, exchange } => removed_heading(*old, &exchange.asker),
+        ExchangeChange::Split { old, new, .. } => split_heading(*old, new),
+        ExchangeChange::Merged { old, new, .. } => merged_heading(old, *new),
+    }
+}
+
 impl ChangeBlock {
     /// The block's heading: `Exchange 4 removed (Reuters)`, `Exchange 3 (AFP): answer reworded`.
     pub fn heading(&self) -> String {
         match self {
             ChangeBlock::ExchangeRemoved(exchange) => {
-                format!("Exchange {} removed ({})", exchange.ordinal, exchange.asker)
+                removed_heading(exchange.ordinal, &exchange.asker)
             }
             ChangeBlock::ExchangeAdded(exchange) => {
-                format!("Exchange {} added ({})", exchange.ordinal, exchange.asker)
+                added_heading(exchange.ordinal, &exchange.asker)
             }
             ChangeBlock::Reworded { place, .. } => match place {
                 Place::Title => "Title reworded".to_string(),
@@ -77,12 +119,8 @@ impl ChangeBlock {
                 Place::Answer { ordinal, asker } => {
                     format!("Exchange {ordinal} ({asker}): answer reworded")
                 }
-                Place::Split { old, new } => {
-                    format!("Exchange {old} split into exchanges {}", ordinals(new))
-                }
-                Place::Merged { old, new } => {
-                    format!("Exchanges {} merged into exchange {new}", ordinals(old))
-                }
+                Place::Split { old, new } => split_heading(*old, new),
+                Place::Merged { old, new } => merged_heading(old, *new),
             },
             ChangeBlock::Unpaired {
                 exchange,
@@ -184,6 +222,63 @@ fn push_reworded(blocks: &mut Vec<ChangeBlock>, place: Place, text: &TextDiff) {
     if !paragraphs.is_empty() {
         blocks.push(ChangeBlock::Reworded { place, paragraphs });
     }
+}
+
+fn plural(count: u32, word: &str) -> String {
+    format!("{count} {word}")
+}
+
+/// The one-line summary of a revision, stored with it as `Change::summary`:
+/// `substantive: 1 exchange removed, 2 reworded; title changed`.
+pub fn summary_line(change: &Change) -> String {
+    let counts = &change.counts;
+    let mut exchange_parts = Vec::new();
+    for (count, word) in [
+        (counts.removed, "removed"),
+        (counts.added, "added"),
+        (counts.reworded, "reworded"),
+        (counts.moved, "moved"),
+        (counts.split, "split"),
+        (counts.merged, "merged"),
+    ] {
+        if count > 0 {
+            exchange_parts.push(plural(count, word));
+        }
+    }
+    let mut parts = Vec::new();
+    if !exchange_parts.is_empty() {
+        let total: u32 = counts.removed
+            + counts.added
+            + counts.reworded
+            + counts.moved
+            + counts.split
+            + counts.merged;
+        let noun = if total == 1 { "exchange" } else { "exchanges" };
+        let first = exchange_parts.remove(0);
+        let (number, verb) = first.split_once(' ').unwrap_or((&first, ""));
+        let mut text = format!("{number} {noun} {verb}");
+        for rest in exchange_parts {
+            text.push_str(", ");
+            text.push_str(&rest);
+        }
+        parts.push(text);
+    }
+    if change.title.is_some() {
+        parts.push("title changed".into());
+    }
+    if change.date.is_some() {
+        parts.push("date changed".into());
+    }
+    if change.spokesperson.is_some() {
+        parts.push("spokesperson changed".into());
+    }
+    if change.opening.is_some() {
+        parts.push("opening remarks changed".into());
+    }
+    if parts.is_empty() {
+        return format!("{}: no visible change", change.significance.as_str());
+    }
+    format!("{}: {}", change.significance.as_str(), parts.join("; "))
 }
 
 /// Adds an exchange a revision removed unless the blocks quote it already: a removal is quoted

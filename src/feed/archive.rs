@@ -18,9 +18,7 @@ use super::{
 use crate::alert::RuleSet;
 use crate::config::Config;
 pub use crate::diff::present::blocks_from_change;
-use crate::diff::present::{
-    other_language, quote_removed_once, restored_cause, taken_down_cause,
-};
+use crate::diff::present::{other_language, quote_removed_once, restored_cause, taken_down_cause};
 use crate::diff::{self, DiffConfig, EventKind, EventPayload, Significance};
 use crate::model::{Briefing, Exchange, Lang};
 use crate::store::{DocumentKey, Event, EventQuery, Store, StoreError, parse_time};
@@ -586,7 +584,13 @@ fn event_entry(
                     .filter(|&seq| seq > 0);
             }
             if kind == EventKind::ExchangeRemoved {
-                blocks.extend(group.lead.exchange().cloned().map(ChangeBlock::ExchangeRemoved));
+                blocks.extend(
+                    group
+                        .lead
+                        .exchange()
+                        .cloned()
+                        .map(ChangeBlock::ExchangeRemoved),
+                );
             } else if let Some(EventPayload::Revised(revised)) = payload {
                 blocks = blocks_from_change(&revised.change);
             } else if let (Some(from), Some(to)) = (from_seq, to_seq) {
@@ -728,7 +732,14 @@ mod tests {
             event(8, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
             // The English revision: one exchange removed, leaving a Chinese one unpaired.
             event(7, EventKind::Unpaired, 2, 20, at, unpaired(ZH, EN)),
-            event(6, EventKind::ExchangeRemoved, 1, 11, at, drafts[1].payload.clone()),
+            event(
+                6,
+                EventKind::ExchangeRemoved,
+                1,
+                11,
+                at,
+                drafts[1].payload.clone(),
+            ),
             event(5, EventKind::Revised, 1, 11, at, drafts[0].payload.clone()),
             // An older take-down of the same page.
             event(

@@ -730,7 +730,7 @@ mod pipeline {
 
         let text = env.briefwatch(&["diff", &url, "--from", "1", "--to", "2"]);
         assert!(
-            text.contains("old #2 (Beijing Youth Daily) removed [substantive]"),
+            text.contains("Exchange 2 removed (Beijing Youth Daily) [substantive]"),
             "{text}"
         );
         let html = env.briefwatch(&["diff", &url, "--to", "3", "--format", "html"]);
