@@ -12,6 +12,7 @@ use lettre::message::{Mailbox, MultiPart};
 use super::AlertError;
 use super::plan::{Alert, AlertItem, BriefingAlert, BriefingRef};
 use super::rule::{Part, Span};
+use crate::diff::present::language_name;
 use crate::model::{EventKind, Exchange, Lang};
 
 /// What composition needs from the config.
@@ -230,13 +231,6 @@ pub(crate) fn date_label(briefing: &BriefingAlert) -> String {
         .unwrap_or_else(|| "undated".to_string())
 }
 
-pub(crate) fn lang_label(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "English",
-        Lang::Zh => "Chinese",
-    }
-}
-
 /// briefwatch's page for the briefing (`b/<id>`), or its diff view for a revision.
 fn view_url(settings: &ComposeSettings, briefing: &BriefingRef) -> Option<String> {
     view_link(settings.public_url.as_deref(), briefing)
@@ -293,7 +287,7 @@ fn text_body(alert: &Alert, settings: &ComposeSettings) -> String {
             meta.spokesperson
                 .as_deref()
                 .unwrap_or("spokesperson unknown"),
-            lang_label(meta.lang),
+            language_name(meta.lang),
             briefing.event.label()
         );
         let _ = writeln!(out, "Ministry page: {}", meta.url);
@@ -418,7 +412,7 @@ fn html_body(alert: &Alert, settings: &ComposeSettings, subject: &str) -> String
                     .as_deref()
                     .unwrap_or("spokesperson unknown")
             ),
-            lang_label(meta.lang),
+            language_name(meta.lang),
             briefing.event.label()
         );
         if let Some(view) = view_url(settings, meta) {

@@ -66,15 +66,17 @@ fn event_line(event: &Event) -> String {
             format!("#{} ({})", removed.old_ordinal, removed.exchange.asker)
         }
         EventPayload::Unpaired(unpaired) => format!(
-            "#{} ({}) has no {} counterpart",
+            "#{} ({}): {}",
             unpaired.exchange.ordinal,
             unpaired.exchange.asker,
-            present::language_name(present::other_language(unpaired.lang))
+            present::UNPAIRED
         ),
         EventPayload::TakenDown(page) => present::taken_down_cause(event.kind, Some(page)),
-        EventPayload::Restored(page) | EventPayload::Delisted(page) => page.detail.clone(),
-        EventPayload::Blocked(blocked) => blocked.host.clone(),
-        EventPayload::ExtractorFailed(failed) => failed.error.clone().unwrap_or_default(),
+        EventPayload::Delisted(page) => format!("{} {}", present::DELISTED, page.detail),
+        EventPayload::Restored(page) if page.detail.is_empty() => String::new(),
+        EventPayload::Restored(page) => format!("back from {}", page.detail),
+        EventPayload::Blocked(blocked) => present::blocked_sentence(blocked),
+        EventPayload::ExtractorFailed(failed) => present::unreadable_sentence(failed),
         EventPayload::New(_) => String::new(),
     }
 }

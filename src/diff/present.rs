@@ -3,7 +3,7 @@
 //! that name an event (revised, taken down, restored, delisted, unpaired). The feed, the mail, the
 //! web view and the CLI only lay these out as RSS HTML, mail text, pages or terminal lines.
 
-use super::events::{EventKind, PageEventPayload};
+use super::events::{BlockedPayload, EventKind, ExtractorFailedPayload, PageEventPayload};
 use super::{Change, ExchangeChange, Op, Significance, TextDiff};
 use crate::model::{Exchange, Lang};
 
@@ -535,6 +535,56 @@ fn capitalized(text: &str) -> String {
         None => String::new(),
     }
 }
+
+/// A host that refused us: `The ministry's server refused briefwatch: requests to
+/// www.fmprc.gov.cn are held back until 2020-07-04T02:00:00Z.`
+pub fn blocked_sentence(payload: &BlockedPayload) -> String {
+    let until = payload
+        .until
+        .as_deref()
+        .map(|until| format!(" until {until}"))
+        .unwrap_or_default();
+    format!(
+        "The ministry's server refused briefwatch: requests to {} are held back{until}.",
+        payload.host
+    )
+}
+
+/// A page no briefing could be extracted from, with the extractor's reason.
+pub fn unreadable_sentence(payload: &ExtractorFailedPayload) -> String {
+    match &payload.error {
+        Some(error) => format!("The page could not be read as a transcript: {error}."),
+        None => "The page could not be read as a transcript.".to_string(),
+    }
+}
+
+/// A sentence with one phrase an output may turn into a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Linked {
+    pub before: &'static str,
+    pub phrase: &'static str,
+    pub after: &'static str,
+}
+
+impl std::fmt::Display for Linked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}{}", self.before, self.phrase, self.after)
+    }
+}
+
+/// A page that left the listing while still online; the phrase names the listing.
+pub const DELISTED: Linked = Linked {
+    before: "The page is still online but no longer on ",
+    phrase: "the listing",
+    after: ".",
+};
+
+/// An exchange missing from the other language; the phrase names the other transcript.
+pub const UNPAIRED: Linked = Linked {
+    before: "Not in the other language's ",
+    phrase: "transcript of the day",
+    after: ".",
+};
 
 /// An exchange removed, as a listing line names it: `Exchange 4 was removed from the transcript`.
 pub fn removed_sentence(old_ordinal: Option<u32>) -> String {

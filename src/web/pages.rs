@@ -11,7 +11,10 @@ use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
 use crate::diff::EventPayload;
-use crate::diff::present::{kind_label, removed_sentence, restored_sentence, taken_down_sentence};
+use crate::diff::present::{
+    DELISTED, Linked, UNPAIRED, blocked_sentence, kind_label, removed_sentence, restored_sentence,
+    taken_down_sentence, unreadable_sentence,
+};
 use crate::model::{Exchange, Kind, Lang};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.
@@ -301,6 +304,16 @@ fn event_exchange(row: &EventRow, exchange: &Exchange) -> Markup {
     }
 }
 
+/// A presenter's sentence with its phrase linked to `href` (plain when there is no address).
+fn linked(sentence: Linked, href: &str) -> Markup {
+    html! {
+        (sentence.before)
+        @if href.is_empty() { (sentence.phrase) }
+        @else { a href=(href) rel="noreferrer" { (sentence.phrase) } }
+        (sentence.after)
+    }
+}
+
 /// What an event says, in the presenter's sentences rather than its stored field names.
 fn event_detail(row: &EventRow) -> Markup {
     let kind = row.event.kind;
@@ -320,31 +333,17 @@ fn event_detail(row: &EventRow) -> Markup {
                 @if !summary.is_empty() { div { (summary) } }
             }
         }
-        EventPayload::Blocked(blocked) => html! {
-            "The ministry's server refused briefwatch: requests to " (blocked.host)
-            " are held back"
-            @if let Some(until) = &blocked.until { " until " (until) }
-            "."
-        },
+        EventPayload::Blocked(blocked) => html! { (blocked_sentence(blocked)) },
         EventPayload::ExchangeRemoved(removed) => html! {
             (removed_sentence(Some(removed.old_ordinal))) ":"
             (event_exchange(row, &removed.exchange))
         },
         EventPayload::TakenDown(page) => html! { (taken_down_sentence(kind, Some(page))) },
         EventPayload::Restored(_) => html! { (restored_sentence()) },
-        EventPayload::Delisted(page) => html! {
-            "The page is still online but no longer on "
-            @if page.detail.is_empty() { "the listing" }
-            @else { a href=(page.detail) rel="noreferrer" { "the listing" } }
-            "."
-        },
-        EventPayload::ExtractorFailed(failed) => html! {
-            "The page could not be read as a transcript"
-            @if let Some(error) = &failed.error { ": " (error) }
-            "."
-        },
+        EventPayload::Delisted(page) => linked(DELISTED, &page.detail),
+        EventPayload::ExtractorFailed(failed) => html! { (unreadable_sentence(failed)) },
         EventPayload::Unpaired(unpaired) => html! {
-            div { "Not in the other language's " a href=(unpaired.other_url) rel="noreferrer" { "transcript of the day" } "." }
+            div { (linked(UNPAIRED, &unpaired.other_url)) }
             (event_exchange(row, &unpaired.exchange))
         },
         EventPayload::New(_) => html! {},
