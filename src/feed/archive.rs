@@ -726,7 +726,7 @@ mod tests {
         let drafts = diff::events_for_revision(&old, &new, &DiffConfig::default());
         assert_eq!(new.url, EN);
         // Newest first, as the store returns them.
-        let events = vec![
+        let events = [
             // A new Chinese transcript of another day, two exchanges unpaired at once.
             event(9, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
             event(8, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
