@@ -15,7 +15,7 @@ use crate::diff::present::{
     DELISTED, Linked, UNPAIRED, blocked_sentence, kind_label, removed_sentence, restored_sentence,
     taken_down_sentence, unreadable_sentence,
 };
-use crate::model::{Exchange, Kind, Lang};
+use crate::model::{EventKind, Exchange, Kind, Lang};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.
 pub const STYLESHEET: &str = include_str!("style.css");
@@ -195,7 +195,7 @@ pub fn index(filter: &ListFilter, list: &BriefingList) -> Markup {
                             " · " (row.exchanges) @if row.exchanges == 1 { " exchange · " } @else { " exchanges · " }
                             span.revisions { (row.revisions) @if row.revisions == 1 { " revision" } @else { " revisions" } }
                             @if row.revisions > 1 { " " span.badge.edited { "edited" } }
-                            @if row.state == "gone" { " " span.badge.gone { "taken down" } }
+                            @if row.state == "gone" { " " span.badge.gone { (kind_label(EventKind::Gone)) } }
                         }
                     }
                 }
@@ -241,7 +241,7 @@ pub fn briefing(view: &BriefingView) -> Markup {
                 @if let Some(name) = &briefing.spokesperson { " · " (name) }
                 " · " span.revisions { (view.revisions.len()) @if view.revisions.len() == 1 { " revision" } @else { " revisions" } }
                 @if view.revisions.len() > 1 { " " span.badge.edited { "edited" } }
-                @if document.state == "gone" { " " span.badge.gone { "taken down" } }
+                @if document.state == "gone" { " " span.badge.gone { (kind_label(EventKind::Gone)) } }
             }
             p.links {
                 a.source href=(document.url) rel="noreferrer" { "Ministry page" }
@@ -601,7 +601,6 @@ pub fn status(view: &StatusView) -> Markup {
 mod tests {
     use super::*;
     use crate::diff::{Change, Counts, Significance};
-    use crate::model::EventKind;
     use crate::store::Event;
     use crate::web::views::{EventDocument, EventList, EventRow};
 

@@ -18,6 +18,7 @@ mod fetch;
 mod harden;
 mod manners;
 mod poll_policy;
+mod present;
 mod redesign;
 mod serve;
 mod service;
