@@ -308,3 +308,113 @@ pub fn events_for_pairing(pairing: &Pairing, en: &Briefing, zh: &Briefing) -> Ve
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(ordinal: u32, asker: &str, answer: &str) -> Exchange {
+        Exchange {
+            ordinal,
+            asker: asker.to_string(),
+            question: vec![format!("{asker} asks?")],
+            answer: vec![answer.to_string()],
+            after_conference: false,
+        }
+    }
+
+    fn briefing(exchanges: Vec<Exchange>, hash: &str) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/mfa_eng/t1.shtml".to_string(),
+            lang: Lang::En,
+            kind: crate::model::Kind::PressConference,
+            title: "Regular Press Conference".to_string(),
+            date: NaiveDate::from_ymd_opt(2020, 7, 3),
+            published_at: None,
+            spokesperson: None,
+            opening: vec![],
+            exchanges,
+            content_hash: hash.to_string(),
+            found_by: None,
+            selector: None,
+            date_from: None,
+        }
+    }
+
+    #[test]
+    fn drafts_decode_into_their_typed_payload_and_write_back_the_same_json() {
+        let old = briefing(
+            vec![exchange(1, "CCTV", "Yes."), exchange(2, "AFP", "No.")],
+            "a",
+        );
+        let new = briefing(vec![exchange(1, "CCTV", "Yes.")], "b");
+        let drafts = events_for_revision(&old, &new, &DiffConfig::default());
+        let decoded: Vec<EventPayload> = drafts
+            .iter()
+            .map(|draft| EventPayload::decode(draft.kind, &draft.payload).unwrap())
+            .collect();
+        let EventPayload::Revised(revised) = &decoded[0] else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(revised.summary(), "substantive: 1 exchange removed");
+        assert_eq!(revised.significance(), Significance::Substantive);
+        assert_eq!(serde_json::to_value(revised).unwrap(), drafts[0].payload);
+        let EventPayload::ExchangeRemoved(removed) = &decoded[1] else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(removed.exchange.asker, "AFP");
+        assert_eq!(decoded[1].exchange().map(|e| e.ordinal), Some(2));
+    }
+
+    #[test]
+    fn a_take_down_reads_the_archive_fields_stored_beside_the_page_event() {
+        let draft = EventDraft::gone("u", Some("Title"), GoneReason::NotFound, "HTTP 404");
+        let mut stored = draft.payload.clone();
+        // What the archive adds when it stores the event.
+        for (key, value) in [
+            ("outcome", serde_json::json!("gone")),
+            ("status", serde_json::json!(404)),
+            ("consecutive", serde_json::json!(2)),
+        ] {
+            stored[key] = value;
+        }
+        let EventPayload::TakenDown(page) = EventPayload::decode(EventKind::Gone, &stored).unwrap()
+        else {
+            panic!("a take-down");
+        };
+        assert_eq!((page.status, page.consecutive), (Some(404), Some(2)));
+        assert_eq!(page.last_title.as_deref(), Some("Title"));
+        assert!(
+            draft.payload.get("status").is_none(),
+            "the diff stage writes no status of its own: {}",
+            draft.payload
+        );
+    }
+
+    #[test]
+    fn the_oldest_revised_payloads_read_their_summary_from_the_change() {
+        let old = briefing(vec![exchange(1, "CCTV", "Yes.")], "a");
+        let new = briefing(vec![exchange(1, "CCTV", "Yes, indeed.")], "b");
+        let change = crate::diff::diff(&old, &new, &DiffConfig::default());
+        let stored = serde_json::json!({
+            "url": "u", "lang": "en", "title": "t", "date": null,
+            "old_hash": "a", "new_hash": "b", "change": change,
+        });
+        let EventPayload::Revised(revised) =
+            EventPayload::decode(EventKind::Revised, &stored).unwrap()
+        else {
+            panic!("a revision");
+        };
+        assert_eq!(revised.summary(), change.summary);
+        assert_eq!(revised.significance(), change.significance);
+        assert_eq!(revised.from_seq, None);
+    }
+
+    #[test]
+    fn a_payload_without_what_its_kind_carries_is_an_error_naming_the_field() {
+        let error = EventPayload::decode(EventKind::ExchangeRemoved, &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("missing field"), "{error}");
+    }
+}
