@@ -224,44 +224,35 @@ fn push_reworded(blocks: &mut Vec<ChangeBlock>, place: Place, text: &TextDiff) {
     }
 }
 
-fn plural(count: u32, word: &str) -> String {
-    format!("{count} {word}")
-}
-
 /// The one-line summary of a revision, stored with it as `Change::summary`:
 /// `substantive: 1 exchange removed, 2 reworded; title changed`.
 pub fn summary_line(change: &Change) -> String {
     let counts = &change.counts;
-    let mut exchange_parts = Vec::new();
-    for (count, word) in [
+    let by_kind: Vec<(u32, &str)> = [
         (counts.removed, "removed"),
         (counts.added, "added"),
         (counts.reworded, "reworded"),
         (counts.moved, "moved"),
         (counts.split, "split"),
         (counts.merged, "merged"),
-    ] {
-        if count > 0 {
-            exchange_parts.push(plural(count, word));
-        }
-    }
+    ]
+    .into_iter()
+    .filter(|(count, _)| *count > 0)
+    .collect();
     let mut parts = Vec::new();
-    if !exchange_parts.is_empty() {
-        let total: u32 = counts.removed
-            + counts.added
-            + counts.reworded
-            + counts.moved
-            + counts.split
-            + counts.merged;
+    if !by_kind.is_empty() {
+        let total: u32 = by_kind.iter().map(|(count, _)| count).sum();
         let noun = if total == 1 { "exchange" } else { "exchanges" };
-        let first = exchange_parts.remove(0);
-        let (number, verb) = first.split_once(' ').unwrap_or((&first, ""));
-        let mut text = format!("{number} {noun} {verb}");
-        for rest in exchange_parts {
-            text.push_str(", ");
-            text.push_str(&rest);
-        }
-        parts.push(text);
+        // The noun once, after the first number: `3 exchanges removed, 1 added`.
+        let exchanges: Vec<String> = by_kind
+            .iter()
+            .enumerate()
+            .map(|(index, (count, verb))| match index {
+                0 => format!("{count} {noun} {verb}"),
+                _ => format!("{count} {verb}"),
+            })
+            .collect();
+        parts.push(exchanges.join(", "));
     }
     if change.title.is_some() {
         parts.push("title changed".into());
@@ -626,6 +617,35 @@ mod tests {
             words.summary,
             "The transcript was revised (version 1 → 2): 2 exchanges were removed."
         );
+    }
+
+    #[test]
+    fn the_summary_line_names_exchanges_once_then_counts_each_kind() {
+        let change = Change {
+            significance: Significance::Substantive,
+            summary: String::new(),
+            lang: Lang::En,
+            title: None,
+            date: None,
+            spokesperson: None,
+            opening: None,
+            counts: crate::diff::Counts {
+                removed: 2,
+                reworded: 1,
+                ..Default::default()
+            },
+            exchanges: vec![],
+        };
+        assert_eq!(
+            summary_line(&change),
+            "substantive: 2 exchanges removed, 1 reworded"
+        );
+        let quiet = Change {
+            counts: crate::diff::Counts::default(),
+            significance: Significance::Cosmetic,
+            ..change
+        };
+        assert_eq!(summary_line(&quiet), "cosmetic: no visible change");
     }
 
     #[test]
