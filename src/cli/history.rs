@@ -63,14 +63,13 @@ fn event_line(event: &Event) -> String {
     match &payload {
         EventPayload::Revised(revised) => revised.summary().to_string(),
         EventPayload::ExchangeRemoved(removed) => {
-            format!("#{} ({})", removed.old_ordinal, removed.exchange.asker)
+            present::removed_heading(removed.old_ordinal, &removed.exchange.asker)
         }
-        EventPayload::Unpaired(unpaired) => format!(
-            "#{} ({}): {}",
-            unpaired.exchange.ordinal,
-            unpaired.exchange.asker,
-            present::UNPAIRED
-        ),
+        EventPayload::Unpaired(unpaired) => present::ChangeBlock::Unpaired {
+            exchange: unpaired.exchange.clone(),
+            missing_in: present::other_language(unpaired.lang),
+        }
+        .heading(),
         EventPayload::TakenDown(page) => present::taken_down_cause(event.kind, Some(page)),
         EventPayload::Delisted(page) => format!("{} {}", present::DELISTED, page.detail),
         EventPayload::Restored(page) if page.detail.is_empty() => String::new(),

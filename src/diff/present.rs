@@ -59,7 +59,7 @@ pub enum ChangeBlock {
 }
 
 /// `Exchange 4 removed (Reuters)`.
-fn removed_heading(ordinal: u32, asker: &str) -> String {
+pub fn removed_heading(ordinal: u32, asker: &str) -> String {
     format!("Exchange {ordinal} removed ({asker})")
 }
 

@@ -27,7 +27,7 @@ fn revisions_feed(out: &std::path::Path) -> Vec<(String, String)> {
 }
 
 #[test]
-fn a_removed_exchange_has_one_heading_in_feed_web_and_command_line() {
+fn a_removed_exchange_has_one_heading_in_feed_web_history_and_diff() {
     let web = fixture();
     let out = web.env.dir.path().join("present-feeds");
     web.env
@@ -50,6 +50,14 @@ fn a_removed_exchange_has_one_heading_in_feed_web_and_command_line() {
     assert!(
         cli.contains(&format!("{heading} [substantive]")),
         "{heading} in the command line: {cli}"
+    );
+
+    let history = web.env.briefwatch(&["history", &web.en_id.to_string()]);
+    assert!(
+        history
+            .lines()
+            .any(|line| line.contains(" exchange_removed ") && line.ends_with(heading)),
+        "{heading} in the history: {history}"
     );
 
     let (status, page) = web.get(&format!("/b/{}/diff", web.en_id));
