@@ -530,8 +530,9 @@ pub struct Event {
     pub document_id: Option<i64>,
     pub revision_id: Option<i64>,
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: EventKind,
     pub created_at: String,
+    /// The payload as stored; [`crate::diff::EventPayload::decode`] reads it.
     pub payload: serde_json::Value,
 }
 
@@ -542,8 +543,8 @@ pub struct EventQuery<'a> {
     pub after_id: Option<i64>,
     /// Only events created at or after this time.
     pub since: Option<DateTime<Utc>>,
-    /// Only events of these types (all when empty).
-    pub types: &'a [&'a str],
+    /// Only events of these kinds (all when empty).
+    pub types: &'a [EventKind],
     pub limit: u32,
 }
 
@@ -1356,11 +1357,19 @@ pub const EVENT_COLUMNS: &str = "id, document_id, revision_id, type, created_at,
 /// An [`Event`] from the [`EVENT_COLUMNS`] at the start of a row.
 pub fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Event> {
     let payload: String = row.get(5)?;
+    let kind: String = row.get(3)?;
+    let kind = EventKind::parse(&kind).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            3,
+            rusqlite::types::Type::Text,
+            format!("{kind:?} is not an event type").into(),
+        )
+    })?;
     Ok(Event {
         id: row.get(0)?,
         document_id: row.get(1)?,
         revision_id: row.get(2)?,
-        kind: row.get(3)?,
+        kind,
         created_at: row.get(4)?,
         payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
     })
@@ -2655,7 +2664,7 @@ mod tests {
             })
             .unwrap();
         events.reverse();
-        events.into_iter().map(|e| e.kind).collect()
+        events.into_iter().map(|e| e.kind.to_string()).collect()
     }
 
     #[test]

@@ -10,9 +10,10 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use super::AlertError;
-use super::plan::{Alert, AlertItem, BriefingAlert, BriefingRef, EventKind};
+use super::plan::{Alert, AlertItem, BriefingAlert, BriefingRef};
 use super::rule::{Part, Span};
-use crate::model::{Exchange, Lang};
+use crate::diff::present::language_name;
+use crate::model::{EventKind, Exchange, Lang};
 
 /// What composition needs from the config.
 #[derive(Debug, Clone)]
@@ -143,9 +144,9 @@ pub fn subject(alert: &Alert) -> String {
     let count = matched_summary(alert);
     match alert.briefings.as_slice() {
         [single] if alert.window.is_none() => {
-            let event = match single.event {
+            let event = match single.event.kind {
                 EventKind::New => String::new(),
-                other => format!("{} ", other.label()),
+                _ => format!("{} ", single.event.label()),
             };
             format!(
                 "[briefwatch] {event}{} {}: {rules} ({count})",
@@ -230,13 +231,6 @@ pub(crate) fn date_label(briefing: &BriefingAlert) -> String {
         .unwrap_or_else(|| "undated".to_string())
 }
 
-pub(crate) fn lang_label(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "English",
-        Lang::Zh => "Chinese",
-    }
-}
-
 /// briefwatch's page for the briefing (`b/<id>`), or its diff view for a revision.
 fn view_url(settings: &ComposeSettings, briefing: &BriefingRef) -> Option<String> {
     view_link(settings.public_url.as_deref(), briefing)
@@ -293,7 +287,7 @@ fn text_body(alert: &Alert, settings: &ComposeSettings) -> String {
             meta.spokesperson
                 .as_deref()
                 .unwrap_or("spokesperson unknown"),
-            lang_label(meta.lang),
+            language_name(meta.lang),
             briefing.event.label()
         );
         let _ = writeln!(out, "Ministry page: {}", meta.url);
@@ -418,7 +412,7 @@ fn html_body(alert: &Alert, settings: &ComposeSettings, subject: &str) -> String
                     .as_deref()
                     .unwrap_or("spokesperson unknown")
             ),
-            lang_label(meta.lang),
+            language_name(meta.lang),
             briefing.event.label()
         );
         if let Some(view) = view_url(settings, meta) {
@@ -635,7 +629,7 @@ mod tests {
     }
 
     fn one_item_alert(answer: Vec<String>) -> Alert {
-        use super::super::plan::{BriefingRef, ItemChange};
+        use super::super::plan::{AlertEvent, BriefingRef, ItemChange};
         use crate::model::Kind;
         Alert {
             message_id: "<1.2@example.org>".into(),
@@ -654,7 +648,7 @@ mod tests {
                     document_id: None,
                     revisions: None,
                 },
-                event: EventKind::New,
+                event: AlertEvent::NEW,
                 items: vec![AlertItem {
                     rules: vec!["r".into()],
                     terms: vec!["x".into()],

@@ -25,8 +25,8 @@ pub use compose::{ComposeSettings, compose, compose_test};
 pub use ingest::{IngestAlerts, pairs_from_change};
 pub use outbox::{OutboxRow, OutboxState};
 pub use plan::{
-    Alert, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery, ExchangePair,
-    ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
+    Alert, AlertEvent, AlertItem, BriefingAlert, BriefingEvent, BriefingRef, Channel, Delivery,
+    ExchangePair, ItemChange, PendingAlert, RenderedDiff, link_archive, plan_alerts,
 };
 pub use rule::{Match, Part, Rule, RuleSet, Span};
 pub use sender::{DeliveryReport, Sender};

@@ -7,10 +7,11 @@ use serde::Serialize;
 use sha2::Sha256;
 
 use super::compose::{
-    answer_label, date_label, highlight, lang_label, spans_of, subject, text_label, view_link,
+    answer_label, date_label, highlight, spans_of, subject, text_label, view_link,
 };
-use super::plan::{Alert, AlertItem, BriefingAlert, EventKind, ItemChange};
+use super::plan::{Alert, AlertEvent, AlertItem, BriefingAlert, ItemChange};
 use super::rule::{Part, Span, span_text};
+use crate::diff::present::language_name;
 use crate::model::{Exchange, Kind, Lang};
 
 /// The JSON body of a `format = "json"` webhook (schema in the README).
@@ -39,7 +40,7 @@ pub struct Window {
 #[derive(Debug, Clone, Serialize)]
 pub struct JsonBriefing {
     /// `new`, `revised`, `cosmetic` (a cosmetic revision) or `gone` (taken down).
-    pub event: EventKind,
+    pub event: AlertEvent,
     pub briefing: BriefingInfo,
     pub passages: Vec<JsonPassage>,
 }
@@ -238,7 +239,7 @@ pub fn slack_text(alert: &Alert, public_url: Option<&str>) -> String {
                     .as_deref()
                     .unwrap_or("spokesperson unknown")
             ),
-            lang_label(meta.lang),
+            language_name(meta.lang),
             briefing.event.label()
         ));
         if let Some(view) = view_link(public_url, meta) {
@@ -341,7 +342,7 @@ mod tests {
                     document_id: Some(7),
                     revisions: Some((1, 2)),
                 },
-                event: EventKind::Revised,
+                event: AlertEvent::REVISED,
                 items: vec![AlertItem {
                     rules: vec!["india".into()],
                     terms: vec!["India".into()],

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::rule::{Match, Part, RuleSet, Span, fold};
 use crate::config::{Mode, Trigger};
-use crate::model::{Briefing, Exchange, Kind, Lang, TEXT_PASSAGE};
+use crate::diff::present;
+use crate::model::{Briefing, EventKind, Exchange, Kind, Lang, TEXT_PASSAGE};
 
 /// What an alert says about the briefing it concerns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,24 +165,68 @@ pub fn matching_paragraphs(passage: &Exchange, spans: &[Span]) -> (Exchange, Vec
     (kept, renumbered)
 }
 
-/// What happened to a briefing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    New,
-    Revised,
-    Cosmetic,
-    Gone,
+/// What happened to a briefing, as an alert reports it: the archive's kind of event (`new`,
+/// `revised`, `gone`) and, for a revision, whether all of it was cosmetic. Stored in the outbox
+/// and sent to webhooks as one word: `new`, `revised`, `cosmetic` or `gone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertEvent {
+    pub kind: EventKind,
+    pub cosmetic: bool,
 }
 
-impl EventKind {
-    pub fn label(self) -> &'static str {
-        match self {
-            EventKind::New => "new",
-            EventKind::Revised => "revised",
-            EventKind::Cosmetic => "cosmetic revision",
-            EventKind::Gone => "taken down",
+impl AlertEvent {
+    pub const NEW: AlertEvent = AlertEvent::of(EventKind::New);
+    pub const REVISED: AlertEvent = AlertEvent::of(EventKind::Revised);
+    pub const COSMETIC: AlertEvent = AlertEvent {
+        kind: EventKind::Revised,
+        cosmetic: true,
+    };
+    pub const GONE: AlertEvent = AlertEvent::of(EventKind::Gone);
+
+    const fn of(kind: EventKind) -> AlertEvent {
+        AlertEvent {
+            kind,
+            cosmetic: false,
         }
+    }
+
+    /// `new`, `revised`, `cosmetic revision`, `taken down`.
+    pub fn label(self) -> &'static str {
+        present::alert_label(self.kind, self.cosmetic)
+    }
+
+    /// The word it is stored and sent as.
+    pub fn name(self) -> &'static str {
+        if self.cosmetic {
+            "cosmetic"
+        } else {
+            self.kind.as_str()
+        }
+    }
+}
+
+impl Serialize for AlertEvent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for AlertEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        [
+            AlertEvent::NEW,
+            AlertEvent::REVISED,
+            AlertEvent::COSMETIC,
+            AlertEvent::GONE,
+        ]
+        .into_iter()
+        .find(|event| event.name() == name)
+        .ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "{name:?} is not an alert event (new, revised, cosmetic, gone)"
+            ))
+        })
     }
 }
 
@@ -189,7 +234,7 @@ impl EventKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BriefingAlert {
     pub briefing: BriefingRef,
-    pub event: EventKind,
+    pub event: AlertEvent,
     pub items: Vec<AlertItem>,
 }
 
@@ -305,12 +350,12 @@ pub fn plan_alerts(rules: &RuleSet, event: &BriefingEvent) -> Vec<PendingAlert> 
     let (briefing, kind, fired) = match event {
         BriefingEvent::New(briefing) => (
             *briefing,
-            EventKind::New,
+            AlertEvent::NEW,
             whole_briefing(rules, briefing, Trigger::New, ItemChange::New),
         ),
         BriefingEvent::Gone(briefing) => (
             *briefing,
-            EventKind::Gone,
+            AlertEvent::GONE,
             whole_briefing(rules, briefing, Trigger::Removed, ItemChange::Removed),
         ),
         BriefingEvent::Revised { old, new, pairs } => {
@@ -319,9 +364,9 @@ pub fn plan_alerts(rules: &RuleSet, event: &BriefingEvent) -> Vec<PendingAlert> 
             (
                 *new,
                 if pairs.iter().all(|pair| pair.cosmetic) {
-                    EventKind::Cosmetic
+                    AlertEvent::COSMETIC
                 } else {
-                    EventKind::Revised
+                    AlertEvent::REVISED
                 },
                 revision(rules, old, new, &pairs),
             )
@@ -476,7 +521,7 @@ fn same_text(a: &Exchange, b: &Exchange) -> bool {
 fn group(
     rules: &RuleSet,
     briefing: BriefingRef,
-    kind: EventKind,
+    kind: AlertEvent,
     fired: Fired,
 ) -> Vec<PendingAlert> {
     let mut pending: Vec<PendingAlert> = Vec::new();
@@ -725,7 +770,7 @@ mod tests {
             pairs: vec![],
         };
         let pending = plan_alerts(&rules(&["Hong Kong"], "both"), &event);
-        assert_eq!(pending[0].content.event, EventKind::Revised);
+        assert_eq!(pending[0].content.event, AlertEvent::REVISED);
         let item = only_item(&pending);
         let diff = item.change.diff().expect("a diff");
         assert_eq!(diff.text, "On [-the-]{+Hong+} [-region-]{+Kong+}.");

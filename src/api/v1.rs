@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{ApiError, ApiState, json, read, validated};
 use crate::diff::{self, Change, Pairing};
-use crate::model::{Exchange, Kind, Lang};
+use crate::model::{EventKind, Exchange, Kind, Lang};
 use crate::store::{BriefingQuery, BriefingSummary, DocumentKey, Event, EventDocumentRef, Store};
 use crate::web::params::Params;
 use crate::web::search::{self, SearchHit};
@@ -361,16 +361,16 @@ struct EventPage {
     next: Option<String>,
 }
 
-/// Event types the archive writes.
-const EVENT_TYPES: &[&str] = &[
-    "new",
-    "revised",
-    "exchange_removed",
-    "gone",
-    "soft_gone",
-    "delisted",
-    "restored",
-    "unpaired",
+/// The kinds of event about a document, which the `type` filter names.
+const EVENT_TYPES: [EventKind; 8] = [
+    EventKind::New,
+    EventKind::Revised,
+    EventKind::ExchangeRemoved,
+    EventKind::Gone,
+    EventKind::SoftGone,
+    EventKind::Delisted,
+    EventKind::Restored,
+    EventKind::Unpaired,
 ];
 
 async fn events(
@@ -385,10 +385,12 @@ async fn events(
         let mut types = Vec::new();
         for value in params.all("type") {
             for name in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-                if !EVENT_TYPES.contains(&name) && !stored.iter().any(|t| t == name) {
+                let known = EventKind::parse(name).is_some_and(|kind| EVENT_TYPES.contains(&kind));
+                if !known && !stored.iter().any(|t| t == name) {
+                    let names: Vec<&str> = EVENT_TYPES.iter().map(|kind| kind.as_str()).collect();
                     return Err(ApiError::bad_request(format!(
                         "parameter type: {name:?} is not an event type; the types are {}",
-                        EVENT_TYPES.join(", ")
+                        names.join(", ")
                     )));
                 }
                 types.push(name.to_string());

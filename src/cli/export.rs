@@ -472,7 +472,7 @@ fn export_history<W: Write>(
                 significance: None,
                 summary: None,
                 event_id: Some(event.id),
-                event_type: Some(&event.kind),
+                event_type: Some(event.kind.as_str()),
                 created_at: Some(&event.created_at),
                 payload: Some(serde_json::to_string(&event.payload)?),
                 title: document.title.as_deref(),

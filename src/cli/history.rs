@@ -4,6 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
+use briefwatch::diff::present;
+use briefwatch::diff::{EventKind, EventPayload};
 use briefwatch::store::{Document, DocumentKey, Event, Store};
 use serde_json::json;
 
@@ -35,17 +37,46 @@ pub fn find_document(store: &Store, name: &str) -> anyhow::Result<Document> {
 pub fn described(events: &[Event], revision_id: i64, seq: i64) -> (String, String) {
     let revised = events
         .iter()
-        .find(|event| event.revision_id == Some(revision_id) && event.kind == "revised");
+        .filter(|event| event.revision_id == Some(revision_id) && event.kind == EventKind::Revised)
+        .find_map(
+            |event| match EventPayload::decode(event.kind, &event.payload) {
+                Ok(EventPayload::Revised(revised)) => Some(revised),
+                _ => None,
+            },
+        );
     match revised {
-        Some(event) => (
-            event.payload["significance"]
-                .as_str()
-                .unwrap_or("unknown")
-                .to_string(),
-            event.payload["summary"].as_str().unwrap_or("").to_string(),
+        Some(revised) => (
+            revised.significance().as_str().to_string(),
+            revised.summary().to_string(),
         ),
         None if seq == 1 => ("new".to_string(), "first archived version".to_string()),
         None => ("unknown".to_string(), String::new()),
+    }
+}
+
+/// One event as a line of `history` names it: the summary of a revision, the exchange a removal
+/// or pairing concerns, what was seen of a page taken down, back or delisted.
+fn event_line(event: &Event) -> String {
+    let Ok(payload) = EventPayload::decode(event.kind, &event.payload) else {
+        return String::new();
+    };
+    match &payload {
+        EventPayload::Revised(revised) => revised.summary().to_string(),
+        EventPayload::ExchangeRemoved(removed) => {
+            present::removed_heading(removed.old_ordinal, &removed.exchange.asker)
+        }
+        EventPayload::Unpaired(unpaired) => present::ChangeBlock::Unpaired {
+            exchange: unpaired.exchange.clone(),
+            missing_in: present::other_language(unpaired.lang),
+        }
+        .heading(),
+        EventPayload::TakenDown(page) => present::taken_down_cause(event.kind, Some(page)),
+        EventPayload::Delisted(page) => format!("{} {}", present::DELISTED, page.detail),
+        EventPayload::Restored(page) if page.detail.is_empty() => String::new(),
+        EventPayload::Restored(page) => format!("back from {}", page.detail),
+        EventPayload::Blocked(blocked) => present::blocked_sentence(blocked),
+        EventPayload::ExtractorFailed(failed) => present::unreadable_sentence(failed),
+        EventPayload::New(_) => String::new(),
     }
 }
 
@@ -108,16 +139,13 @@ pub fn run(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitCode> {
     }
     writeln!(out, "\nevents:")?;
     for event in &events {
-        let detail = match event.kind.as_str() {
-            "revised" => event.payload["summary"].as_str().unwrap_or("").to_string(),
-            "exchange_removed" => format!(
-                "#{} ({})",
-                event.payload["old_ordinal"],
-                event.payload["exchange"]["asker"].as_str().unwrap_or("?")
-            ),
-            _ => event.payload["detail"].as_str().unwrap_or("").to_string(),
-        };
-        writeln!(out, "{:<21} {:<17} {detail}", event.created_at, event.kind)?;
+        let detail = event_line(event);
+        writeln!(
+            out,
+            "{:<21} {:<17} {detail}",
+            event.created_at,
+            event.kind.as_str()
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,13 @@ pub struct EventDraft {
     pub payload: serde_json::Value,
 }
 
+/// Payload of `new`: the revision number the archive gave the first version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPayload {
+    #[serde(default)]
+    pub seq: Option<i64>,
+}
+
 /// Payload of `revised`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevisedPayload {
@@ -33,9 +40,12 @@ pub struct RevisedPayload {
     pub to_seq: Option<i64>,
     pub old_hash: String,
     pub new_hash: String,
-    /// Same as `change.significance`, at the top for filtering in SQL.
+    /// Same as `change.significance`, at the top for filtering in SQL (absent from the oldest
+    /// archives: read `change` then).
+    #[serde(default)]
     pub significance: Significance,
-    /// Same as `change.summary`.
+    /// Same as `change.summary` (absent from the oldest archives).
+    #[serde(default)]
     pub summary: String,
     pub change: Change,
 }
@@ -52,15 +62,39 @@ pub struct ExchangeRemovedPayload {
     pub exchange: Exchange,
 }
 
+impl RevisedPayload {
+    /// The one-line summary, from the top or, in the oldest archives, from the change.
+    pub fn summary(&self) -> &str {
+        if self.summary.is_empty() {
+            &self.change.summary
+        } else {
+            &self.summary
+        }
+    }
+
+    /// How much the revision matters, from the top or, in the oldest archives, from the change.
+    pub fn significance(&self) -> Significance {
+        self.significance.max(self.change.significance)
+    }
+}
+
 /// Payload of `gone`, `soft_gone`, `delisted` and `restored`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageEventPayload {
     pub url: String,
     /// The title of the last stored revision, so the event reads well after the page is gone.
+    #[serde(default)]
     pub last_title: Option<String>,
     /// What was observed: `HTTP 404`, `redirects to …/error.htm`, the listing it left, the state it
     /// came back from.
+    #[serde(default)]
     pub detail: String,
+    /// For a taken-down page, written by the archive: the HTTP status of the last answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// For a taken-down page, written by the archive: how many answers in a row said so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consecutive: Option<u32>,
 }
 
 /// Payload of `unpaired`.
@@ -73,6 +107,77 @@ pub struct UnpairedPayload {
     /// The other language's transcript of the same day.
     pub other_url: String,
     pub exchange: Exchange,
+}
+
+/// Payload of `blocked`: the host that refused us and until when it is left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedPayload {
+    pub host: String,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+/// Payload of `extractor_failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtractorFailedPayload {
+    pub url: String,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// A stored event's payload, decoded once by its kind: what every reader (feeds, web view, API,
+/// CLI) works with instead of looking fields up in the JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventPayload {
+    New(NewPayload),
+    Revised(Box<RevisedPayload>),
+    ExchangeRemoved(ExchangeRemovedPayload),
+    /// `gone` and `soft_gone`, told apart by the event's kind.
+    TakenDown(PageEventPayload),
+    Delisted(PageEventPayload),
+    Restored(PageEventPayload),
+    Unpaired(UnpairedPayload),
+    Blocked(BlockedPayload),
+    ExtractorFailed(ExtractorFailedPayload),
+}
+
+impl EventPayload {
+    /// The payload stored with an event of `kind`; an error names what the JSON lacks.
+    pub fn decode(kind: EventKind, json: &serde_json::Value) -> serde_json::Result<EventPayload> {
+        fn read<T: serde::de::DeserializeOwned>(json: &serde_json::Value) -> serde_json::Result<T> {
+            T::deserialize(json)
+        }
+        Ok(match kind {
+            EventKind::New => EventPayload::New(read(json)?),
+            EventKind::Revised => EventPayload::Revised(Box::new(read(json)?)),
+            EventKind::ExchangeRemoved => EventPayload::ExchangeRemoved(read(json)?),
+            EventKind::Gone | EventKind::SoftGone => EventPayload::TakenDown(read(json)?),
+            EventKind::Delisted => EventPayload::Delisted(read(json)?),
+            EventKind::Restored => EventPayload::Restored(read(json)?),
+            EventKind::Unpaired => EventPayload::Unpaired(read(json)?),
+            EventKind::Blocked => EventPayload::Blocked(read(json)?),
+            EventKind::ExtractorFailed => EventPayload::ExtractorFailed(read(json)?),
+        })
+    }
+
+    /// The exchange the event quotes, if it quotes one.
+    pub fn exchange(&self) -> Option<&Exchange> {
+        match self {
+            EventPayload::ExchangeRemoved(payload) => Some(&payload.exchange),
+            EventPayload::Unpaired(payload) => Some(&payload.exchange),
+            _ => None,
+        }
+    }
+
+    /// The revision numbers a `revised` event compares, when the archive recorded them.
+    pub fn revisions(&self) -> Option<(i64, i64)> {
+        match self {
+            EventPayload::Revised(payload) => payload.from_seq.zip(payload.to_seq),
+            _ => None,
+        }
+    }
 }
 
 /// How a page was found taken down.
@@ -111,6 +216,8 @@ impl EventDraft {
             url: url.to_string(),
             last_title: last_title.map(str::to_string),
             detail: detail.to_string(),
+            status: None,
+            consecutive: None,
         };
         let significance = match kind {
             EventKind::Restored => Significance::Minor,
@@ -201,4 +308,114 @@ pub fn events_for_pairing(pairing: &Pairing, en: &Briefing, zh: &Briefing) -> Ve
         });
     }
     events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange(ordinal: u32, asker: &str, answer: &str) -> Exchange {
+        Exchange {
+            ordinal,
+            asker: asker.to_string(),
+            question: vec![format!("{asker} asks?")],
+            answer: vec![answer.to_string()],
+            after_conference: false,
+        }
+    }
+
+    fn briefing(exchanges: Vec<Exchange>, hash: &str) -> Briefing {
+        Briefing {
+            url: "https://www.fmprc.gov.cn/mfa_eng/t1.shtml".to_string(),
+            lang: Lang::En,
+            kind: crate::model::Kind::PressConference,
+            title: "Regular Press Conference".to_string(),
+            date: NaiveDate::from_ymd_opt(2020, 7, 3),
+            published_at: None,
+            spokesperson: None,
+            opening: vec![],
+            exchanges,
+            content_hash: hash.to_string(),
+            found_by: None,
+            selector: None,
+            date_from: None,
+        }
+    }
+
+    #[test]
+    fn drafts_decode_into_their_typed_payload_and_write_back_the_same_json() {
+        let old = briefing(
+            vec![exchange(1, "CCTV", "Yes."), exchange(2, "AFP", "No.")],
+            "a",
+        );
+        let new = briefing(vec![exchange(1, "CCTV", "Yes.")], "b");
+        let drafts = events_for_revision(&old, &new, &DiffConfig::default());
+        let decoded: Vec<EventPayload> = drafts
+            .iter()
+            .map(|draft| EventPayload::decode(draft.kind, &draft.payload).unwrap())
+            .collect();
+        let EventPayload::Revised(revised) = &decoded[0] else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(revised.summary(), "substantive: 1 exchange removed");
+        assert_eq!(revised.significance(), Significance::Substantive);
+        assert_eq!(serde_json::to_value(revised).unwrap(), drafts[0].payload);
+        let EventPayload::ExchangeRemoved(removed) = &decoded[1] else {
+            panic!("{decoded:?}");
+        };
+        assert_eq!(removed.exchange.asker, "AFP");
+        assert_eq!(decoded[1].exchange().map(|e| e.ordinal), Some(2));
+    }
+
+    #[test]
+    fn a_take_down_reads_the_archive_fields_stored_beside_the_page_event() {
+        let draft = EventDraft::gone("u", Some("Title"), GoneReason::NotFound, "HTTP 404");
+        let mut stored = draft.payload.clone();
+        // What the archive adds when it stores the event.
+        for (key, value) in [
+            ("outcome", serde_json::json!("gone")),
+            ("status", serde_json::json!(404)),
+            ("consecutive", serde_json::json!(2)),
+        ] {
+            stored[key] = value;
+        }
+        let EventPayload::TakenDown(page) = EventPayload::decode(EventKind::Gone, &stored).unwrap()
+        else {
+            panic!("a take-down");
+        };
+        assert_eq!((page.status, page.consecutive), (Some(404), Some(2)));
+        assert_eq!(page.last_title.as_deref(), Some("Title"));
+        assert!(
+            draft.payload.get("status").is_none(),
+            "the diff stage writes no status of its own: {}",
+            draft.payload
+        );
+    }
+
+    #[test]
+    fn the_oldest_revised_payloads_read_their_summary_from_the_change() {
+        let old = briefing(vec![exchange(1, "CCTV", "Yes.")], "a");
+        let new = briefing(vec![exchange(1, "CCTV", "Yes, indeed.")], "b");
+        let change = crate::diff::diff(&old, &new, &DiffConfig::default());
+        let stored = serde_json::json!({
+            "url": "u", "lang": "en", "title": "t", "date": null,
+            "old_hash": "a", "new_hash": "b", "change": change,
+        });
+        let EventPayload::Revised(revised) =
+            EventPayload::decode(EventKind::Revised, &stored).unwrap()
+        else {
+            panic!("a revision");
+        };
+        assert_eq!(revised.summary(), change.summary);
+        assert_eq!(revised.significance(), change.significance);
+        assert_eq!(revised.from_seq, None);
+    }
+
+    #[test]
+    fn a_payload_without_what_its_kind_carries_is_an_error_naming_the_field() {
+        let error = EventPayload::decode(EventKind::ExchangeRemoved, &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("missing field"), "{error}");
+    }
 }

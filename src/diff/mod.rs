@@ -4,6 +4,7 @@
 mod align;
 mod events;
 mod pair;
+pub mod present;
 mod render;
 mod text;
 
@@ -14,7 +15,8 @@ use crate::config::DiffConfig;
 use crate::model::{Briefing, Exchange, Lang};
 
 pub use events::{
-    EventDraft, EventKind, ExchangeRemovedPayload, GoneReason, PageEventPayload, RevisedPayload,
+    BlockedPayload, EventDraft, EventKind, EventPayload, ExchangeRemovedPayload,
+    ExtractorFailedPayload, GoneReason, NewPayload, PageEventPayload, RevisedPayload,
     UnpairedPayload, events_for_pairing, events_for_revision,
 };
 pub use pair::{PairRow, Pairing, outlet_of, pair};
@@ -400,7 +402,7 @@ pub fn diff(old: &Briefing, new: &Briefing, cfg: &DiffConfig) -> Change {
         counts,
         exchanges,
     };
-    change.summary = render::summary(&change);
+    change.summary = present::summary_line(&change);
     change
 }
 
@@ -762,7 +764,10 @@ mod tests {
         );
         let text = render_text(&change);
         assert!(text.contains("[-over-]{+more than+}"), "{text}");
-        assert!(text.contains("old #4 (RT) removed"), "{text}");
+        assert!(
+            text.contains("Exchange 4 removed (RT) [substantive]"),
+            "{text}"
+        );
     }
 
     #[test]

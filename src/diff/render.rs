@@ -1,86 +1,21 @@
-//! Renders a stored `Change` for people: a one-line summary, plain text (feeds, mail bodies) and an
-//! HTML fragment (web view, HTML mail), from the stored structure without recomputing the diff.
+//! Lays out a stored `Change` for people, in the presenter's words ([`super::present`]): a one-line
+//! summary, plain text (CLI, mail bodies) and an HTML fragment (HTML mail), from the stored
+//! structure without recomputing the diff.
 
 use std::fmt::Write;
 
+use super::present::entry_heading;
 use super::text::escape_html;
-use super::{Change, ExchangeChange, ExchangeEdit, Significance, TextDiff};
+use super::{Change, ExchangeChange, Significance, TextDiff};
 use crate::model::Exchange;
 
-fn plural(count: u32, word: &str) -> String {
-    format!("{count} {word}")
-}
-
-/// `substantive: 1 exchange removed, 2 reworded; title changed`.
-pub(crate) fn summary(change: &Change) -> String {
-    let counts = &change.counts;
-    let mut exchange_parts = Vec::new();
-    for (count, word) in [
-        (counts.removed, "removed"),
-        (counts.added, "added"),
-        (counts.reworded, "reworded"),
-        (counts.moved, "moved"),
-        (counts.split, "split"),
-        (counts.merged, "merged"),
-    ] {
-        if count > 0 {
-            exchange_parts.push(plural(count, word));
-        }
-    }
-    let mut parts = Vec::new();
-    if !exchange_parts.is_empty() {
-        let total: u32 = counts.removed
-            + counts.added
-            + counts.reworded
-            + counts.moved
-            + counts.split
-            + counts.merged;
-        let noun = if total == 1 { "exchange" } else { "exchanges" };
-        let first = exchange_parts.remove(0);
-        let (number, verb) = first.split_once(' ').unwrap_or((&first, ""));
-        let mut text = format!("{number} {noun} {verb}");
-        for rest in exchange_parts {
-            text.push_str(", ");
-            text.push_str(&rest);
-        }
-        parts.push(text);
-    }
-    if change.title.is_some() {
-        parts.push("title changed".into());
-    }
-    if change.date.is_some() {
-        parts.push("date changed".into());
-    }
-    if change.spokesperson.is_some() {
-        parts.push("spokesperson changed".into());
-    }
-    if change.opening.is_some() {
-        parts.push("opening remarks changed".into());
-    }
-    if parts.is_empty() {
-        return format!("{}: no visible change", change.significance.as_str());
-    }
-    format!("{}: {}", change.significance.as_str(), parts.join("; "))
-}
-
-fn edit_label(kind: &str, edit: &ExchangeEdit) -> String {
-    let position = if edit.old == edit.new {
-        format!("#{}", edit.new)
-    } else {
-        format!("#{} → #{}", edit.old, edit.new)
-    };
+/// The presenter's heading of an entry with its significance: `Exchange 2 (AFP) reworded [minor]`.
+fn heading(entry: &ExchangeChange) -> String {
     format!(
-        "{position} ({}) {kind} [{}]",
-        edit.asker,
-        edit.significance.as_str()
+        "{} [{}]",
+        entry_heading(entry),
+        entry.significance().as_str()
     )
-}
-
-fn ordinals(list: &[u32]) -> String {
-    list.iter()
-        .map(|n| format!("#{n}"))
-        .collect::<Vec<_>>()
-        .join("+")
 }
 
 fn indent(text: &str, prefix: &str) -> String {
@@ -147,47 +82,23 @@ pub fn render_exchange_text(entry: &ExchangeChange) -> String {
     match entry {
         ExchangeChange::Unchanged { .. } => {}
         ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
-            let _ = writeln!(out, "{}", edit_label(entry.kind(), edit));
+            let _ = writeln!(out, "{}", heading(entry));
             if let Some(asker) = &edit.asker_change {
                 let _ = writeln!(out, "  Asker: {} → {}", asker.old, asker.new);
             }
             write_diff_text(&mut out, "Q", &edit.question);
             write_diff_text(&mut out, "A", &edit.answer);
         }
-        ExchangeChange::Added { new, exchange } => {
-            let _ = writeln!(out, "#{new} ({}) added [substantive]", exchange.asker);
+        ExchangeChange::Added { exchange, .. } => {
+            let _ = writeln!(out, "{}", heading(entry));
             write_exchange_text(&mut out, exchange, "+");
         }
-        ExchangeChange::Removed { old, exchange } => {
-            let _ = writeln!(out, "old #{old} ({}) removed [substantive]", exchange.asker);
+        ExchangeChange::Removed { exchange, .. } => {
+            let _ = writeln!(out, "{}", heading(entry));
             write_exchange_text(&mut out, exchange, "-");
         }
-        ExchangeChange::Split {
-            old,
-            new,
-            significance,
-            text,
-        } => {
-            let _ = writeln!(
-                out,
-                "#{old} split into {} [{}]",
-                ordinals(new),
-                significance.as_str()
-            );
-            write_diff_text(&mut out, "Text", text);
-        }
-        ExchangeChange::Merged {
-            old,
-            new,
-            significance,
-            text,
-        } => {
-            let _ = writeln!(
-                out,
-                "{} merged into #{new} [{}]",
-                ordinals(old),
-                significance.as_str()
-            );
+        ExchangeChange::Split { text, .. } | ExchangeChange::Merged { text, .. } => {
+            let _ = writeln!(out, "{}", heading(entry));
             write_diff_text(&mut out, "Text", text);
         }
     }
@@ -282,11 +193,7 @@ pub fn render_exchange_html(entry: &ExchangeChange) -> String {
     match entry {
         ExchangeChange::Unchanged { .. } => {}
         ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
-            let _ = writeln!(
-                out,
-                "<h3>{}</h3>",
-                escape_html(&edit_label(entry.kind(), edit))
-            );
+            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&heading(entry)));
             if let Some(asker) = &edit.asker_change {
                 let _ = writeln!(
                     out,
@@ -298,28 +205,16 @@ pub fn render_exchange_html(entry: &ExchangeChange) -> String {
             html_diff(&mut out, "Q", &edit.question);
             html_diff(&mut out, "A", &edit.answer);
         }
-        ExchangeChange::Added { new, exchange } => {
-            let _ = writeln!(
-                out,
-                "<h3>#{new} ({}) added</h3>",
-                escape_html(&exchange.asker)
-            );
+        ExchangeChange::Added { exchange, .. } => {
+            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&entry_heading(entry)));
             html_exchange(&mut out, exchange, "ins");
         }
-        ExchangeChange::Removed { old, exchange } => {
-            let _ = writeln!(
-                out,
-                "<h3>old #{old} ({}) removed</h3>",
-                escape_html(&exchange.asker)
-            );
+        ExchangeChange::Removed { exchange, .. } => {
+            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&entry_heading(entry)));
             html_exchange(&mut out, exchange, "del");
         }
-        ExchangeChange::Split { old, new, text, .. } => {
-            let _ = writeln!(out, "<h3>#{old} split into {}</h3>", ordinals(new));
-            html_diff(&mut out, "Text", text);
-        }
-        ExchangeChange::Merged { old, new, text, .. } => {
-            let _ = writeln!(out, "<h3>{} merged into #{new}</h3>", ordinals(old));
+        ExchangeChange::Split { text, .. } | ExchangeChange::Merged { text, .. } => {
+            let _ = writeln!(out, "<h3>{}</h3>", escape_html(&entry_heading(entry)));
             html_diff(&mut out, "Text", text);
         }
     }

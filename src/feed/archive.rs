@@ -12,25 +12,26 @@ use sha2::{Digest, Sha256};
 
 use super::items::document_date;
 use super::{
-    BriefingEntry, ChangeBlock, EventEntry, EventKind, FeedError, FeedInputs, FeedSettings,
-    KeywordEntry, Mark, Part, Place, Segment, SharedFeeds, UnpairedNote, WriteReport,
-    check_rule_name,
+    BriefingEntry, ChangeBlock, EventEntry, FeedError, FeedInputs, FeedSettings, KeywordEntry,
+    Mark, Part, SharedFeeds, UnpairedNote, WriteReport, check_rule_name,
 };
 use crate::alert::RuleSet;
 use crate::config::Config;
 use crate::config::DiffConfig;
-use crate::diff::{self, Change, ExchangeChange, Op, Significance, TextDiff};
+pub use crate::diff::present::blocks_from_change;
+use crate::diff::present::{other_language, quote_removed_once, restored_cause, taken_down_cause};
+use crate::diff::{self, EventKind, EventPayload, Significance};
 use crate::model::{Briefing, Exchange, Lang};
 use crate::store::{DocumentKey, Event, EventQuery, Store, StoreError, parse_time};
 
-/// Event types of the revisions feed, as the store names them.
-const REVISION_EVENT_TYPES: &[&str] = &[
-    "revised",
-    "exchange_removed",
-    "gone",
-    "soft_gone",
-    "restored",
-    "unpaired",
+/// The kinds of event the revisions feed reports.
+const REVISION_EVENT_TYPES: &[EventKind] = &[
+    EventKind::Revised,
+    EventKind::ExchangeRemoved,
+    EventKind::Gone,
+    EventKind::SoftGone,
+    EventKind::Restored,
+    EventKind::Unpaired,
 ];
 
 /// How many stored events are read to find the revisions feed's items: a revision comes with one
@@ -310,6 +311,7 @@ pub fn inputs_with_dates(
             ..EventQuery::default()
         })
         .map_err(store_error)?;
+    let events: Vec<Decoded<'_>> = events.iter().map(Decoded::of).collect();
     let mut entries = Vec::new();
     for group in group_events(&events) {
         if entries.len() >= items {
@@ -319,7 +321,7 @@ pub fn inputs_with_dates(
             Ok(Some(entry)) => entries.push(entry),
             Ok(None) => {}
             Err(error) => {
-                tracing::warn!(event = group.lead.id, %error, "feed: event unreadable, left out")
+                tracing::warn!(event = group.lead.event.id, %error, "feed: event unreadable, left out")
             }
         }
     }
@@ -421,49 +423,76 @@ pub fn exchange_key(url: &str, exchange: &Exchange) -> String {
     format!("{url}#{}", hex::encode(&hasher.finalize()[..8]))
 }
 
-fn payload_seq(payload: &serde_json::Value, key: &str) -> Option<u32> {
-    payload
-        .get(key)
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|seq| u32::try_from(seq).ok())
+/// A stored event with its payload decoded once.
+struct Decoded<'a> {
+    event: &'a Event,
+    /// `None` when the stored JSON lacks what the event's kind carries: the event is then told
+    /// from the archive alone.
+    payload: Option<EventPayload>,
 }
 
-fn payload_exchange(payload: &serde_json::Value) -> Option<Exchange> {
-    serde_json::from_value(payload.get("exchange")?.clone()).ok()
+impl<'a> Decoded<'a> {
+    fn of(event: &'a Event) -> Decoded<'a> {
+        let payload = match EventPayload::decode(event.kind, &event.payload) {
+            Ok(payload) => Some(payload),
+            Err(error) => {
+                tracing::debug!(event = event.id, %error, "feed: event payload not understood");
+                None
+            }
+        };
+        Decoded { event, payload }
+    }
+
+    fn kind(&self) -> EventKind {
+        self.event.kind
+    }
+
+    fn exchange(&self) -> Option<&Exchange> {
+        self.payload.as_ref().and_then(EventPayload::exchange)
+    }
 }
 
 /// The events one ingestion stored about one change, which make one feed item: a revision with
 /// the exchanges it removed and the exchanges its new text left without a counterpart in the other
 /// language, or the exchanges of one briefing found unpaired together.
 struct EventGroup<'a> {
-    lead: &'a Event,
-    members: Vec<&'a Event>,
-}
-
-fn payload_str<'a>(event: &'a Event, key: &str) -> Option<&'a str> {
-    event.payload.get(key).and_then(serde_json::Value::as_str)
+    lead: &'a Decoded<'a>,
+    members: Vec<&'a Decoded<'a>>,
 }
 
 /// Whether `event` (an `exchange_removed` or `unpaired`) was stored with the `revised` event.
-fn part_of_revision(event: &Event, revised: &Event) -> bool {
-    match event.kind.as_str() {
-        "exchange_removed" => {
-            event.document_id == revised.document_id && event.revision_id == revised.revision_id
+fn part_of_revision(event: &Decoded<'_>, revised: &Decoded<'_>) -> bool {
+    match (&event.payload, event.kind()) {
+        (_, EventKind::ExchangeRemoved) => {
+            event.event.document_id == revised.event.document_id
+                && event.event.revision_id == revised.event.revision_id
         }
-        "unpaired" => {
-            let revised_url = payload_str(revised, "url");
-            event.created_at == revised.created_at
-                && (event.document_id == revised.document_id
-                    || (revised_url.is_some() && payload_str(event, "other_url") == revised_url))
+        (payload, EventKind::Unpaired) => {
+            let revised_url = match &revised.payload {
+                Some(EventPayload::Revised(revised)) => Some(revised.url.as_str()),
+                _ => None,
+            };
+            let other_url = match payload {
+                Some(EventPayload::Unpaired(unpaired)) => Some(unpaired.other_url.as_str()),
+                _ => None,
+            };
+            event.event.created_at == revised.event.created_at
+                && (event.event.document_id == revised.event.document_id
+                    || (revised_url.is_some() && other_url == revised_url))
         }
         _ => false,
     }
 }
 
 /// Groups events (newest first) into feed items, newest first.
-fn group_events(events: &[Event]) -> Vec<EventGroup<'_>> {
-    let follows = |event: &Event| matches!(event.kind.as_str(), "exchange_removed" | "unpaired");
-    let mut groups: Vec<EventGroup<'_>> = events
+fn group_events<'a>(events: &'a [Decoded<'a>]) -> Vec<EventGroup<'a>> {
+    let follows = |event: &Decoded<'_>| {
+        matches!(
+            event.kind(),
+            EventKind::ExchangeRemoved | EventKind::Unpaired
+        )
+    };
+    let mut groups: Vec<EventGroup<'a>> = events
         .iter()
         .filter(|event| !follows(event))
         .map(|lead| EventGroup {
@@ -473,11 +502,12 @@ fn group_events(events: &[Event]) -> Vec<EventGroup<'_>> {
         .collect();
     for event in events.iter().filter(|event| follows(event)) {
         let home = groups.iter_mut().find(|group| {
-            (group.lead.kind == "revised" && part_of_revision(event, group.lead))
-                || (event.kind == "unpaired"
-                    && group.lead.kind == "unpaired"
-                    && group.lead.created_at == event.created_at
-                    && group.lead.document_id == event.document_id)
+            let lead = group.lead;
+            (lead.kind() == EventKind::Revised && part_of_revision(event, lead))
+                || (event.kind() == EventKind::Unpaired
+                    && lead.kind() == EventKind::Unpaired
+                    && lead.event.created_at == event.event.created_at
+                    && lead.event.document_id == event.event.document_id)
         });
         match home {
             Some(group) => group.members.push(event),
@@ -487,34 +517,23 @@ fn group_events(events: &[Event]) -> Vec<EventGroup<'_>> {
             }),
         }
     }
-    groups.sort_by_key(|group| std::cmp::Reverse(group.lead.id));
+    groups.sort_by_key(|group| std::cmp::Reverse(group.lead.event.id));
     groups
 }
 
-/// What the archive saw of a page taken down or back, in words.
-fn seen_text(event: &Event) -> String {
-    let status = event
-        .payload
-        .get("status")
-        .and_then(serde_json::Value::as_u64);
-    match (event.kind.as_str(), status) {
-        ("soft_gone", _) => "the page now leads to the ministry's error page".to_string(),
-        ("gone", Some(404)) => "the ministry's server answers 404 Not Found".to_string(),
-        ("gone", Some(410)) => "the ministry's server answers 410 Gone".to_string(),
-        ("gone", Some(status)) => format!("the ministry's server answers HTTP {status}"),
-        ("gone", None) => "the page can no longer be found".to_string(),
-        _ => "the page answers with its transcript again".to_string(),
+fn unpaired_note(event: &Decoded<'_>) -> Option<UnpairedNote> {
+    match &event.payload {
+        Some(EventPayload::Unpaired(unpaired)) => Some(UnpairedNote {
+            lang: unpaired.lang,
+            ordinal: unpaired.exchange.ordinal,
+            asker: unpaired.exchange.asker.clone(),
+        }),
+        _ => None,
     }
 }
 
-fn unpaired_note(event: &Event) -> Option<UnpairedNote> {
-    let exchange = payload_exchange(&event.payload)?;
-    let lang = payload_str(event, "lang").and_then(Lang::parse)?;
-    Some(UnpairedNote {
-        lang,
-        ordinal: exchange.ordinal,
-        asker: exchange.asker,
-    })
+fn seq(number: Option<i64>) -> Option<u32> {
+    number.and_then(|seq| u32::try_from(seq).ok())
 }
 
 /// One change as the revisions feed shows it; `None` for changes it does not announce (cosmetic
@@ -524,13 +543,13 @@ fn event_entry(
     group: &EventGroup<'_>,
     diff_config: &DiffConfig,
 ) -> Result<Option<EventEntry>, FeedError> {
-    let event = group.lead;
-    let kind = match event.kind.as_str() {
-        "soft_gone" => EventKind::Gone,
-        other => match EventKind::parse(other) {
-            Some(kind) => kind,
-            None => return Ok(None),
-        },
+    let event = group.lead.event;
+    let payload = group.lead.payload.as_ref();
+    // The feed tells a page leading to the error page as taken down, like a 404.
+    let kind = match event.kind {
+        EventKind::SoftGone => EventKind::Gone,
+        kind if REVISION_EVENT_TYPES.contains(&kind) => kind,
+        _ => return Ok(None),
     };
     let Some(document_id) = event.document_id else {
         return Ok(None);
@@ -542,16 +561,17 @@ fn event_entry(
         return Ok(None);
     };
     let latest = store.latest_revision(document_id).map_err(store_error)?;
-    let payload = &event.payload;
-    let mut from_seq = payload_seq(payload, "from_seq");
-    let mut to_seq = payload_seq(payload, "to_seq");
+    let revisions = payload.and_then(EventPayload::revisions);
+    let mut from_seq = seq(revisions.map(|(from, _)| from));
+    let mut to_seq = seq(revisions.map(|(_, to)| to));
     let mut blocks = Vec::new();
     let mut seen = None;
     let mut pairing = Vec::new();
     match kind {
         EventKind::Revised | EventKind::ExchangeRemoved => {
-            let significance = payload.get("significance").and_then(|v| v.as_str());
-            if kind == EventKind::Revised && matches!(significance, Some("none" | "cosmetic")) {
+            if let Some(EventPayload::Revised(revised)) = payload
+                && revised.significance() <= Significance::Cosmetic
+            {
                 // Whitespace and punctuation edits are archived, not announced.
                 return Ok(None);
             }
@@ -565,12 +585,15 @@ fn event_entry(
                     .filter(|&seq| seq > 0);
             }
             if kind == EventKind::ExchangeRemoved {
-                blocks.extend(payload_exchange(payload).map(ChangeBlock::ExchangeRemoved));
-            } else if let Some(change) = payload
-                .get("change")
-                .and_then(|change| serde_json::from_value::<Change>(change.clone()).ok())
-            {
-                blocks = blocks_from_change(&change);
+                blocks.extend(
+                    group
+                        .lead
+                        .exchange()
+                        .cloned()
+                        .map(ChangeBlock::ExchangeRemoved),
+                );
+            } else if let Some(EventPayload::Revised(revised)) = payload {
+                blocks = blocks_from_change(&revised.change);
             } else if let (Some(from), Some(to)) = (from_seq, to_seq) {
                 let old = store
                     .revision(document_id, i64::from(from))
@@ -583,17 +606,11 @@ fn event_entry(
                 }
             }
             for member in &group.members {
-                match member.kind.as_str() {
+                match member.kind() {
                     // Quoted once: the diff usually has it already.
-                    "exchange_removed" => {
-                        if let Some(exchange) = payload_exchange(&member.payload) {
-                            let quoted = blocks.iter().any(|block| {
-                                matches!(block, ChangeBlock::ExchangeRemoved(removed)
-                                    if removed.asker == exchange.asker && removed.question == exchange.question)
-                            });
-                            if !quoted {
-                                blocks.push(ChangeBlock::ExchangeRemoved(exchange));
-                            }
+                    EventKind::ExchangeRemoved => {
+                        if let Some(exchange) = member.exchange() {
+                            quote_removed_once(&mut blocks, exchange.clone());
                         }
                     }
                     _ => pairing.extend(unpaired_note(member)),
@@ -606,20 +623,21 @@ fn event_entry(
                 .as_ref()
                 .and_then(|revision| u32::try_from(revision.meta.seq).ok());
             to_seq = None;
-            seen = Some(seen_text(event));
+            let page = match payload {
+                Some(EventPayload::TakenDown(page)) => Some(page),
+                _ => None,
+            };
+            seen = Some(taken_down_cause(event.kind, page));
         }
         EventKind::Restored => {
-            seen = Some(seen_text(event));
+            seen = Some(restored_cause().to_string());
         }
         EventKind::Unpaired => {
-            for member in std::iter::once(&event).chain(&group.members) {
-                if let Some(exchange) = payload_exchange(&member.payload) {
-                    let missing_in = match document.lang {
-                        Lang::En => Lang::Zh,
-                        Lang::Zh => Lang::En,
-                    };
+            let missing_in = other_language(document.lang);
+            for member in std::iter::once(&group.lead).chain(&group.members) {
+                if let Some(exchange) = member.exchange() {
                     blocks.push(ChangeBlock::Unpaired {
-                        exchange,
+                        exchange: exchange.clone(),
                         missing_in,
                     });
                 }
@@ -629,6 +647,7 @@ fn event_entry(
                 _ => 0,
             });
         }
+        _ => return Ok(None),
     }
     pairing.sort_by_key(|note| (note.lang.as_str(), note.ordinal));
     let briefing = latest.map(|revision| revision.briefing);
@@ -660,96 +679,15 @@ pub fn revision_blocks(old: &Briefing, new: &Briefing, config: &DiffConfig) -> V
     blocks_from_change(&diff::diff(old, new, config))
 }
 
-/// Feed blocks of a computed change: removed and added exchanges whole, rewordings as inline
-/// deletions and insertions; unchanged exchanges and edits of no significance are left out.
-pub fn blocks_from_change(change: &Change) -> Vec<ChangeBlock> {
-    let mut blocks = Vec::new();
-    if let Some(title) = &change.title {
-        push_reworded(&mut blocks, Place::Title, title);
-    }
-    if let Some(opening) = &change.opening {
-        push_reworded(&mut blocks, Place::Opening, opening);
-    }
-    for entry in &change.exchanges {
-        match entry {
-            ExchangeChange::Unchanged { .. } => {}
-            ExchangeChange::Reworded(edit) | ExchangeChange::Moved(edit) => {
-                if edit.significance == Significance::None {
-                    continue;
-                }
-                if let Some(question) = &edit.question {
-                    let place = Place::Question {
-                        ordinal: edit.new,
-                        asker: edit.asker.clone(),
-                    };
-                    push_reworded(&mut blocks, place, question);
-                }
-                if let Some(answer) = &edit.answer {
-                    let place = Place::Answer {
-                        ordinal: edit.new,
-                        asker: edit.asker.clone(),
-                    };
-                    push_reworded(&mut blocks, place, answer);
-                }
-            }
-            ExchangeChange::Added { exchange, .. } => {
-                blocks.push(ChangeBlock::ExchangeAdded(exchange.clone()))
-            }
-            ExchangeChange::Removed { exchange, .. } => {
-                blocks.push(ChangeBlock::ExchangeRemoved(exchange.clone()))
-            }
-            ExchangeChange::Split { old, new, text, .. } => {
-                if let Some(text) = text {
-                    let place = Place::Split {
-                        old: *old,
-                        new: new.clone(),
-                    };
-                    push_reworded(&mut blocks, place, text);
-                }
-            }
-            ExchangeChange::Merged { old, new, text, .. } => {
-                if let Some(text) = text {
-                    let place = Place::Merged {
-                        old: old.clone(),
-                        new: *new,
-                    };
-                    push_reworded(&mut blocks, place, text);
-                }
-            }
-        }
-    }
-    blocks
-}
-
-fn push_reworded(blocks: &mut Vec<ChangeBlock>, place: Place, text: &TextDiff) {
-    let paragraphs: Vec<Vec<Segment>> = text
-        .paragraphs()
-        .into_iter()
-        .map(|paragraph| {
-            paragraph
-                .into_iter()
-                .map(|segment| match segment.op {
-                    Op::Equal => Segment::Same(segment.text),
-                    Op::Delete => Segment::Deleted(segment.text),
-                    Op::Insert => Segment::Inserted(segment.text),
-                })
-                .collect()
-        })
-        .filter(|paragraph: &Vec<Segment>| !paragraph.is_empty())
-        .collect();
-    if !paragraphs.is_empty() {
-        blocks.push(ChangeBlock::Reworded { place, paragraphs });
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::present::{Place, Segment};
     use crate::model::Kind;
 
     fn event(
         id: i64,
-        kind: &str,
+        kind: EventKind,
         document: i64,
         revision: i64,
         at: &str,
@@ -759,7 +697,7 @@ mod tests {
             id,
             document_id: Some(document),
             revision_id: Some(revision),
-            kind: kind.to_string(),
+            kind,
             created_at: at.to_string(),
             payload,
         }
@@ -771,30 +709,58 @@ mod tests {
         const ZH: &str = "https://www.fmprc.gov.cn/web/t2.shtml";
         let at = "2020-07-04T02:00:00Z";
         let later = "2020-07-05T02:00:00Z";
-        let unpaired = |lang: &str, url: &str, other: &str| serde_json::json!({ "lang": lang, "url": url, "other_url": other });
+        let unpaired = |url: &str, other: &str| {
+            serde_json::to_value(crate::diff::UnpairedPayload {
+                date: None,
+                lang: Lang::Zh,
+                url: url.to_string(),
+                other_url: other.to_string(),
+                exchange: exchange(1, "新华社", "问？", "答。"),
+            })
+            .unwrap()
+        };
+        let old = briefing(vec![
+            exchange(1, "CCTV", "First?", "Yes."),
+            exchange(2, "AFP", "Second?", "No."),
+        ]);
+        let new = briefing(vec![exchange(1, "CCTV", "First?", "Yes.")]);
+        let drafts = diff::events_for_revision(&old, &new, &DiffConfig::default());
+        assert_eq!(new.url, EN);
         // Newest first, as the store returns them.
-        let events = vec![
+        let events = [
             // A new Chinese transcript of another day, two exchanges unpaired at once.
-            event(9, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
-            event(8, "unpaired", 3, 30, later, unpaired("zh", "z3", "e3")),
+            event(9, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
+            event(8, EventKind::Unpaired, 3, 30, later, unpaired("z3", "e3")),
             // The English revision: one exchange removed, leaving a Chinese one unpaired.
-            event(7, "unpaired", 2, 20, at, unpaired("zh", ZH, EN)),
-            event(6, "exchange_removed", 1, 11, at, serde_json::json!({})),
-            event(5, "revised", 1, 11, at, serde_json::json!({ "url": EN })),
+            event(7, EventKind::Unpaired, 2, 20, at, unpaired(ZH, EN)),
+            event(
+                6,
+                EventKind::ExchangeRemoved,
+                1,
+                11,
+                at,
+                drafts[1].payload.clone(),
+            ),
+            event(5, EventKind::Revised, 1, 11, at, drafts[0].payload.clone()),
             // An older take-down of the same page.
             event(
                 4,
-                "gone",
+                EventKind::Gone,
                 1,
                 10,
                 "2020-07-01T00:00:00Z",
-                serde_json::json!({}),
+                serde_json::json!({ "url": EN, "status": 404 }),
             ),
         ];
-        let groups = group_events(&events);
+        let decoded: Vec<Decoded<'_>> = events.iter().map(Decoded::of).collect();
+        assert!(decoded.iter().all(|event| event.payload.is_some()));
+        let groups = group_events(&decoded);
         let shape: Vec<(i64, Vec<i64>)> = groups
             .iter()
-            .map(|group| (group.lead.id, group.members.iter().map(|e| e.id).collect()))
+            .map(|group| {
+                let members = group.members.iter().map(|e| e.event.id).collect();
+                (group.lead.event.id, members)
+            })
             .collect();
         assert_eq!(shape, vec![(9, vec![8]), (5, vec![7, 6]), (4, vec![])]);
     }

@@ -7,6 +7,9 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::html::Html;
 use super::{FeedItem, FeedSettings};
+pub use crate::diff::present::{ChangeBlock, Place, Segment, UnpairedNote};
+use crate::diff::present::{ChangeFacts, Headline, headline, pairing_line};
+pub use crate::model::EventKind;
 use crate::model::{Briefing, Exchange, Lang};
 
 /// The guid namespace: `tag:` URIs (RFC 4151) are stable, unique and obviously not links.
@@ -116,107 +119,6 @@ impl BriefingEntry {
     }
 }
 
-/// What happened to a stored document, as the revisions feed reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventKind {
-    /// The text changed beyond cosmetics.
-    Revised,
-    /// A revision dropped one or more exchanges.
-    ExchangeRemoved,
-    /// The page now leads to the soft-404 error page.
-    Gone,
-    /// A gone page answers with a transcript again.
-    Restored,
-    /// An exchange of one language version has no counterpart in the other.
-    Unpaired,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Revised => "revised",
-            EventKind::ExchangeRemoved => "exchange_removed",
-            EventKind::Gone => "gone",
-            EventKind::Restored => "restored",
-            EventKind::Unpaired => "unpaired",
-        }
-    }
-
-    /// The kinds the revisions feed reports; other stored events (`new`, `cosmetic`, …) are `None`.
-    pub fn parse(text: &str) -> Option<EventKind> {
-        [
-            EventKind::Revised,
-            EventKind::ExchangeRemoved,
-            EventKind::Gone,
-            EventKind::Restored,
-            EventKind::Unpaired,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
-
-    fn title_prefix(self) -> &'static str {
-        match self {
-            EventKind::Revised => "Revised",
-            EventKind::ExchangeRemoved => "Exchange removed",
-            EventKind::Gone => "Taken down",
-            EventKind::Restored => "Restored",
-            EventKind::Unpaired => "Missing from the other language",
-        }
-    }
-}
-
-/// A run of text in a reworded paragraph.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Same(String),
-    Deleted(String),
-    Inserted(String),
-}
-
-/// Where in a transcript a rewording happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
-    Title,
-    Opening,
-    Question {
-        ordinal: u32,
-        asker: String,
-    },
-    Answer {
-        ordinal: u32,
-        asker: String,
-    },
-    /// One old exchange now printed as several.
-    Split {
-        old: u32,
-        new: Vec<u32>,
-    },
-    /// Several old exchanges now printed as one.
-    Merged {
-        old: Vec<u32>,
-        new: u32,
-    },
-}
-
-/// One piece of a structured diff, in transcript order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChangeBlock {
-    /// Quoted in full: a removal is the news.
-    ExchangeRemoved(Exchange),
-    ExchangeAdded(Exchange),
-    /// Paragraphs of one place, each a sequence of kept, deleted and inserted runs.
-    Reworded {
-        place: Place,
-        paragraphs: Vec<Vec<Segment>>,
-    },
-    /// An exchange present in one language version with no counterpart in `missing_in`.
-    Unpaired {
-        exchange: Exchange,
-        missing_in: Lang,
-    },
-}
-
 /// One change the revisions feed reports: an archive event, with the events stored alongside it
 /// (removed exchanges, pairing) folded in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,15 +143,6 @@ pub struct EventEntry {
     pub seen: Option<String>,
     /// Exchanges a revision left without a counterpart in the other language.
     pub pairing: Vec<UnpairedNote>,
-}
-
-/// An exchange with no counterpart in the other language's transcript of the day.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnpairedNote {
-    /// The language of the transcript that has the exchange.
-    pub lang: Lang,
-    pub ordinal: u32,
-    pub asker: String,
 }
 
 impl EventEntry {
@@ -279,10 +172,22 @@ impl EventEntry {
         }
     }
 
+    /// The item's words, from the presenter.
+    fn headline(&self) -> Headline {
+        headline(&ChangeFacts {
+            kind: self.kind,
+            from_seq: self.from_seq,
+            to_seq: self.to_seq,
+            blocks: &self.blocks,
+            seen: self.seen.as_deref(),
+        })
+    }
+
     pub fn to_item(&self, settings: &FeedSettings) -> FeedItem {
+        let words = self.headline();
         let mut html = Html::new();
-        html.element("p", &self.summary());
-        if let Some(line) = self.pairing_line() {
+        html.element("p", &words.summary);
+        if let Some(line) = pairing_line(self.lang, &self.pairing) {
             html.element("p", &line);
         }
         for block in &self.blocks {
@@ -297,19 +202,9 @@ impl EventEntry {
             html.link(&diff_url, "Diff on briefwatch");
         }
         html.close("p");
-        let removed = self.removed_count();
-        let prefix = match self.kind {
-            EventKind::Revised if removed > 0 => {
-                format!(
-                    "Revised, {} removed",
-                    count(removed, "exchange", "exchanges")
-                )
-            }
-            kind => kind.title_prefix().to_string(),
-        };
         FeedItem {
             guid: self.guid(),
-            title: format!("{prefix}: {}", self.title),
+            title: format!("{}: {}", words.prefix, self.title),
             // The ministry's page of a taken-down transcript is dead: the item leads to the copy.
             link: Some(match self.kind {
                 EventKind::Gone => self.archive_url(settings),
@@ -323,104 +218,6 @@ impl EventEntry {
             ],
             description_html: html.finish(),
         }
-    }
-
-    fn removed_count(&self) -> usize {
-        self.blocks
-            .iter()
-            .filter(|block| matches!(block, ChangeBlock::ExchangeRemoved(_)))
-            .count()
-    }
-
-    fn summary(&self) -> String {
-        let versions = match (self.from_seq, self.to_seq) {
-            (Some(from), Some(to)) => format!(" (version {from} → {to})"),
-            _ => String::new(),
-        };
-        let removed = self.removed_count();
-        let seen = self.seen.as_deref().unwrap_or("the page is gone");
-        match self.kind {
-            EventKind::Revised if removed > 0 => format!(
-                "The transcript was revised{versions}: {} removed.",
-                count(removed, "exchange was", "exchanges were")
-            ),
-            EventKind::Revised => format!("The transcript was revised{versions}."),
-            EventKind::ExchangeRemoved if removed == 1 => {
-                format!("An exchange was removed from the transcript{versions}.")
-            }
-            EventKind::ExchangeRemoved => {
-                format!("{removed} exchanges were removed from the transcript{versions}.")
-            }
-            EventKind::Gone => match self.from_seq {
-                Some(last) => format!(
-                    "The page was taken down: {seen}. briefwatch keeps version {last}, the last one it archived."
-                ),
-                None => format!("The page was taken down: {seen}."),
-            },
-            EventKind::Restored => {
-                format!("The page is back online after being taken down: {seen}{versions}.")
-            }
-            EventKind::Unpaired => {
-                let unpaired = self
-                    .blocks
-                    .iter()
-                    .filter(|block| matches!(block, ChangeBlock::Unpaired { .. }))
-                    .count();
-                format!(
-                    "{} in only one language version of this briefing.",
-                    count(unpaired, "exchange appears", "exchanges appear")
-                )
-            }
-        }
-    }
-
-    /// What a revision changed in the pairing with the other language, as one line.
-    fn pairing_line(&self) -> Option<String> {
-        if self.pairing.is_empty() {
-            return None;
-        }
-        let other = match self.lang {
-            Lang::En => Lang::Zh,
-            Lang::Zh => Lang::En,
-        };
-        let notes: Vec<String> = self
-            .pairing
-            .iter()
-            .map(|note| {
-                let missing = match note.lang {
-                    Lang::En => Lang::Zh,
-                    Lang::Zh => Lang::En,
-                };
-                format!(
-                    "{} exchange {} ({}) now has no {} counterpart",
-                    language_name(note.lang),
-                    note.ordinal,
-                    note.asker,
-                    language_name(missing)
-                )
-            })
-            .collect();
-        Some(format!(
-            "Pairing with the {} transcript: {}.",
-            language_name(other),
-            notes.join("; ")
-        ))
-    }
-}
-
-fn language_name(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "English",
-        Lang::Zh => "Chinese",
-    }
-}
-
-/// `1 exchange`, `2 exchanges`: the number and the word that agrees with it.
-fn count(number: usize, one: &str, many: &str) -> String {
-    if number == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{number} {many}")
     }
 }
 
@@ -608,51 +405,19 @@ fn write_marked(html: &mut Html, text: &str, ranges: &[Range<usize>]) {
     html.text(&text[position..]);
 }
 
-fn ordinals(list: &[u32]) -> String {
-    list.iter()
-        .map(u32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
+/// A block of a change as HTML: its heading, then the exchange quoted or the reworded
+/// paragraphs with `<del>` and `<ins>`.
 fn write_block(html: &mut Html, block: &ChangeBlock, lang: Lang, spokesperson: Option<&str>) {
+    html.element("h3", &block.heading());
     match block {
-        ChangeBlock::ExchangeRemoved(exchange) => {
-            html.element(
-                "h3",
-                &format!("Exchange {} removed ({})", exchange.ordinal, exchange.asker),
-            );
+        ChangeBlock::ExchangeRemoved(exchange)
+        | ChangeBlock::ExchangeAdded(exchange)
+        | ChangeBlock::Unpaired { exchange, .. } => {
             html.open("blockquote");
             write_exchange(html, exchange, lang, spokesperson, &[]);
             html.close("blockquote");
         }
-        ChangeBlock::ExchangeAdded(exchange) => {
-            html.element(
-                "h3",
-                &format!("Exchange {} added ({})", exchange.ordinal, exchange.asker),
-            );
-            html.open("blockquote");
-            write_exchange(html, exchange, lang, spokesperson, &[]);
-            html.close("blockquote");
-        }
-        ChangeBlock::Reworded { place, paragraphs } => {
-            let heading = match place {
-                Place::Title => "Title reworded".to_string(),
-                Place::Opening => "Opening remarks reworded".to_string(),
-                Place::Question { ordinal, asker } => {
-                    format!("Exchange {ordinal} ({asker}): question reworded")
-                }
-                Place::Answer { ordinal, asker } => {
-                    format!("Exchange {ordinal} ({asker}): answer reworded")
-                }
-                Place::Split { old, new } => {
-                    format!("Exchange {old} split into exchanges {}", ordinals(new))
-                }
-                Place::Merged { old, new } => {
-                    format!("Exchanges {} merged into exchange {new}", ordinals(old))
-                }
-            };
-            html.element("h3", &heading);
+        ChangeBlock::Reworded { paragraphs, .. } => {
             for paragraph in paragraphs {
                 html.open("p");
                 for segment in paragraph {
@@ -670,22 +435,6 @@ fn write_block(html: &mut Html, block: &ChangeBlock, lang: Lang, spokesperson: O
                 }
                 html.close("p");
             }
-        }
-        ChangeBlock::Unpaired {
-            exchange,
-            missing_in,
-        } => {
-            let missing = language_name(*missing_in);
-            html.element(
-                "h3",
-                &format!(
-                    "Exchange {} ({}) has no counterpart in the {missing} transcript",
-                    exchange.ordinal, exchange.asker
-                ),
-            );
-            html.open("blockquote");
-            write_exchange(html, exchange, lang, spokesperson, &[]);
-            html.close("blockquote");
         }
     }
 }

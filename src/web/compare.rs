@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::WebError;
 use super::pages::{lang_name, layout};
 use crate::config::DiffConfig;
+use crate::diff::present::entry_heading;
 use crate::diff::{Change, ExchangeChange, Op, Segment, Significance, TextDiff, diff};
 use crate::model::{Briefing, Exchange};
 use crate::store::{Document, DocumentKey, Revision, Store};
@@ -140,15 +141,15 @@ fn entry(view: &DiffView, entry: &ExchangeChange) -> Markup {
                 "#" (old) @if old != new { " → #" (new) } " " (asker) ": unchanged"
             }
         },
-        ExchangeChange::Removed { old, exchange } => row(
+        ExchangeChange::Removed { exchange, .. } => row(
             "removed",
-            html! { span.badge.removed { "removed" } " exchange #" (old) " is gone from the new revision" },
+            html! { span.badge.removed { (entry_heading(entry)) } },
             full_exchange(exchange),
             html! {},
         ),
-        ExchangeChange::Added { new, exchange } => row(
+        ExchangeChange::Added { exchange, .. } => row(
             "added",
-            html! { span.badge.added { "added" } " exchange #" (new) " is new" },
+            html! { span.badge.added { (entry_heading(entry)) } },
             html! {},
             full_exchange(exchange),
         ),
@@ -157,8 +158,7 @@ fn entry(view: &DiffView, entry: &ExchangeChange) -> Markup {
             row(
                 kind,
                 html! {
-                    span.badge { (kind) } " #" (edit.old) @if edit.old != edit.new { " → #" (edit.new) }
-                    " (" (edit.significance.as_str()) ")"
+                    (entry_heading(entry)) " (" (edit.significance.as_str()) ")"
                     @if let Some(asker) = &edit.asker_change { " asker: " del { (asker.old) } " " ins { (asker.new) } }
                 },
                 edited_side(
@@ -182,7 +182,7 @@ fn entry(view: &DiffView, entry: &ExchangeChange) -> Markup {
             text,
         } => row(
             "split",
-            html! { span.badge { "split" } " #" (from) " → " (into.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")) " (" (significance.as_str()) ")" },
+            html! { (entry_heading(entry)) " (" (significance.as_str()) ")" },
             html! { @match text { Some(d) => (side(d, Op::Delete)), None => @if let Some(e) = find(old, *from) { (full_exchange(e)) } } },
             html! { @match text { Some(d) => (side(d, Op::Insert)), None => @for n in into { @if let Some(e) = find(new, *n) { (full_exchange(e)) } } } },
         ),
@@ -193,7 +193,7 @@ fn entry(view: &DiffView, entry: &ExchangeChange) -> Markup {
             text,
         } => row(
             "merged",
-            html! { span.badge { "merged" } " " (from.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")) " → #" (into) " (" (significance.as_str()) ")" },
+            html! { (entry_heading(entry)) " (" (significance.as_str()) ")" },
             html! { @match text { Some(d) => (side(d, Op::Delete)), None => @for n in from { @if let Some(e) = find(old, *n) { (full_exchange(e)) } } } },
             html! { @match text { Some(d) => (side(d, Op::Insert)), None => @if let Some(e) = find(new, *into) { (full_exchange(e)) } } },
         ),

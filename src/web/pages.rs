@@ -10,8 +10,13 @@ use super::search::{Highlighted, Passage, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
+use crate::diff::EventPayload;
+use crate::diff::present::{
+    DELISTED, Linked, UNPAIRED, blocked_sentence, kind_label, removed_sentence, restored_sentence,
+    taken_down_sentence, unreadable_sentence,
+};
 use crate::model::SPOKESPERSONS;
-use crate::model::{Exchange, Kind, Lang};
+use crate::model::{EventKind, Exchange, Kind, Lang};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.
 pub const STYLESHEET: &str = include_str!("style.css");
@@ -191,7 +196,7 @@ pub fn index(filter: &ListFilter, list: &BriefingList) -> Markup {
                             " · " (row.exchanges) @if row.exchanges == 1 { " exchange · " } @else { " exchanges · " }
                             span.revisions { (row.revisions) @if row.revisions == 1 { " revision" } @else { " revisions" } }
                             @if row.revisions > 1 { " " span.badge.edited { "edited" } }
-                            @if row.state == "gone" { " " span.badge.gone { "taken down" } }
+                            @if row.state == "gone" { " " span.badge.gone { (kind_label(EventKind::Gone)) } }
                         }
                     }
                 }
@@ -237,7 +242,7 @@ pub fn briefing(view: &BriefingView) -> Markup {
                 @if let Some(name) = &briefing.spokesperson { " · " (name) }
                 " · " span.revisions { (view.revisions.len()) @if view.revisions.len() == 1 { " revision" } @else { " revisions" } }
                 @if view.revisions.len() > 1 { " " span.badge.edited { "edited" } }
-                @if document.state == "gone" { " " span.badge.gone { "taken down" } }
+                @if document.state == "gone" { " " span.badge.gone { (kind_label(EventKind::Gone)) } }
             }
             p.links {
                 a.source href=(document.url) rel="noreferrer" { "Ministry page" }
@@ -290,131 +295,59 @@ pub fn briefing(view: &BriefingView) -> Markup {
     )
 }
 
-fn event_label(kind: &str) -> &str {
-    match kind {
-        "revised" => "revised",
-        "gone" => "taken down",
-        "restored" => "back online",
-        "blocked" => "blocked",
-        "extractor_failed" => "extraction failed",
-        "exchange_removed" => "exchange removed",
-        "soft_gone" => "taken down (error page)",
-        "delisted" => "delisted",
-        "unpaired" => "unpaired exchange",
-        other => other,
-    }
-}
-
-fn scalar(value: &serde_json::Value) -> Option<String> {
-    match value {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        serde_json::Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// What the server answered, in words: `404 Not Found`, `HTTP 503`.
-fn http_answer(status: u64) -> String {
-    let reason = u16::try_from(status)
-        .ok()
-        .and_then(|status| StatusCode::from_u16(status).ok())
-        .and_then(|status| status.canonical_reason());
-    match reason {
-        Some(reason) => format!("{status} {reason}"),
-        None => format!("HTTP {status}"),
-    }
-}
-
-fn times(count: u64) -> String {
-    match count {
-        1 => "once".to_string(),
-        2 => "twice".to_string(),
-        more => format!("{more} times"),
-    }
-}
-
 /// The exchange an event carries, as a reader would name it: number, asker and question.
-fn event_exchange(row: &EventRow, exchange: &serde_json::Value) -> Markup {
+fn event_exchange(row: &EventRow, exchange: &Exchange) -> Markup {
     html! {
         div lang=(row.document.as_ref().map_or("en", |d| d.lang.as_str())) {
-            strong { (exchange.get("asker").and_then(scalar).unwrap_or_default()) } " "
-            (exchange.get("question").and_then(|q| q.get(0)).and_then(scalar).unwrap_or_default())
+            strong { (exchange.asker) } " "
+            (exchange.question.first().map(String::as_str).unwrap_or_default())
         }
     }
 }
 
-/// What an event says, in sentences rather than its stored field names.
+/// A presenter's sentence with its phrase linked to `href` (plain when there is no address).
+fn linked(sentence: Linked, href: &str) -> Markup {
+    html! {
+        (sentence.before)
+        @if href.is_empty() { (sentence.phrase) }
+        @else { a href=(href) rel="noreferrer" { (sentence.phrase) } }
+        (sentence.after)
+    }
+}
+
+/// What an event says, in the presenter's sentences rather than its stored field names.
 fn event_detail(row: &EventRow) -> Markup {
-    let payload = &row.event.payload;
-    let get = |key: &str| payload.get(key).and_then(scalar);
-    let number = |key: &str| payload.get(key).and_then(serde_json::Value::as_u64);
-    match row.event.kind.as_str() {
-        "revised" => {
-            let from = payload.get("from_seq").and_then(serde_json::Value::as_i64);
-            let to = payload.get("to_seq").and_then(serde_json::Value::as_i64);
+    let kind = row.event.kind;
+    let payload = match EventPayload::decode(kind, &row.event.payload) {
+        Ok(payload) => payload,
+        // A payload this version cannot read: the badge alone says what happened.
+        Err(_) => return html! {},
+    };
+    match &payload {
+        EventPayload::Revised(revised) => {
+            let summary = revised.summary();
             html! {
-                @if let (Some(from), Some(to), Some(doc)) = (from, to, &row.document) {
+                @if let (Some((from, to)), Some(doc)) = (payload.revisions(), &row.document) {
                     "revision " (from) " → " (to) " · "
                     a.diff-link href=(format!("/b/{}/diff?from={from}&to={to}", doc.id)) { "see what changed" }
                 }
-                @if let Some(summary) = get("summary").or_else(|| payload.get("change").and_then(|c| c.get("summary")).and_then(scalar)) {
-                    div { (summary) }
-                }
+                @if !summary.is_empty() { div { (summary) } }
             }
         }
-        "blocked" => html! {
-            "The ministry's server refused briefwatch: requests to " (get("host").unwrap_or_default())
-            " are held back"
-            @if let Some(until) = get("until") { " until " (until) }
-            "."
+        EventPayload::Blocked(blocked) => html! { (blocked_sentence(blocked)) },
+        EventPayload::ExchangeRemoved(removed) => html! {
+            (removed_sentence(Some(removed.old_ordinal))) ":"
+            (event_exchange(row, &removed.exchange))
         },
-        "exchange_removed" => html! {
-            @match number("old_ordinal") {
-                Some(ordinal) => { "Exchange " (ordinal) " was removed from the transcript:" }
-                None => { "An exchange was removed from the transcript:" }
-            }
-            @if let Some(exchange) = payload.get("exchange") { (event_exchange(row, exchange)) }
+        EventPayload::TakenDown(page) => html! { (taken_down_sentence(kind, Some(page))) },
+        EventPayload::Restored(_) => html! { (restored_sentence()) },
+        EventPayload::Delisted(page) => linked(DELISTED, &page.detail),
+        EventPayload::ExtractorFailed(failed) => html! { (unreadable_sentence(failed)) },
+        EventPayload::Unpaired(unpaired) => html! {
+            div { (linked(UNPAIRED, &unpaired.other_url)) }
+            (event_exchange(row, &unpaired.exchange))
         },
-        "gone" => html! {
-            "The page is taken down: "
-            @match number("status") {
-                Some(status) => { "the ministry's server answers " (http_answer(status)) }
-                None => { "it can no longer be found" }
-            }
-            @if let Some(count) = number("consecutive") { ", " (times(count)) " in a row" }
-            "."
-        },
-        "soft_gone" => html! {
-            "The page is taken down: it now leads to the ministry's error page"
-            @if let Some(count) = number("consecutive") { ", " (times(count)) " in a row" }
-            "."
-        },
-        "restored" => {
-            html! { "The page answers with its transcript again after being taken down." }
-        }
-        "delisted" => html! {
-            "The page is still online but no longer on "
-            @match get("detail") {
-                Some(listing) => { a href=(listing) rel="noreferrer" { "the listing" } }
-                None => { "the listing" }
-            }
-            "."
-        },
-        "extractor_failed" => html! {
-            "The page could not be read as a transcript"
-            @if let Some(error) = get("error") { ": " (error) }
-            "."
-        },
-        "unpaired" => html! {
-            @if let Some(other) = get("other_url") {
-                div { "Not in the other language's " a href=(other) rel="noreferrer" { "transcript of the day" } "." }
-            } @else {
-                div { "Not in the other language's transcript of the day." }
-            }
-            @if let Some(exchange) = payload.get("exchange") { (event_exchange(row, exchange)) }
-        },
-        _ => html! { @if let Some(summary) = get("summary") { (summary) } },
+        EventPayload::New(_) => html! {},
     }
 }
 
@@ -425,10 +358,10 @@ pub fn events(list: &EventList) -> Markup {
             h1 { "What changed" }
             p.muted { "Revisions, removals, take-downs and unpaired exchanges, newest first." }
             @for row in &list.rows {
-                div.event data-type=(row.event.kind) {
+                div.event data-type=(row.event.kind.as_str()) {
                     div.meta { (row.event.created_at) }
                     div {
-                        span class=(format!("badge {}", row.event.kind)) { (event_label(&row.event.kind)) } " "
+                        span class=(format!("badge {}", row.event.kind)) { (kind_label(row.event.kind)) } " "
                         @if let Some(doc) = &row.document {
                             a href=(format!("/b/{}", doc.id)) lang=(doc.lang.as_str()) {
                                 (doc.title.as_deref().unwrap_or(&doc.url))
@@ -668,6 +601,7 @@ pub fn status(view: &StatusView) -> Markup {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diff::{Change, Counts, Significance};
     use crate::store::Event;
     use crate::web::views::{EventDocument, EventList, EventRow};
 
@@ -713,12 +647,12 @@ mod tests {
 
     #[test]
     fn events_of_later_stages_render_their_exchange_as_text() {
-        let row = |kind: &str, payload: serde_json::Value| EventRow {
+        let row = |kind: EventKind, payload: serde_json::Value| EventRow {
             event: Event {
                 id: 1,
                 document_id: Some(3),
                 revision_id: None,
-                kind: kind.into(),
+                kind,
                 created_at: "2020-07-04T00:00:00Z".into(),
                 payload,
             },
@@ -737,16 +671,34 @@ mod tests {
         let list = EventList {
             rows: vec![
                 row(
-                    "unpaired",
+                    EventKind::Unpaired,
                     serde_json::json!({ "lang": "zh", "url": "u", "other_url": "o", "exchange": exchange }),
                 ),
                 row(
-                    "exchange_removed",
-                    serde_json::json!({ "old_ordinal": 4, "exchange": exchange }),
+                    EventKind::ExchangeRemoved,
+                    serde_json::json!({
+                        "url": "u", "lang": "zh", "title": "t", "date": null,
+                        "old_ordinal": 4, "exchange": exchange
+                    }),
                 ),
+                // As the oldest archives store it: the summary only inside the change.
                 row(
-                    "revised",
-                    serde_json::json!({ "change": { "summary": "substantive: 1 exchange removed" } }),
+                    EventKind::Revised,
+                    serde_json::json!({
+                        "url": "u", "lang": "zh", "title": "t", "date": null,
+                        "old_hash": "a", "new_hash": "b",
+                        "change": Change {
+                            significance: Significance::Substantive,
+                            summary: "substantive: 1 exchange removed".into(),
+                            lang: Lang::Zh,
+                            title: None,
+                            date: None,
+                            spokesperson: None,
+                            opening: None,
+                            counts: Counts::default(),
+                            exchanges: vec![],
+                        },
+                    }),
                 ),
             ],
             older: None,

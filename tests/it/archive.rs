@@ -48,7 +48,7 @@ fn events(store: &Store) -> Vec<String> {
         })
         .unwrap()
         .into_iter()
-        .map(|event| event.kind)
+        .map(|event| event.kind.to_string())
         .collect();
     events.reverse();
     events

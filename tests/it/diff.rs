@@ -489,7 +489,7 @@ mod pipeline {
     }
 
     fn revised(event: &Event) -> RevisedPayload {
-        assert_eq!(event.kind, "revised");
+        assert_eq!(event.kind, briefwatch::model::EventKind::Revised);
         serde_json::from_value(event.payload.clone()).expect("revised payload")
     }
 
@@ -724,7 +724,7 @@ mod pipeline {
 
         let text = env.briefwatch(&["diff", &url, "--from", "1", "--to", "2"]);
         assert!(
-            text.contains("old #2 (Beijing Youth Daily) removed [substantive]"),
+            text.contains("Exchange 2 removed (Beijing Youth Daily) [substantive]"),
             "{text}"
         );
         let html = env.briefwatch(&["diff", &url, "--to", "3", "--format", "html"]);

@@ -19,6 +19,7 @@ mod fetch;
 mod harden;
 mod manners;
 mod poll_policy;
+mod present;
 mod redesign;
 mod serve;
 mod service;

@@ -246,7 +246,7 @@ fn the_views_give_every_exchange_of_the_latest_revision_its_fetches_and_events()
         )
         .unwrap()
         .into_iter()
-        .find(|event| event.kind == "revised")
+        .find(|event| event.kind == briefwatch::model::EventKind::Revised)
         .expect("the edit is a revised event");
     assert_eq!(
         second.as_deref(),
