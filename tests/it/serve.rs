@@ -1,6 +1,6 @@
 //! The feed server on loopback: validators, 304s, a new briefing showing up, health, shutdown.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use briefwatch::feed::{BriefingEntry, FeedInputs, FeedSettings, SharedFeeds};
 use briefwatch::model::{Briefing, Exchange, Kind, Lang};
@@ -339,13 +339,20 @@ async fn the_daemon_serves_feeds_it_refreshes_and_survives_a_reload() {
     assert_eq!(count, expected - 2, "items served");
     let again = get_with(&client, &url, IF_NONE_MATCH, &etag).await;
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
-    let on_disk = std::fs::read_to_string(out_dir.join("briefings.xml")).unwrap();
+    // The static copy is written after the served one is swapped in: give it a moment.
+    let on_disk_count = || {
+        std::fs::read_to_string(out_dir.join("briefings.xml"))
+            .ok()
+            .and_then(|text| feed_rs::parser::parse(text.as_bytes()).ok())
+            .map(|feed| feed.entries.len())
+    };
+    let written = Instant::now();
+    while on_disk_count() != Some(expected - 2) && written.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(
-        feed_rs::parser::parse(on_disk.as_bytes())
-            .unwrap()
-            .entries
-            .len(),
-        expected - 2,
+        on_disk_count(),
+        Some(expected - 2),
         "static copy in [feeds] out_dir"
     );
 
