@@ -21,6 +21,7 @@ mod poll_policy;
 mod redesign;
 mod serve;
 mod service;
+mod service_in_process;
 mod smtp_server;
 mod sql_archive;
 mod support;
