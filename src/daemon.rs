@@ -5,8 +5,8 @@
 //! one transaction; `admit_items` decides which listing items are followed. [`run`] is the only
 //! loop: a skipping interval, a poll cycle per tick, and a shutdown future that ends it. When
 //! things are due is [`schedule`]'s pure arithmetic; what `systemctl status` and `/healthz` say
-//! is [`status`] and [`health`]. The process around it (runtime, tasks, signals, systemd) is
-//! [`crate::service`].
+//! is [`status`] and [`health`]. The process around it (runtime, tasks, signals, systemd) is the
+//! `service` module, which builds on this one (never the reverse).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -362,7 +362,7 @@ impl Engine {
         }
     }
 
-    /// Shares a heartbeat with a watchdog pinger (see [`crate::service::systemd::spawn_watchdog`]).
+    /// Shares a heartbeat with the service's watchdog, which pings systemd only while it beats.
     pub fn set_heartbeat(&mut self, heartbeat: Heartbeat) {
         self.heartbeat = heartbeat;
     }
