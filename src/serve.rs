@@ -180,6 +180,24 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
         .map_err(|source| ServeError::Bind { addr, source })
 }
 
+/// [`bind`] for a caller outside async code, inside a runtime's context (`Runtime::enter`): the
+/// listener is registered with that runtime.
+pub fn bind_now(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    // As `TcpListener::bind` does: the address reusable at once after a restart, a backlog of 1024.
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    };
+    socket
+        .and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)
+        })
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
 /// Serves `router` on `listener` with the default limits until `shutdown` completes, then lets
 /// in-flight requests finish.
 pub async fn serve<F>(listener: TcpListener, router: Router, shutdown: F) -> Result<(), ServeError>

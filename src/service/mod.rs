@@ -193,17 +193,29 @@ pub fn start(options: Options) -> anyhow::Result<Running> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (os, listener) = runtime.block_on(async {
+    // Entered, not blocked on: `start` may be called from async code (a test) as well as from
+    // `main`; for the same reason a failed start shuts the runtime down without waiting.
+    let entered = runtime.enter();
+    let bound = (|| {
         let os = if os_signals {
             Some(Signals::new().context("cannot install signal handlers")?)
         } else {
             None
         };
-        // Bound before READY: a port clash fails the start instead of a running daemon without feeds.
-        let listener = serve::bind(listen.unwrap_or(config.http.listen)).await?;
-        anyhow::Ok((os, listener))
-    })?;
-    let addr = listener.local_addr().context("listener address")?;
+        // Bound before READY: a port clash fails the start instead of a running daemon without
+        // feeds.
+        let listener = serve::bind_now(listen.unwrap_or(config.http.listen))?;
+        let addr = listener.local_addr().context("listener address")?;
+        anyhow::Ok((os, listener, addr))
+    })();
+    drop(entered);
+    let (os, listener, addr) = match bound {
+        Ok(bound) => bound,
+        Err(error) => {
+            runtime.shutdown_background();
+            return Err(error);
+        }
+    };
     let parts = Parts {
         config,
         store,

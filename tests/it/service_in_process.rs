@@ -10,9 +10,10 @@ use briefwatch::daemon::Clock;
 use briefwatch::service::{self, Control, Options, Running};
 use chrono::{DateTime, Utc};
 
+use crate::smtp_server::SmtpServer;
 use crate::support::{
-    EN_ARTICLE, EN_LISTING, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, count, fixture_site,
-    test_config,
+    EN_ARTICLE, EN_LISTING, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, alert_config, count,
+    fixture_site, test_config,
 };
 
 /// A clock that stands still until the test moves it.
@@ -91,14 +92,35 @@ fn stop(control: &Control, running: Running) {
     result.expect("the service ends without error");
 }
 
-#[test]
-fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
+/// The fixture site, its English listing without the briefing of 3 July (the first item).
+fn site_before_july_3() -> SiteServer {
     let site = SiteServer::start(fixture_site());
-    // The listing does not show the briefing of 3 July yet.
     let listing = String::from_utf8(site.page(EN_LISTING)).unwrap();
     let item = "<li><a href=\"./t1794629.shtml\" target=\"_blank\">Foreign Ministry Spokesperson Zhao Lijian's Regular Press Conference on July 3, 2020</a></li>";
     assert!(listing.contains(item));
     site.set_page(EN_LISTING, listing.replace(item, ""));
+    site
+}
+
+/// The archive of `env`, created as `briefwatch run` would.
+fn open_archive(env: &TestEnv) -> briefwatch::store::Store {
+    std::fs::create_dir_all(&env.state).unwrap();
+    briefwatch::store::Store::open(&env.database()).unwrap()
+}
+
+/// Friday 3 July 2020, 10:00 in Beijing: an ordinary hour of a working day.
+const FRIDAY_MORNING: &str = "2020-07-03T02:00:00Z";
+
+/// Every connection to the archive is closed: the last one to close checkpoints the WAL and
+/// removes it.
+fn assert_archive_closed(env: &TestEnv) {
+    let wal = env.state.join("briefwatch.sqlite3-wal");
+    assert!(!wal.exists(), "{} left behind", wal.display());
+}
+
+#[test]
+fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
+    let site = site_before_july_3();
 
     // The configured address is taken: the service must listen where the override says.
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -109,10 +131,8 @@ fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
     );
     let env = TestEnv::with_config(&config);
     let config = env.load_config();
-    std::fs::create_dir_all(&env.state).unwrap();
-    let store = briefwatch::store::Store::open(&env.database()).unwrap();
-    // Friday 3 July 2020, 10:00 in Beijing: an ordinary hour of a working day.
-    let clock = TestClock::at("2020-07-03T02:00:00Z");
+    let store = open_archive(&env);
+    let clock = TestClock::at(FRIDAY_MORNING);
     let control = Control::default();
     let running = service::start(Options {
         clock: clock.clone(),
@@ -174,10 +194,7 @@ fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
         TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
         "still listening on {addr}"
     );
-    // Every connection to the archive is closed: the last one to close checkpoints the WAL and
-    // removes it.
-    let wal = env.state.join("briefwatch.sqlite3-wal");
-    assert!(!wal.exists(), "{} left behind", wal.display());
+    assert_archive_closed(&env);
     // The archive reopens with all that was stored.
     let store = env.store();
     assert_eq!(
@@ -185,4 +202,74 @@ fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
         3 + FIXTURE_ZH_ARTICLES.len() as i64
     );
     drop(taken);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_service_in_process_mails_a_new_briefing_and_its_sender_stops_with_it() {
+    let smtp = SmtpServer::start().await;
+    let site = site_before_july_3();
+    let alert = alert_config("takeuchi", r#"["Takeuchi"]"#, smtp.port());
+    let env = TestEnv::with_config(&test_config(
+        &site,
+        &format!("\n[schedule]\ntick = \"100ms\"\n{alert}"),
+    ));
+    let clock = TestClock::at(FRIDAY_MORNING);
+    let control = Control::default();
+    // Started from async code, as a test on a runtime of its own does.
+    let running = service::start(Options {
+        clock: clock.clone(),
+        control: control.clone(),
+        ..Options::new(env.load_config(), open_archive(&env))
+    })
+    .expect("the service starts");
+    let addr = running.addr();
+    tokio::task::spawn_blocking(move || {
+        // The first cycle fills the empty archive without alerts.
+        let filled = wait_until(Duration::from_secs(30), || {
+            feed_links(addr).len() == 2 + FIXTURE_ZH_ARTICLES.len()
+        });
+        assert!(filled, "first cycle in the feed: {:?}", feed_links(addr));
+        assert!(smtp.received().is_empty(), "the first fill mails nothing");
+
+        // The briefing of 3 July names Takeuchi: once it is due and fetched, it is mailed.
+        site.restore_page(EN_LISTING);
+        clock.advance(chrono::Duration::hours(1));
+        let mailed = wait_until(Duration::from_secs(30), || !smtp.received().is_empty());
+        assert!(mailed, "no alert mail");
+        let received = smtp.received();
+        assert_eq!(received.len(), 1);
+        assert_eq!(received[0].rcpt_to, ["desk@example.org"]);
+        assert!(String::from_utf8_lossy(&received[0].data).contains("Takeuchi"));
+
+        stop(&control, running);
+        assert_archive_closed(&env);
+        let store = env.store();
+        assert_eq!(count(&store, "outbox WHERE state = 'sent'"), 1);
+        assert_eq!(count(&store, "outbox WHERE state != 'sent'"), 0);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_taken_port_fails_the_start_naming_the_address() {
+    let site = SiteServer::start(fixture_site());
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let env = TestEnv::with_config(&test_config(&site, "").replace(
+        "listen = \"127.0.0.1:0\"",
+        &format!("listen = \"{address}\""),
+    ));
+    let error = service::start(Options::new(env.load_config(), open_archive(&env)))
+        .err()
+        .expect("a taken port fails the start");
+    let message = format!("{error:#}");
+    assert!(
+        message.contains(&format!("cannot listen on {address}")),
+        "{message}"
+    );
+    assert!(
+        site.seen().is_empty(),
+        "nothing fetched before the start failed"
+    );
 }
