@@ -448,3 +448,26 @@ fn reattach_alerts(
     }));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_control_hands_over_requests_in_order_even_those_asked_before_anyone_waits() {
+        let control = Control::default();
+        control.reload();
+        control.stop();
+        let mut requests = Requests {
+            control: control.clone(),
+            os: None,
+        };
+        assert_eq!(requests.next().await, Signal::Reload);
+        assert_eq!(requests.next().await, Signal::Stop);
+        // A request from another thread wakes a waiting service.
+        let asker = control.clone();
+        let waiting = tokio::spawn(async move { requests.next().await });
+        std::thread::spawn(move || asker.stop()).join().unwrap();
+        assert_eq!(waiting.await.unwrap(), Signal::Stop);
+    }
+}

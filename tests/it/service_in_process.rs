@@ -119,7 +119,7 @@ fn assert_archive_closed(env: &TestEnv) {
 }
 
 #[test]
-fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
+fn the_service_in_process_polls_on_its_clock_publishes_reloads_and_stops_cleanly() {
     let site = site_before_july_3();
 
     // The configured address is taken: the service must listen where the override says.
@@ -134,10 +134,16 @@ fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
     let store = open_archive(&env);
     let clock = TestClock::at(FRIDAY_MORNING);
     let control = Control::default();
+    let (config_file, state) = (env.config.clone(), env.state.clone());
     let running = service::start(Options {
         clock: clock.clone(),
         listen: Some("127.0.0.1:0".parse().unwrap()),
         control: control.clone(),
+        reload: Box::new(move || {
+            let mut config = briefwatch::config::Config::load(&config_file)?;
+            config.archive.state_dir = state.clone();
+            Ok(config)
+        }),
         ..Options::new(config, store)
     })
     .expect("the service starts");
@@ -186,6 +192,16 @@ fn the_service_in_process_polls_on_its_clock_publishes_and_stops_cleanly() {
     assert!(requests_for(&site, EN_LISTING) > listing_polls);
     assert_eq!(requests_for(&site, EN_ARTICLE), 1);
     let (status, _) = get(addr, "/").expect("the web view answers");
+    assert!(status.contains(" 200 "), "{status}");
+
+    // A reload reads the configuration again: the feeds are rendered with the new item count.
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("{text}\n[feeds]\nitems = 2\n")).unwrap();
+    control.reload();
+    let shortened = wait_until(Duration::from_secs(10), || feed_links(addr).len() == 2);
+    assert!(shortened, "feed after the reload: {:?}", feed_links(addr));
+    assert_eq!(feed_links(addr)[0], site.url(EN_ARTICLE), "newest first");
+    let (status, _) = get(addr, "/healthz").expect("healthz answers after the reload");
     assert!(status.contains(" 200 "), "{status}");
 
     stop(&control, running);
