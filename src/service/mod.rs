@@ -167,10 +167,62 @@ impl Running {
 /// How long the alert sender gets to finish on stop: well inside the unit's TimeoutStopSec=30s.
 const SENDER_STOP_GRACE: Duration = Duration::from_secs(15);
 
-/// Starts the service: signal handlers installed and the HTTP listener bound before it returns
-/// (a port clash or a bad alert section is an error here, before systemd hears READY), then the
-/// feeds rendered, the tasks spawned and READY sent on a thread of its own.
+/// Starts the service: the archive's alert wiring, the feeds, the routes and the engine set up,
+/// signal handlers installed and the HTTP listener bound before it returns (a port clash or a bad
+/// section of the configuration is an error here, before systemd hears READY); then the feeds
+/// rendered, the tasks spawned and READY sent on a thread of its own.
 pub fn start(options: Options) -> anyhow::Result<Running> {
+    // Worker threads serve HTTP and deliver mail while the poll loop runs on the service thread.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    // Entered, not blocked on: `start` may be called from async code (a test) as well as from
+    // `main`; for the same reason a failed start shuts the runtime down without waiting.
+    let entered = runtime.enter();
+    let prepared = prepare(options);
+    drop(entered);
+    let parts = match prepared {
+        Ok(parts) => parts,
+        Err(error) => {
+            runtime.shutdown_background();
+            return Err(error);
+        }
+    };
+    let addr = parts.addr;
+    let thread = std::thread::Builder::new()
+        .name("briefwatch-service".to_string())
+        .spawn(move || {
+            let result = runtime.block_on(serve_until_stopped(parts));
+            // A page still being extracted on a blocking thread must not hold the exit past the
+            // unit's TimeoutStopSec: dropping the runtime would wait for it.
+            runtime.shutdown_background();
+            result
+        })
+        .context("cannot start the service thread")?;
+    Ok(Running { addr, thread })
+}
+
+/// Everything [`start`] prepares for the service thread.
+struct Parts {
+    engine: Engine,
+    reload: ConfigSource,
+    clock: Arc<dyn Clock>,
+    publisher: Publisher,
+    listener: TcpListener,
+    /// The bound address, and the one the configuration asked for.
+    addr: SocketAddr,
+    configured_listen: SocketAddr,
+    router: axum::Router,
+    health: HealthBoard,
+    ingest_alerts: Option<IngestAlerts>,
+    sender: Option<Sender>,
+    first_fill: bool,
+    requests: Requests,
+}
+
+fn prepare(options: Options) -> anyhow::Result<Parts> {
     let Options {
         config,
         mut store,
@@ -187,100 +239,48 @@ pub fn start(options: Options) -> anyhow::Result<Running> {
     let ingest_alerts = alerts::attach(&config, &mut store, !first_fill)?;
     let sender = alerts::sender(&config)?;
     let publisher = Publisher::new(&config)?;
-    // Worker threads serve HTTP and deliver mail while the poll loop runs on the service thread.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    // Entered, not blocked on: `start` may be called from async code (a test) as well as from
-    // `main`; for the same reason a failed start shuts the runtime down without waiting.
-    let entered = runtime.enter();
-    let bound = (|| {
-        let os = if os_signals {
-            Some(Signals::new().context("cannot install signal handlers")?)
-        } else {
-            None
-        };
-        // Bound before READY: a port clash fails the start instead of a running daemon without
-        // feeds.
-        let listener = serve::bind_now(listen.unwrap_or(config.http.listen))?;
-        let addr = listener.local_addr().context("listener address")?;
-        anyhow::Ok((os, listener, addr))
-    })();
-    drop(entered);
-    let (os, listener, addr) = match bound {
-        Ok(bound) => bound,
-        Err(error) => {
-            runtime.shutdown_background();
-            return Err(error);
-        }
+    let os = if os_signals {
+        Some(Signals::new().context("cannot install signal handlers")?)
+    } else {
+        None
     };
-    let parts = Parts {
-        config,
-        store,
+    // Bound before READY: a port clash fails the start instead of a running daemon without feeds.
+    let listener = serve::bind_now(listen.unwrap_or(config.http.listen))?;
+    let addr = listener.local_addr().context("listener address")?;
+    let health = HealthBoard::default();
+    let router = routes(&config, &publisher, &health, &clock)?;
+    let configured_listen = config.http.listen;
+    let engine = Engine::new(config, store)?;
+    Ok(Parts {
+        engine,
         reload,
         clock,
         publisher,
         listener,
+        addr,
+        configured_listen,
+        router,
+        health,
         ingest_alerts,
         sender,
         first_fill,
         requests: Requests { control, os },
-    };
-    let thread = std::thread::Builder::new()
-        .name("briefwatch-service".to_string())
-        .spawn(move || {
-            let result = runtime.block_on(serve_until_stopped(parts));
-            // A page still being extracted on a blocking thread must not hold the exit past the
-            // unit's TimeoutStopSec: dropping the runtime would wait for it.
-            runtime.shutdown_background();
-            result
-        })
-        .context("cannot start the service thread")?;
-    Ok(Running { addr, thread })
+    })
 }
 
-/// Everything [`start`] prepared for the service thread.
-struct Parts {
-    config: Config,
-    store: Store,
-    reload: ConfigSource,
-    clock: Arc<dyn Clock>,
-    publisher: Publisher,
-    listener: TcpListener,
-    ingest_alerts: Option<IngestAlerts>,
-    sender: Option<Sender>,
-    first_fill: bool,
-    requests: Requests,
-}
-
-async fn serve_until_stopped(parts: Parts) -> anyhow::Result<()> {
-    let Parts {
-        config,
-        store,
-        mut reload,
-        clock,
-        mut publisher,
-        listener,
-        ingest_alerts,
-        sender,
-        first_fill,
-        mut requests,
-    } = parts;
-    let listen = listener.local_addr().context("listener address")?;
-    tracing::info!(addr = %listen, "serving feeds");
-    let configured_listen = config.http.listen;
-    if let Err(error) = publisher.publish(&store, clock.now()) {
-        tracing::error!(%error, "cannot render the feeds");
-    }
-    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+/// Every route the server answers: the feeds and `/healthz`, the JSON API and the web view, each
+/// reading the archive through connections of its own.
+fn routes(
+    config: &Config,
+    publisher: &Publisher,
+    health: &HealthBoard,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<axum::Router> {
     let database = config.archive.database_path();
-    let health = HealthBoard::default();
     let api_state = ApiState::new(
         Arc::new(Readers::open(&database, 2)?),
         publisher.feeds(),
-        FeedSettings::from_config(&config)?,
+        FeedSettings::from_config(config)?,
         config.diff.clone(),
     );
     let page_clock = clock.clone();
@@ -288,13 +288,36 @@ async fn serve_until_stopped(parts: Parts) -> anyhow::Result<()> {
         readers: Arc::new(Readers::open(&database, 2)?),
         clock: Arc::new(move || page_clock.now()),
     };
-    let router = serve::router(ServeState {
+    Ok(serve::router(ServeState {
         feeds: publisher.feeds(),
         health: health.clone(),
     })
     .merge(api::routes(api_state))
-    .merge(web::routes(pages));
-    let http = config.http.clone();
+    .merge(web::routes(pages)))
+}
+
+async fn serve_until_stopped(parts: Parts) -> anyhow::Result<()> {
+    let Parts {
+        mut engine,
+        mut reload,
+        clock,
+        mut publisher,
+        listener,
+        addr,
+        configured_listen,
+        router,
+        health,
+        ingest_alerts,
+        sender,
+        first_fill,
+        mut requests,
+    } = parts;
+    tracing::info!(addr = %addr, "serving feeds");
+    if let Err(error) = publisher.publish(engine.store(), clock.now()) {
+        tracing::error!(%error, "cannot render the feeds");
+    }
+    let (stop_server, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = engine.config().http.clone();
     let server = tokio::spawn(async move {
         serve::serve_with(listener, router, &http, async move {
             let _ = server_stopped.await;
@@ -313,7 +336,6 @@ async fn serve_until_stopped(parts: Parts) -> anyhow::Result<()> {
         }))
     });
     let heartbeat = Heartbeat::new();
-    let mut engine = Engine::new(config, store)?;
     engine.set_heartbeat(heartbeat.clone());
     notify(NotifyState::Ready);
     // Rendering the feeds and opening the archive peaked well above what idling needs.
