@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 
 use briefwatch::config::ScheduleConfig;
-use briefwatch::daemon::{RecheckLoad, published_instant, recheck_requests_per_day};
+use briefwatch::daemon::schedule::{RecheckLoad, published_instant, recheck_requests_per_day};
 
 /// `12h`, `30d`: whole days or hours as such.
 fn span(duration: std::time::Duration) -> String {

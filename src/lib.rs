@@ -11,6 +11,7 @@ pub mod feed;
 pub mod fetch;
 pub mod model;
 pub mod serve;
+pub mod service;
 pub mod setup;
 pub mod site;
 pub mod store;

@@ -16,7 +16,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
@@ -108,7 +108,24 @@ pub fn descriptor_limit() -> Option<u64> {
 pub struct ServeState {
     pub feeds: SharedFeeds,
     /// Whether the watch works, set by the daemon after every cycle.
-    pub health: crate::daemon::health::HealthBoard,
+    pub health: HealthBoard,
+}
+
+/// What `/healthz` reports, set by the daemon after every cycle: `None` while healthy, else why.
+#[derive(Debug, Clone, Default)]
+pub struct HealthBoard(Arc<RwLock<Option<String>>>);
+
+impl HealthBoard {
+    pub fn set(&self, verdict: Option<String>) {
+        if let Ok(mut slot) = self.0.write() {
+            *slot = verdict;
+        }
+    }
+
+    /// Why the service is unhealthy, or `None`.
+    pub fn verdict(&self) -> Option<String> {
+        self.0.read().ok().and_then(|slot| slot.clone())
+    }
 }
 
 /// The routes: `GET /feeds/<name>.xml` (also `keywords/<rule>.xml`) and `GET /healthz`. Further
@@ -124,6 +141,24 @@ pub fn router(state: ServeState) -> Router {
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr)
         .await
+        .map_err(|source| ServeError::Bind { addr, source })
+}
+
+/// [`bind`] for a caller outside async code, inside a runtime's context (`Runtime::enter`): the
+/// listener is registered with that runtime.
+pub fn bind_now(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    // As `TcpListener::bind` does: the address reusable at once after a restart, a backlog of 1024.
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    };
+    socket
+        .and_then(|socket| {
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)
+        })
         .map_err(|source| ServeError::Bind { addr, source })
 }
 

@@ -2,7 +2,6 @@
 //! glue other commands use to queue alerts while ingesting and to deliver them.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{NaiveDate, Utc};
@@ -10,14 +9,14 @@ use serde::Serialize;
 
 use briefwatch::alert::outbox::{self, OutboxState};
 use briefwatch::alert::rule::Part;
-use briefwatch::alert::sender::{resolve_password, send_now};
+use briefwatch::alert::sender::send_now;
 use briefwatch::alert::{
-    Channel, DeliveryReport, IngestAlerts, RuleSet, Sender, Webhooks, compose::mark_text,
-    compose_test,
+    Channel, DeliveryReport, RuleSet, compose::mark_text, compose_test,
 };
 use briefwatch::config::{Config, SmtpConfig};
 use briefwatch::model::TEXT_PASSAGE;
-use briefwatch::store::Store;
+pub use briefwatch::service::alerts::{archive_is_empty, attach, check_delivery};
+use briefwatch::service::alerts::{public_url, sender, transport};
 
 use super::Global;
 
@@ -270,13 +269,6 @@ fn smtp(config: &Config) -> anyhow::Result<&SmtpConfig> {
         .context("no [smtp] section in the config: alerts cannot be sent")
 }
 
-fn transport(
-    smtp: &SmtpConfig,
-) -> anyhow::Result<lettre::AsyncSmtpTransport<lettre::Tokio1Executor>> {
-    let password = resolve_password(smtp, |name| std::env::var(name).ok())?;
-    Ok(smtp.transport(password)?)
-}
-
 fn send_test(config: &Config, address: &str) -> anyhow::Result<ExitCode> {
     let smtp = smtp(config)?;
     let settings = smtp.compose_settings(public_url(config)?)?;
@@ -287,108 +279,6 @@ fn send_test(config: &Config, address: &str) -> anyhow::Result<ExitCode> {
     let reply = super::runtime()?.block_on(send_now(&transport, message))?;
     println!("sent {message_id} to {address}: {reply}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// `[http] public_url` when it is set: mails link to briefwatch's own view only at an address
-/// readers can reach, never at the loopback default.
-fn public_url(config: &Config) -> anyhow::Result<Option<String>> {
-    match &config.http.public_url {
-        Some(_) => Ok(Some(config.http.public_url()?)),
-        None => Ok(None),
-    }
-}
-
-/// True when no document has a revision yet: the first fill of the archive, which indexes silently.
-pub fn archive_is_empty(store: &Store) -> anyhow::Result<bool> {
-    Ok(store.list_documents(None)?.iter().all(|d| d.revisions == 0))
-}
-
-/// True when some rule's alerts can be delivered: by mail through `[smtp]`, or to a webhook.
-pub fn deliverable(config: &Config) -> bool {
-    config.alerts.iter().any(|rule| {
-        !rule.webhooks.is_empty() || (config.smtp.is_some() && !rule.recipients.is_empty())
-    })
-}
-
-/// Refuses `--alerts` (asking for alerts) when no rule can deliver any: no `[smtp]` to mail
-/// with, and no rule with webhooks.
-pub fn check_delivery(config: &Config, alerts_asked: bool) -> anyhow::Result<()> {
-    if alerts_asked && !deliverable(config) {
-        anyhow::bail!(
-            "--alerts asks for alert mail, but the config has no [smtp] section to send it and no rule posts to a webhook: add one, or leave out --alerts (without them the rules serve `alerts test` and the keyword feeds only)"
-        );
-    }
-    Ok(())
-}
-
-/// Makes the store queue alerts while ingesting, if the config has rules that can deliver them:
-/// mail only with an `[smtp]` section (without one no mail is queued, so nothing piles up to be
-/// mailed later), webhook posts always.
-pub fn attach(
-    config: &Config,
-    store: &mut Store,
-    enabled: bool,
-) -> anyhow::Result<Option<IngestAlerts>> {
-    if config.alerts.is_empty() {
-        return Ok(None);
-    }
-    if !deliverable(config) {
-        tracing::info!(
-            rules = config.alerts.len(),
-            "no [smtp] section and no rule with webhooks: alert rules feed `alerts test` and the keyword feeds, nothing is queued"
-        );
-        return Ok(None);
-    }
-    let rules = RuleSet::compile(&config.alerts)?;
-    let hook = match &config.smtp {
-        Some(smtp) => IngestAlerts::new(rules, smtp.message_id_domain(), enabled),
-        None => {
-            tracing::info!(
-                "no [smtp] section: alerts go to the rules' webhooks only, no mail is queued"
-            );
-            IngestAlerts::new(rules, "briefwatch.invalid".to_string(), enabled).without_mail()
-        }
-    };
-    store.set_alerts(Some(hook.clone()));
-    Ok(Some(hook))
-}
-
-/// The outbox sender on its own connection to the archive, if the config has an [smtp] section
-/// or webhooks.
-pub fn sender(config: &Config) -> anyhow::Result<Option<Sender>> {
-    if config.smtp.is_none() && config.webhooks.is_empty() {
-        return Ok(None);
-    }
-    let path = config.archive.database_path();
-    let conn = rusqlite::Connection::open(&path)
-        .with_context(|| format!("cannot open {} for the alert sender", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(10))?;
-    let webhooks = if config.webhooks.is_empty() {
-        None
-    } else {
-        Some(Webhooks::new(
-            &config.webhooks,
-            public_url(config)?,
-            |name| std::env::var(name).ok(),
-        )?)
-    };
-    let sender = match (&config.smtp, webhooks) {
-        (Some(smtp), webhooks) => {
-            let sender = Sender::new(
-                conn,
-                transport(smtp)?,
-                smtp.compose_settings(public_url(config)?)?,
-                smtp.clone(),
-            )?;
-            match webhooks {
-                Some(webhooks) => sender.with_webhooks(webhooks),
-                None => sender,
-            }
-        }
-        (None, Some(webhooks)) => Sender::webhooks_only(conn, webhooks)?,
-        (None, None) => return Ok(None),
-    };
-    Ok(Some(sender))
 }
 
 /// Delivers what is due now (`poll --once`, and `backfill`/`import` with `--alerts`).

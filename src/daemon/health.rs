@@ -2,8 +2,6 @@
 //! blind and why. Pure decisions over what the archive saw, with the clock passed in;
 //! [`source_health`] and [`source_failure`] read those facts from the archive.
 
-use std::sync::{Arc, RwLock};
-
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -368,23 +366,6 @@ pub fn failures(
         .iter()
         .map(|source| Ok((source.to_string(), source_failure(conn, source)?)))
         .collect()
-}
-
-/// What `/healthz` reports, set by the daemon after every cycle: `None` while healthy, else why.
-#[derive(Debug, Clone, Default)]
-pub struct HealthBoard(Arc<RwLock<Option<String>>>);
-
-impl HealthBoard {
-    pub fn set(&self, verdict: Option<String>) {
-        if let Ok(mut slot) = self.0.write() {
-            *slot = verdict;
-        }
-    }
-
-    /// Why the service is unhealthy, or `None`.
-    pub fn verdict(&self) -> Option<String> {
-        self.0.read().ok().and_then(|slot| slot.clone())
-    }
 }
 
 #[cfg(test)]

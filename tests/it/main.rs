@@ -23,6 +23,7 @@ mod present;
 mod redesign;
 mod serve;
 mod service;
+mod service_in_process;
 mod smtp_server;
 mod sql_archive;
 mod support;

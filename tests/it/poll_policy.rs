@@ -393,11 +393,16 @@ fn a_poll_right_after_a_corpus_backfill_fetches_no_article_and_the_load_is_small
         .unwrap()
         .into_iter()
         .filter_map(|d| {
-            briefwatch::daemon::published_instant(d.briefing_date, None, config.schedule.utc_offset)
+            briefwatch::daemon::schedule::published_instant(
+                d.briefing_date,
+                None,
+                config.schedule.utc_offset,
+            )
         })
         .collect();
     assert!(dates.len() > 800, "{}", dates.len());
-    let load = briefwatch::daemon::recheck_requests_per_day(dates, Utc::now(), &config.schedule);
+    let load =
+        briefwatch::daemon::schedule::recheck_requests_per_day(dates, Utc::now(), &config.schedule);
     eprintln!(
         "corpus: {} documents, {} in the sweep: {:.2} requests/day ({:.3}/hour)",
         load.documents,
