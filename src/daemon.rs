@@ -9,7 +9,6 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,11 +20,13 @@ use url::Url;
 
 use crate::config::{Config, ScheduleConfig, SourceConfig};
 use crate::fetch::{Cause, Fetched, Fetcher, Outcome, Refusal, SiteOrigins, Validators};
+use crate::ingest::{self, ArticleFetch, ListingFetch};
 use crate::model::{Listing, ListingItem};
 use crate::site::{Profile, SiteError};
-use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
+use crate::store::{FetchRecord, PageKind, Store, StoreError};
 
 pub mod health;
+mod import;
 pub mod manifest;
 
 /// Why the engine could not start or go on.
@@ -402,7 +403,9 @@ pub struct Engine {
     profiles: HashMap<String, Profile>,
     /// Hosts found blocked in this process, with the time the block ends.
     blocked: HashMap<String, DateTime<Utc>>,
-    /// 304 answers waiting to be written together (see [`Store::ingest_articles`]).
+    /// How pages are ingested: gone threshold, suspect hold, diff settings, alerts.
+    settings: ingest::Settings,
+    /// 304 answers waiting to be written together (see [`ingest::articles`]).
     unchanged: Vec<Unchanged>,
     /// Told of each page a backfill or an import handles (`None`: nobody watches).
     progress: Option<ProgressHook>,
@@ -538,7 +541,7 @@ fn host_of(url: &str) -> Option<String> {
 }
 
 impl Engine {
-    pub fn new(config: Config, mut store: Store) -> Result<Engine, DaemonError> {
+    pub fn new(config: Config, store: Store) -> Result<Engine, DaemonError> {
         let fetcher = Fetcher::new(&config.fetch, config.site_origins())?;
         let mut profiles = HashMap::new();
         for source in &config.sources {
@@ -554,12 +557,16 @@ impl Engine {
             })?;
             profiles.insert(source.name.clone(), profile);
         }
-        store.set_gone_after(config.archive.gone_after);
-        store.set_suspect_recheck(Some(config.archive.suspect_recheck));
-        store.set_diff_config(config.diff.clone());
+        let settings = ingest::Settings {
+            gone_after: config.archive.gone_after.max(1),
+            suspect_recheck: Some(config.archive.suspect_recheck),
+            diff: config.diff.clone(),
+            alerts: None,
+        };
         Ok(Engine {
             config,
             store,
+            settings,
             fetcher,
             profiles,
             blocked: HashMap::new(),
@@ -572,6 +579,11 @@ impl Engine {
             new_this_cycle: 0,
             disallowed_logged: HashSet::new(),
         })
+    }
+
+    /// Queues alerts for what ingestion stores (none until set; see `IngestAlerts::set_enabled`).
+    pub fn set_alerts(&mut self, alerts: Option<crate::alert::IngestAlerts>) {
+        self.settings.alerts = alerts;
     }
 
     /// Tells `hook` of each page the next backfills and imports handle.
@@ -933,21 +945,27 @@ impl Engine {
         let fetched = self.fetcher.get(url, &validators).await;
         let now = clock.now();
         self.note_reachability(&fetched, now);
-        let mut outcome = fetched.outcome;
-        let mut listing = None;
         let mut fetched = fetched;
-        if outcome == Outcome::Ok {
+        let extracted = if fetched.outcome == Outcome::Ok {
             let profile = self.profiles[&source.name].clone();
             let (text, owned_url) = (fetched.text(), url.to_string());
-            let parsed =
-                extract_off_thread(url, move || profile.parse_listing(&text, &owned_url)).await;
-            match parsed {
-                Ok(parsed) => listing = Some(parsed),
-                Err(error) => {
-                    outcome = Outcome::Unparseable;
-                    fetched.error = Some(error.to_string());
-                }
-            }
+            extract_off_thread(url, move || {
+                Ok(ingest::extract_listing(
+                    &profile,
+                    &owned_url,
+                    Outcome::Ok,
+                    &text,
+                ))
+            })
+            .await
+            .unwrap_or_else(ingest::unreadable)
+        } else {
+            ingest::extract_listing(&self.profiles[&source.name], url, fetched.outcome, "")
+        };
+        let outcome = extracted.outcome;
+        let mut listing = extracted.value;
+        if extracted.error.is_some() {
+            fetched.error = extracted.error;
         }
         if outcome == Outcome::Blocked {
             self.note_blocked(&fetched, now);
@@ -989,15 +1007,18 @@ impl Engine {
             now,
             outcome,
         );
-        let ingested = self.store.ingest_listing(&ListingFetch {
-            source: &source.name,
-            lang: source.lang,
-            page,
-            log: record,
-            validators,
-            listing: listing.as_ref(),
-            next_check: next,
-        });
+        let ingested = ingest::listing(
+            &mut self.store,
+            &ListingFetch {
+                source: &source.name,
+                lang: source.lang,
+                page,
+                log: record,
+                validators,
+                listing: listing.as_ref(),
+                next_check: next,
+            },
+        );
         match ingested {
             Ok(result) => {
                 self.heartbeat.beat();
@@ -1082,24 +1103,26 @@ impl Engine {
         let mut fetched = self.fetcher.get(url, validators).await;
         let now = clock.now();
         self.note_reachability(&fetched, now);
-        let mut outcome = fetched.outcome;
-        let mut briefing = None;
-        if outcome == Outcome::Ok {
+        let extracted = if fetched.outcome == Outcome::Ok {
             let profile = self.profiles[&source.name].clone();
             let (text, owned_url) = (fetched.text(), url.to_string());
-            let parsed =
-                extract_off_thread(url, move || profile.parse_article(&text, &owned_url)).await;
-            match parsed {
-                Ok(parsed) => briefing = Some(parsed),
-                Err(SiteError::NotATranscript { reason, .. }) => {
-                    outcome = Outcome::SoftGone;
-                    fetched.error = Some(reason);
-                }
-                Err(error) => {
-                    outcome = Outcome::Unparseable;
-                    fetched.error = Some(error.to_string());
-                }
-            }
+            extract_off_thread(url, move || {
+                Ok(ingest::extract_article(
+                    &profile,
+                    &owned_url,
+                    Outcome::Ok,
+                    &text,
+                ))
+            })
+            .await
+            .unwrap_or_else(ingest::unreadable)
+        } else {
+            ingest::extract_article(&self.profiles[&source.name], url, fetched.outcome, "")
+        };
+        let outcome = extracted.outcome;
+        let briefing = extracted.value;
+        if extracted.error.is_some() {
+            fetched.error = extracted.error;
         }
         if outcome == Outcome::Blocked {
             self.note_blocked(&fetched, now);
@@ -1187,7 +1210,7 @@ impl Engine {
         }
         if batch.len() > 1 {
             let fetches: Vec<ArticleFetch<'_>> = batch.iter().map(Self::article_fetch).collect();
-            match self.store.ingest_articles(&fetches) {
+            match ingest::articles(&mut self.store, &fetches, &self.settings) {
                 Ok(results) => {
                     self.heartbeat.beat();
                     for (held, result) in batch.iter().zip(results) {
@@ -1201,7 +1224,7 @@ impl Engine {
             }
         }
         for held in &batch {
-            match self.store.ingest_article(&Self::article_fetch(held)) {
+            match ingest::article(&mut self.store, &Self::article_fetch(held), &self.settings) {
                 Ok(result) => {
                     self.heartbeat.beat();
                     Self::count_stored(held, &result, report)
@@ -1214,7 +1237,7 @@ impl Engine {
         }
     }
 
-    fn count_stored(held: &HeldArticle, result: &crate::store::IngestOutcome, report: &mut Report) {
+    fn count_stored(held: &HeldArticle, result: &ingest::IngestOutcome, report: &mut Report) {
         report.events += result.events.len() as u64;
         if let Some(reason) = &result.held {
             tracing::warn!(source = %held.source, url = %held.record.url, event = "suspect", reason = %reason, "new version looks like a glitch; held until a second fetch agrees");
@@ -1254,7 +1277,7 @@ impl Engine {
                 next_check: held.next_check,
             })
             .collect();
-        match self.store.ingest_articles(&fetches) {
+        match ingest::articles(&mut self.store, &fetches, &self.settings) {
             Ok(outcomes) => {
                 self.heartbeat.beat();
                 for (held, outcome) in batch.iter().zip(outcomes) {
@@ -1448,175 +1471,6 @@ impl Engine {
             }
         }
         Ok(())
-    }
-
-    /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256
-    /// content_type fetched_date`) as fetches made at their original time. Every row is checked
-    /// first ([`manifest::read_manifest`]): a manifest with one bad row imports nothing.
-    pub fn import_manifest(
-        &mut self,
-        manifest: &Path,
-        clock: &dyn Clock,
-    ) -> Result<Report, DaemonError> {
-        let path_text = manifest.display().to_string();
-        let rows = manifest::read_manifest(manifest)?;
-        // Saved pages are not fetched again, so no version can wait for a second look.
-        self.store.set_suspect_recheck(None);
-        let mut report = Report::default();
-        let pages = rows.len() as u64;
-        for row in rows {
-            self.step(&row.url, Some(pages));
-            let (url, content_type, fetched_at) =
-                (row.url.as_str(), row.content_type.as_str(), row.fetched_at);
-            let Some(file) = row.file.as_ref().filter(|_| row.status == "200") else {
-                report.skipped += 1;
-                continue;
-            };
-            let body = std::fs::read(file).map_err(|error| DaemonError::ManifestRow {
-                path: path_text.clone(),
-                line: row.line,
-                message: format!("cannot read {}: {error}", file.display()),
-            })?;
-            let html = crate::charset::decode_html(&body, Some(content_type));
-            if crate::site::is_soft_404(&html) {
-                report.skipped += 1;
-                continue;
-            }
-            let Some((source_name, lang, profile)) = self.import_source(url, &html) else {
-                report.skipped += 1;
-                continue;
-            };
-            let fetched = Fetched {
-                url: url.to_string(),
-                final_url: url.to_string(),
-                status: Some(200),
-                outcome: Outcome::Ok,
-                body,
-                content_type: Some(content_type.to_string()),
-                validators: Validators::default(),
-                retry_after: None,
-                attempts: 1,
-                elapsed: Duration::ZERO,
-                error: None,
-                final_failure: false,
-            };
-            let stored = if crate::site::is_listing_url(url) {
-                let page = url
-                    .rsplit_once('_')
-                    .and_then(|(_, tail)| tail.split('.').next()?.parse().ok())
-                    .unwrap_or(0);
-                let (outcome, listing) = match profile.parse_listing(&html, url) {
-                    Ok(listing) => (Outcome::Ok, Some(listing)),
-                    Err(_) => (Outcome::Unparseable, None),
-                };
-                report.listings += 1;
-                report.count(outcome);
-                let record = self.fetch_record(
-                    Some(&source_name),
-                    &fetched,
-                    PageKind::Listing,
-                    fetched_at,
-                    outcome,
-                );
-                self.store
-                    .ingest_listing(&ListingFetch {
-                        source: &source_name,
-                        lang,
-                        page,
-                        log: record,
-                        validators: Validators::default(),
-                        listing: listing.as_ref(),
-                        next_check: clock.now(),
-                    })
-                    .map(|result| report.new_documents += result.new_documents.len() as u64)
-            } else {
-                let (outcome, briefing) = match profile.parse_article(&html, url) {
-                    Ok(briefing) => (Outcome::Ok, Some(briefing)),
-                    Err(_) => (Outcome::Unparseable, None),
-                };
-                report.articles += 1;
-                report.count(outcome);
-                let now = clock.now();
-                let published = briefing.as_ref().and_then(|b| {
-                    published_instant(b.date, b.published_at, self.config.schedule.utc_offset)
-                });
-                let age = document_age(now, published, fetched_at);
-                let record = self.fetch_record(
-                    Some(&source_name),
-                    &fetched,
-                    PageKind::Article,
-                    fetched_at,
-                    outcome,
-                );
-                self.store
-                    .ingest_article(&ArticleFetch {
-                        source: &source_name,
-                        lang,
-                        log: record,
-                        raw: briefing.as_ref().map(|_| fetched.body.as_slice()),
-                        validators: Validators::default(),
-                        briefing: briefing.as_ref(),
-                        next_check: next_check(
-                            age,
-                            now,
-                            &self.config.schedule,
-                            url,
-                            Self::random(),
-                        ),
-                    })
-                    .map(|result| {
-                        report.events += result.events.len() as u64;
-                        if result.new_revision.is_some() {
-                            report.new_revisions += 1;
-                            // The first revision of a document is a new document.
-                            if result.previous_revision.is_none() {
-                                report.new_documents += 1;
-                            }
-                        } else {
-                            report.unchanged += 1;
-                        }
-                    })
-            };
-            if let Err(error) = stored {
-                tracing::error!(url, %error, "cannot import a page");
-                report.errors += 1;
-            }
-        }
-        Ok(report)
-    }
-
-    /// The source an imported page belongs to: a configured source whose listing directory holds
-    /// the URL, else one with the page's profile, else the profile's name.
-    fn import_source(
-        &self,
-        url: &str,
-        html: &str,
-    ) -> Option<(String, crate::model::Lang, Profile)> {
-        for source in &self.config.sources {
-            let listing = source.listing_url.as_str();
-            let directory = &listing[..listing.rfind('/').map_or(listing.len(), |i| i + 1)];
-            if url.starts_with(directory) {
-                return Some((
-                    source.name.clone(),
-                    source.lang,
-                    self.profiles[&source.name].clone(),
-                ));
-            }
-        }
-        let detected = Profile::detect(url, html).ok()?;
-        let configured = self
-            .config
-            .sources
-            .iter()
-            .find(|source| source.profile == detected.name);
-        match configured {
-            Some(source) => Some((
-                source.name.clone(),
-                source.lang,
-                self.profiles[&source.name].clone(),
-            )),
-            None => Some((detected.name.clone(), detected.lang, detected)),
-        }
     }
 }
 

@@ -13,47 +13,11 @@ use serde::Serialize;
 use super::AlertError;
 use super::plan::{Alert, Channel, Delivery, Notice, PendingAlert};
 
-/// The schema, as one migration for the archive's ordered migration list.
-pub const MIGRATION: &str = "
-CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL UNIQUE,
-    recipient TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'dead', 'merged')),
-    -- digest rows collect alerts until due_at: '<window seconds>:<window start>' or 'overflow'
-    digest_key TEXT,
-    alert TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    due_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    sent_at TEXT,
-    server_reply TEXT,
-    merged_into INTEGER REFERENCES outbox(id)
-);
-CREATE INDEX outbox_due ON outbox(state, due_at);
-CREATE INDEX outbox_recipient_sent ON outbox(recipient, sent_at);
-";
+/// The schema, as the archive's migrations create it (for tests that build an outbox alone).
+pub const MIGRATION: &str = include_str!("../store/migrations/0002_outbox.sql");
 
-/// Rows say how they are delivered: `mail` to the address in `recipient`, or `webhook` to the
-/// `[[webhook]]` named there. Rows written before hold mail.
-pub const CHANNEL_MIGRATION: &str = "
-ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'mail' CHECK (channel IN ('mail', 'webhook'));
-";
-
-/// The migration hook that adds the `channel` column, unless the outbox has it already (an
-/// archive whose schema version was set back to re-run an earlier migration).
-pub fn channel_migration(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
-    let present: bool = tx.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'channel'",
-        [],
-        |row| row.get(0),
-    )?;
-    if !present {
-        tx.execute_batch(CHANNEL_MIGRATION)?;
-    }
-    Ok(())
-}
+/// The `channel` column, added by a later migration.
+pub const CHANNEL_MIGRATION: &str = include_str!("../store/migrations/0009_outbox_channel.sql");
 
 /// Where a row is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

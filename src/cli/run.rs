@@ -26,10 +26,10 @@ pub struct RunArgs {
 pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
     super::alerts::check_delivery(&config, args.alerts)?;
-    let mut store = Global::open_store(&config)?;
+    let store = Global::open_store(&config)?;
     // The first cycle of an empty archive indexes silently rather than mailing every briefing.
     let first_fill = !args.alerts && super::alerts::archive_is_empty(&store)?;
-    let alerts = super::alerts::attach(&config, &mut store, !first_fill)?;
+    let alerts = super::alerts::attach(&config, !first_fill)?;
     let sender = super::alerts::sender(&config)?;
     let mut publisher = Publisher::new(&config)?;
     // Worker threads serve HTTP and deliver mail while the poll loop runs on this thread.
@@ -83,6 +83,7 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         });
         let heartbeat = Heartbeat::new();
         let mut engine = Engine::new(config, store)?;
+        engine.set_alerts(alerts.clone());
         engine.set_heartbeat(heartbeat.clone());
         daemon::notify(NotifyState::Ready);
         // Rendering the feeds and opening the archive peaked well above what idling needs.
@@ -133,9 +134,10 @@ pub fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                         tracing::warn!(addr = %new_config.http.listen, "a new [http] listen address takes effect on restart");
                     }
                     publisher.reconfigure(&new_config)?;
-                    let mut store = engine.into_store();
-                    reattach_alerts(&new_config, &mut store, alerts.as_ref())?;
+                    let store = engine.into_store();
+                    let reattached = reattach_alerts(&new_config, alerts.as_ref())?;
                     engine = Engine::new(new_config, store)?;
+                    engine.set_alerts(reattached);
                     engine.set_heartbeat(heartbeat.clone());
                     if let Some(old) = watchdog.take() {
                         old.abort();
@@ -315,21 +317,19 @@ fn republish(publisher: &Publisher, engine: &Engine, report: &Report) {
 /// while a changed `[smtp]` or `[[webhook]]` section needs a restart.
 fn reattach_alerts(
     config: &Config,
-    store: &mut briefwatch::store::Store,
     running: Option<&IngestAlerts>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<IngestAlerts>> {
     let Some(running) = running else {
         if super::alerts::deliverable(config) {
             tracing::warn!(
                 "alert rules added to a daemon started without them take effect on restart"
             );
         }
-        return Ok(());
+        return Ok(None);
     };
     let rules = RuleSet::compile(&config.alerts)?;
-    store.set_alerts(Some(IngestAlerts {
+    Ok(Some(IngestAlerts {
         rules: std::sync::Arc::new(rules),
         ..running.clone()
-    }));
-    Ok(())
+    }))
 }
