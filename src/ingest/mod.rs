@@ -115,6 +115,14 @@ pub fn extract_article(
             error: None,
         };
     }
+    // A saved or fetched answer that is the site's error page, told as the fetcher tells it.
+    if crate::site::is_soft_404(html) {
+        return Extracted {
+            outcome: Outcome::SoftGone,
+            value: None,
+            error: Some("error page".to_string()),
+        };
+    }
     match profile.parse_article(html, url) {
         Ok(briefing) => Extracted {
             outcome,

@@ -17,6 +17,7 @@ mod feed_revisions;
 mod fetch;
 mod harden;
 mod manners;
+mod one_pipeline;
 mod poll_policy;
 mod redesign;
 mod serve;
