@@ -1,11 +1,13 @@
 //! The `fetch_log` table: one row per request, with its outcome, and what `status` reads of it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use std::time::Duration;
 
-use super::{Result, Store, Tx, execute_cached, format_time, query_all, query_row_cached, sql};
+use super::{
+    Result, Store, Tx, execute_cached, format_time, parse_time, query_all, query_row_cached, sql,
+};
 use crate::model::{Briefing, FoundBy, Outcome};
 
 /// Which page of the site a fetch was for.
@@ -201,5 +203,154 @@ impl Tx<'_> {
         .optional()
         .map_err(sql("reading the fetch log"))?;
         Ok(outcome.as_deref().and_then(Outcome::parse))
+    }
+}
+
+/// What the fetch log and the documents say of one source's recent health, for the alarms.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceHealthFacts {
+    /// Briefing date of the newest archived press conference.
+    pub latest_press_conference: Option<NaiveDate>,
+    /// Last fetch whose page was understood (`ok` or `not_modified`).
+    pub last_good: Option<DateTime<Utc>>,
+    /// First `unparseable` or `blocked` fetch after `last_good`, and its outcome.
+    pub first_broken: Option<(DateTime<Utc>, String)>,
+    /// The latest page found by a selector: when, and which selector.
+    pub last_selector: Option<(DateTime<Utc>, Option<String>)>,
+    /// The first page found by the content fallback after `last_selector`: when, and its URL.
+    pub first_fallback: Option<(DateTime<Utc>, String)>,
+}
+
+/// A run of failed requests of a source, up to its latest request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureStreak {
+    /// Failed requests in the run.
+    pub failures: u64,
+    /// The first of them.
+    pub since: DateTime<Utc>,
+    /// The latest request: when, its URL, status, outcome and error.
+    pub at: DateTime<Utc>,
+    pub url: String,
+    pub status: Option<u16>,
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// Outcomes that count as a failure of a source: no usable answer came.
+const FAILING: &str = "'transient', 'blocked', 'unparseable', 'disallowed'";
+
+impl Store {
+    /// A source's health facts (see [`SourceHealthFacts`]).
+    pub fn source_health_facts(&self, source: &str) -> Result<SourceHealthFacts> {
+        let conn = &self.conn;
+        let error = sql("reading source health");
+        let read = || -> rusqlite::Result<SourceHealthFacts> {
+            let latest_press_conference: Option<String> = conn.query_row(
+                "SELECT MAX(d.briefing_date) FROM documents d
+                  WHERE d.source = ?1 AND d.kind = 'press_conference'
+                    AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)",
+                params![source],
+                |row| row.get(0),
+            )?;
+            let last_good: Option<String> = conn.query_row(
+                "SELECT MAX(at) FROM fetch_log WHERE source = ?1 AND outcome IN ('ok', 'not_modified')",
+                params![source],
+                |row| row.get(0),
+            )?;
+            let first_broken: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT at, outcome FROM fetch_log
+                      WHERE source = ?1 AND outcome IN ('unparseable', 'blocked') AND at > ?2
+                      ORDER BY at LIMIT 1",
+                    params![source, last_good.as_deref().unwrap_or("")],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let last_selector: Option<(String, Option<String>)> = conn
+                .query_row(
+                    "SELECT at, selector FROM fetch_log WHERE source = ?1 AND found_by = 'selector'
+                      ORDER BY at DESC LIMIT 1",
+                    params![source],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let first_fallback: Option<(String, String)> = conn
+                .query_row(
+                    "SELECT at, url FROM fetch_log WHERE source = ?1 AND found_by = 'fallback' AND at > ?2
+                      ORDER BY at LIMIT 1",
+                    params![
+                        source,
+                        last_selector.as_ref().map_or("", |(at, _)| at.as_str())
+                    ],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            Ok(SourceHealthFacts {
+                latest_press_conference: latest_press_conference
+                    .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
+                last_good: last_good.as_deref().and_then(parse_time),
+                first_broken: first_broken
+                    .and_then(|(at, outcome)| parse_time(&at).map(|at| (at, outcome))),
+                last_selector: last_selector
+                    .and_then(|(at, selector)| parse_time(&at).map(|at| (at, selector))),
+                first_fallback: first_fallback
+                    .and_then(|(at, url)| parse_time(&at).map(|at| (at, url))),
+            })
+        };
+        read().map_err(error)
+    }
+
+    /// The source's current run of failed requests, if its latest request failed.
+    pub fn failure_streak(&self, source: &str) -> Result<Option<FailureStreak>> {
+        let conn = &self.conn;
+        let read = || -> rusqlite::Result<Option<FailureStreak>> {
+            let last_fine: i64 = conn.query_row(
+                &format!(
+                    "SELECT COALESCE(MAX(id), 0) FROM fetch_log WHERE source = ?1 AND outcome NOT IN ({FAILING})"
+                ),
+                params![source],
+                |row| row.get(0),
+            )?;
+            let streak: Option<(i64, String)> = conn
+                .query_row(
+                    &format!(
+                        "SELECT COUNT(*), MIN(at) FROM fetch_log
+                          WHERE source = ?1 AND id > ?2 AND outcome IN ({FAILING}) HAVING COUNT(*) > 0"
+                    ),
+                    params![source, last_fine],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            let Some((failures, since)) = streak else {
+                return Ok(None);
+            };
+            let (at, url, status, outcome, error) = conn.query_row(
+                "SELECT at, url, status, outcome, error FROM fetch_log
+                  WHERE source = ?1 AND id > ?2 ORDER BY id DESC LIMIT 1",
+                params![source, last_fine],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, Option<u16>>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, Option<String>>(4)?,
+                    ))
+                },
+            )?;
+            let (Some(since), Some(at)) = (parse_time(&since), parse_time(&at)) else {
+                return Ok(None);
+            };
+            Ok(Some(FailureStreak {
+                failures: failures as u64,
+                since,
+                at,
+                url,
+                status,
+                outcome,
+                error,
+            }))
+        };
+        read().map_err(sql("reading source failures"))
     }
 }

@@ -37,7 +37,9 @@ mod suspects;
 
 pub use documents::{Document, DocumentKey, DocumentState, DueDocument, NewDocument};
 pub use events::{EVENT_COLUMNS, Event, EventQuery, EventRef, event_from_row};
-pub use fetch_log::{FetchRecord, LoggedFetch, PageKind, SourceSummary};
+pub use fetch_log::{
+    FailureStreak, FetchRecord, LoggedFetch, PageKind, SourceHealthFacts, SourceSummary,
+};
 pub use hosts::HostState;
 pub use listings::{ListingPageUpdate, ListingState};
 pub use raw_pages::DictionaryCache;
