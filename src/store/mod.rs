@@ -30,6 +30,7 @@ mod fetch_log;
 mod hosts;
 mod listings;
 mod migrations;
+pub mod outbox;
 mod raw_pages;
 mod reads;
 mod revisions;

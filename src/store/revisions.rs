@@ -337,12 +337,57 @@ mod tests {
     #[test]
     fn records_compress_against_their_page_and_older_records_still_read() {
         let mut store = Store::open_in_memory().unwrap();
-        let raw = include_str!("../../tests/fixtures/pages/zh-2020/t1731219.shtml");
-        let url = "https://www.fmprc.gov.cn/web/wjdt_674879/fyrbt_674889/t1731219.shtml";
-        let record = crate::site::Profile::builtin("mfa-zh")
-            .unwrap()
-            .parse_article(raw, url)
-            .unwrap();
+        let url = "https://www.fmprc.gov.cn/mfa_eng/t1.shtml";
+        // A page whose exchanges are varied text, which compresses poorly on its own.
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let mut sentence = || -> String {
+            (0..40)
+                .map(|_| {
+                    let length = 3 + next() % 7;
+                    (0..length)
+                        .map(|_| (b'a' + (next() % 26) as u8) as char)
+                        .collect::<String>()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let exchanges: Vec<crate::model::Exchange> = (1..=12)
+            .map(|ordinal| crate::model::Exchange {
+                ordinal,
+                asker: "AFP".into(),
+                question: vec![sentence()],
+                answer: vec![sentence(), sentence()],
+                after_conference: false,
+            })
+            .collect();
+        let body: String = exchanges
+            .iter()
+            .flat_map(|e| e.question.iter().chain(&e.answer))
+            .map(|paragraph| format!("<p>{paragraph}</p>\n"))
+            .collect();
+        let raw: &'static str =
+            Box::leak(format!("<html><body>{body}</body></html>").into_boxed_str());
+        let record = crate::model::Briefing {
+            url: url.into(),
+            lang: crate::model::Lang::En,
+            kind: crate::model::Kind::PressConference,
+            title: "Regular Press Conference".into(),
+            date: None,
+            published_at: None,
+            spokesperson: None,
+            opening: vec![],
+            exchanges,
+            content_hash: "h".into(),
+            found_by: None,
+            selector: None,
+            date_from: None,
+        };
         super::super::store_page(&mut store, url, &record, raw.as_bytes());
         let json = serde_json::to_vec(&record).unwrap();
         let (stored, against_raw): (Vec<u8>, bool) = store
