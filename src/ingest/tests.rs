@@ -271,3 +271,32 @@ fn listing_creates_due_documents_and_notices_removed_items() {
     assert_eq!(state.item_urls, ["u/d", "u/b"]);
     assert_eq!(state.page_count, Some(3));
 }
+
+#[test]
+fn the_error_page_is_soft_gone_and_an_unknown_layout_unparseable_however_they_arrive() {
+    let profile = crate::site::Profile::builtin("mfa-en").unwrap();
+    let error_page = include_str!("../../tests/fixtures/pages/error/error.htm");
+    let read = extract_article(&profile, URL, Outcome::Ok, error_page);
+    assert_eq!(
+        (read.outcome, read.value, read.error.as_deref()),
+        (Outcome::SoftGone, None, Some("error page"))
+    );
+    let unknown = extract_article(&profile, URL, Outcome::Ok, "<html><p>Hello</p></html>");
+    assert_eq!(unknown.outcome, Outcome::Unparseable);
+    assert!(unknown.error.is_some());
+    // Answers that carry no page pass unchanged.
+    let gone = extract_article(&profile, URL, Outcome::Gone, "");
+    assert_eq!((gone.outcome, gone.error), (Outcome::Gone, None));
+}
+
+#[test]
+fn an_item_is_removed_only_when_an_item_below_it_stays() {
+    let urls = |list: &[&str]| list.iter().map(|u| u.to_string()).collect::<Vec<_>>();
+    let before = urls(&["d", "c", "b", "a"]);
+    assert!(listing::removed_items(&before, &urls(&["e", "d", "c", "b"])).is_empty());
+    assert_eq!(
+        listing::removed_items(&before, &urls(&["d", "b", "a"])),
+        [&"c".to_string()]
+    );
+    assert!(listing::removed_items(&before, &urls(&["x", "y"])).is_empty());
+}
