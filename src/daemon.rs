@@ -4,7 +4,8 @@
 //! `document_age`, `sweep_slot`, `next_check`, `next_retry`, `recheck_requests_per_day`,
 //! `listing_page_url`) take the clock as an argument, and `admit_items` decides which listing
 //! items are followed. [`Engine`] does one unit of I/O
-//! at a time: fetch a page, extract it, hand it to the store in one transaction. [`run`] is the
+//! at a time: fetch a page and hand it to the ingest pipeline ([`crate::ingest`]), which
+//! classifies and extracts it and writes it in one transaction. [`run`] is the
 //! only loop: a skipping interval, a poll cycle per tick, and a shutdown future that ends it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
