@@ -48,7 +48,7 @@ pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, EventDocumentRef};
 pub use revisions::{NewRevision, Revision, RevisionHead, RevisionMeta, record_in};
 
 use documents::{DOCUMENT_COLUMNS, document_from_row};
-use raw_pages::Dictionary;
+use raw_pages::{CreatedDictionaries, Dictionary};
 
 const PAGE_SIZE: i64 = 1024;
 
@@ -296,6 +296,11 @@ impl Store {
             read_dictionaries: dictionaries_by_id,
             dictionaries,
             new_dictionaries: HashMap::new(),
+            created: CreatedDictionaries {
+                cache: dictionaries_by_id,
+                ids: Vec::new(),
+                committed: false,
+            },
             record_context,
         })
     }
@@ -311,6 +316,8 @@ pub struct Tx<'s> {
     dictionaries: &'s mut HashMap<String, Dictionary>,
     /// Compression dictionaries created in this transaction: known to the store once it commits.
     new_dictionaries: HashMap<String, Dictionary>,
+    /// Their ids, which the read cache forgets if the transaction rolls back.
+    created: CreatedDictionaries<'s>,
     /// The compression context of records, shared by the revisions of one transaction.
     record_context: zstd::zstd_safe::CCtx<'s>,
 }
@@ -322,9 +329,11 @@ impl Tx<'_> {
             tx,
             dictionaries,
             new_dictionaries,
+            mut created,
             ..
         } = self;
         tx.commit().map_err(sql("committing"))?;
+        created.committed = true;
         dictionaries.extend(new_dictionaries);
         Ok(())
     }

@@ -146,6 +146,9 @@ impl Tx<'_> {
             compressor: std::sync::Arc::new(std::sync::Mutex::new(compressor)),
         };
         // A dictionary read from the table is right whatever becomes of this transaction.
+        if created {
+            self.created.ids.push(id);
+        }
         let known = if created {
             &mut self.new_dictionaries
         } else {
@@ -191,6 +194,30 @@ impl DictionaryCache {
         )?));
         self.0.borrow_mut().insert(id, prepared.clone());
         Ok(prepared)
+    }
+
+    /// Forgets dictionaries by id: those of a transaction rolled back, whose ids a later
+    /// dictionary may take.
+    pub(super) fn forget(&self, ids: &[i64]) {
+        let mut cache = self.0.borrow_mut();
+        for id in ids {
+            cache.remove(id);
+        }
+    }
+}
+
+/// The dictionaries a transaction created: forgotten by the read cache unless it commits.
+pub(super) struct CreatedDictionaries<'s> {
+    pub(super) cache: &'s DictionaryCache,
+    pub(super) ids: Vec<i64>,
+    pub(super) committed: bool,
+}
+
+impl Drop for CreatedDictionaries<'_> {
+    fn drop(&mut self) {
+        if !self.committed {
+            self.cache.forget(&self.ids);
+        }
     }
 }
 

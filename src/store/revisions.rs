@@ -437,4 +437,94 @@ mod tests {
             record
         );
     }
+
+    /// A dictionary created by a transaction that rolls back is forgotten by the read cache: the
+    /// next dictionary may take its id, with other content.
+    #[test]
+    fn a_rolled_back_dictionary_is_not_read_again() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = chrono::Utc::now();
+        let briefing = |answer: &str| crate::model::Briefing {
+            url: "https://www.fmprc.gov.cn/mfa_eng/t1.shtml".into(),
+            lang: crate::model::Lang::En,
+            kind: crate::model::Kind::PressConference,
+            title: "Regular Press Conference".into(),
+            date: None,
+            published_at: None,
+            spokesperson: None,
+            opening: vec![],
+            exchanges: vec![crate::model::Exchange {
+                ordinal: 1,
+                asker: "AFP".into(),
+                question: vec!["A question?".into()],
+                answer: vec![answer.into()],
+                after_conference: false,
+            }],
+            content_hash: answer.into(),
+            found_by: None,
+            selector: None,
+            date_from: None,
+        };
+        let write = |store: &mut Store,
+                     page: &'static [u8],
+                     record: &crate::model::Briefing,
+                     commit: bool| {
+            let mut tx = store.transaction().unwrap();
+            let (document_id, _) = tx
+                .ensure_document(&crate::store::NewDocument {
+                    source: "en",
+                    lang: record.lang,
+                    url: &record.url,
+                    title: None,
+                    listed_date: None,
+                    listed: false,
+                    now,
+                })
+                .unwrap();
+            let revision_id = tx
+                .insert_revision(
+                    &NewRevision {
+                        document_id,
+                        seq: 1,
+                        fetched_at: now,
+                        source: "en",
+                        briefing: record,
+                        validators: &Validators::default(),
+                    },
+                    page,
+                )
+                .unwrap();
+            assert_eq!(&tx.record(revision_id).unwrap(), record);
+            if commit {
+                tx.commit().unwrap();
+            }
+            revision_id
+        };
+        // Pages of varied text, each its own dictionary's sample.
+        let page = |mut seed: u64| -> &'static [u8] {
+            let text: String = (0..4000)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (b'a' + ((seed >> 33) % 26) as u8) as char
+                })
+                .collect();
+            Box::leak(
+                format!("<html>{text}</html>")
+                    .into_bytes()
+                    .into_boxed_slice(),
+            )
+        };
+        let first = briefing("The first page's answer.");
+        write(&mut store, page(1), &first, false);
+        let second = briefing("The second page's answer.");
+        let kept = write(&mut store, page(2), &second, true);
+        let revision = store.revision_by_id(kept).unwrap().unwrap();
+        assert_eq!(revision.briefing, second);
+        assert_eq!(
+            store.raw_bytes(&revision.meta.raw_hash).unwrap().unwrap(),
+            page(2)
+        );
+    }
 }
