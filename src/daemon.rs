@@ -1,16 +1,16 @@
 //! The watch itself: the [`Engine`] that polls listings and re-checks documents, and the loop
 //! that drives it.
 //!
-//! [`Engine`] does one unit of I/O at a time: fetch a page, extract it, hand it to the store in
-//! one transaction; `admit_items` decides which listing items are followed. [`run`] is the only
-//! loop: a skipping interval, a poll cycle per tick, and a shutdown future that ends it. When
-//! things are due is [`schedule`]'s pure arithmetic; what `systemctl status` and `/healthz` say
-//! is [`status`] and [`health`]. The process around it (runtime, tasks, signals, systemd) is the
-//! `service` module, which builds on this one (never the reverse).
+//! [`Engine`] does one unit of I/O at a time: fetch a page and hand it to the ingest pipeline
+//! ([`crate::ingest`]), which classifies and extracts it and writes it in one transaction;
+//! `admit_items` decides which listing items are followed. [`run`] is the only loop: a skipping
+//! interval, a poll cycle per tick, and a shutdown future that ends it. When things are due is
+//! [`schedule`]'s pure arithmetic; what `systemctl status` and `/healthz` say is [`status`] and
+//! [`health`]. The process around it (runtime, tasks, signals, systemd) is the `service` module,
+//! which builds on this one (never the reverse).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -21,10 +21,11 @@ use serde::Serialize;
 use url::Url;
 
 use crate::config::{Config, SourceConfig};
-use crate::fetch::{Cause, Fetched, Fetcher, Outcome, Refusal, SiteOrigins, Validators};
+use crate::fetch::{Fetched, Fetcher, Outcome, Refusal, SiteOrigins, Validators};
+use crate::ingest::{self, ArticleFetch, ListingFetch};
 use crate::model::{Listing, ListingItem};
 use crate::site::{Profile, SiteError};
-use crate::store::{ArticleFetch, FetchRecord, ListingFetch, PageKind, Store, StoreError};
+use crate::store::{FetchRecord, PageKind, Store, StoreError};
 
 use schedule::{
     document_age, later, listing_page_extension, listing_page_url, next_check, next_listing_poll,
@@ -32,7 +33,9 @@ use schedule::{
 };
 
 pub mod health;
+mod import;
 pub mod manifest;
+mod politeness;
 pub mod schedule;
 pub mod status;
 
@@ -76,6 +79,10 @@ impl Clock for SystemClock {
         Utc::now()
     }
 }
+
+/// The furthest ahead any schedule looks: longer waits (a configured sweep of centuries, a
+/// server's whim) are cut to it, so that no time computed here can overflow.
+pub const MAX_AHEAD: Duration = Duration::from_secs(20 * 366 * 24 * 3600);
 
 /// A log field for an HTTP status: `200`, or `none` when no answer came.
 pub fn status_field(status: Option<u16>) -> String {
@@ -179,7 +186,9 @@ pub struct Engine {
     profiles: HashMap<String, Profile>,
     /// Hosts found blocked in this process, with the time the block ends.
     blocked: HashMap<String, DateTime<Utc>>,
-    /// 304 answers waiting to be written together (see [`Store::ingest_articles`]).
+    /// How pages are ingested: gone threshold, suspect hold, diff settings, alerts.
+    settings: ingest::Settings,
+    /// 304 answers waiting to be written together (see [`ingest::articles`]).
     unchanged: Vec<Unchanged>,
     /// Told of each page a backfill or an import handles (`None`: nobody watches).
     progress: Option<ProgressHook>,
@@ -315,7 +324,7 @@ fn host_of(url: &str) -> Option<String> {
 }
 
 impl Engine {
-    pub fn new(config: Config, mut store: Store) -> Result<Engine, DaemonError> {
+    pub fn new(config: Config, store: Store) -> Result<Engine, DaemonError> {
         let fetcher = Fetcher::new(&config.fetch, SiteOrigins::of(&config))?;
         let mut profiles = HashMap::new();
         for source in &config.sources {
@@ -331,12 +340,16 @@ impl Engine {
             })?;
             profiles.insert(source.name.clone(), profile);
         }
-        store.set_gone_after(config.archive.gone_after);
-        store.set_suspect_recheck(Some(config.archive.suspect_recheck));
-        store.set_diff_config(config.diff.clone());
+        let settings = ingest::Settings {
+            gone_after: config.archive.gone_after.max(1),
+            suspect_recheck: Some(config.archive.suspect_recheck),
+            diff: config.diff.clone(),
+            alerts: None,
+        };
         Ok(Engine {
             config,
             store,
+            settings,
             fetcher,
             profiles,
             blocked: HashMap::new(),
@@ -351,6 +364,11 @@ impl Engine {
         })
     }
 
+    /// Queues alerts for what ingestion stores (none until set; see `IngestAlerts::set_enabled`).
+    pub fn set_alerts(&mut self, alerts: Option<crate::alert::IngestAlerts>) {
+        self.settings.alerts = alerts;
+    }
+
     /// Tells `hook` of each page the next backfills and imports handle.
     pub fn set_progress(&mut self, hook: ProgressHook) {
         self.progress = Some(hook);
@@ -362,7 +380,7 @@ impl Engine {
         }
     }
 
-    /// Shares a heartbeat with the service's watchdog, which pings systemd only while it beats.
+    /// Shares a heartbeat with a watchdog pinger (see [`spawn_watchdog`]).
     pub fn set_heartbeat(&mut self, heartbeat: Heartbeat) {
         self.heartbeat = heartbeat;
     }
@@ -381,262 +399,6 @@ impl Engine {
 
     fn random() -> f64 {
         rand::thread_rng().r#gen::<f64>()
-    }
-
-    /// Whether requests to the URL's host may go out now: on the site, not blocked, reachable
-    /// (or due for another try), robots.txt read and allowing.
-    async fn may_fetch(
-        &mut self,
-        source: &str,
-        url: &str,
-        page: PageKind,
-        now: DateTime<Utc>,
-        report: &mut Report,
-    ) -> bool {
-        let Some(host) = host_of(url) else {
-            return false;
-        };
-        if !self.fetcher.origins().allows(url) {
-            tracing::debug!(source, url, "off the site; not fetched");
-            report.off_site += 1;
-            return false;
-        }
-        if let Some(until) = self.blocked.get(&host) {
-            if *until > now {
-                report.skipped += 1;
-                return false;
-            }
-        }
-        if let Some(outage) = self
-            .outages
-            .get_mut(&host)
-            .filter(|outage| outage.retry_at > now)
-        {
-            // A listing left unasked says why in the fetch log (no request went out: attempts 0),
-            // once per outage, so that every source of the host shows the cause, not only the
-            // one that asked.
-            if page == PageKind::Listing && outage.logged.insert(url.to_string()) {
-                let error = format!("not requested: {}", outage.error);
-                self.log_unrequested(source, url, page, Outcome::Transient, error, now);
-            }
-            report.unreachable += 1;
-            return false;
-        }
-        match self.store.host_state(&host) {
-            Ok(state) => {
-                if let Some(until) = state.blocked_until.filter(|until| *until > now) {
-                    self.blocked.insert(host.clone(), until);
-                    report.skipped += 1;
-                    return false;
-                }
-                let loaded = self
-                    .robots_valid_until
-                    .get(&host)
-                    .is_some_and(|until| *until > now);
-                if !loaded {
-                    let stored_until = state
-                        .robots_fetched_at
-                        .map(|at| later(at, self.robots_fresh_for(state.robots_status)));
-                    let until = match stored_until {
-                        Some(until) if until > now => {
-                            let body = state.robots_body.unwrap_or_default();
-                            self.fetcher.set_robots(&host, state.robots_status, &body);
-                            until
-                        }
-                        _ => match self.refresh_robots(source, url, &host, now).await {
-                            Some(status) => later(now, self.robots_fresh_for(status)),
-                            None => {
-                                report.unreachable += 1;
-                                return false;
-                            }
-                        },
-                    };
-                    self.robots_valid_until.insert(host.clone(), until);
-                }
-            }
-            Err(error) => {
-                tracing::error!(url, %error, "cannot read host state");
-                report.errors += 1;
-                return false;
-            }
-        }
-        match self.fetcher.robots_verdict(url) {
-            crate::fetch::RobotsVerdict::Allowed => true,
-            crate::fetch::RobotsVerdict::Unavailable => {
-                // robots.txt answered with a server error: RFC 9309 forbids everything until it
-                // is read; the host is treated as out of reach meanwhile.
-                let retry = later(now, self.config.fetch.backoff_max);
-                self.note_outage(&host, Cause::RobotsUnavailable, None, now, Some(retry));
-                report.unreachable += 1;
-                false
-            }
-            crate::fetch::RobotsVerdict::Disallowed => {
-                tracing::info!(
-                    source,
-                    url,
-                    outcome = "disallowed",
-                    "robots.txt disallows this page; not fetched"
-                );
-                if page == PageKind::Listing && self.disallowed_logged.insert(url.to_string()) {
-                    let error = "robots.txt disallows this page; not requested".to_string();
-                    self.log_unrequested(source, url, page, Outcome::Disallowed, error, now);
-                }
-                report.skipped += 1;
-                false
-            }
-        }
-    }
-
-    /// Logs a page that was not requested, and why (a `fetch_log` row with 0 attempts).
-    fn log_unrequested(
-        &mut self,
-        source: &str,
-        url: &str,
-        page: PageKind,
-        outcome: Outcome,
-        error: String,
-        now: DateTime<Utc>,
-    ) {
-        let record = FetchRecord {
-            at: now,
-            source: Some(source.to_string()),
-            url: url.to_string(),
-            page,
-            status: None,
-            outcome,
-            bytes: 0,
-            duration: Duration::ZERO,
-            attempts: 0,
-            error: Some(error),
-        };
-        if let Err(error) = self.store.log_fetch(&record) {
-            tracing::error!(url, %error, "cannot log a page left unasked");
-        }
-    }
-
-    /// How long a robots.txt answer is trusted: a day for rules (or their absence), a short while
-    /// for a failed answer, which forbids everything until it is read again.
-    fn robots_fresh_for(&self, status: Option<u16>) -> Duration {
-        match status {
-            Some(500..) | None => self.config.fetch.backoff_max,
-            Some(_) => self.config.fetch.robots_refresh,
-        }
-    }
-
-    /// Fetches and stores a host's robots.txt for `source`; returns the answer's status, or
-    /// `None` when the host could not be reached (nothing stored; the outage is noted).
-    async fn refresh_robots(
-        &mut self,
-        source: &str,
-        url: &str,
-        host: &str,
-        now: DateTime<Utc>,
-    ) -> Option<Option<u16>> {
-        let Ok(base) = Url::parse(url) else {
-            return Some(None);
-        };
-        let fetched = self.fetcher.fetch_robots(&base).await;
-        let record = self.fetch_record(
-            Some(source),
-            &fetched,
-            PageKind::Robots,
-            now,
-            fetched.outcome,
-        );
-        if let Err(error) = self.store.log_fetch(&record) {
-            tracing::error!(url, %error, "cannot log a robots.txt request");
-        }
-        if fetched.status.is_none() {
-            let cause = fetched.cause();
-            self.note_outage(host, cause, fetched.error.as_deref(), now, None);
-            return None;
-        }
-        if !matches!(fetched.status, Some(500..)) {
-            // A server error keeps the host out of reach (RFC 9309): the outage goes on.
-            self.host_answered(host, now);
-        }
-        self.fetcher.set_robots(host, fetched.status, &fetched.body);
-        tracing::info!(url = %fetched.url, status = %status_field(fetched.status), "robots.txt read");
-        if let Err(error) = self
-            .store
-            .set_robots(host, fetched.status, Some(&fetched.body), now)
-        {
-            tracing::error!(url, %error, "cannot store robots.txt");
-        }
-        Some(fetched.status)
-    }
-
-    /// Notes that `host` could not be reached: the first failure of an outage is a warning that
-    /// names the cause; later ones are quiet, and the host is asked again after a pause that
-    /// doubles from `fetch.backoff_max` up to `fetch.outage_backoff_max` (or at `retry_at`).
-    fn note_outage(
-        &mut self,
-        host: &str,
-        cause: Cause,
-        error: Option<&str>,
-        now: DateTime<Utc>,
-        retry_at: Option<DateTime<Utc>>,
-    ) {
-        let fetch = &self.config.fetch;
-        let outage = self.outages.entry(host.to_string()).or_insert(Outage {
-            since: now,
-            failures: 0,
-            retry_at: now,
-            error: String::new(),
-            logged: HashSet::new(),
-        });
-        outage.failures += 1;
-        outage.error = match error {
-            Some(error) if error.starts_with(cause.describe()) => error.to_string(),
-            Some(error) => format!("{}: {error}", cause.describe()),
-            None => cause.describe().to_string(),
-        };
-        let pause = fetch
-            .backoff_max
-            .saturating_mul(1u32 << (outage.failures - 1).min(16))
-            .min(fetch.outage_backoff_max.max(fetch.backoff_max));
-        outage.retry_at = retry_at.unwrap_or_else(|| later(now, pause));
-        if outage.failures == 1 {
-            tracing::warn!(
-                host,
-                cause = cause.as_str(),
-                error = error.unwrap_or(""),
-                outcome = "unreachable",
-                "{host}: {}; backing off (said once per outage)",
-                cause.describe()
-            );
-        } else {
-            tracing::debug!(
-                host,
-                cause = cause.as_str(),
-                failures = outage.failures,
-                "still cannot reach the host"
-            );
-        }
-    }
-
-    /// Notes that `host` answered: an outage, if any, is over.
-    fn host_answered(&mut self, host: &str, now: DateTime<Utc>) {
-        if let Some(outage) = self.outages.remove(host) {
-            let lasted = (now - outage.since).to_std().unwrap_or_default();
-            tracing::info!(
-                host,
-                lasted = %humantime::format_duration(Duration::from_secs(lasted.as_secs())),
-                "{host} answers again"
-            );
-        }
-    }
-
-    /// After a page request: an answer ends an outage, a network failure starts or extends one.
-    fn note_reachability(&mut self, fetched: &Fetched, now: DateTime<Utc>) {
-        let Some(host) = host_of(&fetched.url) else {
-            return;
-        };
-        if fetched.status.is_some() {
-            self.host_answered(&host, now);
-        } else if fetched.cause().is_unreachable() {
-            self.note_outage(&host, fetched.cause(), fetched.error.as_deref(), now, None);
-        }
     }
 
     fn fetch_record(
@@ -658,25 +420,6 @@ impl Engine {
             duration: fetched.elapsed,
             attempts: fetched.attempts.max(1),
             error: fetched.error.clone(),
-        }
-    }
-
-    /// Records a block once and keeps away from the host for `blocked_backoff`.
-    fn note_blocked(&mut self, fetched: &Fetched, now: DateTime<Utc>) {
-        let Some(host) = host_of(&fetched.url) else {
-            return;
-        };
-        let until = later(now, self.config.fetch.blocked_backoff);
-        self.blocked.insert(host.clone(), until);
-        match self
-            .store
-            .set_host_blocked(&host, Some(until), &fetched.url, now)
-        {
-            Ok(true) => {
-                tracing::warn!(url = %fetched.url, status = %status_field(fetched.status), outcome = "blocked", until = %until, "host answers with a challenge; backing off")
-            }
-            Ok(false) => {}
-            Err(error) => tracing::error!(url = %fetched.url, %error, "cannot record a block"),
         }
     }
 
@@ -710,21 +453,27 @@ impl Engine {
         let fetched = self.fetcher.get(url, &validators).await;
         let now = clock.now();
         self.note_reachability(&fetched, now);
-        let mut outcome = fetched.outcome;
-        let mut listing = None;
         let mut fetched = fetched;
-        if outcome == Outcome::Ok {
+        let extracted = if fetched.outcome == Outcome::Ok {
             let profile = self.profiles[&source.name].clone();
             let (text, owned_url) = (fetched.text(), url.to_string());
-            let parsed =
-                extract_off_thread(url, move || profile.parse_listing(&text, &owned_url)).await;
-            match parsed {
-                Ok(parsed) => listing = Some(parsed),
-                Err(error) => {
-                    outcome = Outcome::Unparseable;
-                    fetched.error = Some(error.to_string());
-                }
-            }
+            extract_off_thread(url, move || {
+                Ok(ingest::extract_listing(
+                    &profile,
+                    &owned_url,
+                    Outcome::Ok,
+                    &text,
+                ))
+            })
+            .await
+            .unwrap_or_else(ingest::unreadable)
+        } else {
+            ingest::extract_listing(&self.profiles[&source.name], url, fetched.outcome, "")
+        };
+        let outcome = extracted.outcome;
+        let mut listing = extracted.value;
+        if extracted.error.is_some() {
+            fetched.error = extracted.error;
         }
         if outcome == Outcome::Blocked {
             self.note_blocked(&fetched, now);
@@ -766,15 +515,18 @@ impl Engine {
             now,
             outcome,
         );
-        let ingested = self.store.ingest_listing(&ListingFetch {
-            source: &source.name,
-            lang: source.lang,
-            page,
-            log: record,
-            validators,
-            listing: listing.as_ref(),
-            next_check: next,
-        });
+        let ingested = ingest::listing(
+            &mut self.store,
+            &ListingFetch {
+                source: &source.name,
+                lang: source.lang,
+                page,
+                log: record,
+                validators,
+                listing: listing.as_ref(),
+                next_check: next,
+            },
+        );
         match ingested {
             Ok(result) => {
                 self.heartbeat.beat();
@@ -859,24 +611,26 @@ impl Engine {
         let mut fetched = self.fetcher.get(url, validators).await;
         let now = clock.now();
         self.note_reachability(&fetched, now);
-        let mut outcome = fetched.outcome;
-        let mut briefing = None;
-        if outcome == Outcome::Ok {
+        let extracted = if fetched.outcome == Outcome::Ok {
             let profile = self.profiles[&source.name].clone();
             let (text, owned_url) = (fetched.text(), url.to_string());
-            let parsed =
-                extract_off_thread(url, move || profile.parse_article(&text, &owned_url)).await;
-            match parsed {
-                Ok(parsed) => briefing = Some(parsed),
-                Err(SiteError::NotATranscript { reason, .. }) => {
-                    outcome = Outcome::SoftGone;
-                    fetched.error = Some(reason);
-                }
-                Err(error) => {
-                    outcome = Outcome::Unparseable;
-                    fetched.error = Some(error.to_string());
-                }
-            }
+            extract_off_thread(url, move || {
+                Ok(ingest::extract_article(
+                    &profile,
+                    &owned_url,
+                    Outcome::Ok,
+                    &text,
+                ))
+            })
+            .await
+            .unwrap_or_else(ingest::unreadable)
+        } else {
+            ingest::extract_article(&self.profiles[&source.name], url, fetched.outcome, "")
+        };
+        let outcome = extracted.outcome;
+        let briefing = extracted.value;
+        if extracted.error.is_some() {
+            fetched.error = extracted.error;
         }
         if outcome == Outcome::Blocked {
             self.note_blocked(&fetched, now);
@@ -964,7 +718,7 @@ impl Engine {
         }
         if batch.len() > 1 {
             let fetches: Vec<ArticleFetch<'_>> = batch.iter().map(Self::article_fetch).collect();
-            match self.store.ingest_articles(&fetches) {
+            match ingest::articles(&mut self.store, &fetches, &self.settings) {
                 Ok(results) => {
                     self.heartbeat.beat();
                     for (held, result) in batch.iter().zip(results) {
@@ -978,7 +732,7 @@ impl Engine {
             }
         }
         for held in &batch {
-            match self.store.ingest_article(&Self::article_fetch(held)) {
+            match ingest::article(&mut self.store, &Self::article_fetch(held), &self.settings) {
                 Ok(result) => {
                     self.heartbeat.beat();
                     Self::count_stored(held, &result, report)
@@ -991,7 +745,7 @@ impl Engine {
         }
     }
 
-    fn count_stored(held: &HeldArticle, result: &crate::store::IngestOutcome, report: &mut Report) {
+    fn count_stored(held: &HeldArticle, result: &ingest::IngestOutcome, report: &mut Report) {
         report.events += result.events.len() as u64;
         if let Some(reason) = &result.held {
             tracing::warn!(source = %held.source, url = %held.record.url, event = "suspect", reason = %reason, "new version looks like a glitch; held until a second fetch agrees");
@@ -1031,7 +785,7 @@ impl Engine {
                 next_check: held.next_check,
             })
             .collect();
-        match self.store.ingest_articles(&fetches) {
+        match ingest::articles(&mut self.store, &fetches, &self.settings) {
             Ok(outcomes) => {
                 self.heartbeat.beat();
                 for (held, outcome) in batch.iter().zip(outcomes) {
@@ -1226,175 +980,6 @@ impl Engine {
         }
         Ok(())
     }
-
-    /// Imports saved pages listed in a corpus manifest (`url status location file bytes sha256
-    /// content_type fetched_date`) as fetches made at their original time. Every row is checked
-    /// first ([`manifest::read_manifest`]): a manifest with one bad row imports nothing.
-    pub fn import_manifest(
-        &mut self,
-        manifest: &Path,
-        clock: &dyn Clock,
-    ) -> Result<Report, DaemonError> {
-        let path_text = manifest.display().to_string();
-        let rows = manifest::read_manifest(manifest)?;
-        // Saved pages are not fetched again, so no version can wait for a second look.
-        self.store.set_suspect_recheck(None);
-        let mut report = Report::default();
-        let pages = rows.len() as u64;
-        for row in rows {
-            self.step(&row.url, Some(pages));
-            let (url, content_type, fetched_at) =
-                (row.url.as_str(), row.content_type.as_str(), row.fetched_at);
-            let Some(file) = row.file.as_ref().filter(|_| row.status == "200") else {
-                report.skipped += 1;
-                continue;
-            };
-            let body = std::fs::read(file).map_err(|error| DaemonError::ManifestRow {
-                path: path_text.clone(),
-                line: row.line,
-                message: format!("cannot read {}: {error}", file.display()),
-            })?;
-            let html = crate::charset::decode_html(&body, Some(content_type));
-            if crate::site::is_soft_404(&html) {
-                report.skipped += 1;
-                continue;
-            }
-            let Some((source_name, lang, profile)) = self.import_source(url, &html) else {
-                report.skipped += 1;
-                continue;
-            };
-            let fetched = Fetched {
-                url: url.to_string(),
-                final_url: url.to_string(),
-                status: Some(200),
-                outcome: Outcome::Ok,
-                body,
-                content_type: Some(content_type.to_string()),
-                validators: Validators::default(),
-                retry_after: None,
-                attempts: 1,
-                elapsed: Duration::ZERO,
-                error: None,
-                final_failure: false,
-            };
-            let stored = if crate::site::is_listing_url(url) {
-                let page = url
-                    .rsplit_once('_')
-                    .and_then(|(_, tail)| tail.split('.').next()?.parse().ok())
-                    .unwrap_or(0);
-                let (outcome, listing) = match profile.parse_listing(&html, url) {
-                    Ok(listing) => (Outcome::Ok, Some(listing)),
-                    Err(_) => (Outcome::Unparseable, None),
-                };
-                report.listings += 1;
-                report.count(outcome);
-                let record = self.fetch_record(
-                    Some(&source_name),
-                    &fetched,
-                    PageKind::Listing,
-                    fetched_at,
-                    outcome,
-                );
-                self.store
-                    .ingest_listing(&ListingFetch {
-                        source: &source_name,
-                        lang,
-                        page,
-                        log: record,
-                        validators: Validators::default(),
-                        listing: listing.as_ref(),
-                        next_check: clock.now(),
-                    })
-                    .map(|result| report.new_documents += result.new_documents.len() as u64)
-            } else {
-                let (outcome, briefing) = match profile.parse_article(&html, url) {
-                    Ok(briefing) => (Outcome::Ok, Some(briefing)),
-                    Err(_) => (Outcome::Unparseable, None),
-                };
-                report.articles += 1;
-                report.count(outcome);
-                let now = clock.now();
-                let published = briefing.as_ref().and_then(|b| {
-                    published_instant(b.date, b.published_at, self.config.schedule.utc_offset)
-                });
-                let age = document_age(now, published, fetched_at);
-                let record = self.fetch_record(
-                    Some(&source_name),
-                    &fetched,
-                    PageKind::Article,
-                    fetched_at,
-                    outcome,
-                );
-                self.store
-                    .ingest_article(&ArticleFetch {
-                        source: &source_name,
-                        lang,
-                        log: record,
-                        raw: briefing.as_ref().map(|_| fetched.body.as_slice()),
-                        validators: Validators::default(),
-                        briefing: briefing.as_ref(),
-                        next_check: next_check(
-                            age,
-                            now,
-                            &self.config.schedule,
-                            url,
-                            Self::random(),
-                        ),
-                    })
-                    .map(|result| {
-                        report.events += result.events.len() as u64;
-                        if result.new_revision.is_some() {
-                            report.new_revisions += 1;
-                            // The first revision of a document is a new document.
-                            if result.previous_revision.is_none() {
-                                report.new_documents += 1;
-                            }
-                        } else {
-                            report.unchanged += 1;
-                        }
-                    })
-            };
-            if let Err(error) = stored {
-                tracing::error!(url, %error, "cannot import a page");
-                report.errors += 1;
-            }
-        }
-        Ok(report)
-    }
-
-    /// The source an imported page belongs to: a configured source whose listing directory holds
-    /// the URL, else one with the page's profile, else the profile's name.
-    fn import_source(
-        &self,
-        url: &str,
-        html: &str,
-    ) -> Option<(String, crate::model::Lang, Profile)> {
-        for source in &self.config.sources {
-            let listing = source.listing_url.as_str();
-            let directory = &listing[..listing.rfind('/').map_or(listing.len(), |i| i + 1)];
-            if url.starts_with(directory) {
-                return Some((
-                    source.name.clone(),
-                    source.lang,
-                    self.profiles[&source.name].clone(),
-                ));
-            }
-        }
-        let detected = Profile::detect(url, html).ok()?;
-        let configured = self
-            .config
-            .sources
-            .iter()
-            .find(|source| source.profile == detected.name);
-        match configured {
-            Some(source) => Some((
-                source.name.clone(),
-                source.lang,
-                self.profiles[&source.name].clone(),
-            )),
-            None => Some((detected.name.clone(), detected.lang, detected)),
-        }
-    }
 }
 
 /// The daemon loop: a poll cycle at every tick (missed ticks skipped), until `shutdown` resolves.
@@ -1489,7 +1074,6 @@ impl Heartbeat {
         Duration::from_millis(now.saturating_sub(self.last_millis.load(Ordering::Relaxed)))
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod diff;
 pub mod extract;
 pub mod feed;
 pub mod fetch;
+pub mod ingest;
 pub mod model;
 pub mod serve;
 pub mod service;

@@ -3,7 +3,9 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+mod answer;
 mod event;
+pub use answer::{Outcome, Validators};
 pub use event::EventKind;
 
 /// Language of a page; each source is one language.

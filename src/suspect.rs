@@ -4,7 +4,7 @@
 //! extracts into something. Stored as a revision it would announce exchanges removed and mail
 //! alerts about a transcript nobody changed. A version that loses what every transcript has
 //! (its date, most of its exchanges) or carries garbled text is *suspect*: the archive holds it
-//! and only stores it when a second fetch a little later agrees (see `Store::set_suspect_recheck`).
+//! and only stores it when a second fetch a little later agrees (see `ingest::Settings::suspect_recheck`).
 
 use crate::model::Briefing;
 

@@ -1,5 +1,5 @@
-//! The archive's side of alerts: what the ingest transaction calls to queue alerts for what it
-//! just stored, and the diff stage's exchange changes turned into alert pairs.
+//! The ingest pipeline's side of alerts: what it calls, inside its transaction, to queue alerts
+//! for what it just stored, and the diff stage's exchange changes turned into alert pairs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ use crate::diff::{
 };
 use crate::model::{Briefing, Exchange};
 
-/// What the store needs to queue alerts while ingesting.
+/// What the ingest pipeline needs to queue alerts while ingesting.
 #[derive(Clone)]
 pub struct IngestAlerts {
     pub rules: Arc<RuleSet>,

@@ -1,59 +1,26 @@
-//! The `outbox` table: alerts (mails and webhook posts) queued in the transaction that stored
-//! their cause, and the state machine the sender drives (`queued` → `sending` → `sent`, or back to `queued` with a later
-//! `due_at`, or `dead`; `merged` when folded into a rate-capped digest).
+//! The alert stage's side of the outbox: alerts (mails and webhook posts) queued in the transaction
+//! that stored their cause, and the state machine the sender drives (`queued` → `sending` →
+//! `sent`, or back to `queued` with a later `due_at`, or `dead`; `merged` when folded into a
+//! rate-capped digest). The rows are read and written by the archive (`crate::store::outbox`);
+//! this module turns them into typed alerts and back.
 //!
-//! Every function takes a `&Connection`, so the archive can call [`enqueue`] with its open ingest
-//! transaction (a `Transaction` derefs to a `Connection`) and the sender can use its own connection.
+//! Every function takes a `&Connection`, so the ingest pipeline can call [`enqueue`] with its open
+//! transaction and the sender can use its own connection.
 
 use chrono::{DateTime, Duration as ChronoDuration, NaiveDateTime, Utc};
 use rand::Rng;
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use super::AlertError;
 use super::plan::{Alert, Channel, Delivery, Notice, PendingAlert};
+use crate::store::outbox::{self as rows, NewOutboxRow, OutboxRecord};
 
-/// The schema, as one migration for the archive's ordered migration list.
-pub const MIGRATION: &str = "
-CREATE TABLE outbox (
-    id INTEGER PRIMARY KEY,
-    message_id TEXT NOT NULL UNIQUE,
-    recipient TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'dead', 'merged')),
-    -- digest rows collect alerts until due_at: '<window seconds>:<window start>' or 'overflow'
-    digest_key TEXT,
-    alert TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    due_at TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    last_error TEXT,
-    sent_at TEXT,
-    server_reply TEXT,
-    merged_into INTEGER REFERENCES outbox(id)
-);
-CREATE INDEX outbox_due ON outbox(state, due_at);
-CREATE INDEX outbox_recipient_sent ON outbox(recipient, sent_at);
-";
+/// The schema, as the archive's migrations create it (for tests that build an outbox alone).
+pub const MIGRATION: &str = include_str!("../store/migrations/0002_outbox.sql");
 
-/// Rows say how they are delivered: `mail` to the address in `recipient`, or `webhook` to the
-/// `[[webhook]]` named there. Rows written before hold mail.
-pub const CHANNEL_MIGRATION: &str = "
-ALTER TABLE outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'mail' CHECK (channel IN ('mail', 'webhook'));
-";
-
-/// The migration hook that adds the `channel` column, unless the outbox has it already (an
-/// archive whose schema version was set back to re-run an earlier migration).
-pub fn channel_migration(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
-    let present: bool = tx.query_row(
-        "SELECT COUNT(*) > 0 FROM pragma_table_info('outbox') WHERE name = 'channel'",
-        [],
-        |row| row.get(0),
-    )?;
-    if !present {
-        tx.execute_batch(CHANNEL_MIGRATION)?;
-    }
-    Ok(())
-}
+/// The `channel` column, added by a later migration.
+pub const CHANNEL_MIGRATION: &str = include_str!("../store/migrations/0009_outbox_channel.sql");
 
 /// Where a row is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -112,8 +79,6 @@ pub struct OutboxRow {
 }
 
 const OVERFLOW_KEY: &str = "overflow";
-const COLUMNS: &str = "id, message_id, recipient, state, digest_key, created_at, due_at, attempts, \
-                       last_error, sent_at, server_reply, merged_into, alert, channel";
 
 /// Fixed-width UTC text, so that SQL string comparison orders timestamps.
 fn timestamp(time: DateTime<Utc>) -> String {
@@ -180,16 +145,9 @@ pub fn enqueue(
                 let start = DateTime::from_timestamp(start_secs, 0).unwrap_or(now);
                 let end = start + ChronoDuration::seconds(seconds);
                 let key = format!("{seconds}:{}", timestamp(start));
-                let open = conn
-                    .query_row(
-                        &format!(
-                            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND recipient = ?1 AND digest_key = ?2 AND channel = ?3"
-                        ),
-                        params![alert.recipient, key, alert.channel.as_str()],
-                        read_row,
-                    )
-                    .optional()
-                    .map_err(sql("find open digest"))?;
+                let open = rows::open_digest(conn, &alert.recipient, &key, alert.channel.as_str())
+                    .map_err(sql("find open digest"))?
+                    .map(typed);
                 match open {
                     Some(row) => {
                         let mut row = row?;
@@ -228,21 +186,19 @@ fn insert(
 ) -> Result<i64, AlertError> {
     let json = serde_json::to_string(alert).expect("alerts serialize");
     let due_at = digest.map_or(now, |(_, due)| due);
-    conn.execute(
-        "INSERT INTO outbox (message_id, recipient, state, digest_key, alert, created_at, due_at, channel)
-         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?6, ?7)",
-        params![
-            alert.message_id,
-            alert.recipient,
-            digest.map(|(key, _)| key),
-            json,
-            timestamp(now),
-            timestamp(due_at),
-            channel.as_str()
-        ],
+    rows::insert(
+        conn,
+        &NewOutboxRow {
+            channel: channel.as_str(),
+            message_id: &alert.message_id,
+            recipient: &alert.recipient,
+            digest_key: digest.map(|(key, _)| key),
+            alert: &json,
+            created_at: &timestamp(now),
+            due_at: &timestamp(due_at),
+        },
     )
-    .map_err(sql("insert"))?;
-    Ok(conn.last_insert_rowid())
+    .map_err(sql("insert"))
 }
 
 /// Queues a mail to the operator about the service itself.
@@ -270,73 +226,51 @@ pub fn last_notice_at(
     recipient: &str,
     key: &str,
 ) -> Result<Option<DateTime<Utc>>, AlertError> {
-    let at: Option<String> = conn
-        .query_row(
-            "SELECT MAX(created_at) FROM outbox
-              WHERE channel = 'mail' AND recipient = ?1 AND json_extract(alert, '$.notice.key') = ?2",
-            params![recipient, key],
-            |row| row.get(0),
-        )
-        .map_err(sql("last notice"))?;
+    let at = rows::last_notice_at(conn, recipient, key).map_err(sql("last notice"))?;
     Ok(at.and_then(|text| parse_timestamp(&text)))
 }
 
 fn store_alert(conn: &Connection, id: i64, alert: &Alert) -> Result<(), AlertError> {
     let json = serde_json::to_string(alert).expect("alerts serialize");
-    conn.execute(
-        "UPDATE outbox SET alert = ?1 WHERE id = ?2",
-        params![json, id],
-    )
-    .map_err(sql("update alert"))?;
-    Ok(())
+    rows::set_alert(conn, id, &json).map_err(sql("update alert"))
 }
 
-fn read_row(row: &Row) -> rusqlite::Result<Result<OutboxRow, AlertError>> {
-    let id: i64 = row.get(0)?;
-    let state: String = row.get(3)?;
-    let time = |index: usize| -> rusqlite::Result<Option<DateTime<Utc>>> {
-        Ok(row
-            .get::<_, Option<String>>(index)?
-            .as_deref()
-            .and_then(parse_timestamp))
-    };
-    let alert_json: String = row.get(12)?;
-    let channel: String = row.get(13)?;
-    let alert = match serde_json::from_str::<Alert>(&alert_json) {
-        Ok(alert) => alert,
-        Err(source) => return Ok(Err(AlertError::OutboxRecord { id, source })),
-    };
-    Ok(Ok(OutboxRow {
-        id,
-        message_id: row.get(1)?,
-        channel: Channel::parse(&channel).unwrap_or_default(),
-        recipient: row.get(2)?,
-        state: OutboxState::parse(&state).unwrap_or(OutboxState::Dead),
-        digest_key: row.get(4)?,
-        created_at: time(5)?.unwrap_or_default(),
-        due_at: time(6)?.unwrap_or_default(),
-        attempts: row.get(7)?,
-        last_error: row.get(8)?,
-        sent_at: time(9)?,
-        server_reply: row.get(10)?,
-        merged_into: row.get(11)?,
+/// A stored row as a typed one; an alert that does not read back is an error naming the row.
+fn typed(record: OutboxRecord) -> Result<OutboxRow, AlertError> {
+    let time = |text: &Option<String>| text.as_deref().and_then(parse_timestamp);
+    let alert = serde_json::from_str::<Alert>(&record.alert).map_err(|source| {
+        AlertError::OutboxRecord {
+            id: record.id,
+            source,
+        }
+    })?;
+    Ok(OutboxRow {
+        id: record.id,
+        message_id: record.message_id,
+        channel: Channel::parse(&record.channel).unwrap_or_default(),
+        recipient: record.recipient,
+        state: OutboxState::parse(&record.state).unwrap_or(OutboxState::Dead),
+        digest_key: record.digest_key,
+        created_at: time(&record.created_at).unwrap_or_default(),
+        due_at: time(&record.due_at).unwrap_or_default(),
+        attempts: record.attempts,
+        last_error: record.last_error,
+        sent_at: time(&record.sent_at),
+        server_reply: record.server_reply,
+        merged_into: record.merged_into,
         alert,
-    }))
+    })
 }
 
-fn query_rows(
-    conn: &Connection,
+fn typed_rows(
+    records: rusqlite::Result<Vec<OutboxRecord>>,
     operation: &'static str,
-    query: &str,
-    params: impl rusqlite::Params,
 ) -> Result<Vec<OutboxRow>, AlertError> {
-    let mut statement = conn.prepare(query).map_err(sql(operation))?;
-    let rows = statement
-        .query_map(params, read_row)
+    records
         .map_err(sql(operation))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql(operation))?;
-    rows.into_iter().collect()
+        .into_iter()
+        .map(typed)
+        .collect()
 }
 
 /// Queued rows whose time has come, oldest first; only mail rows unless `mail` is set, only
@@ -348,15 +282,9 @@ pub fn due(
     mail: bool,
     webhooks: bool,
 ) -> Result<Vec<OutboxRow>, AlertError> {
-    query_rows(
-        conn,
+    typed_rows(
+        rows::due(conn, &timestamp(now), limit, mail, webhooks),
         "list due",
-        &format!(
-            "SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND due_at <= ?1
-               AND ((?3 AND channel = 'mail') OR (?4 AND channel = 'webhook'))
-             ORDER BY due_at, id LIMIT ?2"
-        ),
-        params![timestamp(now), limit as i64, mail, webhooks],
     )
 }
 
@@ -364,24 +292,8 @@ pub fn due(
 pub fn next_due_by_target(
     conn: &Connection,
 ) -> Result<Vec<(Channel, String, DateTime<Utc>)>, AlertError> {
-    let mut statement = conn
-        .prepare(
-            "SELECT channel, recipient, MIN(due_at) FROM outbox WHERE state = 'queued'
-              GROUP BY channel, recipient",
-        )
-        .map_err(sql("next due"))?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-            ))
-        })
-        .map_err(sql("next due"))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql("next due"))?;
-    Ok(rows
+    let targets = rows::next_due_by_target(conn).map_err(sql("next due"))?;
+    Ok(targets
         .into_iter()
         .filter_map(|(channel, recipient, due)| {
             Some((Channel::parse(&channel)?, recipient, parse_timestamp(&due)?))
@@ -395,29 +307,16 @@ pub fn list(
     state: Option<OutboxState>,
     limit: usize,
 ) -> Result<Vec<OutboxRow>, AlertError> {
-    query_rows(
-        conn,
+    typed_rows(
+        rows::list(conn, state.map(OutboxState::as_str), limit),
         "list",
-        &format!(
-            "SELECT {COLUMNS} FROM outbox WHERE (?1 IS NULL OR state = ?1) ORDER BY id DESC LIMIT ?2"
-        ),
-        params![state.map(OutboxState::as_str), limit as i64],
     )
 }
 
 /// Number of rows in each state.
 pub fn counts(conn: &Connection) -> Result<Vec<(OutboxState, u64)>, AlertError> {
-    let mut statement = conn
-        .prepare("SELECT state, COUNT(*) FROM outbox GROUP BY state ORDER BY state")
-        .map_err(sql("count"))?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?))
-        })
-        .map_err(sql("count"))?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql("count"))?;
-    Ok(rows
+    let counts = rows::counts(conn).map_err(sql("count"))?;
+    Ok(counts
         .into_iter()
         .filter_map(|(state, count)| Some((OutboxState::parse(&state)?, count)))
         .collect())
@@ -425,13 +324,7 @@ pub fn counts(conn: &Connection) -> Result<Vec<(OutboxState, u64)>, AlertError> 
 
 /// Moves a queued row to `sending`; false if someone else already moved it.
 pub fn claim(conn: &Connection, id: i64) -> Result<bool, AlertError> {
-    let changed = conn
-        .execute(
-            "UPDATE outbox SET state = 'sending' WHERE id = ?1 AND state = 'queued'",
-            params![id],
-        )
-        .map_err(sql("claim"))?;
-    Ok(changed == 1)
+    rows::claim(conn, id).map_err(sql("claim"))
 }
 
 /// The server accepted the message.
@@ -441,13 +334,7 @@ pub fn mark_sent(
     now: DateTime<Utc>,
     reply: &str,
 ) -> Result<(), AlertError> {
-    conn.execute(
-        "UPDATE outbox SET state = 'sent', sent_at = ?2, server_reply = ?3, attempts = attempts + 1, last_error = NULL
-         WHERE id = ?1",
-        params![id, timestamp(now), reply],
-    )
-    .map_err(sql("mark sent"))?;
-    Ok(())
+    rows::mark_sent(conn, id, &timestamp(now), reply).map_err(sql("mark sent"))
 }
 
 /// A transient failure: count the attempt and try again at `due_at`.
@@ -457,32 +344,18 @@ pub fn mark_retry(
     due_at: DateTime<Utc>,
     error: &str,
 ) -> Result<(), AlertError> {
-    conn.execute(
-        "UPDATE outbox SET state = 'queued', attempts = attempts + 1, due_at = ?2, last_error = ?3 WHERE id = ?1",
-        params![id, timestamp(due_at), error],
-    )
-    .map_err(sql("mark retry"))?;
-    Ok(())
+    rows::mark_retry(conn, id, &timestamp(due_at), error).map_err(sql("mark retry"))
 }
 
 /// A permanent failure or exhausted retries: keep the row and the server's reply for `alerts outbox`.
 pub fn mark_dead(conn: &Connection, id: i64, error: &str) -> Result<(), AlertError> {
-    conn.execute(
-        "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
-        params![id, error],
-    )
-    .map_err(sql("mark dead"))?;
-    Ok(())
+    rows::mark_dead(conn, id, error).map_err(sql("mark dead"))
 }
 
 /// Rows left in `sending` by a process that died mid-delivery go back to the queue. The server
 /// may have accepted one of them already; resending it keeps its Message-ID.
 pub fn requeue_interrupted(conn: &Connection) -> Result<usize, AlertError> {
-    conn.execute(
-        "UPDATE outbox SET state = 'queued' WHERE state = 'sending'",
-        [],
-    )
-    .map_err(sql("requeue interrupted"))
+    rows::requeue_interrupted(conn).map_err(sql("requeue interrupted"))
 }
 
 /// Mails accepted for a recipient since `since`, and the oldest of their send times.
@@ -491,14 +364,8 @@ pub fn sent_since(
     recipient: &str,
     since: DateTime<Utc>,
 ) -> Result<(u32, Option<DateTime<Utc>>), AlertError> {
-    let (count, oldest): (u32, Option<String>) = conn
-        .query_row(
-            "SELECT COUNT(*), MIN(sent_at) FROM outbox
-              WHERE channel = 'mail' AND recipient = ?1 AND state = 'sent' AND sent_at > ?2",
-            params![recipient, timestamp(since)],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .map_err(sql("count sent"))?;
+    let (count, oldest) =
+        rows::sent_since(conn, recipient, &timestamp(since)).map_err(sql("count sent"))?;
     Ok((count, oldest.as_deref().and_then(parse_timestamp)))
 }
 
@@ -515,22 +382,13 @@ pub fn defer_to_overflow(
         .unchecked_transaction()
         .map_err(sql("begin overflow"))?;
     if row.digest_key.as_deref() == Some(OVERFLOW_KEY) {
-        tx.execute(
-            "UPDATE outbox SET due_at = ?2 WHERE id = ?1 AND state = 'queued'",
-            params![row.id, timestamp(due_at)],
-        )
-        .map_err(sql("postpone overflow"))?;
+        rows::postpone(&tx, row.id, &timestamp(due_at)).map_err(sql("postpone overflow"))?;
         tx.commit().map_err(sql("commit overflow"))?;
         return Ok(row.id);
     }
-    let open = tx
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM outbox WHERE state = 'queued' AND channel = 'mail' AND recipient = ?1 AND digest_key = ?2"),
-            params![row.recipient, OVERFLOW_KEY],
-            read_row,
-        )
-        .optional()
-        .map_err(sql("find overflow"))?;
+    let open = rows::open_digest(&tx, &row.recipient, OVERFLOW_KEY, Channel::Mail.as_str())
+        .map_err(sql("find overflow"))?
+        .map(typed);
     let target = match open {
         Some(existing) => {
             let mut existing = existing?;
@@ -560,11 +418,7 @@ pub fn defer_to_overflow(
             now,
         )?,
     };
-    tx.execute(
-        "UPDATE outbox SET state = 'merged', merged_into = ?2 WHERE id = ?1",
-        params![row.id, target],
-    )
-    .map_err(sql("mark merged"))?;
+    rows::mark_merged(&tx, row.id, target).map_err(sql("mark merged"))?;
     tx.commit().map_err(sql("commit overflow"))?;
     Ok(target)
 }

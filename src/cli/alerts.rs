@@ -10,9 +10,7 @@ use serde::Serialize;
 use briefwatch::alert::outbox::{self, OutboxState};
 use briefwatch::alert::rule::Part;
 use briefwatch::alert::sender::send_now;
-use briefwatch::alert::{
-    Channel, DeliveryReport, RuleSet, compose::mark_text, compose_test,
-};
+use briefwatch::alert::{Channel, DeliveryReport, RuleSet, compose::mark_text, compose_test};
 use briefwatch::config::{Config, SmtpConfig};
 use briefwatch::model::TEXT_PASSAGE;
 pub use briefwatch::service::alerts::{archive_is_empty, attach, check_delivery};

@@ -24,9 +24,10 @@ pub struct ImportArgs {
 pub fn run(global: &Global, args: ImportArgs) -> anyhow::Result<ExitCode> {
     let config = global.config()?;
     super::alerts::check_delivery(&config, args.alerts)?;
-    let mut store = Global::open_store(&config)?;
-    super::alerts::attach(&config, &mut store, args.alerts)?;
+    let store = Global::open_store(&config)?;
+    let alerts = super::alerts::attach(&config, args.alerts)?;
     let mut engine = Engine::new(config.clone(), store)?;
+    engine.set_alerts(alerts);
     let progress = Progress::new(progress::wanted(args.json), "pages");
     engine.set_progress(progress.hook());
     let report = engine.import_manifest(&args.manifest, &SystemClock)?;

@@ -122,10 +122,7 @@ impl Global {
         writable_state_dir(directory)?;
         let path = config.archive.database_path();
         backup::refuse_corrupt(&path)?;
-        let mut store = Store::open(&path)?;
-        store.set_gone_after(config.archive.gone_after);
-        store.set_diff_config(config.diff.clone());
-        Ok(store)
+        Ok(Store::open(&path)?)
     }
 
     /// Opens an existing archive for reading.

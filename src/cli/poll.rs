@@ -28,11 +28,12 @@ pub fn run(global: &Global, args: PollArgs) -> anyhow::Result<ExitCode> {
     }
     let config = global.config()?;
     super::alerts::check_delivery(&config, args.alerts)?;
-    let mut store = Global::open_store(&config)?;
+    let store = Global::open_store(&config)?;
     // The first fill of an empty archive indexes silently rather than mailing every briefing.
     let silent = !args.alerts && super::alerts::archive_is_empty(&store)?;
-    super::alerts::attach(&config, &mut store, !silent)?;
+    let alerts = super::alerts::attach(&config, !silent)?;
     let mut engine = Engine::new(config.clone(), store)?;
+    engine.set_alerts(alerts);
     let runtime = super::runtime()?;
     let report = runtime.block_on(engine.poll_cycle(&SystemClock, args.all));
     drop(engine);

@@ -22,13 +22,8 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
     let summaries = store.source_summaries(&names)?;
     let now = Utc::now();
     let blocked = store.blocked_hosts(now)?;
-    let alarms = briefwatch::daemon::health::check(
-        store.connection(),
-        now,
-        &names,
-        &config.service,
-        &config.schedule,
-    )?;
+    let alarms =
+        briefwatch::daemon::health::check(&store, now, &names, &config.service, &config.schedule)?;
     let mut out = std::io::stdout().lock();
     for (source, summary) in config.sources.iter().zip(&summaries) {
         let host = source
@@ -42,7 +37,7 @@ pub fn run(global: &Global, args: StatusArgs) -> anyhow::Result<ExitCode> {
             .map(|(_, until)| until.clone());
         let listing = store.listing_state(source.listing_url.as_str())?;
         let source_alarms: Vec<_> = alarms.iter().filter(|a| a.source == source.name).collect();
-        let failing = briefwatch::daemon::health::source_failure(store.connection(), &source.name)?;
+        let failing = briefwatch::daemon::health::source_failure(&store, &source.name)?;
         if args.json {
             let mut value = serde_json::to_value(summary)?;
             value["blocked_until"] = serde_json::json!(blocked_until);

@@ -1,14 +1,13 @@
 //! Freshness and breakage alarms, and each source's current failure: whether the watch has gone
 //! blind and why. Pure decisions over what the archive saw, with the clock passed in;
-//! [`source_health`] and [`source_failure`] read those facts from the archive.
+//! [`source_health`] and [`source_failure`] take those facts from the archive's fetch log.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::config::{ScheduleConfig, ServiceConfig};
 use crate::fetch::{Cause, failure_cause};
-use crate::store::{format_time, parse_time};
+use crate::store::{Store, StoreError, format_time};
 
 /// What the archive knows about one source's recent health.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -168,82 +167,36 @@ pub fn alarm_summary(alarms: &[Alarm]) -> String {
 }
 
 /// Reads a source's health facts from the archive.
-pub fn source_health(conn: &Connection, source: &str) -> rusqlite::Result<SourceHealth> {
-    let latest_press_conference: Option<String> = conn.query_row(
-        "SELECT MAX(d.briefing_date) FROM documents d
-          WHERE d.source = ?1 AND d.kind = 'press_conference'
-            AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)",
-        params![source],
-        |row| row.get(0),
-    )?;
-    let last_good: Option<String> = conn.query_row(
-        "SELECT MAX(at) FROM fetch_log WHERE source = ?1 AND outcome IN ('ok', 'not_modified')",
-        params![source],
-        |row| row.get(0),
-    )?;
-    let first_broken: Option<(String, String)> = conn
-        .query_row(
-            "SELECT at, outcome FROM fetch_log
-              WHERE source = ?1 AND outcome IN ('unparseable', 'blocked') AND at > ?2
-              ORDER BY at LIMIT 1",
-            params![source, last_good.as_deref().unwrap_or("")],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let last_selector: Option<(String, Option<String>)> = conn
-        .query_row(
-            "SELECT at, selector FROM fetch_log WHERE source = ?1 AND found_by = 'selector'
-              ORDER BY at DESC LIMIT 1",
-            params![source],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let first_fallback: Option<(String, String)> = conn
-        .query_row(
-            "SELECT at, url FROM fetch_log WHERE source = ?1 AND found_by = 'fallback' AND at > ?2
-              ORDER BY at LIMIT 1",
-            params![
-                source,
-                last_selector.as_ref().map_or("", |(at, _)| at.as_str())
-            ],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let drift = first_fallback.and_then(|(at, url)| {
-        Some(Drift {
-            since: parse_time(&at)?,
-            url,
-            last_selector: last_selector.and_then(|(_, selector)| selector),
-        })
+pub fn source_health(store: &Store, source: &str) -> Result<SourceHealth, StoreError> {
+    let facts = store.source_health_facts(source)?;
+    let drift = facts.first_fallback.map(|(since, url)| Drift {
+        since,
+        url,
+        last_selector: facts.last_selector.and_then(|(_, selector)| selector),
     });
     Ok(SourceHealth {
         drift,
         source: source.to_string(),
-        latest_press_conference: latest_press_conference
-            .and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()),
-        last_good: last_good.as_deref().and_then(parse_time),
-        first_broken: first_broken
-            .and_then(|(at, outcome)| parse_time(&at).map(|at| (at, outcome))),
+        latest_press_conference: facts.latest_press_conference,
+        last_good: facts.last_good,
+        first_broken: facts.first_broken,
     })
 }
 
 /// Every configured source's health, then its alarms.
 pub fn check(
-    conn: &Connection,
+    store: &Store,
     now: DateTime<Utc>,
     sources: &[&str],
     service: &ServiceConfig,
     schedule: &ScheduleConfig,
-) -> rusqlite::Result<Vec<Alarm>> {
+) -> Result<Vec<Alarm>, StoreError> {
     let healths = sources
         .iter()
-        .map(|source| source_health(conn, source))
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .map(|source| source_health(store, source))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(alarms(now, &healths, service, schedule))
 }
-
-/// Outcomes that count as a failure of a source: no usable answer came.
-const FAILING: &str = "'transient', 'blocked', 'unparseable', 'disallowed'";
 
 /// A source whose latest requests failed: since when, how often, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -277,56 +230,21 @@ impl SourceFailure {
 }
 
 /// The source's current failure, if its latest request failed: read from the fetch log.
-pub fn source_failure(conn: &Connection, source: &str) -> rusqlite::Result<Option<SourceFailure>> {
-    let last_fine: i64 = conn.query_row(
-        &format!(
-            "SELECT COALESCE(MAX(id), 0) FROM fetch_log WHERE source = ?1 AND outcome NOT IN ({FAILING})"
-        ),
-        params![source],
-        |row| row.get(0),
-    )?;
-    let streak: Option<(i64, String)> = conn
-        .query_row(
-            &format!(
-                "SELECT COUNT(*), MIN(at) FROM fetch_log
-                  WHERE source = ?1 AND id > ?2 AND outcome IN ({FAILING}) HAVING COUNT(*) > 0"
-            ),
-            params![source, last_fine],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .optional()?;
-    let Some((failures, since)) = streak else {
+pub fn source_failure(store: &Store, source: &str) -> Result<Option<SourceFailure>, StoreError> {
+    let Some(streak) = store.failure_streak(source)? else {
         return Ok(None);
     };
-    let latest = conn.query_row(
-        "SELECT at, url, status, outcome, error FROM fetch_log
-          WHERE source = ?1 AND id > ?2 ORDER BY id DESC LIMIT 1",
-        params![source, last_fine],
-        |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<u16>>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, Option<String>>(4)?,
-            ))
-        },
-    )?;
-    let (at, url, status, outcome, error) = latest;
-    let cause = failure_cause(&outcome, status, error.as_deref());
-    let (Some(since), Some(last_at)) = (parse_time(&since), parse_time(&at)) else {
-        return Ok(None);
-    };
+    let cause = failure_cause(&streak.outcome, streak.status, streak.error.as_deref());
     Ok(Some(SourceFailure {
         source: source.to_string(),
-        since,
-        last_at,
-        failures: failures as u64,
+        since: streak.since,
+        last_at: streak.at,
+        failures: streak.failures,
         cause,
         description: cause.describe().to_string(),
-        url,
-        status,
-        error,
+        url: streak.url,
+        status: streak.status,
+        error: streak.error,
     }))
 }
 
@@ -359,17 +277,19 @@ pub fn unhealthy(
 
 /// Every configured source's current failure.
 pub fn failures(
-    conn: &Connection,
+    store: &Store,
     sources: &[&str],
-) -> rusqlite::Result<Vec<(String, Option<SourceFailure>)>> {
+) -> Result<Vec<(String, Option<SourceFailure>)>, StoreError> {
     sources
         .iter()
-        .map(|source| Ok((source.to_string(), source_failure(conn, source)?)))
+        .map(|source| Ok((source.to_string(), source_failure(store, source)?)))
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::params;
+
     use super::*;
 
     fn utc(text: &str) -> DateTime<Utc> {
@@ -484,10 +404,10 @@ mod tests {
             "selector",
             Some(".content_mod div.content"),
         );
-        assert_eq!(drift_alarm(&source_health(conn, "mfa-en").unwrap()), None);
+        assert_eq!(drift_alarm(&source_health(&store, "mfa-en").unwrap()), None);
         log("2020-07-02T02:00:00Z", "https://a.test/2", "fallback", None);
         log("2020-07-02T03:00:00Z", "https://a.test/3", "fallback", None);
-        let alarm = drift_alarm(&source_health(conn, "mfa-en").unwrap()).expect("drift");
+        let alarm = drift_alarm(&source_health(&store, "mfa-en").unwrap()).expect("drift");
         assert_eq!(alarm.kind, "layout_drift");
         assert_eq!(alarm.since, utc("2020-07-02T02:00:00Z"));
         assert!(
@@ -507,8 +427,8 @@ mod tests {
             "selector",
             Some("main .text"),
         );
-        assert_eq!(drift_alarm(&source_health(conn, "mfa-en").unwrap()), None);
-        assert_eq!(source_health(conn, "mfa-zh").unwrap().drift, None);
+        assert_eq!(drift_alarm(&source_health(&store, "mfa-en").unwrap()), None);
+        assert_eq!(source_health(&store, "mfa-zh").unwrap().drift, None);
     }
 
     #[test]
@@ -536,14 +456,14 @@ mod tests {
         log("2020-07-02T03:00:00Z", "transient");
         log("2020-07-02T04:00:00Z", "unparseable");
         log("2020-07-02T05:00:00Z", "blocked");
-        let facts = source_health(conn, "mfa-en").unwrap();
+        let facts = source_health(&store, "mfa-en").unwrap();
         assert_eq!(facts.last_good, Some(utc("2020-07-02T02:00:00Z")));
         assert_eq!(
             facts.first_broken,
             Some((utc("2020-07-02T04:00:00Z"), "unparseable".to_string()))
         );
         assert_eq!(facts.latest_press_conference, None);
-        let quiet = source_health(conn, "mfa-zh").unwrap();
+        let quiet = source_health(&store, "mfa-zh").unwrap();
         assert_eq!(quiet.first_broken, None);
     }
 }

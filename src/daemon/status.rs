@@ -103,11 +103,7 @@ impl Engine {
             .iter()
             .map(|s| s.name.as_str())
             .collect();
-        let failures =
-            health::failures(self.store.connection(), &names).map_err(|error| StoreError::Sql {
-                context: "reading source failures",
-                source: error,
-            })?;
+        let failures = health::failures(&self.store, &names)?;
         Ok(health::unhealthy(
             now,
             &failures,
@@ -124,16 +120,12 @@ impl Engine {
             .map(|s| s.name.as_str())
             .collect();
         health::check(
-            self.store.connection(),
+            &self.store,
             now,
             &names,
             &self.config.service,
             &self.config.schedule,
         )
-        .map_err(|error| StoreError::Sql {
-            context: "reading source health",
-            source: error,
-        })
     }
 }
 

@@ -234,7 +234,11 @@ impl EventDraft {
 /// The events of a new revision: one `revised` carrying the structured diff, and one
 /// `exchange_removed` per exchange that disappeared.
 pub fn events_for_revision(old: &Briefing, new: &Briefing, cfg: &DiffConfig) -> Vec<EventDraft> {
-    let change = diff(old, new, cfg);
+    events_for_change(diff(old, new, cfg), old, new)
+}
+
+/// [`events_for_revision`] of a change already computed.
+pub fn events_for_change(change: Change, old: &Briefing, new: &Briefing) -> Vec<EventDraft> {
     let mut events = Vec::new();
     for entry in &change.exchanges {
         if let ExchangeChange::Removed {

@@ -17,7 +17,7 @@ use crate::model::{Briefing, Exchange, Lang};
 pub use events::{
     BlockedPayload, EventDraft, EventKind, EventPayload, ExchangeRemovedPayload,
     ExtractorFailedPayload, GoneReason, NewPayload, PageEventPayload, RevisedPayload,
-    UnpairedPayload, events_for_pairing, events_for_revision,
+    UnpairedPayload, events_for_change, events_for_pairing, events_for_revision,
 };
 pub use pair::{PairRow, Pairing, outlet_of, pair};
 pub use render::{render_exchange_html, render_exchange_text, render_html, render_text};

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use reqwest::StatusCode;
 use reqwest::header;
-use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::FetchConfig;
@@ -28,12 +27,7 @@ pub use fence::{Origin, Refusal, SiteOrigins, is_local_address};
 pub use retry::{bounded_wait, next_delay, retry_after};
 pub use robots::{RobotsRules, RobotsVerdict};
 
-/// HTTP validators of a stored response, sent back as `If-None-Match` / `If-Modified-Since`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Validators {
-    pub etag: Option<String>,
-    pub last_modified: Option<String>,
-}
+pub use crate::model::Validators;
 
 /// Why the HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]

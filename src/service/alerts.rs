@@ -8,8 +8,8 @@ use anyhow::Context;
 
 use crate::alert::sender::resolve_password;
 use crate::alert::{IngestAlerts, RuleSet, Sender, Webhooks};
-use crate::config::SmtpConfig;
 use crate::config::Config;
+use crate::config::SmtpConfig;
 use crate::store::Store;
 
 /// `[http] public_url` when it is set: mails link to briefwatch's own view only at an address
@@ -44,14 +44,10 @@ pub fn check_delivery(config: &Config, alerts_asked: bool) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Makes the store queue alerts while ingesting, if the config has rules that can deliver them:
+/// What ingestion needs to queue alerts, if the config has rules that can deliver them:
 /// mail only with an `[smtp]` section (without one no mail is queued, so nothing piles up to be
 /// mailed later), webhook posts always.
-pub fn attach(
-    config: &Config,
-    store: &mut Store,
-    enabled: bool,
-) -> anyhow::Result<Option<IngestAlerts>> {
+pub fn attach(config: &Config, enabled: bool) -> anyhow::Result<Option<IngestAlerts>> {
     if config.alerts.is_empty() {
         return Ok(None);
     }
@@ -72,7 +68,6 @@ pub fn attach(
             IngestAlerts::new(rules, "briefwatch.invalid".to_string(), enabled).without_mail()
         }
     };
-    store.set_alerts(Some(hook.clone()));
     Ok(Some(hook))
 }
 

@@ -225,7 +225,7 @@ struct Parts {
 fn prepare(options: Options) -> anyhow::Result<Parts> {
     let Options {
         config,
-        mut store,
+        store,
         reload,
         clock,
         listen,
@@ -236,7 +236,7 @@ fn prepare(options: Options) -> anyhow::Result<Parts> {
     alerts::check_delivery(&config, alerts_from_start)?;
     // The first cycle of an empty archive indexes silently rather than mailing every briefing.
     let first_fill = !alerts_from_start && alerts::archive_is_empty(&store)?;
-    let ingest_alerts = alerts::attach(&config, &mut store, !first_fill)?;
+    let ingest_alerts = alerts::attach(&config, !first_fill)?;
     let sender = alerts::sender(&config)?;
     let publisher = Publisher::new(&config)?;
     let os = if os_signals {
@@ -250,7 +250,8 @@ fn prepare(options: Options) -> anyhow::Result<Parts> {
     let health = HealthBoard::default();
     let router = routes(&config, &publisher, &health, &clock)?;
     let configured_listen = config.http.listen;
-    let engine = Engine::new(config, store)?;
+    let mut engine = Engine::new(config, store)?;
+    engine.set_alerts(ingest_alerts.clone());
     Ok(Parts {
         engine,
         reload,
@@ -384,9 +385,10 @@ async fn serve_until_stopped(parts: Parts) -> anyhow::Result<()> {
                     tracing::warn!(addr = %new_config.http.listen, "a new [http] listen address takes effect on restart");
                 }
                 publisher.reconfigure(&new_config)?;
-                let mut store = engine.into_store();
-                reattach_alerts(&new_config, &mut store, ingest_alerts.as_ref())?;
+                let store = engine.into_store();
+                let reattached = reattach_alerts(&new_config, ingest_alerts.as_ref())?;
                 engine = Engine::new(new_config, store)?;
+                engine.set_alerts(reattached);
                 engine.set_heartbeat(heartbeat.clone());
                 if let Some(old) = watchdog.take() {
                     old.abort();
@@ -452,23 +454,21 @@ fn republish(publisher: &Publisher, engine: &Engine, report: &Report, clock: &dy
 /// while a changed `[smtp]` or `[[webhook]]` section needs a restart.
 fn reattach_alerts(
     config: &Config,
-    store: &mut Store,
     running: Option<&IngestAlerts>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<IngestAlerts>> {
     let Some(running) = running else {
         if alerts::deliverable(config) {
             tracing::warn!(
                 "alert rules added to a daemon started without them take effect on restart"
             );
         }
-        return Ok(());
+        return Ok(None);
     };
     let rules = RuleSet::compile(&config.alerts)?;
-    store.set_alerts(Some(IngestAlerts {
+    Ok(Some(IngestAlerts {
         rules: Arc::new(rules),
         ..running.clone()
-    }));
-    Ok(())
+    }))
 }
 
 #[cfg(test)]

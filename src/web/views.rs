@@ -493,9 +493,8 @@ pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError>
     let sources = store.source_summaries(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
     let failing = names
         .iter()
-        .map(|name| crate::daemon::health::source_failure(conn, name))
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(sql("reading source failures"))?;
+        .map(|name| crate::daemon::health::source_failure(store, name))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut listing_pages: Vec<ListingRow> = conn
         .prepare(
             "SELECT source, url, page, last_checked, last_success, next_check FROM listing_pages

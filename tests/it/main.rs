@@ -18,6 +18,7 @@ mod feed_revisions;
 mod fetch;
 mod harden;
 mod manners;
+mod one_pipeline;
 mod poll_policy;
 mod present;
 mod redesign;
