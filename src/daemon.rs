@@ -9,7 +9,7 @@
 //! [`health`]. The process around it (runtime, tasks, signals, systemd) is the `service` module,
 //! which builds on this one (never the reverse).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,25 +17,28 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use rand::Rng;
-use serde::Serialize;
 use url::Url;
 
 use crate::config::{Config, SourceConfig};
-use crate::fetch::{Fetched, Fetcher, Outcome, Refusal, SiteOrigins, Validators};
+use crate::fetch::{Fetched, Fetcher, Outcome, SiteOrigins, Validators};
 use crate::ingest::{self, ArticleFetch, ListingFetch};
-use crate::model::{Listing, ListingItem};
+use crate::model::Listing;
 use crate::site::{Profile, SiteError};
 use crate::store::{FetchRecord, PageKind, Store, StoreError};
 
+pub use admission::{Admission, admit_items};
+pub use report::{ProgressHook, Report, Step};
 use schedule::{
     document_age, later, listing_page_extension, listing_page_url, next_check, next_listing_poll,
     next_retry, published_instant, sweep_slot,
 };
 
+mod admission;
 pub mod health;
 mod import;
 pub mod manifest;
 mod politeness;
+mod report;
 pub mod schedule;
 pub mod status;
 
@@ -80,102 +83,9 @@ impl Clock for SystemClock {
     }
 }
 
-/// The furthest ahead any schedule looks: longer waits (a configured sweep of centuries, a
-/// server's whim) are cut to it, so that no time computed here can overflow.
-pub const MAX_AHEAD: Duration = Duration::from_secs(20 * 366 * 24 * 3600);
-
 /// A log field for an HTTP status: `200`, or `none` when no answer came.
 pub fn status_field(status: Option<u16>) -> String {
     status.map_or_else(|| "none".to_string(), |status| status.to_string())
-}
-
-/// A page a backfill or an import has just handled, told to a progress display.
-#[derive(Debug, Clone, Copy)]
-pub struct Step<'a> {
-    /// The listing page or article.
-    pub url: &'a str,
-    /// Pages in all, when known: an import knows the lines of its manifest; a backfill learns the
-    /// length of its walk as it goes, and tells none.
-    pub total: Option<u64>,
-}
-
-/// Told of each [`Step`] of a backfill or an import.
-pub type ProgressHook = Box<dyn FnMut(Step<'_>) + Send>;
-
-/// Counts of one cycle, one backfill or one import.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Report {
-    /// Requests by outcome.
-    pub outcomes: BTreeMap<String, u64>,
-    pub listings: u64,
-    pub articles: u64,
-    pub new_documents: u64,
-    pub new_revisions: u64,
-    /// Articles fetched (or answered 304) whose content had not changed.
-    pub unchanged: u64,
-    pub events: u64,
-    /// Pages skipped because robots.txt disallows them or their host is blocked.
-    pub skipped: u64,
-    /// Pages not asked for because their host cannot be reached (or its robots.txt cannot be
-    /// read); they are due again once the host answers.
-    pub unreachable: u64,
-    /// Listing links ignored: not `http`/`https` on a host and port of the site.
-    pub off_site: u64,
-    /// New listing items left for the next cycle (over `fetch.max_new_per_page` or
-    /// `fetch.max_new_per_cycle`).
-    pub deferred: u64,
-    /// Pages whose processing failed in the archive (logged, the loop went on).
-    pub errors: u64,
-}
-
-impl Report {
-    fn count(&mut self, outcome: Outcome) {
-        *self
-            .outcomes
-            .entry(outcome.as_str().to_string())
-            .or_default() += 1;
-    }
-
-    /// Pages that failed: fetches that ended `transient`, `blocked` or `unparseable`, pages not
-    /// asked for because the host could not be reached, and pages the archive could not take.
-    pub fn failed(&self) -> u64 {
-        let outcome = |name: &str| self.outcomes.get(name).copied().unwrap_or(0);
-        outcome("transient")
-            + outcome("blocked")
-            + outcome("unparseable")
-            + self.unreachable
-            + self.errors
-    }
-
-    pub fn summary(&self) -> String {
-        let outcomes: Vec<String> = self
-            .outcomes
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        let count = |count: u64, one: &str, many: &str| {
-            if count == 1 {
-                format!("1 {one}")
-            } else {
-                format!("{count} {many}")
-            }
-        };
-        format!(
-            "{}, {}: {}, {}, {} unchanged, {}, {} skipped, {} unreachable, {} ignored, {} deferred, {} [{}]",
-            count(self.listings, "listing page", "listing pages"),
-            count(self.articles, "article", "articles"),
-            count(self.new_documents, "new document", "new documents"),
-            count(self.new_revisions, "new revision", "new revisions"),
-            self.unchanged,
-            count(self.events, "event", "events"),
-            self.skipped,
-            self.unreachable,
-            count(self.off_site, "off-site link", "off-site links"),
-            count(self.deferred, "new item", "new items"),
-            count(self.errors, "error", "errors"),
-            outcomes.join(" ")
-        )
-    }
 }
 
 /// What runs a cycle: configuration, archive, HTTP client and the compiled site profiles.
@@ -217,52 +127,6 @@ struct Outage {
     error: String,
     /// Listing pages whose skip this outage is already in the fetch log.
     logged: HashSet<String>,
-}
-
-/// Which items of a listing page are followed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Admission {
-    /// Items followed, in listing order: those already known, and new ones within the budget.
-    pub kept: Vec<ListingItem>,
-    /// Links refused by the site's fence, with why.
-    pub off_site: Vec<(String, Refusal)>,
-    /// New items over the budget, left for the next cycle.
-    pub deferred: usize,
-    /// New items admitted.
-    pub admitted: usize,
-}
-
-/// Sorts a listing page's items: links off the site are dropped, known items kept, and new ones
-/// admitted up to `budget`. Pure: the fence, the known URLs and the budget are passed in.
-pub fn admit_items(
-    items: &[ListingItem],
-    origins: &SiteOrigins,
-    known: &HashSet<String>,
-    budget: usize,
-) -> Admission {
-    let mut admission = Admission::default();
-    let mut seen = HashSet::new();
-    for item in items {
-        let checked = Url::parse(&item.url)
-            .map_err(|_| Refusal::Scheme)
-            .and_then(|url| origins.check(&url));
-        if let Err(refusal) = checked {
-            admission.off_site.push((item.url.clone(), refusal));
-            continue;
-        }
-        if !seen.insert(item.url.as_str()) {
-            continue;
-        }
-        if known.contains(&item.url) {
-            admission.kept.push(item.clone());
-        } else if admission.admitted < budget {
-            admission.admitted += 1;
-            admission.kept.push(item.clone());
-        } else {
-            admission.deferred += 1;
-        }
-    }
-    admission
 }
 
 /// A fetched article page waiting to be written with the others of its listing page. Each page
@@ -1072,46 +936,5 @@ impl Heartbeat {
     pub fn age(&self) -> Duration {
         let now = self.origin.elapsed().as_millis() as u64;
         Duration::from_millis(now.saturating_sub(self.last_millis.load(Ordering::Relaxed)))
-    }
-}
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn listing_items_are_fenced_and_budgeted() {
-        let site = Url::parse("http://127.0.0.1:8080/list/").unwrap();
-        let origins = SiteOrigins::new([&site], &["www.site.invalid".to_string()]);
-        let item = |url: &str| ListingItem {
-            url: url.to_string(),
-            title: String::new(),
-            date: None,
-        };
-        let items = vec![
-            item("http://127.0.0.1:8080/a.html"),
-            item("http://127.0.0.1:8081/other-port.html"),
-            item("http://127.0.0.2:8080/other-loopback.html"),
-            item("file:///etc/passwd"),
-            item("javascript:alert(1)"),
-            item("data:text/html,x"),
-            item("https://www.site.invalid/b.html"),
-            item("http://www.site.invalid:8443/c.html"),
-            item("http://127.0.0.1:8080/known.html"),
-            item("http://127.0.0.1:8080/d.html"),
-        ];
-        let known: HashSet<String> = ["http://127.0.0.1:8080/known.html".to_string()].into();
-        let admission = admit_items(&items, &origins, &known, 2);
-        let kept: Vec<&str> = admission.kept.iter().map(|i| i.url.as_str()).collect();
-        assert_eq!(
-            kept,
-            [
-                "http://127.0.0.1:8080/a.html",
-                "https://www.site.invalid/b.html",
-                "http://127.0.0.1:8080/known.html"
-            ]
-        );
-        assert_eq!(admission.off_site.len(), 6);
-        assert_eq!(admission.deferred, 1);
-        assert_eq!(admission.admitted, 2);
     }
 }
