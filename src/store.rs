@@ -25,7 +25,10 @@ use crate::fetch::{Outcome, Validators};
 use crate::model::{Briefing, FoundBy, Kind, Lang, Listing};
 
 mod reads;
+pub mod search;
+pub mod tokenizer;
 pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, EventDocumentRef};
+pub use tokenizer::register as register_search_tokenizer;
 
 /// zstd level of raw pages. The per-source dictionary already removes the chrome every page
 /// repeats; on the 2020 capture level 9 made pages 10 % smaller than level 3 for 4× the CPU.
@@ -66,8 +69,6 @@ pub enum StoreError {
     },
     #[error("unknown {what}: {key}")]
     NotFound { what: &'static str, key: String },
-    #[error("cannot rebuild the search index: {0}")]
-    SearchIndex(#[source] crate::web::search::SearchError),
     #[error(
         "the archive {path} cannot be written: its directory or file system is read-only ({detail}). \
          briefwatch writes the database and its journal there: check the mount and the permissions \
@@ -259,20 +260,19 @@ CREATE TABLE hosts (
         ),
         // The alert stage's outbox: alerts queued in the ingest transaction that caused them.
         M::up(crate::alert::outbox::MIGRATION),
-        // Full-text search over every exchange, filled by the next migration's hook.
-        M::up(crate::web::search::MIGRATION),
+        // Full-text search over every exchange (replaced by the index of external content below).
+        M::up(search::CONTENTLESS_MIGRATION),
         // Records compressed against their raw page; rows written before keep their dictionary.
         // (This migration's hook built the search index; the index of every text below, whose
         // hook rebuilds it in today's shape, took over that job.)
         M::up("ALTER TABLE revisions ADD COLUMN record_against_raw INTEGER NOT NULL DEFAULT 0;"),
         // Pairing finds the other language's transcript of a day by its date.
         M::up("CREATE INDEX documents_briefing_date ON documents(briefing_date, lang);"),
-        M::up(crate::web::search::MERGE_MIGRATION),
-        // Search and alerts see every text of a briefing: titles, openings, statements.
-        M::up_with_hook(
-            crate::web::search::PASSAGES_MIGRATION,
-            crate::web::search::rebuild_hook,
-        ),
+        M::up(search::MERGE_MIGRATION),
+        // Search and alerts see every text of a briefing: titles, openings, statements. (This
+        // migration's hook indexed them; the index of external content below is built from the
+        // text rows.)
+        M::up(search::PASSAGES_MIGRATION),
         // A version of a page that looks like a glitch (see `crate::suspect`), held until a
         // second fetch agrees; one per document, kept across restarts.
         M::up(
@@ -294,6 +294,9 @@ CREATE TABLE hosts (
         // Every text of every revision as plain rows, and the views for reading it with SQL; the
         // hook writes the text of the revisions stored before from their records.
         M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
+        // Full-text search over the text rows themselves (FTS5 with external content), each Han
+        // character a token of the `briefwatch` tokenizer; built from those rows.
+        M::up(search::EXTERNAL_CONTENT_MIGRATION),
     ]
 }
 
@@ -674,6 +677,7 @@ impl Store {
             .map_err(sql("setting busy timeout"))?;
         // Every page ingested runs a few dozen distinct statements; keep them all compiled.
         conn.set_prepared_statement_cache_capacity(128);
+        tokenizer::register(&conn).map_err(sql("registering the search tokenizer"))?;
         migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,
@@ -733,12 +737,12 @@ impl Store {
         &self.conn
     }
 
-    /// Drops and refills the full-text search index from the stored records, in one transaction
+    /// Rebuilds the full-text search index from the archive's text rows, in one transaction
     /// (a search running meanwhile sees the old index): the repair for a damaged index. Returns
     /// the number of revisions indexed.
     pub fn rebuild_search_index(&mut self) -> Result<u64> {
         let tx = self.begin()?;
-        let count = crate::web::search::rebuild(&tx).map_err(StoreError::SearchIndex)?;
+        let count = search::rebuild(&tx)?;
         tx.commit().map_err(sql("committing the search index"))?;
         Ok(count)
     }
@@ -2202,7 +2206,7 @@ fn ingest_article_in<'raw>(
             .map_err(sql("writing a revision"))?;
             let revision_id = tx.last_insert_rowid();
             insert_texts(tx, revision_id, briefing)?;
-            crate::web::search::index_revision(tx, revision_id, document_id, briefing)
+            search::index_revision(tx, revision_id, document_id, briefing)
                 .map_err(sql("indexing a revision for search"))?;
             execute_cached(
                 tx,

@@ -25,8 +25,8 @@ use crate::feed::{FeedSettings, RenderedFeed, SharedFeeds};
 use crate::store::{ArchiveStamp, Store, StoreError};
 use crate::web::Readers;
 use crate::web::params::{ParamError, Params};
-use crate::web::query::Query;
-use crate::web::search::SearchFilter;
+use crate::search::Query;
+use crate::search::SearchFilter;
 
 /// The OpenAPI 3 description of `/api/v1/`, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");

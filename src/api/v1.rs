@@ -13,7 +13,7 @@ use crate::diff::{self, Change, Pairing};
 use crate::model::{Exchange, Kind, Lang};
 use crate::store::{BriefingQuery, BriefingSummary, DocumentKey, Event, EventDocumentRef, Store};
 use crate::web::params::Params;
-use crate::web::search::{self, SearchHit};
+use crate::search::{self, SearchHit};
 
 /// Items per page unless `limit` says otherwise, and the most it may say.
 const DEFAULT_LIMIT: i64 = 50;

@@ -5,8 +5,8 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use super::chart::trend_chart;
-use super::query::Query;
-use super::search::{Highlighted, Passage, SPOKESPERSONS, SearchResults, TrendSeries};
+use crate::search::Query;
+use crate::search::{Highlighted, Passage, SPOKESPERSONS, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };

@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::params::{ParamError, Params};
-use super::query::Query;
-use super::search::{self, SearchFilter, SearchResults, TrendSeries};
+use crate::search::Query;
+use crate::search::{self, SearchFilter, SearchResults, TrendSeries};
 use super::{WebError, sql};
 use crate::model::{Kind, Lang};
 use crate::store::{

@@ -1,0 +1,36 @@
+-- Full-text search reads the archive's own text: two FTS5 indexes with external content, one
+-- over the exchanges (question, answer), one over each revision's own text (title, opening), both
+-- tokenized by `briefwatch`, which the store registers on every connection it opens (see
+-- `store/tokenizer.rs`). They replace the contentless index and its row-id spans; the index is
+-- built here from the text rows.
+
+DROP TABLE exchange_search;
+DROP TABLE search_spans;
+
+-- An exchange's row id in its index: its revision and its ordinal in one integer, so that a match
+-- names its exchange without a lookup. Ordinals stay below 65536: a page of more than 100,000
+-- elements is not parsed.
+ALTER TABLE exchanges ADD COLUMN search_rowid INTEGER
+    GENERATED ALWAYS AS (revision_id * 65536 + ordinal) VIRTUAL;
+CREATE UNIQUE INDEX exchanges_search_rowid ON exchanges(search_rowid);
+
+CREATE VIRTUAL TABLE exchange_search USING fts5(
+    question, answer,
+    content='exchanges', content_rowid='search_rowid', columnsize=0, tokenize='briefwatch'
+);
+CREATE VIRTUAL TABLE text_search USING fts5(
+    title, opening,
+    content='revision_texts', content_rowid='revision_id', columnsize=0, tokenize='briefwatch'
+);
+-- Segments are merged once eight of a size have piled up, not four: less work per ingest, for a
+-- few more segments for a search to read.
+INSERT INTO exchange_search(exchange_search, rank) VALUES ('automerge', 8);
+INSERT INTO text_search(text_search, rank) VALUES ('automerge', 8);
+INSERT INTO exchange_search(exchange_search) VALUES ('rebuild');
+INSERT INTO text_search(text_search) VALUES ('rebuild');
+
+-- The spokesperson filter reads the document's latest spokesperson.
+UPDATE documents SET spokesperson = (
+    SELECT t.spokesperson FROM revisions r JOIN revision_texts t ON t.revision_id = r.id
+    WHERE r.document_id = documents.id ORDER BY r.seq DESC LIMIT 1
+);
