@@ -5,8 +5,8 @@
 //! Two FTS5 tables with external content hold both languages: `exchange_search` over the
 //! `exchanges` rows (`question`, `answer`; row id `search_rowid`, the revision and ordinal in one
 //! integer) and `text_search` over `revision_texts` (`title`, `opening`; row id the revision's).
-//! They store no text of their own: `highlight()` reads it from those rows. Both use the
-//! `briefwatch` tokenizer (see [`super::tokenizer`]).
+//! They store no text of their own: `highlight()` reads it from those rows. Both use the store's
+//! tokenizer (see [`super::tokenizer`]).
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};

@@ -1,8 +1,9 @@
-//! The search index's FTS5 tokenizer, `briefwatch`, registered on every connection the store
-//! opens.
+//! The search index's FTS5 tokenizer, registered on every connection the store opens.
 //!
-//! It is SQLite's `porter unicode61 remove_diacritics 2` (the same case folding, diacritics and
-//! English stems) with three changes:
+//! The index is declared with SQLite's own `porter unicode61 remove_diacritics 2`, so that every
+//! SQLite client with FTS5 (the `sqlite3` shell, Datasette) opens the archive, lists its tables and
+//! reads the index; on the store's connections `porter` is this tokenizer, which wraps SQLite's
+//! (the same case folding, diacritics and English stems) with three changes:
 //! - every Han character is a token of its own (`unicode61` keeps a run of them as one token), so
 //!   that a Chinese word of any length, two-character words such as 台湾 included, is found as a
 //!   phrase of characters;
@@ -15,7 +16,9 @@
 //!
 //! Offsets are those of the original text, so `highlight()` and `snippet()` mark the words as
 //! written. SQLite's own tokenizers do the folding and stemming: this one puts a separator around
-//! each Han character, passes the text to `porter`, and maps what comes back.
+//! each Han character, passes the text to SQLite's `porter`, and maps what comes back. Another
+//! client reads the index with SQLite's `porter` alone: English words match there too, a Chinese
+//! word when its characters are written apart (`"台 湾"`); only briefwatch writes the index.
 
 use std::ffi::{c_char, c_int, c_void};
 use std::ptr;
@@ -23,9 +26,6 @@ use std::ptr;
 use rusqlite::{Connection, ffi};
 
 use crate::text::is_han;
-
-/// The tokenizer's name, as a table names it: `tokenize='briefwatch'`.
-pub const TOKENIZER: &str = "briefwatch";
 
 /// Marks, at the start of a query phrase, words that must be written in capitals; and begins the
 /// index's second token of every word written in capitals.
@@ -57,8 +57,8 @@ pub fn is_written_in_capitals(word: &str) -> bool {
     word.chars().any(char::is_uppercase) && !word.chars().any(char::is_lowercase)
 }
 
-/// Registers the `briefwatch` tokenizer on `conn`; an index that names it can then be read and
-/// written there.
+/// Registers this tokenizer on `conn` as `porter`, in place of SQLite's, which it wraps: the
+/// index is read and written with it there.
 pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     let api = fts5_api(conn)?;
     // SAFETY: `api` is the connection's FTS5 API, alive as long as the connection. The parent
@@ -92,7 +92,7 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
             conn,
             create_tokenizer(
                 api,
-                c"briefwatch".as_ptr(),
+                c"porter".as_ptr(),
                 parent.cast(),
                 &mut ours,
                 Some(destroy),
@@ -155,13 +155,13 @@ fn fts5_api(conn: &Connection) -> rusqlite::Result<*mut ffi::fts5_api> {
     Ok(api)
 }
 
-/// `porter`, which every tokenizer created wraps.
+/// SQLite's `porter`, which every tokenizer created wraps.
 struct Parent {
     tokenizer: ffi::fts5_tokenizer,
     user_data: *mut c_void,
 }
 
-/// One tokenizer of an index: its `porter unicode61 remove_diacritics 2`.
+/// One tokenizer of an index: SQLite's `porter` over the tokenizer the index names after it.
 struct Instance {
     porter: ffi::fts5_tokenizer,
     inner: *mut ffi::Fts5Tokenizer,
@@ -174,24 +174,19 @@ unsafe extern "C" fn destroy(user_data: *mut c_void) {
 
 unsafe extern "C" fn create(
     user_data: *mut c_void,
-    _args: *mut *const c_char,
-    _count: c_int,
+    args: *mut *const c_char,
+    count: c_int,
     out: *mut *mut ffi::Fts5Tokenizer,
 ) -> c_int {
-    // SAFETY: `user_data` is the `Parent` registered with this tokenizer; `porter` reads its
-    // arguments and keeps no pointer to them.
+    // SAFETY: `user_data` is the `Parent` registered with this tokenizer; SQLite's `porter` gets
+    // the arguments (the tokenizer it wraps) as they were given.
     unsafe {
         let parent = &*user_data.cast::<Parent>();
         let Some(create_porter) = parent.tokenizer.xCreate else {
             return ffi::SQLITE_ERROR;
         };
-        let mut args = [
-            c"unicode61".as_ptr(),
-            c"remove_diacritics".as_ptr(),
-            c"2".as_ptr(),
-        ];
         let mut inner: *mut ffi::Fts5Tokenizer = ptr::null_mut();
-        let rc = create_porter(parent.user_data, args.as_mut_ptr(), 3, &mut inner);
+        let rc = create_porter(parent.user_data, args, count, &mut inner);
         if rc != ffi::SQLITE_OK {
             return rc;
         }
@@ -409,7 +404,7 @@ mod tests {
         ffi::SQLITE_OK
     }
 
-    /// The tokens of `text`, found through FTS5 by name as an index finds the tokenizer.
+    /// The tokens of `text`, by the tokenizer FTS5 finds by the name the index gives.
     fn tokens_of(text: &str, flags: c_int) -> Vec<Token> {
         let conn = Connection::open_in_memory().unwrap();
         register(&conn).unwrap();
@@ -424,14 +419,19 @@ mod tests {
             let mut data: *mut c_void = ptr::null_mut();
             let rc = ((*api).xFindTokenizer.unwrap())(
                 api,
-                c"briefwatch".as_ptr(),
+                c"porter".as_ptr(),
                 &mut data,
                 &mut found,
             );
             assert_eq!(rc, ffi::SQLITE_OK);
+            let mut args = [
+                c"unicode61".as_ptr(),
+                c"remove_diacritics".as_ptr(),
+                c"2".as_ptr(),
+            ];
             let mut instance: *mut ffi::Fts5Tokenizer = ptr::null_mut();
             assert_eq!(
-                (found.xCreate.unwrap())(data, ptr::null_mut(), 0, &mut instance),
+                (found.xCreate.unwrap())(data, args.as_mut_ptr(), 3, &mut instance),
                 ffi::SQLITE_OK
             );
             let rc = (found.xTokenize.unwrap())(

@@ -1,6 +1,7 @@
 -- Full-text search reads the archive's own text: two FTS5 indexes with external content, one
--- over the exchanges (question, answer), one over each revision's own text (title, opening), both
--- tokenized by `briefwatch`, which the store registers on every connection it opens (see
+-- over the exchanges (question, answer), one over each revision's own text (title, opening). Their
+-- tokenizer is named as SQLite's own, so that any SQLite client opens the archive; the store
+-- registers its own under that name on every connection it opens (each Han character a token: see
 -- `store/tokenizer.rs`). They replace the contentless index and its row-id spans; the index is
 -- built here from the text rows.
 
@@ -16,11 +17,11 @@ CREATE UNIQUE INDEX exchanges_search_rowid ON exchanges(search_rowid);
 
 CREATE VIRTUAL TABLE exchange_search USING fts5(
     question, answer,
-    content='exchanges', content_rowid='search_rowid', columnsize=0, tokenize='briefwatch'
+    content='exchanges', content_rowid='search_rowid', columnsize=0, tokenize='porter unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE text_search USING fts5(
     title, opening,
-    content='revision_texts', content_rowid='revision_id', columnsize=0, tokenize='briefwatch'
+    content='revision_texts', content_rowid='revision_id', columnsize=0, tokenize='porter unicode61 remove_diacritics 2'
 );
 -- Segments are merged once eight of a size have piled up, not four: less work per ingest, for a
 -- few more segments for a search to read.
