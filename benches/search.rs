@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use briefwatch::config::Config;
 use briefwatch::daemon::{Engine, SystemClock};
-use briefwatch::store::Store;
 use briefwatch::search::{Query, SearchFilter, search};
+use briefwatch::store::Store;
 use criterion::{Criterion, black_box};
 
 const ONE_WORD: &[&str] = &["China", "Taiwan", "台湾", "香港", "sanctions"];

@@ -42,7 +42,10 @@ mod tests {
             assert!(!is_han(c) && is_unspaced(c), "{c}");
         }
         for c in ['a', 'é', '1', '，', '。', ' '] {
-            assert!(!is_han(c) && !is_unspaced(c) && !is_unified_ideograph(c), "{c}");
+            assert!(
+                !is_han(c) && !is_unspaced(c) && !is_unified_ideograph(c),
+                "{c}"
+            );
         }
         assert!(is_unified_ideograph('中') && !is_unified_ideograph('\u{F900}'));
     }

@@ -181,16 +181,23 @@ fn placed_revisions(
     }
     Ok(revisions
         .into_iter()
-        .map(|SearchableRevision { revision_id, document_id, seq, date }| {
-            let latest_seq = latest.get(&document_id).copied().unwrap_or(seq);
-            let placed = Placed {
-                document_id,
-                seq,
-                latest_seq,
-                date,
-            };
-            (revision_id, placed)
-        })
+        .map(
+            |SearchableRevision {
+                 revision_id,
+                 document_id,
+                 seq,
+                 date,
+             }| {
+                let latest_seq = latest.get(&document_id).copied().unwrap_or(seq);
+                let placed = Placed {
+                    document_id,
+                    seq,
+                    latest_seq,
+                    date,
+                };
+                (revision_id, placed)
+            },
+        )
         .collect())
 }
 
@@ -283,7 +290,12 @@ fn load_hits(
                 .chain(marked_paragraphs(&opening))
                 .filter(|paragraph| paragraph.iter().any(|s| !s.text.trim().is_empty()))
                 .collect();
-            (String::new(), vec![], matching_paragraphs(paragraphs), Passage::Text)
+            (
+                String::new(),
+                vec![],
+                matching_paragraphs(paragraphs),
+                Passage::Text,
+            )
         } else {
             let Some(exchange) = index::marked_exchange(
                 conn,
@@ -645,7 +657,10 @@ mod tests {
         assert_eq!(found.total, 1);
         let hit = &found.hits[0];
         assert_eq!((hit.passage, hit.ordinal), (Passage::Text, 0));
-        assert_eq!((hit.url.as_str(), hit.view.as_str()), ("u1", "/b/1#opening"));
+        assert_eq!(
+            (hit.url.as_str(), hit.view.as_str()),
+            ("u1", "/b/1#opening")
+        );
         assert_eq!(hit.answer.len(), 1, "only the matching paragraph");
         assert_eq!(marked(hit), ["Geneva"]);
         assert_eq!(hit.kind.text_label(hit.lang), "Opening remarks");
@@ -681,9 +696,15 @@ mod tests {
                 spokesperson: Some(name.into()),
                 ..SearchFilter::default()
             };
-            search(conn, &Query::parse("trade OR 贸易").unwrap(), &filter, 0, 10)
-                .unwrap()
-                .total
+            search(
+                conn,
+                &Query::parse("trade OR 贸易").unwrap(),
+                &filter,
+                0,
+                10,
+            )
+            .unwrap()
+            .total
         };
         assert_eq!((by("赵立坚"), by("Hua Chunying")), (2, 0));
     }

@@ -523,16 +523,17 @@ mod tests {
         assert_eq!(Query::parse("the").unwrap_err(), QueryError::NoTerms);
         assert_eq!(Query::parse("Their it").unwrap_err(), QueryError::NoTerms);
         assert_eq!(fts("theirs"), "\"theirs\"");
-        assert_eq!(fts("x\u{1}WHO"), "\"x WHO\"", "a control character is no mark");
+        assert_eq!(
+            fts("x\u{1}WHO"),
+            "\"x WHO\"",
+            "a control character is no mark"
+        );
     }
 
     #[test]
     fn quotes_inside_terms_cannot_break_out_of_the_fts_string() {
         assert_eq!(fts("x\"y\""), "((\"x\") AND (\"y\"))");
-        assert_eq!(
-            fts("NEAR x"),
-            "((\"\u{1}NEAR\") AND (\"x\"))"
-        );
+        assert_eq!(fts("NEAR x"), "((\"\u{1}NEAR\") AND (\"x\"))");
         assert_eq!(fts("col:umn"), "\"col:umn\"");
         assert_eq!(fts("x^y"), "\"x^y\"");
     }

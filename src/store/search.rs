@@ -167,7 +167,11 @@ pub fn matching_texts(conn: &Connection, fts: &str) -> Result<Vec<i64>> {
 
 /// Whether a later revision of the same document has this exchange, question and answer word
 /// for word.
-pub fn exchange_in_later_revision(conn: &Connection, revision_id: i64, ordinal: u32) -> Result<bool> {
+pub fn exchange_in_later_revision(
+    conn: &Connection,
+    revision_id: i64,
+    ordinal: u32,
+) -> Result<bool> {
     conn.prepare_cached(
         "SELECT EXISTS (
              SELECT 1 FROM exchanges e
@@ -222,7 +226,13 @@ pub fn marked_exchange(
         )
         .and_then(|mut stmt| {
             stmt.query_row(
-                params![fts, revision_id, ordinal, open.to_string(), close.to_string()],
+                params![
+                    fts,
+                    revision_id,
+                    ordinal,
+                    open.to_string(),
+                    close.to_string()
+                ],
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .optional()

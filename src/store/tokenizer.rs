@@ -48,7 +48,9 @@ pub fn is_function_word(word: &str) -> bool {
     // Most words are longer than any function word: skip the scan for them.
     word.len() <= 5
         && word.bytes().all(|b| b.is_ascii_alphabetic())
-        && FUNCTION_WORDS.iter().any(|stop| stop.eq_ignore_ascii_case(word))
+        && FUNCTION_WORDS
+            .iter()
+            .any(|stop| stop.eq_ignore_ascii_case(word))
 }
 
 /// True for a word with a capital letter and no lower-case one (`WHO`, `G20`): it gets a second
@@ -65,7 +67,9 @@ pub fn register(conn: &Connection) -> rusqlite::Result<()> {
     // tokenizer's functions and data are owned by FTS5 and outlive every tokenizer it creates;
     // the box handed to FTS5 is freed by `destroy` when the connection closes.
     unsafe {
-        let find = (*api).xFindTokenizer.ok_or_else(|| missing("xFindTokenizer"))?;
+        let find = (*api)
+            .xFindTokenizer
+            .ok_or_else(|| missing("xFindTokenizer"))?;
         let create_tokenizer = (*api)
             .xCreateTokenizer
             .ok_or_else(|| missing("xCreateTokenizer"))?;
@@ -130,7 +134,13 @@ fn fts5_api(conn: &Connection) -> rusqlite::Result<*mut ffi::fts5_api> {
         let mut stmt: *mut ffi::sqlite3_stmt = ptr::null_mut();
         check(
             conn,
-            ffi::sqlite3_prepare_v2(db, c"SELECT fts5(?1)".as_ptr(), -1, &mut stmt, ptr::null_mut()),
+            ffi::sqlite3_prepare_v2(
+                db,
+                c"SELECT fts5(?1)".as_ptr(),
+                -1,
+                &mut stmt,
+                ptr::null_mut(),
+            ),
         )?;
         let bound = ffi::sqlite3_bind_pointer(
             stmt,
@@ -209,14 +219,8 @@ unsafe extern "C" fn delete(tokenizer: *mut ffi::Fts5Tokenizer) {
     }
 }
 
-type TokenCallback = unsafe extern "C" fn(
-    *mut c_void,
-    c_int,
-    *const c_char,
-    c_int,
-    c_int,
-    c_int,
-) -> c_int;
+type TokenCallback =
+    unsafe extern "C" fn(*mut c_void, c_int, *const c_char, c_int, c_int, c_int) -> c_int;
 
 /// What the callback from `porter` needs to pass a token on.
 struct Pass<'a> {
@@ -417,12 +421,8 @@ mod tests {
                 xTokenize: None,
             };
             let mut data: *mut c_void = ptr::null_mut();
-            let rc = ((*api).xFindTokenizer.unwrap())(
-                api,
-                c"porter".as_ptr(),
-                &mut data,
-                &mut found,
-            );
+            let rc =
+                ((*api).xFindTokenizer.unwrap())(api, c"porter".as_ptr(), &mut data, &mut found);
             assert_eq!(rc, ffi::SQLITE_OK);
             let mut args = [
                 c"unicode61".as_ptr(),
@@ -466,10 +466,20 @@ mod tests {
     #[test]
     fn han_characters_are_single_tokens_with_their_own_offsets() {
         // 台 and 湾 are three bytes each: offsets are those of the text as written.
-        assert_eq!(shown("台湾问题", DOCUMENT), ["台@0..3", "湾@3..6", "问@6..9", "题@9..12"]);
+        assert_eq!(
+            shown("台湾问题", DOCUMENT),
+            ["台@0..3", "湾@3..6", "问@6..9", "题@9..12"]
+        );
         assert_eq!(
             shown("G20峰会 in 北京.", DOCUMENT),
-            ["g20@0..3", "+^g20@0..3", "峰@3..6", "会@6..9", "北@13..16", "京@16..19"],
+            [
+                "g20@0..3",
+                "+^g20@0..3",
+                "峰@3..6",
+                "会@6..9",
+                "北@13..16",
+                "京@16..19"
+            ],
             "a word and the Han characters after it are apart; `in` is a function word"
         );
         assert_eq!(shown("中国的立场", QUERY).len(), 5);
@@ -482,7 +492,10 @@ mod tests {
             ["東@0..3", "京@3..6", "とソウル@6..18", "한국어@21..30"],
             "kana and hangul stay runs, as unicode61 keeps them"
         );
-        assert_eq!(shown("Россия и Китай", DOCUMENT), ["россия@0..12", "и@13..15", "китай@16..26"]);
+        assert_eq!(
+            shown("Россия и Китай", DOCUMENT),
+            ["россия@0..12", "и@13..15", "китай@16..26"]
+        );
     }
 
     #[test]
@@ -515,13 +528,25 @@ mod tests {
     fn words_in_capitals_get_a_marked_token_that_queries_can_ask_for() {
         assert_eq!(
             shown("the WHO and U.S., Who", DOCUMENT),
-            ["who@4..7", "+^who@4..7", "u@12..13", "+^u@12..13", "s@14..15", "+^s@14..15", "who@18..21"]
+            [
+                "who@4..7",
+                "+^who@4..7",
+                "u@12..13",
+                "+^u@12..13",
+                "s@14..15",
+                "+^s@14..15",
+                "who@18..21"
+            ]
         );
         // A query asks for them with the mark first; offsets count the mark.
         assert_eq!(shown("\u{1}WHO", QUERY), ["^who@1..4"]);
         assert_eq!(shown("\u{1}U S", QUERY), ["^u@1..2", "^s@3..4"]);
         // A document's text is never read as a query, mark or not.
         assert_eq!(shown("\u{1}WHO", DOCUMENT), ["who@1..4", "+^who@1..4"]);
-        assert_eq!(shown("WHO", QUERY), ["who@0..3"], "a plain query term matches any case");
+        assert_eq!(
+            shown("WHO", QUERY),
+            ["who@0..3"],
+            "a plain query term matches any case"
+        );
     }
 }

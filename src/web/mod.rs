@@ -22,9 +22,9 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use maud::Markup;
 
+use crate::search::SearchError;
 use crate::store::{Store, StoreError};
 use params::ParamError;
-use crate::search::SearchError;
 
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]

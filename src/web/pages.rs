@@ -5,12 +5,12 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use super::chart::trend_chart;
-use crate::search::Query;
-use crate::search::{Highlighted, Passage, SPOKESPERSONS, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
 use crate::model::{Exchange, Kind, Lang};
+use crate::search::Query;
+use crate::search::{Highlighted, Passage, SPOKESPERSONS, SearchResults, TrendSeries};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.
 pub const STYLESHEET: &str = include_str!("style.css");

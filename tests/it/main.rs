@@ -19,6 +19,7 @@ mod harden;
 mod manners;
 mod poll_policy;
 mod redesign;
+mod search_index;
 mod serve;
 mod service;
 mod smtp_server;
