@@ -1664,8 +1664,8 @@ fn decode_record(
     decompress(&stored.data, record_dictionary.as_deref(), "record")
 }
 
-/// The extracted record of a revision, read on any connection or inside a transaction (the
-/// search index reads records with it while it is being rebuilt by a migration).
+/// The extracted record of a revision, read on any connection or inside a transaction (a
+/// migration writes the text rows of stored revisions from it).
 pub fn record_in(
     tx: &Connection,
     dictionaries: &DictionaryCache,
