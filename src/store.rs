@@ -295,8 +295,8 @@ CREATE TABLE hosts (
         // hook writes the text of the revisions stored before from their records.
         M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
         // Full-text search over the text rows themselves (FTS5 with external content), each Han
-        // character a token of the `briefwatch` tokenizer; built from those rows.
-        M::up(search::EXTERNAL_CONTENT_MIGRATION),
+        // character a token of the store's tokenizer; the hook builds it from those rows.
+        M::up_with_hook(search::EXTERNAL_CONTENT_MIGRATION, search::fill_hook),
     ]
 }
 

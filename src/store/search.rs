@@ -7,6 +7,10 @@
 //! integer) and `text_search` over `revision_texts` (`title`, `opening`; row id the revision's).
 //! They store no text of their own: `highlight()` reads it from those rows. Both use the store's
 //! tokenizer (see [`super::tokenizer`]).
+//!
+//! A passage that several revisions of a briefing have word for word is indexed once, in the
+//! latest revision that has it: that is the one a search shows, and searches need not merge the
+//! copies. (So the index holds every row of its content tables except those earlier copies.)
 
 use chrono::NaiveDate;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -45,11 +49,46 @@ INSERT INTO exchange_search(exchange_search, rank) VALUES ('automerge', 8);
 ALTER TABLE search_spans ADD COLUMN text_hash TEXT;
 ";
 
-/// Today's index: FTS5 with external content over the text rows, built by the migration.
+/// Today's index: FTS5 with external content over the text rows, built by [`fill_hook`].
 pub(super) const EXTERNAL_CONTENT_MIGRATION: &str =
     include_str!("migrations/0012_search_external_content.sql");
 
-/// Adds one new revision, whose text rows are written, to the index; called inside the ingest
+/// Fills the index from the text rows (SQLite reads every row) and takes the earlier copies of
+/// passages out, then sets each document's spokesperson for the filters.
+const FILL: &str = "
+INSERT INTO exchange_search(exchange_search) VALUES ('rebuild');
+INSERT INTO text_search(text_search) VALUES ('rebuild');
+INSERT INTO exchange_search (exchange_search, rowid, question, answer)
+SELECT 'delete', e.search_rowid, e.question, e.answer
+FROM exchanges e JOIN revisions r ON r.id = e.revision_id
+WHERE EXISTS (
+    SELECT 1 FROM revisions later JOIN exchanges copy ON copy.revision_id = later.id
+    WHERE later.document_id = r.document_id AND later.seq > r.seq
+      AND copy.question_hash = e.question_hash AND copy.answer_hash = e.answer_hash);
+INSERT INTO text_search (text_search, rowid, title, opening)
+SELECT 'delete', t.revision_id, t.title, t.opening
+FROM revision_texts t JOIN revisions r ON r.id = t.revision_id
+WHERE EXISTS (
+    SELECT 1 FROM revisions later JOIN revision_texts copy ON copy.revision_id = later.id
+    WHERE later.document_id = r.document_id AND later.seq > r.seq
+      AND copy.title = t.title AND copy.opening = t.opening);
+INSERT INTO exchange_search(exchange_search) VALUES ('optimize');
+INSERT INTO text_search(text_search) VALUES ('optimize');
+UPDATE documents SET spokesperson = (
+    SELECT t.spokesperson FROM revisions r JOIN revision_texts t ON t.revision_id = r.id
+    WHERE r.document_id = documents.id ORDER BY r.seq DESC LIMIT 1
+);
+";
+
+/// Migration hook: builds the index the migration created from the text rows.
+pub(super) fn fill_hook(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    tx.execute_batch(FILL).map_err(|error| {
+        rusqlite_migration::HookError::Hook(format!("building the search index: {error}"))
+    })
+}
+
+/// Adds one new revision, whose text rows are written, to the index, and takes out the copies
+/// of its passages that earlier revisions of the document have; called inside the ingest
 /// transaction.
 pub(super) fn index_revision(
     conn: &Connection,
@@ -69,18 +108,47 @@ pub(super) fn index_revision(
          SELECT revision_id, title, opening FROM revision_texts WHERE revision_id = ?1",
     )?
     .execute([revision_id])?;
+    // The copies still indexed are those no revision between has.
+    conn.prepare_cached(
+        "INSERT INTO exchange_search (exchange_search, rowid, question, answer)
+         SELECT 'delete', e.search_rowid, e.question, e.answer
+         FROM revisions new
+         JOIN revisions r ON r.document_id = new.document_id AND r.seq < new.seq
+         JOIN exchanges e ON e.revision_id = r.id
+         WHERE new.id = ?1
+           AND EXISTS (
+               SELECT 1 FROM exchanges copy WHERE copy.revision_id = new.id
+                 AND copy.question_hash = e.question_hash AND copy.answer_hash = e.answer_hash)
+           AND NOT EXISTS (
+               SELECT 1 FROM revisions middle JOIN exchanges copy ON copy.revision_id = middle.id
+               WHERE middle.document_id = new.document_id
+                 AND middle.seq > r.seq AND middle.seq < new.seq
+                 AND copy.question_hash = e.question_hash AND copy.answer_hash = e.answer_hash)",
+    )?
+    .execute([revision_id])?;
+    conn.prepare_cached(
+        "INSERT INTO text_search (text_search, rowid, title, opening)
+         SELECT 'delete', t.revision_id, t.title, t.opening
+         FROM revisions new
+         JOIN revisions r ON r.document_id = new.document_id AND r.seq < new.seq
+         JOIN revision_texts t ON t.revision_id = r.id
+         JOIN revision_texts newest ON newest.revision_id = new.id
+         WHERE new.id = ?1 AND newest.title = t.title AND newest.opening = t.opening
+           AND NOT EXISTS (
+               SELECT 1 FROM revisions middle
+               JOIN revision_texts copy ON copy.revision_id = middle.id
+               WHERE middle.document_id = new.document_id
+                 AND middle.seq > r.seq AND middle.seq < new.seq
+                 AND copy.title = t.title AND copy.opening = t.opening)",
+    )?
+    .execute([revision_id])?;
     Ok(())
 }
 
 /// Rebuilds both indexes from the text rows. Returns the number of revisions indexed.
 pub(super) fn rebuild(conn: &Connection) -> Result<u64> {
-    conn.execute_batch(
-        "INSERT INTO exchange_search(exchange_search) VALUES ('rebuild');
-         INSERT INTO text_search(text_search) VALUES ('rebuild');
-         INSERT INTO exchange_search(exchange_search) VALUES ('optimize');
-         INSERT INTO text_search(text_search) VALUES ('optimize');",
-    )
-    .map_err(sql("rebuilding the search index"))?;
+    conn.execute_batch(FILL)
+        .map_err(sql("rebuilding the search index"))?;
     conn.query_row("SELECT COUNT(*) FROM revisions", [], |row| row.get(0))
         .map_err(sql("counting the revisions indexed"))
 }
@@ -96,53 +164,50 @@ pub struct DocumentFilter {
     pub spokespersons: Option<Vec<String>>,
 }
 
-/// A revision of a document that passes a filter: what a match needs to be sorted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchableRevision {
-    pub revision_id: i64,
-    pub document_id: i64,
-    pub seq: i64,
-    pub date: Option<NaiveDate>,
-}
-
-/// Every revision of the documents that pass `filter`. Revisions are few (one or two a day) next
-/// to the matches of a common word, so a search reads them once and places its matches in memory.
-pub fn searchable_revisions(
+/// The documents that pass `filter`, with their briefing date. Without a spokesperson to look
+/// for, an index holds all it reads.
+pub fn searchable_documents(
     conn: &Connection,
     filter: &DocumentFilter,
-) -> Result<Vec<SearchableRevision>> {
+) -> Result<Vec<(i64, Option<NaiveDate>)>> {
+    const DATES: &str = "(?1 IS NULL OR lang = ?1)
+        AND (?2 IS NULL OR briefing_date >= ?2) AND (?3 IS NULL OR briefing_date <= ?3)";
+    let statement = match filter.spokespersons {
+        None => format!("SELECT id, briefing_date FROM documents WHERE {DATES}"),
+        Some(_) => format!(
+            "SELECT id, briefing_date FROM documents WHERE {DATES}
+             AND spokesperson IN (SELECT value FROM json_each(?4))"
+        ),
+    };
     let spokespersons = filter
         .spokespersons
         .as_ref()
         .map(|names| serde_json::Value::from(names.clone()).to_string());
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT r.id, r.document_id, r.seq, d.briefing_date
-             FROM documents d JOIN revisions r ON r.document_id = d.id
-             WHERE (?1 IS NULL OR d.lang = ?1)
-               AND (?2 IS NULL OR d.briefing_date >= ?2)
-               AND (?3 IS NULL OR d.briefing_date <= ?3)
-               AND (?4 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?4)))",
-        )
+        .prepare_cached(&statement)
         .map_err(sql("preparing the search"))?;
-    stmt.query_map(
-        params![
-            filter.lang.map(Lang::as_str),
-            filter.from.map(|d| d.to_string()),
-            filter.to.map(|d| d.to_string()),
-            spokespersons,
-        ],
-        |row| {
-            Ok(SearchableRevision {
-                revision_id: row.get(0)?,
-                document_id: row.get(1)?,
-                seq: row.get(2)?,
-                date: date_at(row, 3)?,
-            })
-        },
-    )
+    let lang = filter.lang.map(Lang::as_str);
+    let (from, to) = (
+        filter.from.map(|d| d.to_string()),
+        filter.to.map(|d| d.to_string()),
+    );
+    let read = |row: &rusqlite::Row<'_>| Ok((row.get(0)?, date_at(row, 1)?));
+    match spokespersons {
+        None => stmt.query_map(params![lang, from, to], read),
+        Some(names) => stmt.query_map(params![lang, from, to, names], read),
+    }
     .and_then(Iterator::collect)
-    .map_err(sql("reading the revisions to search"))
+    .map_err(sql("reading the documents to search"))
+}
+
+/// Every revision as (id, document id, sequence number), read from an index.
+pub fn revision_numbers(conn: &Connection) -> Result<Vec<(i64, i64, i64)>> {
+    conn.prepare_cached("SELECT id, document_id, seq FROM revisions")
+        .and_then(|mut stmt| {
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                .collect()
+        })
+        .map_err(sql("reading the revisions to search"))
 }
 
 /// The exchanges that match an FTS5 expression over `exchange_search`, as (revision id,
@@ -163,42 +228,6 @@ pub fn matching_texts(conn: &Connection, fts: &str) -> Result<Vec<i64>> {
     conn.prepare_cached("SELECT rowid FROM text_search WHERE text_search MATCH ?1")
         .and_then(|mut stmt| stmt.query_map([fts], |row| row.get(0))?.collect())
         .map_err(sql("searching the briefings' own text"))
-}
-
-/// Whether a later revision of the same document has this exchange, question and answer word
-/// for word.
-pub fn exchange_in_later_revision(
-    conn: &Connection,
-    revision_id: i64,
-    ordinal: u32,
-) -> Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (
-             SELECT 1 FROM exchanges e
-             JOIN revisions r ON r.id = e.revision_id
-             JOIN revisions later ON later.document_id = r.document_id AND later.seq > r.seq
-             JOIN exchanges copy ON copy.revision_id = later.id
-              AND copy.question_hash = e.question_hash AND copy.answer_hash = e.answer_hash
-             WHERE e.revision_id = ?1 AND e.ordinal = ?2)",
-    )
-    .and_then(|mut stmt| stmt.query_row(params![revision_id, ordinal], |row| row.get(0)))
-    .map_err(sql("comparing an exchange with later revisions"))
-}
-
-/// Whether a later revision of the same document has this revision's own text (title and
-/// opening) as it is.
-pub fn text_in_later_revision(conn: &Connection, revision_id: i64) -> Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (
-             SELECT 1 FROM revision_texts t
-             JOIN revisions r ON r.id = t.revision_id
-             JOIN revisions later ON later.document_id = r.document_id AND later.seq > r.seq
-             JOIN revision_texts copy ON copy.revision_id = later.id
-              AND copy.title = t.title AND copy.opening = t.opening
-             WHERE t.revision_id = ?1)",
-    )
-    .and_then(|mut stmt| stmt.query_row([revision_id], |row| row.get(0)))
-    .map_err(sql("comparing a briefing's text with later revisions"))
 }
 
 /// An exchange that matched, its question and answer with each match between `open` and

@@ -152,8 +152,8 @@ fn an_archive_with_the_contentless_index_is_converted_and_finds_the_same_passage
     assert_eq!(store.integrity_check().unwrap(), "ok");
     // FTS5's own check, index against the text rows.
     conn.execute_batch(
-        "INSERT INTO exchange_search(exchange_search, rank) VALUES ('integrity-check', 1);
-         INSERT INTO text_search(text_search, rank) VALUES ('integrity-check', 1);",
+        "INSERT INTO exchange_search(exchange_search) VALUES ('integrity-check');
+         INSERT INTO text_search(text_search) VALUES ('integrity-check');",
     )
     .unwrap();
 }

@@ -2,8 +2,8 @@
 -- over the exchanges (question, answer), one over each revision's own text (title, opening). Their
 -- tokenizer is named as SQLite's own, so that any SQLite client opens the archive; the store
 -- registers its own under that name on every connection it opens (each Han character a token: see
--- `store/tokenizer.rs`). They replace the contentless index and its row-id spans; the index is
--- built here from the text rows.
+-- `store/tokenizer.rs`). They replace the contentless index and its row-id spans; the migration's
+-- hook builds the index from the text rows.
 
 DROP TABLE exchange_search;
 DROP TABLE search_spans;
@@ -27,11 +27,3 @@ CREATE VIRTUAL TABLE text_search USING fts5(
 -- few more segments for a search to read.
 INSERT INTO exchange_search(exchange_search, rank) VALUES ('automerge', 8);
 INSERT INTO text_search(text_search, rank) VALUES ('automerge', 8);
-INSERT INTO exchange_search(exchange_search) VALUES ('rebuild');
-INSERT INTO text_search(text_search) VALUES ('rebuild');
-
--- The spokesperson filter reads the document's latest spokesperson.
-UPDATE documents SET spokesperson = (
-    SELECT t.spokesperson FROM revisions r JOIN revision_texts t ON t.revision_id = r.id
-    WHERE r.document_id = documents.id ORDER BY r.seq DESC LIMIT 1
-);
