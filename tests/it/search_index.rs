@@ -224,3 +224,95 @@ fn datasette_opens_the_archive_with_its_index() {
     assert_eq!(tables["exchange_search"]["count"].as_u64(), Some(exchanges));
     assert!(tables["latest_exchanges"].is_null() || tables["latest_exchanges"].is_object());
 }
+
+/// A statement edited, then put back as it was: its text is one hit, in the latest revision that
+/// has it, and the index stays whole through the copies it takes out at each revision.
+#[test]
+fn a_passage_put_back_is_found_in_the_latest_revision_only() {
+    let site = SiteServer::start(fixture_site());
+    let (env, edited_url) = archive_with_a_revision(&site);
+    let path = crate::support::FIXTURE_ZH_ARTICLES[2];
+    let edited = String::from_utf8(site.page(path)).unwrap();
+    site.set_page(path, edited.replacen("这是补充的一句话。", "", 1));
+    env.briefwatch(&["poll", "--once", "--all"]);
+    let hits = |query: &str| -> Vec<(u64, i64, bool)> {
+        let found: Value =
+            serde_json::from_str(&env.briefwatch(&["search", query, "--json", "--limit", "1000"]))
+                .unwrap();
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|hit| hit["url"] == edited_url.as_str())
+            .map(|hit| {
+                (
+                    hit["ordinal"].as_u64().unwrap(),
+                    hit["seq"].as_i64().unwrap(),
+                    hit["in_latest"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // The statement's text as first fetched is the third revision's: one hit, in the third; as
+    // edited, a hit in the second.
+    assert_eq!(hits("香港"), [(0, 3, true), (0, 2, false)]);
+    assert_eq!(
+        hits("这是补充的一句话"),
+        [(0, 2, false)],
+        "the edit, in the second only"
+    );
+
+    // The same with an exchange of a press conference: edited, then put back.
+    let conference = crate::support::FIXTURE_ZH_ARTICLES[0];
+    let original = String::from_utf8(site.page(conference)).unwrap();
+    assert!(original.contains("不存在任何争议"));
+    site.set_page(
+        conference,
+        original.replacen("不存在任何争议", "不存在任何争议，这是补充的话", 1),
+    );
+    env.briefwatch(&["poll", "--once", "--all"]);
+    site.set_page(conference, original);
+    env.briefwatch(&["poll", "--once", "--all"]);
+    let conference_hits = |query: &str| -> Vec<(u64, i64)> {
+        let found: Value =
+            serde_json::from_str(&env.briefwatch(&["search", query, "--json", "--limit", "1000"]))
+                .unwrap();
+        found["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|hit| hit["url"] == site.url(conference).as_str())
+            .map(|hit| {
+                (
+                    hit["ordinal"].as_u64().unwrap(),
+                    hit["seq"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let edited_exchange = conference_hits("这是补充的话");
+    assert_eq!(edited_exchange.len(), 1);
+    let (ordinal, seq) = edited_exchange[0];
+    assert_eq!(seq, 2);
+    assert_eq!(conference_hits("西沙群岛"), [(ordinal, 3), (ordinal, 2)]);
+    let unchanged = conference_hits("蓬佩奥");
+    assert!(
+        !unchanged.is_empty() && unchanged.iter().all(|&(_, seq)| seq == 3),
+        "{unchanged:?}"
+    );
+
+    let store = env.store();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    store
+        .connection()
+        .execute_batch(
+            "INSERT INTO exchange_search(exchange_search) VALUES ('integrity-check');
+             INSERT INTO text_search(text_search) VALUES ('integrity-check');",
+        )
+        .unwrap();
+    drop(store);
+    // A rebuild gives the same index.
+    let before = hits("香港");
+    env.briefwatch(&["search", "--reindex"]);
+    assert_eq!(hits("香港"), before);
+}
