@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use briefwatch::daemon::{Engine, SystemClock};
+use briefwatch::search::{Query, SearchFilter, search};
 use briefwatch::store::Store;
-use briefwatch::web::query::Query;
-use briefwatch::web::search::{SearchFilter, clear_exchange_cache, search};
 use criterion::{Criterion, black_box};
 
 const ONE_WORD: &[&str] = &["China", "Taiwan", "台湾", "香港", "sanctions"];
@@ -63,8 +62,11 @@ fn index_share(path: &Path) {
     let copy = path.with_extension("without-index.sqlite3");
     std::fs::copy(path, &copy).expect("copy");
     let conn = rusqlite::Connection::open(&copy).expect("open copy");
-    conn.execute_batch("DROP TABLE exchange_search; DROP TABLE search_spans; VACUUM;")
-        .expect("drop index");
+    briefwatch::store::register_search_tokenizer(&conn).expect("tokenizer");
+    conn.execute_batch(
+        "DROP TABLE exchange_search; DROP TABLE text_search; DROP INDEX exchanges_search_rowid; VACUUM;",
+    )
+    .expect("drop index");
     drop(conn);
     let without = file_size(&copy);
     let added = with_index.saturating_sub(without);
@@ -84,34 +86,27 @@ fn run_page(conn: &rusqlite::Connection, query: &Query) -> usize {
     results.total + results.hits.len()
 }
 
-/// p50/p95 over many runs of each query, the figure the target is stated in. `cold` empties the
-/// cache of decoded revisions before every run, as for a query nobody asked before.
-fn percentiles(conn: &rusqlite::Connection, label: &str, queries: &[&str], cold: bool) {
+/// p50/p95 over many runs of each query, the figure the target is stated in.
+fn percentiles(conn: &rusqlite::Connection, label: &str, queries: &[&str]) {
     let mut times = Vec::new();
     for text in queries {
         let query = Query::parse(text).expect("query parses");
-        if !cold {
-            let total = search(conn, &query, &SearchFilter::default(), 0, 0)
-                .unwrap()
-                .total;
-            eprintln!("  {text}: {total} hits");
-        }
+        let total = search(conn, &query, &SearchFilter::default(), 0, 0)
+            .unwrap()
+            .total;
+        eprintln!("  {text}: {total} hits");
         for _ in 0..5 {
             run_page(conn, &query);
         }
         for _ in 0..100 {
-            if cold {
-                clear_exchange_cache();
-            }
             let started = Instant::now();
             black_box(run_page(conn, &query));
             times.push(started.elapsed());
         }
     }
     times.sort();
-    let mode = if cold { "uncached" } else { "cached revisions" };
     eprintln!(
-        "{label} ({mode}): {} runs, p50 {:.2?}, p95 {:.2?}, max {:.2?}",
+        "{label}: {} runs, p50 {:.2?}, p95 {:.2?}, max {:.2?}",
         times.len(),
         percentile(&times, 0.5),
         percentile(&times, 0.95),
@@ -129,10 +124,8 @@ fn main() {
     index_share(&path);
     let store = Store::open(&path).expect("open archive");
     let conn = store.connection();
-    for cold in [false, true] {
-        percentiles(conn, "one-word queries", ONE_WORD, cold);
-        percentiles(conn, "two-word queries", TWO_WORDS, cold);
-    }
+    percentiles(conn, "one-word queries", ONE_WORD);
+    percentiles(conn, "two-word queries", TWO_WORDS);
 
     let mut criterion = Criterion::default()
         .configure_from_args()

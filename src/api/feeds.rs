@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use super::{ApiError, ApiState, read, text_error, validated};
 use crate::feed::{self, Mark, Part, RenderedFeed, SearchEntry};
 use crate::model::{Briefing, Exchange, Kind, TEXT_PASSAGE};
+use crate::search::Query;
+use crate::search::{self, Highlighted, Passage, SearchFilter, SearchHit};
 use crate::store::Store;
 use crate::web::params::Params;
-use crate::web::query::Query;
-use crate::web::search::{self, Highlighted, Passage, SearchFilter, SearchHit};
 
 /// The parameters of the search feed, in the order its canonical query string writes them.
 const PARAMETERS: &[&str] = &["q", "lang", "kind", "spokesperson", "asker", "from", "to"];

@@ -22,11 +22,11 @@ use tokio::sync::Semaphore;
 
 use crate::config::DiffConfig;
 use crate::feed::{FeedSettings, RenderedFeed, SharedFeeds};
+use crate::search::Query;
+use crate::search::SearchFilter;
 use crate::store::{ArchiveStamp, Store, StoreError};
 use crate::web::Readers;
 use crate::web::params::{ParamError, Params};
-use crate::web::query::Query;
-use crate::web::search::SearchFilter;
 
 /// The OpenAPI 3 description of `/api/v1/`, served at `/api/v1/openapi.json`.
 pub const OPENAPI: &str = include_str!("openapi.json");

@@ -11,9 +11,9 @@ use serde::Serialize;
 use super::{ApiError, ApiState, json, read, validated};
 use crate::diff::{self, Change, Pairing};
 use crate::model::{EventKind, Exchange, Kind, Lang};
+use crate::search::{self, SearchHit};
 use crate::store::{BriefingQuery, BriefingSummary, DocumentKey, Event, EventDocumentRef, Store};
 use crate::web::params::Params;
-use crate::web::search::{self, SearchHit};
 
 /// Items per page unless `limit` says otherwise, and the most it may say.
 const DEFAULT_LIMIT: i64 = 50;

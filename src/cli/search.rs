@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use briefwatch::model::Lang;
-use briefwatch::web::query::Query;
-use briefwatch::web::search::{Highlighted, Passage, SearchFilter, search};
+use briefwatch::search::Query;
+use briefwatch::search::{Highlighted, Passage, SearchFilter, search};
 use chrono::NaiveDate;
 
 use super::Global;

@@ -121,11 +121,7 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// Han ideographs, kana and hangul: scripts written without spaces, diffed character by character.
-pub(crate) fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF
-        | 0xF900..=0xFAFF | 0x20000..=0x2FFFF | 0x30000..=0x3134F)
-}
+pub(crate) use crate::text::is_unspaced as is_cjk;
 
 fn is_latin_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
@@ -174,7 +170,7 @@ fn compatibility_folded(text: &str) -> impl Iterator<Item = char> + '_ {
     text.chars().flat_map(|c| {
         let mut folded: [char; 4] = ['\0'; 4];
         let mut count = 0;
-        if c.is_ascii() || matches!(c as u32, 0x4E00..=0x9FFF) {
+        if c.is_ascii() || crate::text::is_unified_ideograph(c) {
             folded[0] = c;
             count = 1;
         } else if let 0xFF01..=0xFF5E = c as u32 {

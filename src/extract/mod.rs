@@ -171,9 +171,8 @@ fn plainly_composed(c: char) -> bool {
         | 0x2030..=0x205E
         | 0x3001..=0x3011
         | 0x3014..=0x301F
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
         | 0xFF01..=0xFF5E)
+        || crate::text::is_unified_ideograph(c)
 }
 
 fn is_zero_width(c: char) -> bool {

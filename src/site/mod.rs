@@ -616,17 +616,13 @@ fn detect_lang(url: &str, html: &str) -> Option<Lang> {
         LazyLock::new(|| Regex::new(r"(?is)<title[^>]*>(.*?)</title>").expect("valid regex"));
     let title = TITLE.captures(truncate_at_char_boundary(html, 16384))?;
     let title = &title[1];
-    if title.chars().any(is_han) {
+    if title.chars().any(crate::text::is_han) {
         Some(Lang::Zh)
     } else if title.chars().any(|c| c.is_ascii_alphabetic()) {
         Some(Lang::En)
     } else {
         None
     }
-}
-
-fn is_han(c: char) -> bool {
-    matches!(c, '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}')
 }
 
 fn truncate_at_char_boundary(text: &str, max: usize) -> &str {

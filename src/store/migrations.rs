@@ -9,6 +9,7 @@ use rusqlite_migration::{M, Migrations};
 
 use super::raw_pages::DictionaryCache;
 use super::revisions::{insert_texts, record_in};
+use super::search;
 use super::{Result, StoreError, execute_cached, query_all, sql};
 
 pub(super) fn migrations() -> Migrations<'static> {
@@ -21,20 +22,19 @@ fn migration_list() -> Vec<M<'static>> {
         M::up(include_str!("migrations/0001_initial.sql")),
         // The alert stage's outbox: alerts queued in the ingest transaction that caused them.
         M::up(include_str!("migrations/0002_outbox.sql")),
-        // Full-text search over every exchange, filled by the next migration's hook.
-        M::up(crate::web::search::MIGRATION),
+        // Full-text search over every exchange (replaced by the index of external content below).
+        M::up(search::CONTENTLESS_MIGRATION),
         // Records compressed against their raw page; rows written before keep their dictionary.
         // (This migration's hook built the search index; the index of every text below, whose
         // hook rebuilds it in today's shape, took over that job.)
         M::up("ALTER TABLE revisions ADD COLUMN record_against_raw INTEGER NOT NULL DEFAULT 0;"),
         // Pairing finds the other language's transcript of a day by its date.
         M::up("CREATE INDEX documents_briefing_date ON documents(briefing_date, lang);"),
-        M::up(crate::web::search::MERGE_MIGRATION),
-        // Search and alerts see every text of a briefing: titles, openings, statements.
-        M::up_with_hook(
-            crate::web::search::PASSAGES_MIGRATION,
-            crate::web::search::rebuild_hook,
-        ),
+        M::up(search::MERGE_MIGRATION),
+        // Search and alerts see every text of a briefing: titles, openings, statements. (This
+        // migration's hook indexed them; the index of external content below is built from the
+        // text rows.)
+        M::up(search::PASSAGES_MIGRATION),
         // A version of a page that looks like a glitch (see `crate::suspect`), held until a
         // second fetch agrees; one per document, kept across restarts.
         M::up(
@@ -56,6 +56,9 @@ fn migration_list() -> Vec<M<'static>> {
         // Every text of every revision as plain rows, and the views for reading it with SQL; the
         // hook writes the text of the revisions stored before from their records.
         M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
+        // Full-text search over the text rows themselves (FTS5 with external content), each Han
+        // character a token of the store's tokenizer; the hook builds it from those rows.
+        M::up_with_hook(search::EXTERNAL_CONTENT_MIGRATION, search::fill_hook),
     ]
 }
 

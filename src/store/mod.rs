@@ -34,7 +34,9 @@ pub mod outbox;
 mod raw_pages;
 mod reads;
 mod revisions;
+pub mod search;
 mod suspects;
+pub mod tokenizer;
 
 pub use documents::{Document, DocumentKey, DocumentState, DueDocument, NewDocument};
 pub use events::{EVENT_COLUMNS, Event, EventQuery, EventRef, event_from_row};
@@ -46,6 +48,7 @@ pub use listings::{ListingPageUpdate, ListingState};
 pub use raw_pages::DictionaryCache;
 pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, EventDocumentRef};
 pub use revisions::{NewRevision, Revision, RevisionHead, RevisionMeta, record_in};
+pub use tokenizer::register as register_search_tokenizer;
 
 use documents::{DOCUMENT_COLUMNS, document_from_row};
 use raw_pages::{CreatedDictionaries, Dictionary};
@@ -79,8 +82,6 @@ pub enum StoreError {
     },
     #[error("unknown {what}: {key}")]
     NotFound { what: &'static str, key: String },
-    #[error("cannot rebuild the search index: {0}")]
-    SearchIndex(#[source] crate::web::search::SearchError),
     #[error(
         "the archive {path} cannot be written: its directory or file system is read-only ({detail}). \
          briefwatch writes the database and its journal there: check the mount and the permissions \
@@ -233,6 +234,7 @@ impl Store {
             .map_err(sql("setting busy timeout"))?;
         // Every page ingested runs a few dozen distinct statements; keep them all compiled.
         conn.set_prepared_statement_cache_capacity(128);
+        tokenizer::register(&conn).map_err(sql("registering the search tokenizer"))?;
         migrations::migrations().to_latest(&mut conn)?;
         Ok(Store {
             conn,
@@ -254,12 +256,12 @@ impl Store {
         &self.conn
     }
 
-    /// Drops and refills the full-text search index from the stored records, in one transaction
+    /// Rebuilds the full-text search index from the archive's text rows, in one transaction
     /// (a search running meanwhile sees the old index): the repair for a damaged index. Returns
     /// the number of revisions indexed.
     pub fn rebuild_search_index(&mut self) -> Result<u64> {
         let tx = self.begin()?;
-        let count = crate::web::search::rebuild(&tx).map_err(StoreError::SearchIndex)?;
+        let count = search::rebuild(&tx)?;
         tx.commit().map_err(sql("committing the search index"))?;
         Ok(count)
     }

@@ -159,8 +159,8 @@ fn decode_record(
     decompress(&stored.data, record_dictionary.as_deref(), "record")
 }
 
-/// The extracted record of a revision, read on any connection or inside a transaction (the
-/// search index reads records with it while it is being rebuilt by a migration).
+/// The extracted record of a revision, read on any connection or inside a transaction (a
+/// migration writes the text rows of stored revisions from it).
 pub fn record_in(
     tx: &Connection,
     dictionaries: &DictionaryCache,
@@ -308,7 +308,7 @@ impl<'s> Tx<'s> {
         .map_err(sql("writing a revision"))?;
         let revision_id = tx.last_insert_rowid();
         insert_texts(tx, revision_id, briefing)?;
-        crate::web::search::index_revision(tx, revision_id, new.document_id, briefing)
+        super::search::index_revision(tx, revision_id, new.document_id, briefing)
             .map_err(sql("indexing a revision for search"))?;
         execute_cached(
             tx,

@@ -3,7 +3,7 @@
 
 use maud::{Markup, html};
 
-use super::search::TrendSeries;
+use crate::search::TrendSeries;
 
 const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
@@ -141,7 +141,7 @@ mod tests {
         );
 
         let long = TrendSeries {
-            months: crate::web::search::months_between(
+            months: crate::search::months_between(
                 "2018-11-01".parse().unwrap(),
                 "2020-07-01".parse().unwrap(),
             )

@@ -1,4 +1,4 @@
-//! The web view: server-rendered pages over the archive, full-text search and trends.
+//! The web view: server-rendered pages over the archive, its search and trends.
 //!
 //! Handlers read through a small pool of their own read connections (WAL lets them read while the
 //! daemon writes) on blocking threads, and render with `maud`, which escapes every value it is
@@ -8,8 +8,6 @@ pub mod chart;
 pub mod compare;
 pub mod pages;
 pub mod params;
-pub mod query;
-pub mod search;
 pub mod views;
 
 use std::path::Path;
@@ -24,9 +22,9 @@ use axum::routing::get;
 use chrono::{DateTime, Utc};
 use maud::Markup;
 
+use crate::search::SearchError;
 use crate::store::{Store, StoreError};
 use params::ParamError;
-use search::SearchError;
 
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]

@@ -5,8 +5,6 @@ use axum::http::StatusCode;
 use maud::{DOCTYPE, Markup, html};
 
 use super::chart::trend_chart;
-use super::query::Query;
-use super::search::{Highlighted, Passage, SearchResults, TrendSeries};
 use super::views::{
     BriefingList, BriefingView, EventList, EventRow, ListFilter, SearchForm, StatusView,
 };
@@ -15,8 +13,9 @@ use crate::diff::present::{
     DELISTED, Linked, UNPAIRED, blocked_sentence, kind_label, removed_sentence, restored_sentence,
     taken_down_sentence, unreadable_sentence,
 };
-use crate::model::SPOKESPERSONS;
-use crate::model::{EventKind, Exchange, Kind, Lang};
+use crate::model::{EventKind, Exchange, Kind, Lang, SPOKESPERSONS};
+use crate::search::Query;
+use crate::search::{Highlighted, Passage, SearchResults, TrendSeries};
 
 /// The stylesheet, served at `/assets/briefwatch.css`.
 pub const STYLESHEET: &str = include_str!("style.css");

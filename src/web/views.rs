@@ -5,10 +5,10 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::params::{ParamError, Params};
-use super::query::Query;
-use super::search::{self, SearchFilter, SearchResults, TrendSeries};
 use super::{WebError, sql};
 use crate::model::{Kind, Lang};
+use crate::search::Query;
+use crate::search::{self, SearchFilter, SearchResults, TrendSeries};
 use crate::store::{
     self, Document, DocumentKey, Event, Revision, RevisionMeta, SourceSummary, Store,
 };

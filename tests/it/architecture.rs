@@ -8,19 +8,6 @@ use std::path::{Path, PathBuf};
 /// Longest a source file may be.
 const MAX_LINES: usize = 1_000;
 
-/// Dependencies between top-level modules that are known to close a cycle and are being removed
-/// by changes under way elsewhere; each is left out of the cycle check. Delete an entry once its
-/// change is merged: the test fails while an entry names a dependency that no longer exists.
-const KNOWN_EDGES: &[(&str, &str)] = &[
-    // The search engine leaves `web/`; the store then no longer imports the web view (today:
-    // store -> web -> store, and store -> web -> daemon -> store).
-    ("store", "web"),
-];
-
-/// Files over [`MAX_LINES`] that are being split by changes under way elsewhere. Delete an entry
-/// once its split is merged: the test fails while an entry names a file within the limit or gone.
-const KNOWN_LONG_FILES: &[&str] = &["src/web/search.rs"];
-
 /// What `config` may import: the shared record types, which configure nothing.
 const CONFIG_MAY_IMPORT: &[&str] = &["model"];
 
@@ -206,20 +193,12 @@ fn find_cycle(graph: &Graph) -> Option<Vec<String>> {
 
 #[test]
 fn top_level_modules_form_no_cycle() {
-    let mut graph = module_graph();
+    let graph = module_graph();
     assert!(
         graph.len() > 5,
         "expected the library's modules in src/lib.rs, found {:?}",
         graph.keys().collect::<Vec<_>>()
     );
-    for (from, to) in KNOWN_EDGES {
-        let removed = graph.get_mut(*from).and_then(|edges| edges.remove(*to));
-        assert!(
-            removed.is_some(),
-            "`{from}` no longer imports `{to}`: delete ({from:?}, {to:?}) from KNOWN_EDGES in {}",
-            file!()
-        );
-    }
     if let Some(cycle) = find_cycle(&graph) {
         let places: Vec<String> = cycle
             .windows(2)
@@ -270,7 +249,7 @@ fn no_source_file_is_over_the_limit() {
             .lines()
             .count();
         lengths.insert(relative.clone(), lines);
-        if lines > MAX_LINES && !KNOWN_LONG_FILES.contains(&relative.as_str()) {
+        if lines > MAX_LINES {
             long.push(format!("  {relative}: {lines} lines"));
         }
     }
@@ -279,13 +258,6 @@ fn no_source_file_is_over_the_limit() {
         "expected the source files under src/, found {}",
         lengths.len()
     );
-    for known in KNOWN_LONG_FILES {
-        assert!(
-            lengths.get(*known).is_some_and(|&lines| lines > MAX_LINES),
-            "{known} is gone or within {MAX_LINES} lines: delete it from KNOWN_LONG_FILES in {}",
-            file!()
-        );
-    }
     assert!(
         long.is_empty(),
         "source files over {MAX_LINES} lines (split them by what they own):\n{}",

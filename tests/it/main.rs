@@ -22,6 +22,7 @@ mod one_pipeline;
 mod poll_policy;
 mod present;
 mod redesign;
+mod search_index;
 mod serve;
 mod service;
 mod service_in_process;

@@ -20,7 +20,7 @@ type Row = (i64, String, String, String);
 
 /// The fixture site backfilled, then one Chinese transcript edited and polled again, so that one
 /// document has two revisions and the views must pick the second.
-fn archive_with_a_revision(site: &SiteServer) -> (TestEnv, String) {
+pub fn archive_with_a_revision(site: &SiteServer) -> (TestEnv, String) {
     let env = TestEnv::new(site);
     env.briefwatch(&["backfill"]);
     let edited_path = FIXTURE_ZH_ARTICLES[2];
@@ -320,20 +320,18 @@ fn the_stock_sqlite3_shell_reads_the_latest_exchanges() {
 }
 
 /// Turns an archive back into what the release before the plain-text rows wrote: no text columns,
-/// no text table, no views, and the schema version before the last migration. Returns the version
-/// it had.
+/// no text table, no views, the contentless search index that came before (empty), and the schema
+/// version before those migrations. Returns the version it had.
 pub fn make_old(database: &Path) -> i64 {
+    let version = crate::search_index::make_contentless(database);
     let conn = Connection::open(database).unwrap();
-    let version: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .unwrap();
     conn.execute_batch(
         "DROP VIEW latest_exchanges; DROP VIEW latest_briefings; DROP VIEW revisions_view;
          DROP VIEW events_view; DROP TABLE revision_texts;
          ALTER TABLE exchanges DROP COLUMN question; ALTER TABLE exchanges DROP COLUMN answer;",
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", version - 1)
+    conn.pragma_update(None, "user_version", version - 2)
         .unwrap();
     version
 }

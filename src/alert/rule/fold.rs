@@ -7,11 +7,7 @@ pub(super) fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() && !is_cjk(c)
 }
 
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x2E80..=0x9FFF | 0xA960..=0xA97F | 0xAC00..=0xD7FF | 0xF900..=0xFAFF
-        | 0xFF66..=0xFF9F | 0x20000..=0x3FFFF)
-}
+use crate::text::is_unspaced as is_cjk;
 
 /// Whether folding would change anything but ASCII case in `text`: white space other than single
 /// spaces (when some term has a space), curly quotes (when some term has a quote), or a non-ASCII
