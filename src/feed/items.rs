@@ -468,16 +468,16 @@ impl KeywordEntry {
         let mut html = Html::new();
         html.open("p").text("Matched: ");
         html.element("strong", &terms).close("p");
-        html.open("blockquote");
-        write_exchange(
-            &mut html,
-            &self.exchange,
-            self.lang,
-            self.spokesperson.as_deref(),
-            &self.marks,
-        );
-        html.close("blockquote");
-        html.open("p").link(&self.url, &self.title).close("p");
+        Quote {
+            exchange: &self.exchange,
+            lang: self.lang,
+            spokesperson: self.spokesperson.as_deref(),
+            marks: &self.marks,
+            url: &self.url,
+            title: &self.title,
+            view: None,
+        }
+        .write(&mut html);
         FeedItem {
             guid: self.guid(),
             title: format!("{terms}: {} ({})", self.exchange.asker, self.title),
@@ -544,7 +544,38 @@ fn briefing_html(briefing: &Briefing) -> String {
     html.finish()
 }
 
-pub(super) fn write_exchange(
+/// One passage quoted in full: the exchange in a blockquote with its matched terms marked, then
+/// a line linking to the ministry's page, and to briefwatch's view of it when there is one.
+pub(super) struct Quote<'a> {
+    pub exchange: &'a Exchange,
+    pub lang: Lang,
+    pub spokesperson: Option<&'a str>,
+    pub marks: &'a [Mark],
+    pub url: &'a str,
+    pub title: &'a str,
+    pub view: Option<&'a str>,
+}
+
+impl Quote<'_> {
+    pub(super) fn write(&self, html: &mut Html) {
+        html.open("blockquote");
+        write_exchange(
+            html,
+            self.exchange,
+            self.lang,
+            self.spokesperson,
+            self.marks,
+        );
+        html.close("blockquote");
+        html.open("p").link(self.url, self.title);
+        if let Some(view) = self.view {
+            html.text(" · ").link(view, "briefwatch");
+        }
+        html.close("p");
+    }
+}
+
+fn write_exchange(
     html: &mut Html,
     exchange: &Exchange,
     lang: Lang,
