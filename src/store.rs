@@ -294,6 +294,8 @@ CREATE TABLE hosts (
         // Every text of every revision as plain rows, and the views for reading it with SQL; the
         // hook writes the text of the revisions stored before from their records.
         M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
+        // What the operator's page and the event readers look up on a twenty-year archive.
+        M::up(include_str!("store/read_indexes.sql")),
     ]
 }
 

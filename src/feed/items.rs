@@ -7,7 +7,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::html::Html;
 use super::{FeedItem, FeedSettings};
-use crate::model::{Briefing, Exchange, Lang};
+use crate::model::{Briefing, Exchange, Kind, Lang};
 
 /// The guid namespace: `tag:` URIs (RFC 4151) are stable, unique and obviously not links.
 const GUID_PREFIX: &str = "tag:briefwatch,2024:";
@@ -46,32 +46,57 @@ pub fn document_date(
     archive_date: Option<NaiveDate>,
     fetched_at: Option<DateTime<Utc>>,
 ) -> Option<DateTime<FixedOffset>> {
-    let believable = |at: &DateTime<FixedOffset>| {
-        fetched_at.is_none_or(|fetched| *at <= fetched + chrono::TimeDelta::days(1))
+    let page = PageDates {
+        kind: Some(briefing.kind),
+        date: briefing.date,
+        published_at: briefing.published_at,
     };
-    let published = briefing
-        .published_at
-        .map(|at| {
-            let at = at.with_timezone(&beijing());
-            if at.time() == NaiveTime::MIN {
-                beijing_date(at.date_naive())
-            } else {
-                at
-            }
-        })
-        .filter(believable);
-    if briefing.kind == crate::model::Kind::PressConference
-        && let Some(date) = briefing.date.map(beijing_date).filter(believable)
-    {
-        return Some(
-            published
-                .filter(|at| at.date_naive() == date.date_naive())
-                .unwrap_or(date),
-        );
+    page.document_date(archive_date, fetched_at)
+}
+
+/// What a page says about its own date: what [`document_date`] reads of a briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageDates {
+    pub kind: Option<Kind>,
+    /// The briefing date, from the title.
+    pub date: Option<NaiveDate>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+}
+
+impl PageDates {
+    /// See [`document_date`].
+    pub fn document_date(
+        &self,
+        archive_date: Option<NaiveDate>,
+        fetched_at: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<FixedOffset>> {
+        let believable = |at: &DateTime<FixedOffset>| {
+            fetched_at.is_none_or(|fetched| *at <= fetched + chrono::TimeDelta::days(1))
+        };
+        let published = self
+            .published_at
+            .map(|at| {
+                let at = at.with_timezone(&beijing());
+                if at.time() == NaiveTime::MIN {
+                    beijing_date(at.date_naive())
+                } else {
+                    at
+                }
+            })
+            .filter(believable);
+        if self.kind == Some(Kind::PressConference)
+            && let Some(date) = self.date.map(beijing_date).filter(believable)
+        {
+            return Some(
+                published
+                    .filter(|at| at.date_naive() == date.date_naive())
+                    .unwrap_or(date),
+            );
+        }
+        published
+            .or_else(|| self.date.map(beijing_date).filter(believable))
+            .or_else(|| archive_date.map(beijing_date).filter(believable))
     }
-    published
-        .or_else(|| briefing.date.map(beijing_date).filter(believable))
-        .or_else(|| archive_date.map(beijing_date).filter(believable))
 }
 
 /// One briefing as the latest stored revision has it.

@@ -172,8 +172,10 @@ impl RenderedFeed {
     }
 }
 
+/// The fastest level: on a twenty-year archive the default level took longer than reading and
+/// rendering every feed together (a tenth of a second per change), for bodies only a fifth smaller.
 fn gzip(body: &[u8]) -> Bytes {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(body);
     Bytes::from(encoder.finish().unwrap_or_default())

@@ -320,20 +320,22 @@ fn the_stock_sqlite3_shell_reads_the_latest_exchanges() {
 }
 
 /// Turns an archive back into what the release before the plain-text rows wrote: no text columns,
-/// no text table, no views, and the schema version before the last migration. Returns the version
-/// it had.
+/// no text table, no views, none of the read indexes that came after them, and the schema
+/// version before those two migrations. Returns the version it had.
 pub fn make_old(database: &Path) -> i64 {
     let conn = Connection::open(database).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
     conn.execute_batch(
-        "DROP VIEW latest_exchanges; DROP VIEW latest_briefings; DROP VIEW revisions_view;
+        "DROP INDEX events_type; DROP INDEX documents_state; DROP INDEX documents_listing;
+         DROP INDEX revisions_fetched; DROP INDEX revision_texts_dates;
+         DROP VIEW latest_exchanges; DROP VIEW latest_briefings; DROP VIEW revisions_view;
          DROP VIEW events_view; DROP TABLE revision_texts;
          ALTER TABLE exchanges DROP COLUMN question; ALTER TABLE exchanges DROP COLUMN answer;",
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", version - 1)
+    conn.pragma_update(None, "user_version", version - 2)
         .unwrap();
     version
 }
