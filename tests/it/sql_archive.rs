@@ -328,7 +328,8 @@ pub fn make_old(database: &Path) -> i64 {
         .query_row("PRAGMA user_version", [], |row| row.get(0))
         .unwrap();
     conn.execute_batch(
-        "DROP INDEX events_type; DROP INDEX documents_state; DROP INDEX documents_listing;
+        "DROP INDEX events_type; DROP INDEX documents_state; DROP INDEX documents_source_state;
+         DROP INDEX documents_listing;
          DROP INDEX revisions_fetched; DROP INDEX revision_texts_dates;
          DROP VIEW latest_exchanges; DROP VIEW latest_briefings; DROP VIEW revisions_view;
          DROP VIEW events_view; DROP TABLE revision_texts;
