@@ -469,7 +469,7 @@ fn event_entry(
     else {
         return Ok(None);
     };
-    let latest = store.latest_revision(document_id).map_err(store_error)?;
+    let latest = store.latest_heading(document_id).map_err(store_error)?;
     let payload = &event.payload;
     let mut from_seq = payload_seq(payload, "from_seq");
     let mut to_seq = payload_seq(payload, "to_seq");
@@ -485,9 +485,9 @@ fn event_entry(
             }
             if (from_seq, to_seq) == (None, None)
                 && let Some(revision_id) = event.revision_id
-                && let Some(revision) = store.revision_by_id(revision_id).map_err(store_error)?
+                && let Some(seq) = store.revision_seq(revision_id).map_err(store_error)?
             {
-                to_seq = u32::try_from(revision.meta.seq).ok();
+                to_seq = u32::try_from(seq).ok();
                 from_seq = to_seq
                     .and_then(|seq| seq.checked_sub(1))
                     .filter(|&seq| seq > 0);
@@ -532,7 +532,7 @@ fn event_entry(
             // The last archived version is the one the page showed before it went.
             from_seq = latest
                 .as_ref()
-                .and_then(|revision| u32::try_from(revision.meta.seq).ok());
+                .and_then(|heading| u32::try_from(heading.seq).ok());
             to_seq = None;
             seen = Some(seen_text(event));
         }
@@ -559,11 +559,13 @@ fn event_entry(
         }
     }
     pairing.sort_by_key(|note| (note.lang.as_str(), note.ordinal));
-    let briefing = latest.map(|revision| revision.briefing);
+    let (latest_title, spokesperson) = latest
+        .map(|heading| (heading.title, heading.spokesperson))
+        .unwrap_or_default();
     let title = document
         .title
         .clone()
-        .or_else(|| briefing.as_ref().map(|b| b.title.clone()))
+        .or(latest_title)
         .unwrap_or_else(|| document.url.clone());
     Ok(Some(EventEntry {
         event_id: event.id,
@@ -574,7 +576,7 @@ fn event_entry(
         lang: document.lang,
         title,
         date: document.briefing_date,
-        spokesperson: briefing.and_then(|b| b.spokesperson),
+        spokesperson,
         from_seq,
         to_seq,
         blocks,

@@ -75,6 +75,15 @@ pub struct LatestDates {
     pub published_at: Option<DateTime<FixedOffset>>,
 }
 
+/// The latest revision of a document as a heading names it, from the plain text rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionHeading {
+    pub seq: i64,
+    /// `None` when the revision has no text row.
+    pub title: Option<String>,
+    pub spokesperson: Option<String>,
+}
+
 /// What changes whenever anything a reader sees changes: the newest revision and event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArchiveStamp {
@@ -283,6 +292,35 @@ impl Store {
             },
             "reading the dates of the latest revisions",
         )
+    }
+
+    /// The number, title and spokesperson of a document's latest revision (no record is decoded).
+    pub fn latest_heading(&self, document_id: i64) -> Result<Option<RevisionHeading>> {
+        self.connection()
+            .prepare_cached(
+                "SELECT r.seq, t.title, t.spokesperson
+                 FROM revisions r LEFT JOIN revision_texts t ON t.revision_id = r.id
+                 WHERE r.document_id = ?1 ORDER BY r.seq DESC LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([document_id], |row| {
+                    Ok(RevisionHeading {
+                        seq: row.get(0)?,
+                        title: row.get(1)?,
+                        spokesperson: row.get(2)?,
+                    })
+                })
+                .optional()
+            })
+            .map_err(sql("reading the latest revision's heading"))
+    }
+
+    /// The sequence number (1 for the first) of a revision.
+    pub fn revision_seq(&self, revision_id: i64) -> Result<Option<i64>> {
+        self.connection()
+            .prepare_cached("SELECT seq FROM revisions WHERE id = ?1")
+            .and_then(|mut stmt| stmt.query_row([revision_id], |row| row.get(0)).optional())
+            .map_err(sql("reading a revision's number"))
     }
 
     /// The archive's [`ArchiveStamp`].
