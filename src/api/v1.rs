@@ -164,6 +164,7 @@ async fn briefings(
                 .map(search::spokesperson_names)
                 .unwrap_or_default(),
             after,
+            offset: 0,
             limit: limit + 1,
         })?;
         let next = if briefings.len() > limit as usize {

@@ -2,15 +2,15 @@
 //! and the archive events the revisions feed reports, grouped into one item per change, with their
 //! structured diffs.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
-use super::items::document_date;
+use super::items::PageDates;
 use super::{
     BriefingEntry, ChangeBlock, EventEntry, FeedError, FeedInputs, FeedSettings, KeywordEntry,
     Mark, Part, SharedFeeds, UnpairedNote, WriteReport, check_rule_name,
@@ -83,7 +83,6 @@ pub struct Publisher {
     rules: FeedRules,
     out_dir: Option<PathBuf>,
     feeds: SharedFeeds,
-    dates: Arc<Mutex<DocumentDates>>,
     /// The archive's data version at the last render: another process wrote when it moved.
     rendered_version: Arc<AtomicI64>,
 }
@@ -95,7 +94,6 @@ impl Publisher {
             rules: FeedRules::from_config(config)?,
             out_dir: config.feeds.out_dir.clone(),
             feeds: SharedFeeds::default(),
-            dates: Arc::default(),
             rendered_version: Arc::new(AtomicI64::new(i64::MIN)),
         })
     }
@@ -136,19 +134,20 @@ impl Publisher {
     /// Re-renders every feed from the archive and swaps them in; writes the static files whose
     /// bytes changed. Returns the names of the feeds that changed.
     pub fn publish(&self, store: &Store, now: DateTime<Utc>) -> Result<Vec<String>, FeedError> {
+        let started = std::time::Instant::now();
         // Read before rendering: a write landing during the render moves it again.
         let version = store.data_version().map_err(store_error)?;
-        let inputs = {
-            // A panic while refreshing only drops remembered dates, which the next refresh
-            // reads again.
-            let mut dates = self
-                .dates
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            inputs_with_dates(store, self.settings.items, &self.rules, &mut dates)?
-        };
+        let inputs = inputs_from_store(store, self.settings.items, &self.rules)?;
+        let read = started.elapsed();
         let changed = self.feeds.refresh(&self.settings, &inputs, now)?;
         self.rendered_version.store(version, Ordering::Release);
+        tracing::info!(
+            feeds = self.feeds.load().len(),
+            changed = changed.len(),
+            read_ms = read.as_millis() as u64,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "feeds rendered"
+        );
         if let Some(dir) = &self.out_dir {
             let WriteReport { written, .. } = self.feeds.load().write_dir(dir)?;
             if !written.is_empty() {
@@ -167,129 +166,58 @@ fn time_of(text: &str) -> DateTime<Utc> {
     parse_time(text).unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// Where each archived document falls in time, as the feeds date it (see
-/// [`super::items::document_date`]). The publication time lies inside the compressed record, so the
-/// dates are kept between renders and a record is read again only when the document's latest
-/// revision or its archive date changed.
-#[derive(Debug, Default)]
-pub struct DocumentDates {
-    known: HashMap<i64, DatedDocument>,
-}
-
+/// An archived document's latest revision and where the document falls in time, as the feeds
+/// date it (see [`super::items::document_date`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct DatedDocument {
+    document_id: i64,
     revision_id: i64,
     fetched_at: Option<DateTime<Utc>>,
     lang: Lang,
     archive_date: Option<NaiveDate>,
-    date: Option<DateTime<FixedOffset>>,
+    date: DateTime<FixedOffset>,
 }
 
-impl DocumentDates {
-    /// Brings the dates in line with the archive.
-    pub fn refresh(&mut self, store: &Store) -> Result<(), FeedError> {
-        let sql_error = |source| {
-            store_error(StoreError::Sql {
-                context: "listing documents for feeds",
-                source,
+/// The dated documents, newest first (same date: the later archived first); undated ones are
+/// left out. The dates come from the plain text rows, so no record is decoded.
+fn dated_documents(store: &Store) -> Result<Vec<DatedDocument>, FeedError> {
+    let mut dated: Vec<DatedDocument> = store
+        .latest_dates()
+        .map_err(store_error)?
+        .into_iter()
+        .filter_map(|latest| {
+            let page = PageDates {
+                kind: latest.kind,
+                date: latest.date,
+                published_at: latest.published_at,
+            };
+            Some(DatedDocument {
+                document_id: latest.document_id,
+                revision_id: latest.revision_id,
+                fetched_at: latest.fetched_at,
+                lang: latest.lang,
+                archive_date: latest.archive_date,
+                date: page.document_date(latest.archive_date, latest.fetched_at)?,
             })
-        };
-        let rows: Vec<(i64, String, Option<String>, i64)> = {
-            let mut statement = store
-                .connection()
-                .prepare_cached(
-                    "SELECT d.id, d.lang, d.briefing_date,
-                            (SELECT r.id FROM revisions r WHERE r.document_id = d.id ORDER BY r.seq DESC LIMIT 1)
-                     FROM documents d
-                     WHERE EXISTS (SELECT 1 FROM revisions WHERE document_id = d.id)",
-                )
-                .map_err(sql_error)?;
-            statement
-                .query_map([], |row| {
-                    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-                })
-                .and_then(Iterator::collect)
-                .map_err(sql_error)?
-        };
-        let mut known = HashMap::with_capacity(rows.len());
-        for (document_id, lang, archive_date, revision_id) in rows {
-            let Some(lang) = Lang::parse(&lang) else {
-                continue;
-            };
-            let archive_date =
-                archive_date.and_then(|text| NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok());
-            let unchanged = self.known.remove(&document_id).filter(|dated| {
-                dated.revision_id == revision_id && dated.archive_date == archive_date
-            });
-            let dated = match unchanged {
-                Some(dated) => dated,
-                None => match store.revision_by_id(revision_id) {
-                    Ok(Some(revision)) => {
-                        let fetched_at = parse_time(&revision.meta.fetched_at);
-                        DatedDocument {
-                            revision_id,
-                            fetched_at,
-                            lang,
-                            archive_date,
-                            date: document_date(&revision.briefing, archive_date, fetched_at),
-                        }
-                    }
-                    Ok(None) => continue,
-                    // One unreadable record must not take every feed down with it.
-                    Err(error) => {
-                        tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out");
-                        continue;
-                    }
-                },
-            };
-            known.insert(document_id, dated);
-        }
-        self.known = known;
-        Ok(())
-    }
-
-    /// Dated documents, newest first (same date: the later archived first); undated ones are
-    /// left out.
-    fn newest(&self) -> Vec<(i64, &DatedDocument)> {
-        let mut dated: Vec<(i64, &DatedDocument)> = self
-            .known
-            .iter()
-            .filter(|(_, dated)| dated.date.is_some())
-            .map(|(&id, dated)| (id, dated))
-            .collect();
-        dated.sort_by(|(a_id, a), (b_id, b)| b.date.cmp(&a.date).then(b_id.cmp(a_id)));
-        dated
-    }
-}
-
-/// [`inputs_with_dates`] with dates read afresh.
-pub fn inputs_from_store(
-    store: &Store,
-    items: usize,
-    rules: &FeedRules,
-) -> Result<FeedInputs, FeedError> {
-    inputs_with_dates(store, items, rules, &mut DocumentDates::default())
+        })
+        .collect();
+    dated.sort_by(|a, b| b.date.cmp(&a.date).then(b.document_id.cmp(&a.document_id)));
+    Ok(dated)
 }
 
 /// Everything the feeds show, read from the archive: per language the `items` newest documents
 /// by their own date (see [`super::items::document_date`]; undated documents are left out) with
 /// their latest revision, the revisions feed's `items` newest changes, and per alert rule the
 /// `items` newest matching exchanges.
-pub fn inputs_with_dates(
+pub fn inputs_from_store(
     store: &Store,
     items: usize,
     rules: &FeedRules,
-    dates: &mut DocumentDates,
 ) -> Result<FeedInputs, FeedError> {
-    dates.refresh(store)?;
-    let newest = dates.newest();
+    let newest = dated_documents(store)?;
     let mut briefings = Vec::new();
     for lang in [Lang::En, Lang::Zh] {
-        for (document_id, dated) in newest
-            .iter()
-            .filter(|(_, dated)| dated.lang == lang)
-            .take(items)
-        {
+        for dated in newest.iter().filter(|dated| dated.lang == lang).take(items) {
             match store.revision_by_id(dated.revision_id) {
                 Ok(Some(revision)) => briefings.push(BriefingEntry {
                     briefing: revision.briefing,
@@ -298,12 +226,12 @@ pub fn inputs_with_dates(
                 }),
                 Ok(None) => {}
                 Err(error) => {
+                    let document_id = dated.document_id;
                     tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out")
                 }
             }
         }
     }
-
     let events = store
         .events(&EventQuery {
             types: REVISION_EVENT_TYPES,
@@ -339,7 +267,7 @@ fn keyword_hits(
     store: &Store,
     items: usize,
     rules: &RuleSet,
-    newest: &[(i64, &DatedDocument)],
+    newest: &[DatedDocument],
 ) -> Result<BTreeMap<String, Vec<KeywordEntry>>, FeedError> {
     let mut hits: BTreeMap<String, Vec<KeywordEntry>> = BTreeMap::new();
     for rule in rules.rules() {
@@ -353,15 +281,16 @@ fn keyword_hits(
     if hits.is_empty() {
         return Ok(hits);
     }
-    for &(document_id, dated) in newest {
+    for dated in newest {
         if hits.values().all(|found| found.len() >= items) {
             break;
         }
-        let Some(date) = dated.date else { continue };
+        let date = dated.date;
         let briefing = match store.revision_by_id(dated.revision_id) {
             Ok(Some(revision)) => revision.briefing,
             Ok(None) => continue,
             Err(error) => {
+                let document_id = dated.document_id;
                 tracing::warn!(document_id, %error, "feed: latest revision unreadable, left out");
                 continue;
             }
@@ -560,7 +489,7 @@ fn event_entry(
     else {
         return Ok(None);
     };
-    let latest = store.latest_revision(document_id).map_err(store_error)?;
+    let latest = store.latest_heading(document_id).map_err(store_error)?;
     let revisions = payload.and_then(EventPayload::revisions);
     let mut from_seq = seq(revisions.map(|(from, _)| from));
     let mut to_seq = seq(revisions.map(|(_, to)| to));
@@ -577,9 +506,9 @@ fn event_entry(
             }
             if (from_seq, to_seq) == (None, None)
                 && let Some(revision_id) = event.revision_id
-                && let Some(revision) = store.revision_by_id(revision_id).map_err(store_error)?
+                && let Some(seq) = store.revision_seq(revision_id).map_err(store_error)?
             {
-                to_seq = u32::try_from(revision.meta.seq).ok();
+                to_seq = u32::try_from(seq).ok();
                 from_seq = to_seq
                     .and_then(|seq| seq.checked_sub(1))
                     .filter(|&seq| seq > 0);
@@ -621,7 +550,7 @@ fn event_entry(
             // The last archived version is the one the page showed before it went.
             from_seq = latest
                 .as_ref()
-                .and_then(|revision| u32::try_from(revision.meta.seq).ok());
+                .and_then(|heading| u32::try_from(heading.seq).ok());
             to_seq = None;
             let page = match payload {
                 Some(EventPayload::TakenDown(page)) => Some(page),
@@ -650,11 +579,13 @@ fn event_entry(
         _ => return Ok(None),
     }
     pairing.sort_by_key(|note| (note.lang.as_str(), note.ordinal));
-    let briefing = latest.map(|revision| revision.briefing);
+    let (latest_title, spokesperson) = latest
+        .map(|heading| (heading.title, heading.spokesperson))
+        .unwrap_or_default();
     let title = document
         .title
         .clone()
-        .or_else(|| briefing.as_ref().map(|b| b.title.clone()))
+        .or(latest_title)
         .unwrap_or_else(|| document.url.clone());
     Ok(Some(EventEntry {
         event_id: event.id,
@@ -665,7 +596,7 @@ fn event_entry(
         lang: document.lang,
         title,
         date: document.briefing_date,
-        spokesperson: briefing.and_then(|b| b.spokesperson),
+        spokesperson,
         from_seq,
         to_seq,
         blocks,

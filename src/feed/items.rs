@@ -10,7 +10,7 @@ use super::{FeedItem, FeedSettings};
 pub use crate::diff::present::{ChangeBlock, Place, Segment, UnpairedNote};
 use crate::diff::present::{ChangeFacts, Headline, headline, pairing_line};
 pub use crate::model::EventKind;
-use crate::model::{Briefing, Exchange, Lang};
+use crate::model::{Briefing, Exchange, Kind, Lang};
 
 /// The guid namespace: `tag:` URIs (RFC 4151) are stable, unique and obviously not links.
 const GUID_PREFIX: &str = "tag:briefwatch,2024:";
@@ -49,32 +49,57 @@ pub fn document_date(
     archive_date: Option<NaiveDate>,
     fetched_at: Option<DateTime<Utc>>,
 ) -> Option<DateTime<FixedOffset>> {
-    let believable = |at: &DateTime<FixedOffset>| {
-        fetched_at.is_none_or(|fetched| *at <= fetched + chrono::TimeDelta::days(1))
+    let page = PageDates {
+        kind: Some(briefing.kind),
+        date: briefing.date,
+        published_at: briefing.published_at,
     };
-    let published = briefing
-        .published_at
-        .map(|at| {
-            let at = at.with_timezone(&beijing());
-            if at.time() == NaiveTime::MIN {
-                beijing_date(at.date_naive())
-            } else {
-                at
-            }
-        })
-        .filter(believable);
-    if briefing.kind == crate::model::Kind::PressConference
-        && let Some(date) = briefing.date.map(beijing_date).filter(believable)
-    {
-        return Some(
-            published
-                .filter(|at| at.date_naive() == date.date_naive())
-                .unwrap_or(date),
-        );
+    page.document_date(archive_date, fetched_at)
+}
+
+/// What a page says about its own date: what [`document_date`] reads of a briefing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageDates {
+    pub kind: Option<Kind>,
+    /// The briefing date, from the title.
+    pub date: Option<NaiveDate>,
+    pub published_at: Option<DateTime<FixedOffset>>,
+}
+
+impl PageDates {
+    /// See [`document_date`].
+    pub fn document_date(
+        &self,
+        archive_date: Option<NaiveDate>,
+        fetched_at: Option<DateTime<Utc>>,
+    ) -> Option<DateTime<FixedOffset>> {
+        let believable = |at: &DateTime<FixedOffset>| {
+            fetched_at.is_none_or(|fetched| *at <= fetched + chrono::TimeDelta::days(1))
+        };
+        let published = self
+            .published_at
+            .map(|at| {
+                let at = at.with_timezone(&beijing());
+                if at.time() == NaiveTime::MIN {
+                    beijing_date(at.date_naive())
+                } else {
+                    at
+                }
+            })
+            .filter(believable);
+        if self.kind == Some(Kind::PressConference)
+            && let Some(date) = self.date.map(beijing_date).filter(believable)
+        {
+            return Some(
+                published
+                    .filter(|at| at.date_naive() == date.date_naive())
+                    .unwrap_or(date),
+            );
+        }
+        published
+            .or_else(|| self.date.map(beijing_date).filter(believable))
+            .or_else(|| archive_date.map(beijing_date).filter(believable))
     }
-    published
-        .or_else(|| briefing.date.map(beijing_date).filter(believable))
-        .or_else(|| archive_date.map(beijing_date).filter(believable))
 }
 
 /// One briefing as the latest stored revision has it.
@@ -265,16 +290,16 @@ impl KeywordEntry {
         let mut html = Html::new();
         html.open("p").text("Matched: ");
         html.element("strong", &terms).close("p");
-        html.open("blockquote");
-        write_exchange(
-            &mut html,
-            &self.exchange,
-            self.lang,
-            self.spokesperson.as_deref(),
-            &self.marks,
-        );
-        html.close("blockquote");
-        html.open("p").link(&self.url, &self.title).close("p");
+        Quote {
+            exchange: &self.exchange,
+            lang: self.lang,
+            spokesperson: self.spokesperson.as_deref(),
+            marks: &self.marks,
+            url: &self.url,
+            title: &self.title,
+            view: None,
+        }
+        .write(&mut html);
         FeedItem {
             guid: self.guid(),
             title: format!("{terms}: {} ({})", self.exchange.asker, self.title),
@@ -341,7 +366,38 @@ fn briefing_html(briefing: &Briefing) -> String {
     html.finish()
 }
 
-pub(super) fn write_exchange(
+/// One passage quoted in full: the exchange in a blockquote with its matched terms marked, then
+/// a line linking to the ministry's page, and to briefwatch's view of it when there is one.
+pub(super) struct Quote<'a> {
+    pub exchange: &'a Exchange,
+    pub lang: Lang,
+    pub spokesperson: Option<&'a str>,
+    pub marks: &'a [Mark],
+    pub url: &'a str,
+    pub title: &'a str,
+    pub view: Option<&'a str>,
+}
+
+impl Quote<'_> {
+    pub(super) fn write(&self, html: &mut Html) {
+        html.open("blockquote");
+        write_exchange(
+            html,
+            self.exchange,
+            self.lang,
+            self.spokesperson,
+            self.marks,
+        );
+        html.close("blockquote");
+        html.open("p").link(self.url, self.title);
+        if let Some(view) = self.view {
+            html.text(" · ").link(view, "briefwatch");
+        }
+        html.close("p");
+    }
+}
+
+fn write_exchange(
     html: &mut Html,
     exchange: &Exchange,
     lang: Lang,

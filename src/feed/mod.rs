@@ -20,13 +20,12 @@ use rss::extension::dublincore::DublinCoreExtension;
 use crate::config::FeedsConfig;
 
 pub use archive::{
-    DocumentDates, FeedRules, Publisher, blocks_from_change, exchange_key, inputs_from_store,
-    inputs_with_dates, revision_blocks,
+    FeedRules, Publisher, blocks_from_change, exchange_key, inputs_from_store, revision_blocks,
 };
 pub use html::clean_text;
 pub use items::{
-    BriefingEntry, ChangeBlock, DATE_ONLY_TIME, EventEntry, EventKind, KeywordEntry, Mark, Part,
-    Place, Segment, UnpairedNote, document_date,
+    BriefingEntry, ChangeBlock, DATE_ONLY_TIME, EventEntry, EventKind, KeywordEntry, Mark,
+    PageDates, Part, Place, Segment, UnpairedNote, document_date,
 };
 pub use search::{SearchEntry, opml};
 pub use set::{FeedInputs, FeedSet, RenderedFeed, SharedFeeds, WriteReport};

@@ -3,7 +3,7 @@
 use chrono::{DateTime, FixedOffset};
 
 use super::html::Html;
-use super::items::{Mark, write_exchange};
+use super::items::{Mark, Quote};
 use super::{FeedItem, FeedMeta, FeedSettings};
 use crate::model::{Exchange, Lang};
 
@@ -37,20 +37,16 @@ impl SearchEntry {
 
     pub fn to_item(&self) -> FeedItem {
         let mut html = Html::new();
-        html.open("blockquote");
-        write_exchange(
-            &mut html,
-            &self.exchange,
-            self.lang,
-            self.spokesperson.as_deref(),
-            &self.marks,
-        );
-        html.close("blockquote");
-        html.open("p")
-            .link(&self.url, &self.title)
-            .text(" · ")
-            .link(&self.view, "briefwatch")
-            .close("p");
+        Quote {
+            exchange: &self.exchange,
+            lang: self.lang,
+            spokesperson: self.spokesperson.as_deref(),
+            marks: &self.marks,
+            url: &self.url,
+            title: &self.title,
+            view: Some(&self.view),
+        }
+        .write(&mut html);
         FeedItem {
             guid: self.guid(),
             title: format!("{} ({})", self.exchange.asker, self.title),

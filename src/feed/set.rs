@@ -61,12 +61,17 @@ impl FeedSet {
         now: DateTime<Utc>,
     ) -> Result<FeedSet, FeedError> {
         let mut documents: Vec<(String, Vec<FeedItem>)> = Vec::new();
+        // Each briefing is written once: the feed of both languages shares its items.
+        let all_briefings: Vec<(Lang, FeedItem)> = inputs
+            .briefings
+            .iter()
+            .filter_map(|entry| Some((entry.briefing.lang, entry.to_item()?)))
+            .collect();
         let briefing_items = |lang: Option<Lang>| -> Vec<FeedItem> {
-            inputs
-                .briefings
+            all_briefings
                 .iter()
-                .filter(|entry| lang.is_none_or(|lang| entry.briefing.lang == lang))
-                .filter_map(BriefingEntry::to_item)
+                .filter(|(item_lang, _)| lang.is_none_or(|lang| *item_lang == lang))
+                .map(|(_, item)| item.clone())
                 .collect()
         };
         documents.push(("briefings".to_string(), briefing_items(None)));
@@ -172,8 +177,10 @@ impl RenderedFeed {
     }
 }
 
+/// The fastest level: on a twenty-year archive the default level took longer than reading and
+/// rendering every feed together (a tenth of a second per change), for bodies only a fifth smaller.
 fn gzip(body: &[u8]) -> Bytes {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(body);
     Bytes::from(encoder.finish().unwrap_or_default())

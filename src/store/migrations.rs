@@ -56,6 +56,9 @@ fn migration_list() -> Vec<M<'static>> {
         // Every text of every revision as plain rows, and the views for reading it with SQL; the
         // hook writes the text of the revisions stored before from their records.
         M::up_with_hook(PLAIN_TEXT_MIGRATION, plain_text_hook),
+        // What the operator's page, the feeds and the event readers look up on a twenty-year
+        // archive.
+        M::up(include_str!("migrations/0012_read_indexes.sql")),
         // Full-text search over the text rows themselves (FTS5 with external content), each Han
         // character a token of the store's tokenizer; the hook builds it from those rows.
         M::up_with_hook(search::EXTERNAL_CONTENT_MIGRATION, search::fill_hook),

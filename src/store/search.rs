@@ -51,7 +51,7 @@ ALTER TABLE search_spans ADD COLUMN text_hash TEXT;
 
 /// Today's index: FTS5 with external content over the text rows, built by [`fill_hook`].
 pub(super) const EXTERNAL_CONTENT_MIGRATION: &str =
-    include_str!("migrations/0012_search_external_content.sql");
+    include_str!("migrations/0013_search_external_content.sql");
 
 /// Fills the index from the text rows (SQLite reads every row) and takes the earlier copies of
 /// passages out, then sets each document's spokesperson for the filters.

@@ -606,9 +606,11 @@ mod tests {
 
     #[test]
     fn the_index_counts_one_exchange_in_the_singular() {
-        use crate::web::views::{BriefingList, BriefingRow, ListFilter};
-        let row = |id, exchanges| BriefingRow {
+        use crate::store::BriefingSummary;
+        use crate::web::views::{BriefingList, ListFilter};
+        let row = |id, exchanges| BriefingSummary {
             id,
+            url: format!("https://www.fmprc.gov.cn/t{id}.shtml"),
             lang: Lang::En,
             kind: Some(Kind::Remarks),
             date: None,
@@ -617,6 +619,7 @@ mod tests {
             state: "live".into(),
             revisions: 1,
             exchanges,
+            fetched_at: "2020-07-03T08:00:00Z".into(),
         };
         let list = BriefingList {
             rows: vec![row(1, 1), row(2, 2)],

@@ -10,7 +10,8 @@ use crate::model::{Kind, Lang};
 use crate::search::Query;
 use crate::search::{self, SearchFilter, SearchResults, TrendSeries};
 use crate::store::{
-    self, Document, DocumentKey, Event, Revision, RevisionMeta, SourceSummary, Store,
+    self, BriefingQuery, BriefingSummary, Document, DocumentKey, Event, Revision, RevisionMeta,
+    SourceSummary, Store,
 };
 
 /// Briefings per page of the index.
@@ -64,24 +65,10 @@ impl ListFilter {
     }
 }
 
-/// One line of the index.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct BriefingRow {
-    pub id: i64,
-    pub lang: Lang,
-    pub kind: Option<Kind>,
-    pub date: Option<NaiveDate>,
-    pub title: Option<String>,
-    pub spokesperson: Option<String>,
-    pub state: String,
-    pub revisions: i64,
-    pub exchanges: i64,
-}
-
 /// The index page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BriefingList {
-    pub rows: Vec<BriefingRow>,
+    pub rows: Vec<BriefingSummary>,
     pub total: i64,
     pub pages: i64,
     /// Months that have briefings, newest first, for the month filter.
@@ -90,68 +77,40 @@ pub struct BriefingList {
 
 /// Archived briefings (at least one revision), newest first, filtered.
 pub fn briefing_list(store: &Store, filter: &ListFilter) -> Result<BriefingList, WebError> {
-    let conn = store.connection();
-    let names = filter
-        .spokesperson
-        .as_deref()
-        .map(|name| serde_json::Value::from(search::spokesperson_names(name)).to_string());
-    let condition = "EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
-        AND (?1 IS NULL OR d.lang = ?1) AND (?2 IS NULL OR d.kind = ?2)
-        AND (?3 IS NULL OR d.spokesperson IN (SELECT value FROM json_each(?3)))
-        AND (?4 IS NULL OR substr(d.briefing_date, 1, 7) = ?4)";
-    let values = params![
-        filter.lang.map(Lang::as_str),
-        filter.kind.map(Kind::as_str),
-        names,
-        filter.month,
-    ];
-    let total: i64 = conn
-        .query_row(
-            &format!("SELECT COUNT(*) FROM documents d WHERE {condition}"),
-            values,
-            |row| row.get(0),
-        )
-        .map_err(sql("counting briefings"))?;
-    let offset = (filter.page - 1) * PAGE_SIZE;
-    let mut stmt = conn
-        .prepare(&format!(
-            "SELECT d.id, d.lang, d.kind, d.briefing_date, d.title, d.spokesperson, d.state,
-                    (SELECT COUNT(*) FROM revisions r WHERE r.document_id = d.id),
-                    (SELECT COUNT(*) FROM exchanges e WHERE e.revision_id =
-                        (SELECT id FROM revisions r WHERE r.document_id = d.id ORDER BY seq DESC LIMIT 1))
-             FROM documents d WHERE {condition}
-             ORDER BY d.briefing_date DESC NULLS LAST, d.id DESC LIMIT {PAGE_SIZE} OFFSET {offset}"
-        ))
-        .map_err(sql("listing briefings"))?;
-    let rows = stmt
-        .query_map(values, |row| {
-            Ok(BriefingRow {
-                id: row.get(0)?,
-                lang: store::lang_at(row, 1)?,
-                kind: store::kind_at(row, 2)?,
-                date: store::date_at(row, 3)?,
-                title: row.get(4)?,
-                spokesperson: row.get(5)?,
-                state: row.get(6)?,
-                revisions: row.get(7)?,
-                exchanges: row.get(8)?,
-            })
-        })
-        .and_then(Iterator::collect)
-        .map_err(sql("listing briefings"))?;
-    let months = conn
-        .prepare(
-            "SELECT DISTINCT substr(briefing_date, 1, 7) FROM documents
-             WHERE briefing_date IS NOT NULL ORDER BY 1 DESC",
-        )
-        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
-        .map_err(sql("listing months"))?;
+    let (since, until) = match filter.month.as_deref().map(month_days) {
+        Some(Some((first, last))) => (Some(first), Some(last)),
+        _ => (None, None),
+    };
+    let query = BriefingQuery {
+        lang: filter.lang,
+        kind: filter.kind,
+        since,
+        until,
+        spokesperson_names: filter
+            .spokesperson
+            .as_deref()
+            .map(search::spokesperson_names)
+            .unwrap_or_default(),
+        after: None,
+        offset: u32::try_from((filter.page - 1) * PAGE_SIZE).unwrap_or(u32::MAX),
+        limit: PAGE_SIZE as u32,
+    };
+    let total = store.count_briefings(&query)?;
     Ok(BriefingList {
-        rows,
+        rows: store.briefing_summaries(&query)?,
         total,
         pages: ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1),
-        months,
+        months: store.briefing_months()?,
     })
+}
+
+/// The first and last day of a month given as `YYYY-MM`.
+fn month_days(month: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let first = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").ok()?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))?
+        .pred_opt()?;
+    Some((first, last))
 }
 
 /// The same day's briefing in the other language.

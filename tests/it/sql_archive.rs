@@ -320,18 +320,21 @@ fn the_stock_sqlite3_shell_reads_the_latest_exchanges() {
 }
 
 /// Turns an archive back into what the release before the plain-text rows wrote: no text columns,
-/// no text table, no views, the contentless search index that came before (empty), and the schema
-/// version before those migrations. Returns the version it had.
+/// no text table, no views, none of the read indexes, the contentless search index that came
+/// before (empty), and the schema version before those three migrations. Returns the version it had.
 pub fn make_old(database: &Path) -> i64 {
     let version = crate::search_index::make_contentless(database);
     let conn = Connection::open(database).unwrap();
     conn.execute_batch(
-        "DROP VIEW latest_exchanges; DROP VIEW latest_briefings; DROP VIEW revisions_view;
+        "DROP INDEX events_type; DROP INDEX documents_state; DROP INDEX documents_source_state;
+         DROP INDEX documents_listing;
+         DROP INDEX revisions_fetched; DROP INDEX revision_texts_dates;
+         DROP VIEW latest_exchanges; DROP VIEW latest_briefings; DROP VIEW revisions_view;
          DROP VIEW events_view; DROP TABLE revision_texts;
          ALTER TABLE exchanges DROP COLUMN question; ALTER TABLE exchanges DROP COLUMN answer;",
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", version - 2)
+    conn.pragma_update(None, "user_version", version - 3)
         .unwrap();
     version
 }
