@@ -158,6 +158,31 @@ const UNCHANGED_BATCH: usize = 128;
 /// any page costs.
 pub const EXTRACTION_BUDGET: Duration = Duration::from_secs(20);
 
+impl Engine {
+    /// Extracts a fetched page with its source's profile through `extract` (one of the ingest
+    /// pipeline's classifiers): a page with content off the loop (see [`extract_off_thread`]),
+    /// any other answer at once.
+    async fn extract<T: Send + 'static>(
+        &self,
+        source: &str,
+        url: &str,
+        fetched: &Fetched,
+        extract: fn(&Profile, &str, Outcome, &str) -> ingest::Extracted<T>,
+    ) -> ingest::Extracted<T> {
+        let profile = &self.profiles[source];
+        if fetched.outcome != Outcome::Ok {
+            return extract(profile, url, fetched.outcome, "");
+        }
+        let profile = profile.clone();
+        let (text, owned_url) = (fetched.text(), url.to_string());
+        extract_off_thread(url, move || {
+            Ok(extract(&profile, &owned_url, Outcome::Ok, &text))
+        })
+        .await
+        .unwrap_or_else(ingest::unreadable)
+    }
+}
+
 /// Runs an extraction on a blocking thread, so the loop keeps answering signals meanwhile, and
 /// gives up on it after [`EXTRACTION_BUDGET`]. A stop abandons the wait, never the process's exit:
 /// the runtime is shut down without waiting for blocking threads. A parser panic is an error
@@ -318,22 +343,9 @@ impl Engine {
         let now = clock.now();
         self.note_reachability(&fetched, now);
         let mut fetched = fetched;
-        let extracted = if fetched.outcome == Outcome::Ok {
-            let profile = self.profiles[&source.name].clone();
-            let (text, owned_url) = (fetched.text(), url.to_string());
-            extract_off_thread(url, move || {
-                Ok(ingest::extract_listing(
-                    &profile,
-                    &owned_url,
-                    Outcome::Ok,
-                    &text,
-                ))
-            })
-            .await
-            .unwrap_or_else(ingest::unreadable)
-        } else {
-            ingest::extract_listing(&self.profiles[&source.name], url, fetched.outcome, "")
-        };
+        let extracted = self
+            .extract(&source.name, url, &fetched, ingest::extract_listing)
+            .await;
         let outcome = extracted.outcome;
         let mut listing = extracted.value;
         if extracted.error.is_some() {
@@ -475,22 +487,9 @@ impl Engine {
         let mut fetched = self.fetcher.get(url, validators).await;
         let now = clock.now();
         self.note_reachability(&fetched, now);
-        let extracted = if fetched.outcome == Outcome::Ok {
-            let profile = self.profiles[&source.name].clone();
-            let (text, owned_url) = (fetched.text(), url.to_string());
-            extract_off_thread(url, move || {
-                Ok(ingest::extract_article(
-                    &profile,
-                    &owned_url,
-                    Outcome::Ok,
-                    &text,
-                ))
-            })
-            .await
-            .unwrap_or_else(ingest::unreadable)
-        } else {
-            ingest::extract_article(&self.profiles[&source.name], url, fetched.outcome, "")
-        };
+        let extracted = self
+            .extract(&source.name, url, &fetched, ingest::extract_article)
+            .await;
         let outcome = extracted.outcome;
         let briefing = extracted.value;
         if extracted.error.is_some() {
