@@ -58,26 +58,8 @@ pub fn status_line(facts: &StatusFacts, now: DateTime<Utc>) -> String {
 impl Engine {
     /// Gathers [`StatusFacts`] from the archive; `last_poll` is the caller's.
     pub fn status_facts(&self, now: DateTime<Utc>) -> Result<StatusFacts, StoreError> {
-        let conn = self.store.connection();
-        let sql = |error| StoreError::Sql {
-            context: "reading the service status",
-            source: error,
-        };
-        let next_poll: Option<String> = conn
-            .query_row(
-                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages WHERE page = 0
-                  UNION ALL SELECT MIN(next_check) FROM documents WHERE state != 'gone')",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(sql)?;
-        let queued_mails: u64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(sql)?;
+        let next_poll = self.store.next_check()?;
+        let queued_mails = self.store.outbox_pending()?;
         let blocked_hosts = self
             .store
             .blocked_hosts(now)?
@@ -87,7 +69,7 @@ impl Engine {
         let alarms = self.alarms(now)?;
         Ok(StatusFacts {
             last_poll: None,
-            next_poll: next_poll.as_deref().and_then(crate::store::parse_time),
+            next_poll,
             queued_mails,
             blocked_hosts,
             alarms: health::alarm_summary(&alarms),

@@ -56,6 +56,18 @@ pub struct DueDocument {
 }
 
 impl Store {
+    /// Documents the ministry no longer serves, latest briefing date first, at most `limit`.
+    pub fn gone_documents(&self, limit: u32) -> Result<Vec<super::EventDocumentRef>> {
+        query_all(
+            self.connection(),
+            "SELECT id, url, lang, briefing_date, title FROM documents WHERE state = 'gone'
+             ORDER BY briefing_date DESC LIMIT ?1",
+            [limit],
+            |row| super::reads::event_document_at(row, 0),
+            "reading gone briefings",
+        )
+    }
+
     /// Documents due for a fetch at `now`, soonest first; documents never fetched come first.
     pub fn due_documents(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueDocument>> {
         self.query_documents_due("WHERE d.next_check <= ?1", Some(now), limit)

@@ -40,7 +40,35 @@ pub struct EventQuery<'a> {
     pub limit: u32,
 }
 
+/// An extractor failure as the operator's page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractorFailure {
+    /// When the event was recorded, as stored.
+    pub at: String,
+    pub url: String,
+    pub error: String,
+}
+
 impl Store {
+    /// The latest `limit` extractor failures, newest first.
+    pub fn extractor_failures(&self, limit: u32) -> Result<Vec<ExtractorFailure>> {
+        query_all(
+            self.connection(),
+            "SELECT created_at, COALESCE(json_extract(payload, '$.url'), ''),
+                    COALESCE(json_extract(payload, '$.error'), '')
+             FROM events WHERE type = 'extractor_failed' ORDER BY id DESC LIMIT ?1",
+            [limit],
+            |row| {
+                Ok(ExtractorFailure {
+                    at: row.get(0)?,
+                    url: row.get(1)?,
+                    error: row.get(2)?,
+                })
+            },
+            "reading extractor failures",
+        )
+    }
+
     /// The events of one document, oldest first.
     pub fn document_events(&self, document_id: i64) -> Result<Vec<Event>> {
         query_all(

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
-use super::{Result, Store, Tx, execute_cached, format_time, parse_time, query_row_cached, sql};
+use super::{
+    Result, Store, Tx, execute_cached, format_time, parse_time, query_all, query_row_cached, sql,
+};
 use crate::model::Validators;
 
 /// Stored state of one listing page.
@@ -19,7 +21,41 @@ pub struct ListingState {
     pub next_check: DateTime<Utc>,
 }
 
+/// A listing page as the operator's page shows it: its times as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingPageStatus {
+    pub source: String,
+    pub url: String,
+    pub page: i64,
+    pub last_checked: Option<String>,
+    pub last_success: Option<String>,
+    pub next_check: String,
+}
+
 impl Store {
+    /// The first page of every listing, and the later pages never read or failing since their
+    /// last success, by source and page.
+    pub fn listing_pages_to_watch(&self) -> Result<Vec<ListingPageStatus>> {
+        query_all(
+            self.connection(),
+            "SELECT source, url, page, last_checked, last_success, next_check FROM listing_pages
+             WHERE page = 0 OR last_success IS NULL OR last_checked > last_success
+             ORDER BY source, page",
+            [],
+            |row| {
+                Ok(ListingPageStatus {
+                    source: row.get(0)?,
+                    url: row.get(1)?,
+                    page: row.get(2)?,
+                    last_checked: row.get(3)?,
+                    last_success: row.get(4)?,
+                    next_check: row.get(5)?,
+                })
+            },
+            "reading listing pages",
+        )
+    }
+
     /// The stored state of a listing page.
     pub fn listing_state(&self, url: &str) -> Result<Option<ListingState>> {
         self.conn

@@ -39,14 +39,14 @@ mod suspects;
 pub mod tokenizer;
 
 pub use documents::{Document, DocumentKey, DocumentState, DueDocument, NewDocument};
-pub use events::{EVENT_COLUMNS, Event, EventQuery, EventRef, event_from_row};
+pub use events::{EVENT_COLUMNS, Event, EventQuery, EventRef, ExtractorFailure, event_from_row};
 pub use fetch_log::{
     FailureStreak, FetchRecord, LoggedFetch, PageKind, SourceHealthFacts, SourceSummary,
 };
 pub use hosts::HostState;
-pub use listings::{ListingPageUpdate, ListingState};
+pub use listings::{ListingPageStatus, ListingPageUpdate, ListingState};
 pub use raw_pages::DictionaryCache;
-pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, EventDocumentRef};
+pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, DocumentTitle, EventDocumentRef};
 pub use revisions::{NewRevision, Revision, RevisionHead, RevisionMeta, record_in};
 pub use tokenizer::register as register_search_tokenizer;
 

@@ -9,6 +9,8 @@
 
 use rusqlite::{Connection, OptionalExtension, Result, Row, params};
 
+use super::{Result as StoreResult, Store, query_all, sql};
+
 /// One row of the outbox, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxRecord {
@@ -41,6 +43,84 @@ pub struct NewOutboxRow<'a> {
     pub alert: &'a str,
     pub created_at: &'a str,
     pub due_at: &'a str,
+}
+
+/// How many rows are in one state, and when the first queued one falls due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxStateCount {
+    pub state: String,
+    pub count: i64,
+    /// The earliest `due_at` of the queued rows, as stored.
+    pub next_due: Option<String>,
+}
+
+/// The last failure of a row not yet sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxFailure {
+    pub recipient: String,
+    pub attempts: i64,
+    pub error: String,
+}
+
+impl Store {
+    /// Whether this database has an outbox at all.
+    pub fn has_outbox(&self) -> StoreResult<bool> {
+        self.connection()
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql("looking for the outbox"))
+    }
+
+    /// The rows of each state, by state.
+    pub fn outbox_state_counts(&self) -> StoreResult<Vec<OutboxStateCount>> {
+        query_all(
+            self.connection(),
+            "SELECT state, COUNT(*), MIN(CASE WHEN state = 'queued' THEN due_at END)
+             FROM outbox GROUP BY state ORDER BY state",
+            [],
+            |row| {
+                Ok(OutboxStateCount {
+                    state: row.get(0)?,
+                    count: row.get(1)?,
+                    next_due: row.get(2)?,
+                })
+            },
+            "reading the outbox",
+        )
+    }
+
+    /// The last errors of the latest `limit` rows still queued, sending or dead, newest first.
+    pub fn outbox_failures(&self, limit: u32) -> StoreResult<Vec<OutboxFailure>> {
+        query_all(
+            self.connection(),
+            "SELECT recipient, attempts, last_error FROM outbox
+             WHERE last_error IS NOT NULL AND state IN ('queued', 'sending', 'dead')
+             ORDER BY id DESC LIMIT ?1",
+            [limit],
+            |row| {
+                Ok(OutboxFailure {
+                    recipient: row.get(0)?,
+                    attempts: row.get(1)?,
+                    error: row.get(2)?,
+                })
+            },
+            "reading outbox errors",
+        )
+    }
+
+    /// Rows queued or being sent.
+    pub fn outbox_pending(&self) -> StoreResult<u64> {
+        self.connection()
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql("reading the service status"))
+    }
 }
 
 const COLUMNS: &str = "id, message_id, recipient, state, digest_key, created_at, due_at, attempts, \

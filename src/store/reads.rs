@@ -84,6 +84,13 @@ pub struct RevisionHeading {
     pub spokesperson: Option<String>,
 }
 
+/// A document's id and title: the same day's briefing in the other language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentTitle {
+    pub id: i64,
+    pub title: Option<String>,
+}
+
 /// What changes whenever anything a reader sees changes: the newest revision and event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ArchiveStamp {
@@ -222,19 +229,93 @@ impl Store {
             params![before, since.map(format_time), types, limit],
             |row| {
                 let document = match row.get::<_, Option<i64>>(6)? {
-                    Some(id) => Some(EventDocumentRef {
-                        id,
-                        url: row.get(7)?,
-                        lang: lang_at(row, 8)?,
-                        date: date_at(row, 9)?,
-                        title: row.get(10)?,
-                    }),
+                    Some(_) => Some(event_document_at(row, 6)?),
                     None => None,
                 };
                 Ok((event_from_row(row)?, document))
             },
             "reading events",
         )
+    }
+
+    /// Events except first archiving (`new`) with an id below `before`, newest first, each with
+    /// its document: the web view's timeline.
+    pub fn timeline_page(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(Event, Option<EventDocumentRef>)>> {
+        query_all(
+            self.connection(),
+            // The event's columns in the order of `EVENT_COLUMNS`, then its document.
+            "SELECT e.id, e.document_id, e.revision_id, e.type, e.created_at, e.payload,
+                    d.id, d.url, d.lang, d.briefing_date, d.title
+             FROM events e LEFT JOIN documents d ON d.id = e.document_id
+             WHERE e.type != 'new' AND (?1 IS NULL OR e.id < ?1)
+             ORDER BY e.id DESC LIMIT ?2",
+            params![before, limit],
+            |row| {
+                let document = match row.get::<_, Option<i64>>(6)? {
+                    Some(_) => Some(event_document_at(row, 6)?),
+                    None => None,
+                };
+                Ok((event_from_row(row)?, document))
+            },
+            "reading events",
+        )
+    }
+
+    /// The archived briefing (at least one revision) of `date` in `lang`, of the same `kind` if
+    /// there is one, else the first archived of that day.
+    pub fn counterpart(
+        &self,
+        date: NaiveDate,
+        lang: Lang,
+        kind: Option<Kind>,
+    ) -> Result<Option<DocumentTitle>> {
+        self.connection()
+            .query_row(
+                "SELECT d.id, d.title FROM documents d
+                 WHERE d.briefing_date = ?1 AND d.lang = ?2
+                   AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
+                 ORDER BY d.kind IS ?3 DESC, d.id LIMIT 1",
+                params![date.to_string(), lang.as_str(), kind.map(Kind::as_str)],
+                |row| {
+                    Ok(DocumentTitle {
+                        id: row.get(0)?,
+                        title: row.get(1)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql("finding the other language"))
+    }
+
+    /// Every source the archive knows of (from its documents, listing pages and fetch log), by
+    /// name.
+    pub fn source_names(&self) -> Result<Vec<String>> {
+        query_all(
+            self.connection(),
+            "SELECT source FROM documents UNION SELECT source FROM listing_pages
+             UNION SELECT source FROM fetch_log WHERE source IS NOT NULL ORDER BY 1",
+            [],
+            |row| row.get(0),
+            "listing sources",
+        )
+    }
+
+    /// The earliest check due: of a first listing page, or of a document not gone.
+    pub fn next_check(&self) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<String> = self
+            .connection()
+            .query_row(
+                "SELECT MIN(at) FROM (SELECT MIN(next_check) AS at FROM listing_pages WHERE page = 0
+                  UNION ALL SELECT MIN(next_check) FROM documents WHERE state != 'gone')",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(sql("reading the service status"))?;
+        Ok(at.as_deref().and_then(super::parse_time))
     }
 
     /// The event types the archive holds, for checking a filter.
@@ -343,4 +424,19 @@ impl Store {
             fetched_at: fetched_at.as_deref().and_then(super::parse_time),
         })
     }
+}
+
+/// An [`EventDocumentRef`] from five consecutive columns starting at `first`: the document's id,
+/// `url`, `lang`, `briefing_date` and `title`.
+pub(super) fn event_document_at(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+) -> rusqlite::Result<EventDocumentRef> {
+    Ok(EventDocumentRef {
+        id: row.get(first)?,
+        url: row.get(first + 1)?,
+        lang: lang_at(row, first + 2)?,
+        date: date_at(row, first + 3)?,
+        title: row.get(first + 4)?,
+    })
 }

@@ -39,11 +39,6 @@ pub enum WebError {
     Store(#[from] StoreError),
     #[error("search error: {0}")]
     Search(SearchError),
-    #[error("database error while {context}: {source}")]
-    Sql {
-        context: &'static str,
-        source: rusqlite::Error,
-    },
 }
 
 impl From<ParamError> for WebError {
@@ -59,10 +54,6 @@ impl From<SearchError> for WebError {
             other => WebError::Search(other),
         }
     }
-}
-
-pub(crate) fn sql(context: &'static str) -> impl FnOnce(rusqlite::Error) -> WebError {
-    move |source| WebError::Sql { context, source }
 }
 
 /// Read connections for the pages. Each is a full [`Store`] so the archive's typed reads work;

@@ -1,17 +1,16 @@
 //! What each page shows, read from the archive into plain values the templates render.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::WebError;
 use super::params::{ParamError, Params};
-use super::{WebError, sql};
 use crate::model::{Kind, Lang};
 use crate::search::Query;
 use crate::search::{self, SearchFilter, SearchResults, TrendSeries};
 use crate::store::{
-    self, BriefingQuery, BriefingSummary, Document, DocumentKey, Event, Revision, RevisionMeta,
-    SourceSummary, Store,
+    BriefingQuery, BriefingSummary, Document, DocumentKey, Event, EventDocumentRef, Revision,
+    RevisionMeta, SourceSummary, Store,
 };
 
 /// Briefings per page of the index.
@@ -175,28 +174,13 @@ fn counterpart(store: &Store, document: &Document) -> Result<Option<Counterpart>
         Lang::En => Lang::Zh,
         Lang::Zh => Lang::En,
     };
-    store
-        .connection()
-        .query_row(
-            "SELECT d.id, d.title FROM documents d
-             WHERE d.briefing_date = ?1 AND d.lang = ?2
-               AND EXISTS (SELECT 1 FROM revisions r WHERE r.document_id = d.id)
-             ORDER BY d.kind IS ?3 DESC, d.id LIMIT 1",
-            params![
-                date.to_string(),
-                other.as_str(),
-                document.kind.map(Kind::as_str)
-            ],
-            |row| {
-                Ok(Counterpart {
-                    id: row.get(0)?,
-                    lang: other,
-                    title: row.get(1)?,
-                })
-            },
-        )
-        .optional()
-        .map_err(sql("finding the other language"))
+    Ok(store
+        .counterpart(date, other, document.kind)?
+        .map(|found| Counterpart {
+            id: found.id,
+            lang: other,
+            title: found.title,
+        }))
 }
 
 /// A row of the timeline with the briefing it concerns.
@@ -215,16 +199,16 @@ pub struct EventDocument {
     pub url: String,
 }
 
-/// An [`EventDocument`] from five consecutive columns starting at `first`: the document's id,
-/// `lang`, `briefing_date`, `title` and `url`.
-fn event_document_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<EventDocument> {
-    Ok(EventDocument {
-        id: row.get(first)?,
-        lang: store::lang_at(row, first + 1)?,
-        date: store::date_at(row, first + 2)?,
-        title: row.get(first + 3)?,
-        url: row.get(first + 4)?,
-    })
+impl From<EventDocumentRef> for EventDocument {
+    fn from(document: EventDocumentRef) -> EventDocument {
+        EventDocument {
+            id: document.id,
+            lang: document.lang,
+            date: document.date,
+            title: document.title,
+            url: document.url,
+        }
+    }
 }
 
 /// The timeline page.
@@ -237,31 +221,14 @@ pub struct EventList {
 
 /// Events except first archiving (`new`), newest first.
 pub fn events(store: &Store, before: Option<i64>) -> Result<EventList, WebError> {
-    let conn = store.connection();
-    let mut stmt = conn
-        .prepare(&format!(
-            // The event's columns in the order of `store::EVENT_COLUMNS`, then its document.
-            "SELECT e.id, e.document_id, e.revision_id, e.type, e.created_at, e.payload,
-                    d.id, d.lang, d.briefing_date, d.title, d.url
-             FROM events e LEFT JOIN documents d ON d.id = e.document_id
-             WHERE e.type != 'new' AND (?1 IS NULL OR e.id < ?1)
-             ORDER BY e.id DESC LIMIT {}",
-            EVENTS_PER_PAGE + 1
-        ))
-        .map_err(sql("reading events"))?;
-    let mut rows: Vec<EventRow> = stmt
-        .query_map([before], |row| {
-            let document = match row.get::<_, Option<i64>>(6)? {
-                Some(_) => Some(event_document_at(row, 6)?),
-                None => None,
-            };
-            Ok(EventRow {
-                event: store::event_from_row(row)?,
-                document,
-            })
+    let mut rows: Vec<EventRow> = store
+        .timeline_page(before, EVENTS_PER_PAGE as u32 + 1)?
+        .into_iter()
+        .map(|(event, document)| EventRow {
+            event,
+            document: document.map(EventDocument::from),
         })
-        .and_then(Iterator::collect)
-        .map_err(sql("reading events"))?;
+        .collect();
     let older = if rows.len() as i64 > EVENTS_PER_PAGE {
         rows.truncate(EVENTS_PER_PAGE as usize);
         rows.last().map(|row| row.event.id)
@@ -441,40 +408,25 @@ pub struct OutboxRow {
 }
 
 pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError> {
-    let conn = store.connection();
-    let names: Vec<String> = conn
-        .prepare(
-            "SELECT source FROM documents UNION SELECT source FROM listing_pages
-             UNION SELECT source FROM fetch_log WHERE source IS NOT NULL ORDER BY 1",
-        )
-        .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
-        .map_err(sql("listing sources"))?;
+    let names = store.source_names()?;
     let sources = store.source_summaries(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
     let failing = names
         .iter()
         .map(|name| crate::daemon::health::source_failure(store, name))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut listing_pages: Vec<ListingRow> = conn
-        .prepare(
-            "SELECT source, url, page, last_checked, last_success, next_check FROM listing_pages
-             WHERE page = 0 OR last_success IS NULL OR last_checked > last_success
-             ORDER BY source, page",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| {
-                Ok(ListingRow {
-                    source: row.get(0)?,
-                    url: row.get(1)?,
-                    page: row.get(2)?,
-                    last_checked: row.get(3)?,
-                    last_success: row.get(4)?,
-                    next_check: row.get(5)?,
-                    overdue: None,
-                })
-            })?
-            .collect()
+    let mut listing_pages: Vec<ListingRow> = store
+        .listing_pages_to_watch()?
+        .into_iter()
+        .map(|page| ListingRow {
+            source: page.source,
+            url: page.url,
+            page: page.page,
+            last_checked: page.last_checked,
+            last_success: page.last_success,
+            next_check: page.next_check,
+            overdue: None,
         })
-        .map_err(sql("reading listing pages"))?;
+        .collect();
     let now_text = crate::store::format_time(now);
     for row in &mut listing_pages {
         if row.next_check > now_text {
@@ -497,62 +449,31 @@ pub fn status(store: &Store, now: DateTime<Utc>) -> Result<StatusView, WebError>
             "due at the daemon's next tick (is it running?)".to_string()
         });
     }
-    let gone = conn
-        .prepare(
-            "SELECT id, lang, briefing_date, title, url FROM documents WHERE state = 'gone'
-             ORDER BY briefing_date DESC LIMIT 50",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| event_document_at(row, 0))?
-                .collect()
-        })
-        .map_err(sql("reading gone briefings"))?;
-    let extractor_failures = conn
-        .prepare(
-            "SELECT created_at, COALESCE(json_extract(payload, '$.url'), ''),
-                    COALESCE(json_extract(payload, '$.error'), '')
-             FROM events WHERE type = 'extractor_failed' ORDER BY id DESC LIMIT 20",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-                .collect()
-        })
-        .map_err(sql("reading extractor failures"))?;
-    let has_outbox: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox')",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(sql("looking for the outbox"))?;
-    let (outbox, outbox_errors) = if has_outbox {
-        let rows = conn
-            .prepare(
-                "SELECT state, COUNT(*), MIN(CASE WHEN state = 'queued' THEN due_at END)
-                 FROM outbox GROUP BY state ORDER BY state",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map([], |row| {
-                    Ok(OutboxRow {
-                        state: row.get(0)?,
-                        count: row.get(1)?,
-                        next_due: row.get(2)?,
-                    })
-                })?
-                .collect()
+    let gone = store
+        .gone_documents(50)?
+        .into_iter()
+        .map(EventDocument::from)
+        .collect();
+    let extractor_failures = store
+        .extractor_failures(20)?
+        .into_iter()
+        .map(|failure| (failure.at, failure.url, failure.error))
+        .collect();
+    let (outbox, outbox_errors) = if store.has_outbox()? {
+        let rows = store
+            .outbox_state_counts()?
+            .into_iter()
+            .map(|row| OutboxRow {
+                state: row.state,
+                count: row.count,
+                next_due: row.next_due,
             })
-            .map_err(sql("reading the outbox"))?;
-        let errors = conn
-            .prepare(
-                "SELECT recipient, attempts, last_error FROM outbox
-                 WHERE last_error IS NOT NULL AND state IN ('queued', 'sending', 'dead')
-                 ORDER BY id DESC LIMIT 10",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
-                    .collect()
-            })
-            .map_err(sql("reading outbox errors"))?;
+            .collect();
+        let errors = store
+            .outbox_failures(10)?
+            .into_iter()
+            .map(|failure| (failure.recipient, failure.attempts, failure.error))
+            .collect();
         (Some(rows), errors)
     } else {
         (None, vec![])
