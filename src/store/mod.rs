@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::{Kind, Lang};
 
+mod backup;
 mod documents;
 mod events;
 mod fetch_log;
@@ -38,6 +39,7 @@ pub mod search;
 mod suspects;
 pub mod tokenizer;
 
+pub use backup::{integrity_check_file, quick_check_file_tables};
 pub use documents::{Document, DocumentKey, DocumentState, DueDocument, NewDocument};
 pub use events::{EVENT_COLUMNS, Event, EventQuery, EventRef, ExtractorFailure, event_from_row};
 pub use fetch_log::{

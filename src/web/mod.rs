@@ -102,7 +102,7 @@ impl Readers {
         let result = self.with_free(|store| {
             let result = work(store);
             // Only memory is released: a failure costs nothing but that memory.
-            let _ = store.connection().execute_batch("PRAGMA shrink_memory");
+            let _ = store.release_memory();
             result
         });
         if self.running.fetch_sub(1, Ordering::AcqRel) == 1 {
