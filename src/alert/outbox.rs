@@ -378,49 +378,53 @@ pub fn defer_to_overflow(
     now: DateTime<Utc>,
     message_id_domain: &str,
 ) -> Result<i64, AlertError> {
-    let tx = conn
-        .unchecked_transaction()
-        .map_err(sql("begin overflow"))?;
-    if row.digest_key.as_deref() == Some(OVERFLOW_KEY) {
-        rows::postpone(&tx, row.id, &timestamp(due_at)).map_err(sql("postpone overflow"))?;
-        tx.commit().map_err(sql("commit overflow"))?;
-        return Ok(row.id);
-    }
-    let open = rows::open_digest(&tx, &row.recipient, OVERFLOW_KEY, Channel::Mail.as_str())
-        .map_err(sql("find overflow"))?
-        .map(typed);
-    let target = match open {
-        Some(existing) => {
-            let mut existing = existing?;
-            existing
-                .alert
-                .briefings
-                .extend(row.alert.briefings.iter().cloned());
-            if let Some((start, end)) = existing.alert.window.as_mut() {
-                *start = (*start).min(row.alert.window.map_or(row.created_at, |w| w.0));
-                *end = (*end).max(due_at);
-            }
-            store_alert(&tx, existing.id, &existing.alert)?;
-            existing.id
-        }
-        None => insert(
-            &tx,
-            Channel::Mail,
-            &Alert {
-                message_id: new_message_id(now, message_id_domain),
-                recipient: row.recipient.clone(),
-                queued_at: now,
-                window: Some((row.alert.window.map_or(row.created_at, |w| w.0), due_at)),
-                briefings: row.alert.briefings.clone(),
-                notice: row.alert.notice.clone(),
-            },
-            Some((OVERFLOW_KEY, due_at)),
-            now,
-        )?,
+    let failed = |step, source| AlertError::Outbox {
+        operation: match step {
+            "begin" => "begin overflow",
+            _ => "commit overflow",
+        },
+        source,
     };
-    rows::mark_merged(&tx, row.id, target).map_err(sql("mark merged"))?;
-    tx.commit().map_err(sql("commit overflow"))?;
-    Ok(target)
+    rows::in_transaction(conn, failed, |tx| {
+        if row.digest_key.as_deref() == Some(OVERFLOW_KEY) {
+            rows::postpone(tx, row.id, &timestamp(due_at)).map_err(sql("postpone overflow"))?;
+            return Ok(row.id);
+        }
+        let open = rows::open_digest(tx, &row.recipient, OVERFLOW_KEY, Channel::Mail.as_str())
+            .map_err(sql("find overflow"))?
+            .map(typed);
+        let target = match open {
+            Some(existing) => {
+                let mut existing = existing?;
+                existing
+                    .alert
+                    .briefings
+                    .extend(row.alert.briefings.iter().cloned());
+                if let Some((start, end)) = existing.alert.window.as_mut() {
+                    *start = (*start).min(row.alert.window.map_or(row.created_at, |w| w.0));
+                    *end = (*end).max(due_at);
+                }
+                store_alert(tx, existing.id, &existing.alert)?;
+                existing.id
+            }
+            None => insert(
+                tx,
+                Channel::Mail,
+                &Alert {
+                    message_id: new_message_id(now, message_id_domain),
+                    recipient: row.recipient.clone(),
+                    queued_at: now,
+                    window: Some((row.alert.window.map_or(row.created_at, |w| w.0), due_at)),
+                    briefings: row.alert.briefings.clone(),
+                    notice: row.alert.notice.clone(),
+                },
+                Some((OVERFLOW_KEY, due_at)),
+                now,
+            )?,
+        };
+        rows::mark_merged(tx, row.id, target).map_err(sql("mark merged"))?;
+        Ok(target)
+    })
 }
 
 /// A row as `alerts outbox` shows it: the state and history without the quoted text.

@@ -2,8 +2,6 @@
 //! sender on its own connection to the archive. The daemon and the `poll`, `backfill` and
 //! `import` commands share it.
 
-use std::time::Duration;
-
 use anyhow::Context;
 
 use crate::alert::sender::resolve_password;
@@ -78,9 +76,8 @@ pub fn sender(config: &Config) -> anyhow::Result<Option<Sender>> {
         return Ok(None);
     }
     let path = config.archive.database_path();
-    let conn = rusqlite::Connection::open(&path)
+    let conn = crate::store::outbox::open(&path)
         .with_context(|| format!("cannot open {} for the alert sender", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(10))?;
     let webhooks = if config.webhooks.is_empty() {
         None
     } else {

@@ -330,3 +330,26 @@ pub fn mark_merged(conn: &Connection, id: i64, into: i64) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Opens a connection of its own to the archive at `path` for the alert sender, waiting up to ten
+/// seconds for another connection's write lock like the archive's own connections do.
+pub fn open(path: &std::path::Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Runs `work` in one transaction on `conn`: all of its writes or none. `failed` names a failure
+/// to begin or to commit (`"begin"`, `"commit"`) in the caller's terms.
+pub fn in_transaction<T, E>(
+    conn: &Connection,
+    failed: impl Fn(&'static str, rusqlite::Error) -> E,
+    work: impl FnOnce(&Connection) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E> {
+    let tx = conn
+        .unchecked_transaction()
+        .map_err(|error| failed("begin", error))?;
+    let value = work(&tx)?;
+    tx.commit().map_err(|error| failed("commit", error))?;
+    Ok(value)
+}
