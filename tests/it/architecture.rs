@@ -1,6 +1,7 @@
 //! The layout of `src/` keeps the architecture visible: no cycle among the library's top-level
-//! modules, `config` depends on none of the stages it configures, and no source file is over
-//! 1,000 lines. Read from the source tree, so a failure names the files to look at.
+//! modules, `config` depends on none of the stages it configures, no source file is over 1,000
+//! lines, and only `src/store/` runs SQL. Read from the source tree, so a failure names the files
+//! (and lines) to look at.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -289,4 +290,208 @@ fn the_reader_finds_imports_however_they_are_written() {
     assert_eq!(find_cycle(&graph).expect("a cycle"), ["a", "b", "c", "a"]);
     graph.get_mut("c").unwrap().remove("a");
     assert_eq!(find_cycle(&graph), None);
+}
+
+/// Files outside `src/store/` that may still name `rusqlite` in library code, and why: they hand
+/// the connection a store function runs on through to it, and run no SQL themselves.
+const MAY_NAME_RUSQLITE: &[(&str, &str)] = &[
+    (
+        "src/alert/mod.rs",
+        "the outbox's SQLite error inside the alert error",
+    ),
+    (
+        "src/alert/outbox.rs",
+        "passes the caller's connection to store::outbox",
+    ),
+    (
+        "src/alert/ingest.rs",
+        "passes the ingest transaction's connection to the outbox",
+    ),
+    (
+        "src/alert/sender.rs",
+        "holds the sender's own connection from store::outbox::open",
+    ),
+    (
+        "src/search/mod.rs",
+        "passes the caller's connection to store::search",
+    ),
+];
+
+/// What running SQL looks like in Rust code: rusqlite's calls that run statements, and the start
+/// of a statement in a string.
+const RUNS_SQL: &[&str] = &[
+    ".execute(",
+    ".execute_batch(",
+    ".prepare(",
+    ".prepare_cached(",
+    ".query_row(",
+    ".query_map(",
+    ".pragma_update",
+    ".pragma_query",
+    "unchecked_transaction(",
+    "transaction_with_behavior(",
+    "\"SELECT ",
+    "\"INSERT ",
+    "\"UPDATE ",
+    "\"DELETE ",
+    "\"CREATE ",
+    "\"PRAGMA ",
+    "\"VACUUM ",
+    "\"BEGIN",
+];
+
+/// The lines of `text` outside `#[cfg(test)]` modules, numbered from 1, without their comments;
+/// and the names of test modules declared there that live in files of their own (`mod tests;`).
+fn library_lines(text: &str) -> (Vec<(usize, &str)>, Vec<String>) {
+    let mut lines = Vec::new();
+    let mut own_files = Vec::new();
+    let mut test_attribute = false;
+    // Brace depth inside a test module, while in one.
+    let mut in_test: Option<i64> = None;
+    for (index, line) in text.lines().enumerate() {
+        let code = code_of(line);
+        if let Some(depth) = in_test.as_mut() {
+            let braces = code.replace("'{'", "").replace("'}'", "");
+            *depth += braces.matches('{').count() as i64 - braces.matches('}').count() as i64;
+            if *depth <= 0 {
+                in_test = None;
+            }
+            continue;
+        }
+        let trimmed = code.trim();
+        if test_attribute {
+            let declaration = trimmed.strip_prefix("pub ").unwrap_or(trimmed);
+            if let Some(name) = declaration
+                .strip_prefix("mod ")
+                .and_then(|rest| rest.strip_suffix(';'))
+            {
+                own_files.push(name.trim().to_string());
+                test_attribute = false;
+                continue;
+            }
+            if declaration.starts_with("mod ") && trimmed.ends_with('{') {
+                in_test = Some(1);
+                test_attribute = false;
+                continue;
+            }
+            if !trimmed.starts_with("#[") {
+                test_attribute = false;
+            }
+        }
+        if trimmed == "#[cfg(test)]" {
+            test_attribute = true;
+            continue;
+        }
+        lines.push((index + 1, code));
+    }
+    (lines, own_files)
+}
+
+/// Every library source file outside `src/store/` with its lines outside test modules, paths
+/// relative to the manifest directory.
+fn library_code_outside_the_store() -> Vec<(String, Vec<(usize, String)>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = rust_files(&src());
+    let mut test_files = BTreeSet::new();
+    let mut found = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("read a source file");
+        let (lines, own_files) = library_lines(&text);
+        // `a/mod.rs` and `a.rs` declare the modules of `a/`; `main.rs` and `lib.rs` those of `src/`.
+        let stem = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let dir = file.parent().expect("a file has a directory");
+        let children = if ["mod", "lib", "main"].contains(&stem) {
+            dir.to_path_buf()
+        } else {
+            dir.join(stem)
+        };
+        for name in own_files {
+            test_files.insert(children.join(format!("{name}.rs")));
+            test_files.insert(children.join(name).join("mod.rs"));
+        }
+        let relative = file
+            .strip_prefix(root)
+            .expect("under the manifest directory")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let lines = lines
+            .into_iter()
+            .map(|(number, code)| (number, code.to_string()))
+            .collect();
+        found.push((file.clone(), relative, lines));
+    }
+    found
+        .into_iter()
+        .filter(|(file, relative, _)| {
+            !relative.starts_with("src/store/") && !test_files.contains(file)
+        })
+        .map(|(_, relative, lines)| (relative, lines))
+        .collect()
+}
+
+#[test]
+fn only_the_store_runs_sql() {
+    let files = library_code_outside_the_store();
+    assert!(
+        files.len() > 20,
+        "expected the source files under src/, found {}",
+        files.len()
+    );
+    let mut sql = Vec::new();
+    let mut rusqlite = Vec::new();
+    let mut named = BTreeSet::new();
+    for (file, lines) in &files {
+        for (number, code) in lines {
+            if let Some(call) = RUNS_SQL.iter().find(|call| code.contains(*call)) {
+                sql.push(format!("  {file}:{number}: {call} in `{}`", code.trim()));
+            }
+            if code.contains("rusqlite") {
+                named.insert(file.clone());
+                if !MAY_NAME_RUSQLITE.iter().any(|(allowed, _)| allowed == file) {
+                    rusqlite.push(format!("  {file}:{number}: `{}`", code.trim()));
+                }
+            }
+        }
+    }
+    assert!(
+        sql.is_empty(),
+        "only src/store/ runs SQL; move these statements into the store file of their table \
+         (or src/store/reads.rs) as a typed method:\n{}",
+        sql.join("\n")
+    );
+    assert!(
+        rusqlite.is_empty(),
+        "only src/store/ uses rusqlite; give these a store method or a store type instead:\n{}",
+        rusqlite.join("\n")
+    );
+    let stale: Vec<&str> = MAY_NAME_RUSQLITE
+        .iter()
+        .map(|(file, _)| *file)
+        .filter(|file| !named.contains(*file))
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "these files no longer name rusqlite: take them off MAY_NAME_RUSQLITE: {stale:?}"
+    );
+}
+
+#[test]
+fn the_sql_reader_skips_test_modules_and_comments() {
+    let text = "use crate::store::Store;\n\
+                // conn.execute(\"DELETE FROM x\")\n\
+                fn live() { conn.query_row(\"SELECT 1\", [], |r| r.get(0)); }\n\
+                #[cfg(test)]\n\
+                mod tests {\n\
+                    fn fixture() { conn.execute(\"INSERT INTO x VALUES (1)\", []); }\n\
+                    fn nested() { if true { let c = '}'; } }\n\
+                }\n\
+                fn after() { rusqlite::Connection::open(path); }\n\
+                #[cfg(test)]\n\
+                mod fixtures;\n";
+    let (lines, own_files) = library_lines(text);
+    let numbers: Vec<usize> = lines.iter().map(|(number, _)| *number).collect();
+    assert_eq!(numbers, [1, 2, 3, 9]);
+    assert_eq!(lines[1].1, "", "a comment is not code");
+    assert!(lines[2].1.contains(".query_row("));
+    assert_eq!(own_files, ["fixtures"]);
 }
