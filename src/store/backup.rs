@@ -45,7 +45,7 @@ pub fn integrity_check_file(path: &Path) -> Result<String> {
     open_read_only(path)
         .and_then(|conn| text_rows(&conn, "PRAGMA integrity_check"))
         .map(|rows| rows.join("; "))
-        .map_err(sql("checking the archive"))
+        .map_err(sql("checking the integrity of a database file"))
 }
 
 /// `PRAGMA quick_check` of every ordinary table and its indexes of a database file: `ok` or the
