@@ -318,7 +318,7 @@ impl Store {
 }
 
 /// One unit of work on the archive, with typed reads and writes (one `impl Tx` per entity, next to
-/// that entity's other SQL). The raw pages of the revisions it writes must outlive it.
+/// that entity's other SQL).
 pub struct Tx<'s> {
     tx: Transaction<'s>,
     /// Compression dictionaries by name, known to the store.

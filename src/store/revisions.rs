@@ -361,7 +361,7 @@ impl<'s> Tx<'s> {
     /// Writes a revision: its raw page (once per content), its plain texts (the only copy of its
     /// extracted briefing) and its search index rows; the document takes its kind, date and
     /// title. Returns the revision's id.
-    pub fn insert_revision(&mut self, new: &NewRevision<'_>, raw: &'s [u8]) -> Result<i64> {
+    pub fn insert_revision(&mut self, new: &NewRevision<'_>, raw: &[u8]) -> Result<i64> {
         let dictionary = self.dictionary_for(&format!("raw:{}", new.source), raw)?;
         let raw_hash = store_raw(&self.tx, raw, &dictionary)?;
         let tx = &self.tx;
