@@ -132,6 +132,12 @@ impl FoundBy {
             FoundBy::Fallback => "fallback",
         }
     }
+
+    pub fn parse(text: &str) -> Option<FoundBy> {
+        [FoundBy::Selector, FoundBy::Fallback]
+            .into_iter()
+            .find(|found_by| found_by.as_str() == text)
+    }
 }
 
 /// The evidence a briefing date was taken from, best first.
@@ -156,6 +162,17 @@ impl DateFrom {
             DateFrom::Listing => "listing",
             DateFrom::Neighbours => "neighbours",
         }
+    }
+
+    pub fn parse(text: &str) -> Option<DateFrom> {
+        [
+            DateFrom::Title,
+            DateFrom::PublishedAt,
+            DateFrom::Listing,
+            DateFrom::Neighbours,
+        ]
+        .into_iter()
+        .find(|from| from.as_str() == text)
     }
 }
 

@@ -509,8 +509,8 @@ mod tests {
             )
             .unwrap();
             conn.execute(
-                "INSERT INTO revisions (id, document_id, seq, fetched_at, content_hash, raw_hash, record)
-                 VALUES (?1, ?1, 1, '', '', 'raw', x'')",
+                "INSERT INTO revisions (id, document_id, seq, fetched_at, content_hash, raw_hash)
+                 VALUES (?1, ?1, 1, '', '', 'raw')",
                 [id],
             )
             .unwrap();

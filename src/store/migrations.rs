@@ -7,8 +7,9 @@ use std::path::Path;
 use rusqlite::{Connection, Transaction};
 use rusqlite_migration::{M, Migrations};
 
+use super::legacy_records::{record_in, records_to_rows};
 use super::raw_pages::DictionaryCache;
-use super::revisions::{insert_texts, record_in};
+use super::revisions::insert_texts;
 use super::search;
 use super::{Result, StoreError, execute_cached, query_all, sql};
 
@@ -62,6 +63,12 @@ fn migration_list() -> Vec<M<'static>> {
         // Full-text search over the text rows themselves (FTS5 with external content), each Han
         // character a token of the store's tokenizer; the hook builds it from those rows.
         M::up_with_hook(search::EXTERNAL_CONTENT_MIGRATION, search::fill_hook),
+        // The text rows become the only copy of each revision's briefing: they take what only
+        // the record held, and the hook drops the records once every revision reads back equal.
+        M::up_with_hook(
+            include_str!("migrations/0014_records_as_rows.sql"),
+            records_to_rows_hook,
+        ),
     ]
 }
 
@@ -116,6 +123,11 @@ fn fill_plain_text(tx: &Connection) -> Result<()> {
         insert_texts(tx, revision_id, &briefing)?;
     }
     Ok(())
+}
+
+/// Migration hook: see [`records_to_rows`].
+fn records_to_rows_hook(tx: &Transaction<'_>) -> rusqlite_migration::HookResult {
+    records_to_rows(tx).map_err(|error| rusqlite_migration::HookError::Hook(error.to_string()))
 }
 
 /// Migration hook: adds the outbox's `channel` column, unless the outbox has it already (an

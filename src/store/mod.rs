@@ -4,12 +4,12 @@
 //! crash leaves either all of it or none of it; the ingest pipeline (`crate::ingest`) reads what
 //! its decisions need and writes what they decided through it. The raw page is kept as evidence in
 //! `raw_blobs` (zstd with a per-source dictionary, which removes the page chrome every page of a
-//! source repeats), the extracted record as JSON in `revisions.record`, zstd-compressed with its
-//! raw page as the prefix, so the text it repeats from the page costs almost nothing. The text is
-//! also stored plain, so that any SQLite client reads every transcript: the `exchanges` table
-//! holds each exchange of a revision (asker, position, content hashes) with its question and
-//! answer, `revision_texts` each revision's title, date, spokesperson and opening, and the views
-//! of `migrations/0011_plain_text.sql` put them together.
+//! source repeats). The extracted briefing is stored once, as plain rows that any SQLite client
+//! reads: the `exchanges` table holds each exchange of a revision (asker, position, content
+//! hashes) with its question and answer, `revision_texts` each revision's title, date,
+//! spokesperson, opening and how it was extracted, and the views of
+//! `migrations/0011_plain_text.sql` put them together; a revision's `Briefing` is read back from
+//! them.
 //!
 //! One file per entity: documents, revisions (with their texts), raw pages, events, the fetch
 //! log, hosts, listing pages, suspect versions, and the ordered migrations.
@@ -29,6 +29,7 @@ mod documents;
 mod events;
 mod fetch_log;
 mod hosts;
+mod legacy_records;
 mod listings;
 mod migrations;
 pub mod outbox;
@@ -49,7 +50,7 @@ pub use hosts::HostState;
 pub use listings::{ListingPageStatus, ListingPageUpdate, ListingState};
 pub use raw_pages::DictionaryCache;
 pub use reads::{ArchiveStamp, BriefingQuery, BriefingSummary, DocumentTitle, EventDocumentRef};
-pub use revisions::{NewRevision, Revision, RevisionHead, RevisionMeta, record_in};
+pub use revisions::{NewRevision, Revision, RevisionHead, RevisionMeta};
 pub use tokenizer::register as register_search_tokenizer;
 
 use documents::{DOCUMENT_COLUMNS, document_from_row};
@@ -81,6 +82,21 @@ pub enum StoreError {
     Record {
         revision_id: i64,
         source: serde_json::Error,
+    },
+    #[error("revision {revision_id} has a {what} the archive cannot hold or read back: {value:?}")]
+    BadText {
+        revision_id: i64,
+        what: &'static str,
+        value: String,
+    },
+    #[error(
+        "revision {revision_id} ({revision}): the briefing read from the text rows differs from \
+         its stored record in {fields}; the records were kept and the archive left as it was"
+    )]
+    RowsDifferFromRecord {
+        revision_id: i64,
+        revision: String,
+        fields: String,
     },
     #[error("unknown {what}: {key}")]
     NotFound { what: &'static str, key: String },
@@ -219,7 +235,7 @@ impl Store {
     }
 
     fn setup(mut conn: Connection, on_disk: bool) -> Result<Store> {
-        // Most rows are compressed pages and records of 2 to 6 KB stored as overflow chains; small
+        // Most rows are compressed pages of 2 to 6 KB stored as overflow chains; small
         // pages waste less of the last page of each chain (about 10% of the file with 4 KB pages).
         // Only takes effect when the file is created.
         conn.pragma_update(None, "page_size", PAGE_SIZE)
@@ -285,11 +301,6 @@ impl Store {
     /// Opens one unit of work: a `BEGIN IMMEDIATE` transaction that takes the write lock at once.
     /// Nothing it writes is seen by others until [`Tx::commit`]; dropped, it rolls back.
     pub fn transaction(&mut self) -> Result<Tx<'_>> {
-        let record_context =
-            raw_pages::record_context().map_err(|source| StoreError::Compression {
-                what: "record",
-                source,
-            })?;
         let Store {
             conn,
             dictionaries,
@@ -297,7 +308,6 @@ impl Store {
         } = self;
         Ok(Tx {
             tx: begin_immediate(conn)?,
-            read_dictionaries: dictionaries_by_id,
             dictionaries,
             new_dictionaries: HashMap::new(),
             created: CreatedDictionaries {
@@ -305,25 +315,20 @@ impl Store {
                 ids: Vec::new(),
                 committed: false,
             },
-            record_context,
         })
     }
 }
 
 /// One unit of work on the archive, with typed reads and writes (one `impl Tx` per entity, next to
-/// that entity's other SQL). The raw pages of the revisions it writes must outlive it.
+/// that entity's other SQL).
 pub struct Tx<'s> {
     tx: Transaction<'s>,
-    /// Decompression dictionaries by id, for reading records.
-    read_dictionaries: &'s DictionaryCache,
     /// Compression dictionaries by name, known to the store.
     dictionaries: &'s mut HashMap<String, Dictionary>,
     /// Compression dictionaries created in this transaction: known to the store once it commits.
     new_dictionaries: HashMap<String, Dictionary>,
     /// Their ids, which the read cache forgets if the transaction rolls back.
     created: CreatedDictionaries<'s>,
-    /// The compression context of records, shared by the revisions of one transaction.
-    record_context: zstd::zstd_safe::CCtx<'s>,
 }
 
 impl Tx<'_> {

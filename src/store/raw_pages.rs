@@ -1,6 +1,5 @@
 //! The `raw_blobs` and `zstd_dictionaries` tables: every page a revision was extracted from,
-//! kept as evidence (zstd against a per-source dictionary), and the compression of records
-//! against their raw page.
+//! kept as evidence (zstd against a per-source dictionary).
 
 use std::collections::HashMap;
 
@@ -11,12 +10,6 @@ use super::{Result, StoreError, Tx, execute_cached, query_row_cached, sha256_hex
 /// zstd level of raw pages. The per-source dictionary already removes the chrome every page
 /// repeats; on the 2020 capture level 9 made pages 10 % smaller than level 3 for 4× the CPU.
 const RAW_LEVEL: i32 = 3;
-
-/// zstd level of records, which are compressed against their own raw page (see
-/// [`compress_against`]). Most of a record is long matches into that page, which the fastest
-/// level finds too: on the 2020 capture level 1 made records 6 % larger than level 3 (61 kB in
-/// all) and the backfill run 1.4 % fewer instructions.
-pub(super) const RECORD_LEVEL: i32 = 1;
 
 /// A compression dictionary: its row id and a compression context with it loaded. Loading it
 /// (hash tables for the level) costs more than compressing one page with it, so it is done once
@@ -33,48 +26,6 @@ fn compress_with(data: &[u8], dictionary: &Dictionary) -> std::io::Result<Vec<u8
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .compress(data)
-}
-
-fn zstd_error(code: zstd::zstd_safe::ErrorCode) -> std::io::Error {
-    std::io::Error::other(zstd::zstd_safe::get_error_name(code))
-}
-
-/// The compression context of records, shared by one batch of pages: a fresh context allocates
-/// and faults in its tables for every record. Pages of the batch outlive it, as the prefixes
-/// [`compress_against`] lends it must.
-pub(super) fn record_context<'raw>() -> std::io::Result<zstd::zstd_safe::CCtx<'raw>> {
-    let mut context = zstd::zstd_safe::CCtx::create();
-    context
-        .set_parameter(zstd::zstd_safe::CParameter::CompressionLevel(RECORD_LEVEL))
-        .map_err(zstd_error)?;
-    Ok(context)
-}
-
-/// A record compressed with its raw page as the prefix. The record repeats the page's text, so on
-/// the 2020 capture it shrinks to a seventh of what it takes compressed alone.
-pub(super) fn compress_against<'raw>(
-    context: &mut zstd::zstd_safe::CCtx<'raw>,
-    record: &[u8],
-    raw: &'raw [u8],
-) -> std::io::Result<Vec<u8>> {
-    // The prefix applies to the next frame only; the level stays.
-    context.ref_prefix(raw).map_err(zstd_error)?;
-    let mut out = Vec::with_capacity(zstd::zstd_safe::compress_bound(record.len()));
-    context.compress2(&mut out, record).map_err(zstd_error)?;
-    Ok(out)
-}
-
-/// The inverse of [`compress_against`].
-pub(super) fn decompress_against(data: &[u8], raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    let size = zstd::zstd_safe::get_frame_content_size(data)
-        .ok()
-        .flatten()
-        .ok_or_else(|| std::io::Error::other("zstd frame without a content size"))?;
-    let mut context = zstd::zstd_safe::DCtx::create();
-    context.ref_prefix(raw).map_err(zstd_error)?;
-    let mut out = Vec::with_capacity(usize::try_from(size).map_err(std::io::Error::other)?);
-    context.decompress(&mut out, data).map_err(zstd_error)?;
-    Ok(out)
 }
 
 pub(super) fn decompress(
@@ -95,11 +46,8 @@ pub(super) fn decompress(
 
 impl Tx<'_> {
     /// A compression dictionary by name (`raw:<source>`); the first sample stored under a name
-    /// becomes its dictionary: most of the next page is the same chrome. (Databases written by
-    /// earlier versions also hold `record:<source>` dictionaries, still read by [`decode_record`].)
-    /// A dictionary created here is known to the store once the transaction commits.
-    ///
-    /// [`decode_record`]: super::revisions
+    /// becomes its dictionary: most of the next page is the same chrome. A dictionary created
+    /// here is known to the store once the transaction commits.
     pub(super) fn dictionary_for(&mut self, name: &str, sample: &[u8]) -> Result<Dictionary> {
         if let Some(found) = self
             .dictionaries
@@ -171,8 +119,8 @@ pub(super) fn read_dictionary(conn: &Connection, id: i64) -> Result<Vec<u8>> {
     decompress(&compressed, None, "dictionary")
 }
 
-/// Decompression dictionaries by id, each read, decompressed and prepared once: reading a record
-/// or a raw page needs its source's dictionary, and preparing that cost more than the page itself.
+/// Decompression dictionaries by id, each read, decompressed and prepared once: reading a raw
+/// page needs its source's dictionary, and preparing that cost more than the page itself.
 /// Dictionaries are never rewritten, so an entry stays right for the database it was read from;
 /// each cache belongs to one connection's owner.
 #[derive(Default)]

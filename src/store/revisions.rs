@@ -1,16 +1,17 @@
 //! The `revisions` table and the texts of each revision (`revision_texts`, `exchanges`): every
-//! version of a page that differed from the one before, with its extracted record.
+//! version of a page that differed from the one before, with its extracted briefing, which is
+//! read back from those rows.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::raw_pages::{compress_against, decompress, decompress_against, raw_bytes_in, store_raw};
+use super::raw_pages::{raw_bytes_in, store_raw};
 use super::{
-    DictionaryCache, Result, Store, StoreError, Tx, execute_cached, format_time, hash64, query_all,
+    Result, Store, StoreError, Tx, execute_cached, format_time, hash64, query_all,
     query_row_cached, sql,
 };
-use crate::model::{Briefing, Validators};
+use crate::model::{Briefing, DateFrom, Exchange, FoundBy, Kind, Lang, Validators};
 
 /// A revision without its record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,30 +66,19 @@ impl Store {
         condition: &str,
         params: P,
     ) -> Result<Option<Revision>> {
-        let found: Option<(RevisionMeta, StoredRecord)> = self
+        let found: Option<RevisionMeta> = self
             .conn
             .query_row(
-                &format!(
-                    "{REVISION_COLUMNS}, {STORED_RECORD_COLUMNS} FROM revisions WHERE {condition}"
-                ),
+                &format!("{REVISION_COLUMNS} FROM revisions WHERE {condition}"),
                 params,
-                |row| {
-                    Ok((
-                        revision_meta_from_row(row)?,
-                        stored_record_from_row(row, 8)?,
-                    ))
-                },
+                revision_meta_from_row,
             )
             .optional()
             .map_err(sql("reading a revision"))?;
-        let Some((meta, stored)) = found else {
+        let Some(meta) = found else {
             return Ok(None);
         };
-        let json = decode_record(&self.conn, &stored, &self.dictionaries_by_id)?;
-        let briefing = serde_json::from_slice(&json).map_err(|source| StoreError::Record {
-            revision_id: meta.id,
-            source,
-        })?;
+        let briefing = briefing_in(&self.conn, meta.id)?;
         Ok(Some(Revision { meta, briefing }))
     }
 
@@ -114,70 +104,168 @@ fn revision_meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RevisionM
     })
 }
 
-/// A record as stored: its compressed bytes and what they were compressed against.
-struct StoredRecord {
-    data: Vec<u8>,
-    dictionary_id: Option<i64>,
-    against_raw: bool,
-    raw_hash: String,
-}
-
-const STORED_RECORD_COLUMNS: &str = "record, record_dictionary_id, record_against_raw, raw_hash";
-
-fn stored_record_from_row(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<StoredRecord> {
-    Ok(StoredRecord {
-        data: row.get(first)?,
-        dictionary_id: row.get(first + 1)?,
-        against_raw: row.get(first + 2)?,
-        raw_hash: row.get(first + 3)?,
+/// The extracted briefing of a revision, read back from its text rows (on any connection or
+/// inside a transaction): the document's URL and language unless the revision names its own,
+/// its text in `revision_texts`, its exchanges in order.
+pub(super) fn briefing_in(conn: &Connection, revision_id: i64) -> Result<Briefing> {
+    let bad = |what: &'static str, value: &str| StoreError::BadText {
+        revision_id,
+        what,
+        value: value.to_string(),
+    };
+    type TextRow = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        [Option<String>; 3],
+    );
+    let row: Option<TextRow> = query_row_cached(
+        conn,
+        "SELECT COALESCE(t.url, d.url), COALESCE(t.lang, d.lang), t.kind, t.title, t.date,
+                t.published_at, t.spokesperson, t.opening, r.content_hash,
+                t.found_by, t.selector, t.date_from
+         FROM revisions r
+         JOIN documents d ON d.id = r.document_id
+         JOIN revision_texts t ON t.revision_id = r.id
+         WHERE r.id = ?1",
+        [revision_id],
+        |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+                row.get(6)?,
+                row.get(7)?,
+                row.get(8)?,
+                [row.get(9)?, row.get(10)?, row.get(11)?],
+            ))
+        },
+    )
+    .optional()
+    .map_err(sql("reading a revision's text"))?;
+    let Some((
+        url,
+        lang,
+        kind,
+        title,
+        date,
+        published_at,
+        spokesperson,
+        opening,
+        content_hash,
+        [found_by, selector, date_from],
+    )) = row
+    else {
+        return Err(StoreError::NotFound {
+            what: "text of revision",
+            key: revision_id.to_string(),
+        });
+    };
+    let exchanges = query_all(
+        conn,
+        "SELECT ordinal, asker, question, answer, after_conference FROM exchanges
+         WHERE revision_id = ?1 ORDER BY ordinal",
+        [revision_id],
+        |row| {
+            Ok(Exchange {
+                ordinal: row.get(0)?,
+                asker: row.get(1)?,
+                question: paragraphs(&row.get::<_, String>(2)?),
+                answer: paragraphs(&row.get::<_, String>(3)?),
+                after_conference: row.get(4)?,
+            })
+        },
+        "reading a revision's exchanges",
+    )?;
+    Ok(Briefing {
+        lang: Lang::parse(&lang).ok_or_else(|| bad("language", &lang))?,
+        kind: Kind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
+        url,
+        title,
+        date: date
+            .map(|date| date.parse::<NaiveDate>().map_err(|_| bad("date", &date)))
+            .transpose()?,
+        published_at: published_at
+            .map(|time| {
+                DateTime::parse_from_rfc3339(&time).map_err(|_| bad("publication time", &time))
+            })
+            .transpose()?,
+        spokesperson,
+        opening: paragraphs(&opening),
+        exchanges,
+        content_hash,
+        found_by: found_by
+            .map(|found| FoundBy::parse(&found).ok_or_else(|| bad("found_by", &found)))
+            .transpose()?,
+        selector,
+        date_from: date_from
+            .map(|from| DateFrom::parse(&from).ok_or_else(|| bad("date_from", &from)))
+            .transpose()?,
     })
 }
 
-/// A record's JSON: decompressed against its raw page, or (as earlier versions stored records)
-/// with a per-source record dictionary.
-fn decode_record(
-    conn: &Connection,
-    stored: &StoredRecord,
-    dictionaries: &DictionaryCache,
-) -> Result<Vec<u8>> {
-    if stored.against_raw {
-        let raw = raw_bytes_in(conn, &stored.raw_hash, dictionaries)?.ok_or_else(|| {
-            StoreError::NotFound {
-                what: "raw page",
-                key: stored.raw_hash.clone(),
-            }
-        })?;
-        return decompress_against(&stored.data, &raw).map_err(|source| StoreError::Compression {
-            what: "record",
-            source,
+/// Paragraphs as the text rows hold them: joined by a newline. Extracted paragraphs are
+/// normalized (never empty, never holding a line break), so the join is undone exactly;
+/// [`insert_texts`] refuses any other paragraph rather than store it changed.
+fn joined(revision_id: i64, paragraphs: &[String]) -> Result<String> {
+    if let Some(paragraph) = paragraphs
+        .iter()
+        .find(|paragraph| paragraph.is_empty() || paragraph.contains('\n'))
+    {
+        return Err(StoreError::BadText {
+            revision_id,
+            what: "paragraph (empty or holding a line break)",
+            value: paragraph.clone(),
         });
     }
-    let record_dictionary = stored
-        .dictionary_id
-        .map(|id| dictionaries.get(conn, id))
-        .transpose()?;
-    decompress(&stored.data, record_dictionary.as_deref(), "record")
+    Ok(paragraphs.join("\n"))
 }
 
-/// The extracted record of a revision, read on any connection or inside a transaction (a
-/// migration writes the text rows of stored revisions from it).
-pub fn record_in(
+/// The inverse of [`joined`].
+fn paragraphs(text: &str) -> Vec<String> {
+    if text.is_empty() {
+        Vec::new()
+    } else {
+        text.split('\n').map(str::to_string).collect()
+    }
+}
+
+/// What only the extraction knows of a revision, beside its text: how the transcript was found,
+/// where its date came from, and its URL and language when they are not its document's.
+pub(super) fn write_extraction(
     tx: &Connection,
-    dictionaries: &DictionaryCache,
     revision_id: i64,
-) -> Result<Briefing> {
-    let stored = query_row_cached(
+    briefing: &Briefing,
+) -> Result<()> {
+    execute_cached(
         tx,
-        &format!("SELECT {STORED_RECORD_COLUMNS} FROM revisions WHERE id = ?1"),
-        [revision_id],
-        |row| stored_record_from_row(row, 0),
+        "UPDATE revision_texts
+         SET found_by = ?2, selector = ?3, date_from = ?4,
+             url = NULLIF(?5, (SELECT d.url FROM revisions r JOIN documents d ON d.id = r.document_id
+                               WHERE r.id = ?1)),
+             lang = NULLIF(?6, (SELECT d.lang FROM revisions r JOIN documents d ON d.id = r.document_id
+                                WHERE r.id = ?1))
+         WHERE revision_id = ?1",
+        params![
+            revision_id,
+            briefing.found_by.map(FoundBy::as_str),
+            briefing.selector,
+            briefing.date_from.map(DateFrom::as_str),
+            briefing.url,
+            briefing.lang.as_str(),
+        ],
     )
-    .map_err(sql("reading a revision"))?;
-    let json = decode_record(tx, &stored, dictionaries)?;
-    serde_json::from_slice(&json).map_err(|source| StoreError::Record {
-        revision_id,
-        source,
-    })
+    .map_err(sql("writing a revision's extraction"))?;
+    Ok(())
 }
 
 /// A revision's text as plain rows: its title, date, spokesperson and opening in
@@ -194,7 +282,7 @@ pub(super) fn insert_texts(tx: &Connection, revision_id: i64, briefing: &Briefin
             briefing.date.map(|date| date.to_string()),
             briefing.published_at.map(|time| time.to_rfc3339()),
             briefing.spokesperson,
-            briefing.opening.join("\n"),
+            joined(revision_id, &briefing.opening)?,
         ],
     )
     .map_err(sql("writing a revision's text"))?;
@@ -218,8 +306,8 @@ pub(super) fn insert_texts(tx: &Connection, revision_id: i64, briefing: &Briefin
             chars(&exchange.question),
             chars(&exchange.answer),
             exchange.after_conference,
-            exchange.question.join("\n"),
-            exchange.answer.join("\n"),
+            joined(revision_id, &exchange.question)?,
+            joined(revision_id, &exchange.answer)?,
         ])
         .map_err(sql("writing exchanges"))?;
     }
@@ -265,35 +353,23 @@ impl<'s> Tx<'s> {
         .map_err(sql("reading the latest revision"))
     }
 
-    /// The extracted record of a revision.
+    /// The extracted briefing of a revision, read from its text rows.
     pub fn record(&self, revision_id: i64) -> Result<Briefing> {
-        record_in(&self.tx, self.read_dictionaries, revision_id)
+        briefing_in(&self.tx, revision_id)
     }
 
-    /// Writes a revision: its raw page (once per content), its record (compressed against the
-    /// page), its plain texts and its search index rows; the document takes its kind, date and
+    /// Writes a revision: its raw page (once per content), its plain texts (the only copy of its
+    /// extracted briefing) and its search index rows; the document takes its kind, date and
     /// title. Returns the revision's id.
-    pub fn insert_revision(&mut self, new: &NewRevision<'_>, raw: &'s [u8]) -> Result<i64> {
-        let record = serde_json::to_vec(new.briefing).map_err(|source| StoreError::Record {
-            revision_id: 0,
-            source,
-        })?;
+    pub fn insert_revision(&mut self, new: &NewRevision<'_>, raw: &[u8]) -> Result<i64> {
         let dictionary = self.dictionary_for(&format!("raw:{}", new.source), raw)?;
         let raw_hash = store_raw(&self.tx, raw, &dictionary)?;
-        let record =
-            compress_against(&mut self.record_context, &record, raw).map_err(|source| {
-                StoreError::Compression {
-                    what: "record",
-                    source,
-                }
-            })?;
         let tx = &self.tx;
         let briefing = new.briefing;
         execute_cached(
             tx,
-            "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified,
-                                    record, record_against_raw)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1)",
+            "INSERT INTO revisions (document_id, seq, fetched_at, content_hash, raw_hash, etag, last_modified)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 new.document_id,
                 new.seq,
@@ -302,12 +378,12 @@ impl<'s> Tx<'s> {
                 raw_hash,
                 new.validators.etag,
                 new.validators.last_modified,
-                record,
             ],
         )
         .map_err(sql("writing a revision"))?;
         let revision_id = tx.last_insert_rowid();
         insert_texts(tx, revision_id, briefing)?;
+        write_extraction(tx, revision_id, briefing)?;
         super::search::index_revision(tx, revision_id, new.document_id, briefing)
             .map_err(sql("indexing a revision for search"))?;
         execute_cached(
@@ -328,113 +404,78 @@ impl<'s> Tx<'s> {
 
 #[cfg(test)]
 mod tests {
-    use rusqlite::params;
-
-    use super::super::raw_pages::RECORD_LEVEL;
     use super::*;
     use crate::store::DocumentKey;
 
+    /// A briefing with every field set reads back from the text rows as it was written, its
+    /// publication time with its offset; one whose paragraph holds a line break is refused
+    /// rather than stored split.
     #[test]
-    fn records_compress_against_their_page_and_older_records_still_read() {
+    fn every_field_of_a_briefing_reads_back_from_the_rows() {
         let mut store = Store::open_in_memory().unwrap();
         let url = "https://www.fmprc.gov.cn/mfa_eng/t1.shtml";
-        // A page whose exchanges are varied text, which compresses poorly on its own.
-        let mut seed = 7u64;
-        let mut next = move || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
-        let mut sentence = || -> String {
-            (0..40)
-                .map(|_| {
-                    let length = 3 + next() % 7;
-                    (0..length)
-                        .map(|_| (b'a' + (next() % 26) as u8) as char)
-                        .collect::<String>()
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let exchanges: Vec<crate::model::Exchange> = (1..=12)
-            .map(|ordinal| crate::model::Exchange {
-                ordinal,
-                asker: "AFP".into(),
-                question: vec![sentence()],
-                answer: vec![sentence(), sentence()],
-                after_conference: false,
-            })
-            .collect();
-        let body: String = exchanges
-            .iter()
-            .flat_map(|e| e.question.iter().chain(&e.answer))
-            .map(|paragraph| format!("<p>{paragraph}</p>\n"))
-            .collect();
-        let raw: &'static str =
-            Box::leak(format!("<html><body>{body}</body></html>").into_boxed_str());
         let record = crate::model::Briefing {
-            url: url.into(),
+            url: "https://www.fmprc.gov.cn/mfa_eng/t1_moved.shtml".into(),
             lang: crate::model::Lang::En,
             kind: crate::model::Kind::PressConference,
-            title: "Regular Press Conference".into(),
-            date: None,
-            published_at: None,
-            spokesperson: None,
-            opening: vec![],
-            exchanges,
+            title: "Regular Press Conference on July 3, 2020".into(),
+            date: "2020-07-03".parse().ok(),
+            published_at: DateTime::parse_from_rfc3339("2020-07-03T21:37:05.250+08:00").ok(),
+            spokesperson: Some("Zhao Lijian".into()),
+            opening: vec!["First announcement.".into(), "Second announcement.".into()],
+            exchanges: vec![
+                crate::model::Exchange {
+                    ordinal: 1,
+                    asker: "AFP".into(),
+                    question: vec!["A question?".into(), "A follow-up?".into()],
+                    answer: vec!["An answer.".into()],
+                    after_conference: false,
+                },
+                crate::model::Exchange {
+                    ordinal: 2,
+                    asker: "Q".into(),
+                    question: vec!["Raised after?".into()],
+                    answer: vec![],
+                    after_conference: true,
+                },
+            ],
             content_hash: "h".into(),
-            found_by: None,
-            selector: None,
-            date_from: None,
+            found_by: Some(FoundBy::Selector),
+            selector: Some("div.content".into()),
+            date_from: Some(DateFrom::PublishedAt),
         };
-        super::super::store_page(&mut store, url, &record, raw.as_bytes());
-        let json = serde_json::to_vec(&record).unwrap();
-        let (stored, against_raw): (Vec<u8>, bool) = store
-            .connection()
-            .query_row(
-                "SELECT record, record_against_raw FROM revisions",
-                [],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-            .unwrap();
-        assert!(against_raw);
-        let alone = zstd::bulk::compress(&json, RECORD_LEVEL).unwrap();
-        assert!(
-            stored.len() * 2 < alone.len(),
-            "{} bytes against the page, {} alone",
-            stored.len(),
-            alone.len()
+        super::super::store_page(&mut store, url, &record, b"<p>A question?</p>");
+        let document = store.document(DocumentKey::Url(url)).unwrap().unwrap();
+        let read = store
+            .latest_revision(document.id)
+            .unwrap()
+            .unwrap()
+            .briefing;
+        assert_eq!(read, record);
+        assert_eq!(
+            read.published_at.map(|time| time.to_rfc3339()),
+            record.published_at.map(|time| time.to_rfc3339())
         );
 
-        let dictionary =
-            br#"{"url":"https://www.fmprc.gov.cn/","lang":"en","kind":"press_conference"}"#;
-        let old_format = zstd::bulk::Compressor::with_dictionary(9, dictionary)
-            .unwrap()
-            .compress(&json)
-            .unwrap();
-        let conn = store.connection();
-        conn.execute(
-            "INSERT INTO zstd_dictionaries (name, content) VALUES ('record:en', ?1)",
-            [zstd::bulk::compress(dictionary, 3).unwrap()],
-        )
-        .unwrap();
-        conn.execute(
-            "UPDATE revisions SET record = ?1, record_against_raw = 0, record_dictionary_id = ?2",
-            params![old_format, conn.last_insert_rowid()],
-        )
-        .unwrap();
-        let document = store.document(DocumentKey::Url(url)).unwrap().unwrap();
-        let latest = store.latest_revision(document.id).unwrap().unwrap();
-        assert_eq!(latest.briefing, record);
-        assert_eq!(
-            record_in(
-                store.connection(),
-                &DictionaryCache::default(),
-                latest.meta.id
+        let mut split = record.clone();
+        split.exchanges[0].answer = vec!["Two lines\nin one paragraph.".into()];
+        let mut tx = store.transaction().unwrap();
+        let error = tx
+            .insert_revision(
+                &NewRevision {
+                    document_id: document.id,
+                    seq: 2,
+                    fetched_at: chrono::Utc::now(),
+                    source: "en",
+                    briefing: &split,
+                    validators: &Validators::default(),
+                },
+                b"<p>other</p>",
             )
-            .unwrap(),
-            record
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("line break") && error.to_string().contains("Two lines"),
+            "{error}"
         );
     }
 

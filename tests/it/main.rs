@@ -21,6 +21,7 @@ mod manners;
 mod one_pipeline;
 mod poll_policy;
 mod present;
+mod records;
 mod redesign;
 mod search_index;
 mod serve;

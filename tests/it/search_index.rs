@@ -25,9 +25,11 @@ const QUERIES: &[&str] = &[
 
 /// Turns an archive back into what the release before the index of external content wrote: the
 /// contentless index with its row-id spans (empty: the upgrade drops it), no row id column on the
-/// exchanges, no spokesperson on the documents, and the schema version before. Returns the
-/// version it had.
+/// exchanges, no spokesperson on the documents, the records the text rows took over from (see
+/// [`put_records_back`](crate::records::put_records_back)), and the schema version before those
+/// two migrations. Returns the version it had.
 pub fn make_contentless(database: &Path) -> i64 {
+    crate::records::put_records_back(database);
     let conn = Connection::open(database).unwrap();
     // Dropping the index needs the tokenizer it was written with.
     briefwatch::store::register_search_tokenizer(&conn).unwrap();
@@ -49,7 +51,7 @@ pub fn make_contentless(database: &Path) -> i64 {
          UPDATE documents SET spokesperson = NULL;",
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", version - 1)
+    conn.pragma_update(None, "user_version", version - 2)
         .unwrap();
     version
 }

@@ -321,7 +321,8 @@ fn the_stock_sqlite3_shell_reads_the_latest_exchanges() {
 
 /// Turns an archive back into what the release before the plain-text rows wrote: no text columns,
 /// no text table, no views, none of the read indexes, the contentless search index that came
-/// before (empty), and the schema version before those three migrations. Returns the version it had.
+/// before (empty), each revision's record, and the schema version before those four migrations.
+/// Returns the version it had.
 pub fn make_old(database: &Path) -> i64 {
     let version = crate::search_index::make_contentless(database);
     let conn = Connection::open(database).unwrap();
@@ -334,7 +335,7 @@ pub fn make_old(database: &Path) -> i64 {
          ALTER TABLE exchanges DROP COLUMN question; ALTER TABLE exchanges DROP COLUMN answer;",
     )
     .unwrap();
-    conn.pragma_update(None, "user_version", version - 3)
+    conn.pragma_update(None, "user_version", version - 4)
         .unwrap();
     version
 }
