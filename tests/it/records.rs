@@ -11,7 +11,7 @@ use briefwatch::store::Store;
 use rusqlite::{Connection, params};
 
 use crate::sql_archive::archive_with_a_revision;
-use crate::support::{SiteServer, TestEnv, corpus_dir, fixture_site};
+use crate::support::{SiteServer, TestEnv, fixture_site};
 
 /// Every revision's briefing, by revision id.
 fn briefings(store: &Store) -> BTreeMap<i64, Briefing> {
@@ -258,13 +258,7 @@ fn a_revision_whose_rows_differ_from_its_record_stops_the_upgrade_and_keeps_the_
 #[test]
 #[ignore = "needs BRIEFWATCH_CORPUS"]
 fn whole_corpus_archive_with_records_upgrades_with_every_briefing_the_same() {
-    let manifest = corpus_dir().join("mfa-2020/MANIFEST.tsv");
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml"),
-    )
-    .unwrap();
-    let env = TestEnv::with_config(&shipped);
-    env.briefwatch(&["import", manifest.to_str().unwrap()]);
+    let (env, _) = TestEnv::corpus_imported();
     let before = briefings(&env.store());
     assert!(before.len() > 700, "{} revisions", before.len());
     let version = make_archive_with_records(&env.database());

@@ -11,8 +11,7 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use crate::support::{
-    EN_ARTICLE, FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, corpus_dir, count,
-    fixture_site,
+    EN_ARTICLE, FIXTURE_EN_ARTICLES, FIXTURE_ZH_ARTICLES, SiteServer, TestEnv, count, fixture_site,
 };
 
 /// One exchange as an analyst reads it: ordinal, asker, question, answer.
@@ -403,13 +402,7 @@ fn an_archive_written_before_the_text_rows_is_converted_in_place() {
 #[test]
 #[ignore = "needs BRIEFWATCH_CORPUS"]
 fn whole_corpus_latest_exchanges_are_what_extract_gives() {
-    let manifest = corpus_dir().join("mfa-2020/MANIFEST.tsv");
-    let shipped = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml"),
-    )
-    .unwrap();
-    let env = TestEnv::with_config(&shipped);
-    env.briefwatch(&["import", manifest.to_str().unwrap()]);
+    let (env, manifest) = TestEnv::corpus_imported();
     let extracted = env.briefwatch(&["extract", "--manifest", manifest.to_str().unwrap()]);
 
     let store = env.store();

@@ -549,6 +549,18 @@ impl TestEnv {
         TestEnv::with_config(&test_config(site, ""))
     }
 
+    /// The whole corpus imported with the shipped config; also returns the corpus manifest.
+    pub fn corpus_imported() -> (TestEnv, PathBuf) {
+        let manifest = corpus_dir().join("mfa-2020/MANIFEST.tsv");
+        let shipped = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml"),
+        )
+        .expect("read the shipped config");
+        let env = TestEnv::with_config(&shipped);
+        env.briefwatch(&["import", manifest.to_str().unwrap()]);
+        (env, manifest)
+    }
+
     /// A state directory and this config text.
     pub fn with_config(config_text: &str) -> TestEnv {
         let dir = tempfile::tempdir().expect("temp dir");

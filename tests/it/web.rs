@@ -509,14 +509,7 @@ fn diff_page_shows_removed_added_and_reworded_exchanges() {
 #[test]
 #[ignore = "needs BRIEFWATCH_CORPUS"]
 fn whole_corpus_search_matches_a_scan_and_the_index_stays_small() {
-    let corpus = crate::support::corpus_dir();
-    let shipped = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/briefwatch.toml"),
-    )
-    .unwrap();
-    let env = TestEnv::with_config(&shipped);
-    let manifest = corpus.join("mfa-2020/MANIFEST.tsv");
-    env.briefwatch(&["import", manifest.to_str().unwrap()]);
+    let (env, _) = TestEnv::corpus_imported();
 
     let store = env.store();
     let conn = store.connection();
