@@ -5,7 +5,7 @@ use reqwest::header::{self, HeaderMap};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use crate::model::Outcome;
+use crate::model::Outcome;
 
 /// Whether a body is a script-only challenge page (a JavaScript cookie challenge): a short page
 /// that is all script and no visible text.

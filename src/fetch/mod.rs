@@ -21,13 +21,13 @@ use url::Url;
 
 use crate::config::FetchConfig;
 use classify::location_is_error_page;
-pub use classify::{Cause, Outcome, classify, failure_cause, is_challenge};
+pub use classify::{Cause, classify, failure_cause, is_challenge};
 use fence::SiteResolver;
 pub use fence::{Origin, Refusal, SiteOrigins, is_local_address};
 pub use retry::{bounded_wait, next_delay, retry_after};
 pub use robots::{RobotsRules, RobotsVerdict};
 
-pub use crate::model::Validators;
+pub use crate::model::{Outcome, Validators};
 
 /// Why the HTTP client could not be built.
 #[derive(Debug, thiserror::Error)]
